@@ -1,0 +1,450 @@
+//! Settings: flag, then environment, then the config file in the data folder, then default.
+//!
+//! Everything that can be wrong with a setting is found here, before anything starts, and
+//! reported as one sentence that says what to change.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+use crate::linq::Secret;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+pub const DEFAULT_UI_LISTEN: &str = "127.0.0.1:8788";
+pub const DEFAULT_WEBHOOK_PATH: &str = "/webhooks/linq";
+pub const CONFIG_FILE: &str = "config.toml";
+pub const ENV_SECRET: &str = "LINQ_WEBHOOK_SECRET";
+
+/// The settings every subcommand (and the desktop app) accepts, before or after its name.
+#[derive(Args, Clone, Debug, Default)]
+pub struct SettingsArgs {
+    /// Data folder (database, config file).
+    #[arg(long, global = true, env = "LINQ_INBOX_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address of the webhook listener (the only port a tunnel should expose).
+    #[arg(long, global = true, env = "LINQ_INBOX_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Path Linq posts to.
+    #[arg(
+        long,
+        global = true,
+        env = "LINQ_INBOX_WEBHOOK_PATH",
+        value_name = "PATH"
+    )]
+    pub webhook_path: Option<String>,
+    /// Address of the local UI server (loopback only).
+    #[arg(long, global = true, env = "LINQ_INBOX_UI_LISTEN", value_name = "ADDR")]
+    pub ui_listen: Option<String>,
+    /// File holding the webhook secret(s), comma-separated for rotation. Default: LINQ_WEBHOOK_SECRET, then the config file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
+    /// Fixed UI token for scripts and tests (default: random per launch).
+    #[arg(
+        long,
+        global = true,
+        env = "LINQ_INBOX_UI_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub ui_token: Option<String>,
+    /// Accept webhooks that carry no signature.
+    #[arg(long, global = true)]
+    pub allow_unsigned: bool,
+    /// Hours to keep typing-indicator events in the log (default 24).
+    #[arg(
+        long,
+        global = true,
+        env = "LINQ_INBOX_TYPING_RETENTION_HOURS",
+        value_name = "HOURS"
+    )]
+    pub typing_retention_hours: Option<u64>,
+}
+
+/// Where the webhook secrets came from; shown on the status screen, never the secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretSource {
+    SecretFile,
+    Environment,
+    ConfigFile,
+    Generated,
+    None,
+}
+
+/// Resolved, validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub webhook_path: String,
+    pub ui_listen: SocketAddr,
+    pub secrets: Vec<Secret>,
+    pub secret_source: SecretSource,
+    pub ui_token: String,
+    pub allow_unsigned: bool,
+    pub typing_retention_hours: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("cannot use the data folder {path}: {reason}")]
+    DataDir { path: String, reason: String },
+    #[error("the config file {path} is broken: {reason}")]
+    ConfigFile { path: String, reason: String },
+}
+
+/// The config file's keys. Unknown keys are refused so a typo is noticed.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ui_listen: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhook_secrets: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub typing_retention_hours: Option<u64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_unsigned: bool,
+}
+
+impl Settings {
+    /// Resolves settings from flags and environment (already merged by clap), then the config
+    /// file, then defaults. On a first run with no secret, generates one and saves it.
+    pub fn resolve(args: &SettingsArgs) -> Result<Settings, ConfigError> {
+        let data_dir = match &args.data_dir {
+            Some(d) => d.clone(),
+            None => default_data_dir()?,
+        };
+        prepare_data_dir(&data_dir)?;
+        let config_path = data_dir.join(CONFIG_FILE);
+        let mut file = read_config(&config_path)?;
+
+        let listen = parse_addr(
+            "--listen",
+            args.listen
+                .as_deref()
+                .or(file.listen.as_deref())
+                .unwrap_or(DEFAULT_LISTEN),
+        )?;
+        let ui_listen = parse_addr(
+            "--ui-listen",
+            args.ui_listen
+                .as_deref()
+                .or(file.ui_listen.as_deref())
+                .unwrap_or(DEFAULT_UI_LISTEN),
+        )?;
+        if !ui_listen.ip().is_loopback() {
+            return Err(ConfigError::Invalid(format!(
+                "--ui-listen must be a loopback address such as 127.0.0.1:8788, not {ui_listen}; the UI API is never exposed to the network"
+            )));
+        }
+        if listen == ui_listen && listen.port() != 0 {
+            return Err(ConfigError::Invalid(format!(
+                "--listen and --ui-listen are both {listen}; give the webhook listener and the UI their own ports"
+            )));
+        }
+        let webhook_path = validate_path(
+            args.webhook_path
+                .as_deref()
+                .or(file.webhook_path.as_deref())
+                .unwrap_or(DEFAULT_WEBHOOK_PATH),
+        )?;
+        let allow_unsigned = args.allow_unsigned || file.allow_unsigned;
+        let (secrets, secret_source) =
+            resolve_secrets(args, &mut file, &config_path, allow_unsigned)?;
+        let ui_token = match &args.ui_token {
+            Some(t) if t.trim().len() >= 8 => t.trim().to_string(),
+            Some(_) => {
+                return Err(ConfigError::Invalid(
+                    "--ui-token must be at least 8 characters".into(),
+                ))
+            }
+            None => random_token(),
+        };
+        Ok(Settings {
+            data_dir,
+            listen,
+            webhook_path,
+            ui_listen,
+            secrets,
+            secret_source,
+            ui_token,
+            allow_unsigned,
+            typing_retention_hours: args
+                .typing_retention_hours
+                .or(file.typing_retention_hours)
+                .unwrap_or(24),
+        })
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.data_dir.join(CONFIG_FILE)
+    }
+}
+
+fn default_data_dir() -> Result<PathBuf, ConfigError> {
+    dirs::data_dir()
+        .map(|d| d.join("linq-inbox"))
+        .ok_or_else(|| {
+            ConfigError::Invalid(
+                "no platform data folder is known here; pass --data-dir or set LINQ_INBOX_DATA_DIR"
+                    .into(),
+            )
+        })
+}
+
+/// Creates the data folder if needed and proves it is writable.
+fn prepare_data_dir(dir: &Path) -> Result<(), ConfigError> {
+    let fail = |reason: String| ConfigError::DataDir {
+        path: dir.display().to_string(),
+        reason,
+    };
+    if dir.exists() && !dir.is_dir() {
+        return Err(fail("it is a file, not a folder".into()));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+    let probe = dir.join(".write-test");
+    std::fs::write(&probe, b"ok").map_err(|e| fail(format!("it is not writable ({e})")))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+fn read_config(path: &Path) -> Result<ConfigFile, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ConfigFile::default()),
+        Err(e) => {
+            return Err(ConfigError::ConfigFile {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })
+        }
+    };
+    toml::from_str(&text).map_err(|e| ConfigError::ConfigFile {
+        path: path.display().to_string(),
+        reason: e.message().to_string(),
+    })
+}
+
+/// Writes the config file with mode 0600: it holds the webhook secret.
+pub fn write_config(path: &Path, file: &ConfigFile) -> Result<(), ConfigError> {
+    let fail = |reason: String| ConfigError::ConfigFile {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = toml::to_string(file).map_err(|e| fail(e.to_string()))?;
+    let tmp = path.with_extension("toml.tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut out = options.open(&tmp).map_err(|e| fail(e.to_string()))?;
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.sync_all())
+        .map_err(|e| fail(e.to_string()))?;
+    std::fs::rename(&tmp, path).map_err(|e| fail(e.to_string()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// Reads, modifies and rewrites the config file (used to save a new secret).
+pub fn update_config(
+    data_dir: &Path,
+    change: impl FnOnce(&mut ConfigFile),
+) -> Result<(), ConfigError> {
+    let path = data_dir.join(CONFIG_FILE);
+    let mut file = read_config(&path)?;
+    change(&mut file);
+    write_config(&path, &file)
+}
+
+fn split_secrets(text: &str) -> Vec<Secret> {
+    text.split([',', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(Secret::new)
+        .collect()
+}
+
+fn resolve_secrets(
+    args: &SettingsArgs,
+    file: &mut ConfigFile,
+    config_path: &Path,
+    allow_unsigned: bool,
+) -> Result<(Vec<Secret>, SecretSource), ConfigError> {
+    if let Some(path) = &args.secret_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::Invalid(format!(
+                "cannot read the secret file {}: {e}",
+                path.display()
+            ))
+        })?;
+        let secrets = split_secrets(&text);
+        if secrets.is_empty() {
+            return Err(ConfigError::Invalid(format!(
+                "the secret file {} holds no secret",
+                path.display()
+            )));
+        }
+        return Ok((secrets, SecretSource::SecretFile));
+    }
+    if let Ok(text) = std::env::var(ENV_SECRET) {
+        let secrets = split_secrets(&text);
+        if !secrets.is_empty() {
+            return Ok((secrets, SecretSource::Environment));
+        }
+    }
+    let configured: Vec<Secret> = file
+        .webhook_secrets
+        .iter()
+        .flat_map(|s| split_secrets(s))
+        .collect();
+    if !configured.is_empty() {
+        return Ok((configured, SecretSource::ConfigFile));
+    }
+    if allow_unsigned {
+        return Ok((Vec::new(), SecretSource::None));
+    }
+    let secret = generate_secret();
+    file.webhook_secrets = vec![secret.clone()];
+    write_config(config_path, file)?;
+    Ok((vec![Secret::new(&secret)], SecretSource::Generated))
+}
+
+/// A new webhook secret: 32 random bytes as hex.
+pub fn generate_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// A random token for UI sessions and login links.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 24];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn parse_addr(flag: &str, text: &str) -> Result<SocketAddr, ConfigError> {
+    let text = text.trim();
+    let normalized = text
+        .strip_prefix("localhost:")
+        .map(|port| format!("127.0.0.1:{port}"));
+    normalized.as_deref().unwrap_or(text).parse().map_err(|_| {
+        ConfigError::Invalid(format!(
+            "{flag} must be an address like 127.0.0.1:8787, not {text:?}"
+        ))
+    })
+}
+
+fn validate_path(path: &str) -> Result<String, ConfigError> {
+    let ok = path.starts_with('/')
+        && path.len() > 1
+        && path.len() <= 200
+        && !path.ends_with('/')
+        && path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/-_.~".contains(c))
+        && path != "/healthz";
+    if ok {
+        Ok(path.to_string())
+    } else {
+        Err(ConfigError::Invalid(format!(
+            "--webhook-path must be a path like /webhooks/linq (letters, digits, / - _ . ~), not {path:?}"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(dir: &Path) -> SettingsArgs {
+        SettingsArgs {
+            data_dir: Some(dir.to_path_buf()),
+            ..SettingsArgs::default()
+        }
+    }
+
+    #[test]
+    fn first_run_generates_a_private_secret_and_keeps_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut a = args(dir.path());
+        a.secret_file = None;
+        // The environment may carry a secret in CI; this test is about the generated one.
+        if std::env::var(ENV_SECRET).is_ok() {
+            return;
+        }
+        let first = Settings::resolve(&a).expect("first run");
+        assert_eq!(first.secret_source, SecretSource::Generated);
+        let second = Settings::resolve(&a).expect("second run");
+        assert_eq!(second.secret_source, SecretSource::ConfigFile);
+        assert_eq!(
+            first.secrets, second.secrets,
+            "the generated secret is kept"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(CONFIG_FILE))
+                .expect("config")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "the config file holds a secret");
+        }
+    }
+
+    #[test]
+    fn bad_settings_are_one_sentence() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut a = args(dir.path());
+        a.allow_unsigned = true;
+        a.ui_listen = Some("0.0.0.0:9000".into());
+        let err = Settings::resolve(&a).expect_err("non-loopback UI");
+        assert!(err.to_string().contains("loopback"), "{err}");
+        a.ui_listen = None;
+        a.listen = Some("nonsense".into());
+        assert!(Settings::resolve(&a)
+            .expect_err("bad addr")
+            .to_string()
+            .contains("--listen"));
+        a.listen = None;
+        a.webhook_path = Some("no-slash".into());
+        assert!(Settings::resolve(&a).is_err());
+    }
+
+    #[test]
+    fn a_broken_config_file_is_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join(CONFIG_FILE), "listen = [").expect("write");
+        let err = Settings::resolve(&args(dir.path())).expect_err("broken toml");
+        assert!(err.to_string().contains("config file"), "{err}");
+    }
+
+    #[test]
+    fn a_file_is_not_a_data_folder() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("f");
+        std::fs::write(&file, "x").expect("write");
+        let err = Settings::resolve(&args(&file)).expect_err("file as dir");
+        assert!(err.to_string().contains("not a folder"), "{err}");
+    }
+}

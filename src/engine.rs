@@ -1,0 +1,222 @@
+//! The engine as one running thing: store, writer, feed, webhook listener and UI server.
+//! `linq-inbox serve` and the desktop app both start it through here, with the same settings.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, oneshot};
+
+use crate::config::Settings;
+use crate::feed::{self, Presence, Shared, StreamEvent, TypingState};
+use crate::http::{self, ApiState, Auth, StatusInfo};
+use crate::ingest::{Ingest, WriterOptions};
+use crate::store::settings::{self as prefs, SettingsPatch, UiSettings};
+use crate::store::{queries, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr} for the {what}: {reason}")]
+    Bind {
+        addr: SocketAddr,
+        what: &'static str,
+        reason: String,
+    },
+}
+
+pub struct Engine {
+    store: Store,
+    ingest: Ingest,
+    shared: Shared,
+    auth: Arc<Auth>,
+    webhook_addr: SocketAddr,
+    ui_addr: SocketAddr,
+    shutdown: Vec<oneshot::Sender<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+async fn bind(addr: SocketAddr, what: &'static str) -> Result<TcpListener, EngineError> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        let reason = if e.kind() == std::io::ErrorKind::AddrInUse {
+            "the port is already in use (is another linq-inbox running?)".to_string()
+        } else {
+            e.to_string()
+        };
+        EngineError::Bind { addr, what, reason }
+    })
+}
+
+impl Engine {
+    /// Opens the store and starts everything. Must run inside a tokio runtime.
+    pub async fn start(settings: Settings) -> Result<Engine, EngineError> {
+        let webhook_listener = bind(settings.listen, "webhook listener").await?;
+        let ui_listener = bind(settings.ui_listen, "UI server").await?;
+        let webhook_addr = webhook_listener.local_addr().unwrap_or(settings.listen);
+        let ui_addr = ui_listener.local_addr().unwrap_or(settings.ui_listen);
+
+        let store = Store::open(&settings.data_dir)?;
+        let ui_settings = prefs::load(&store.reader()?)?;
+        let retention = Duration::from_secs(settings.typing_retention_hours.saturating_mul(3600));
+        let ingest = Ingest::start(
+            &store,
+            WriterOptions {
+                typing_retention: retention,
+            },
+        )?;
+        let shared = Shared::new(ui_settings);
+        feed::spawn_builder(
+            &store,
+            shared.clone(),
+            ingest.committed(),
+            tokio::runtime::Handle::current(),
+        )?;
+
+        let secrets = Arc::new(RwLock::new(settings.secrets.clone()));
+        let auth = Arc::new(Auth::new(settings.ui_token.clone(), ui_addr.port()));
+        let webhook_state = Arc::new(http::webhook::WebhookState {
+            ingest: ingest.clone(),
+            secrets: secrets.clone(),
+            allow_unsigned: settings.allow_unsigned,
+        });
+        let api = Arc::new(ApiState {
+            store: store.clone(),
+            readers: Mutex::new(Vec::new()),
+            ingest: ingest.clone(),
+            shared: shared.clone(),
+            info: StatusInfo {
+                listen: webhook_addr.to_string(),
+                webhook_path: settings.webhook_path.clone(),
+                ui_listen: ui_addr.to_string(),
+                secret_source: settings.secret_source,
+                allow_unsigned: settings.allow_unsigned,
+                data_dir: settings.data_dir.clone(),
+                typing_retention_hours: settings.typing_retention_hours,
+            },
+            secrets,
+        });
+
+        let mut shutdown = Vec::new();
+        let mut tasks = Vec::new();
+        let webhook_app = http::webhook::router(&settings.webhook_path, webhook_state)
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let (tx, rx) = oneshot::channel::<()>();
+        shutdown.push(tx);
+        tasks.push(tokio::spawn(async move {
+            let server = axum::serve(webhook_listener, webhook_app).with_graceful_shutdown(async {
+                let _ = rx.await;
+            });
+            if let Err(e) = server.await {
+                tracing::error!(error = %e, "webhook listener stopped");
+            }
+        }));
+        let ui_app = http::ui_router(api, auth.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        shutdown.push(tx);
+        tasks.push(tokio::spawn(async move {
+            let server = axum::serve(ui_listener, ui_app).with_graceful_shutdown(async {
+                let _ = rx.await;
+            });
+            if let Err(e) = server.await {
+                tracing::error!(error = %e, "UI server stopped");
+            }
+        }));
+        tasks.push(tokio::spawn(expire_typing(shared.clone())));
+
+        Ok(Engine {
+            store,
+            ingest,
+            shared,
+            auth,
+            webhook_addr,
+            ui_addr,
+            shutdown,
+            tasks,
+        })
+    }
+
+    pub fn login_url(&self) -> String {
+        self.auth.login_url()
+    }
+
+    pub fn ui_url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.ui_addr.port())
+    }
+
+    pub fn webhook_addr(&self) -> SocketAddr {
+        self.webhook_addr
+    }
+
+    pub fn ui_addr(&self) -> SocketAddr {
+        self.ui_addr
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<StreamEvent>> {
+        self.shared.events.subscribe()
+    }
+
+    pub fn ui_settings(&self) -> Result<UiSettings, StoreError> {
+        Ok(self.shared.settings())
+    }
+
+    pub fn update_ui_settings(&self, patch: SettingsPatch) -> Result<UiSettings, StoreError> {
+        let updated = patch.apply(self.shared.settings())?;
+        prefs::save(&self.store.writer()?, &updated)?;
+        if let Ok(mut s) = self.shared.settings.write() {
+            *s = updated.clone();
+        }
+        Ok(updated)
+    }
+
+    pub fn presence(&self) -> Presence {
+        self.shared.presence()
+    }
+
+    pub fn set_window_focused(&self, focused: bool) {
+        if let Ok(mut p) = self.shared.presence.lock() {
+            p.focused = focused;
+        }
+    }
+
+    pub fn unread_total(&self, exclude_muted: bool) -> Result<u64, StoreError> {
+        let muted = if exclude_muted {
+            self.shared.settings().muted_chats
+        } else {
+            Vec::new()
+        };
+        queries::unread_total(&self.store.reader()?, &muted)
+    }
+
+    pub fn ingest(&self) -> &Ingest {
+        &self.ingest
+    }
+
+    /// Stops accepting connections and lets in-flight requests finish.
+    pub async fn shutdown(self) {
+        for tx in self.shutdown {
+            let _ = tx.send(());
+        }
+        for task in self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Clears typing dots 30 s after their last refresh and tells the streams.
+async fn expire_typing(shared: Shared) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        for chat_id in shared.typing.expire(Instant::now()) {
+            let typing = shared.typing.typing_in(&chat_id);
+            let data = feed::FeedData {
+                chat_id: Some(chat_id.clone()),
+                typing: Some(TypingState { chat_id, typing }),
+                ..feed::FeedData::default()
+            };
+            shared.publish(StreamEvent::new(None, "typing", data));
+        }
+    }
+}

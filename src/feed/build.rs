@@ -1,0 +1,240 @@
+//! Builds the stream view of one stored event, and runs the thread that does it for every
+//! commit.
+
+use std::time::Instant;
+
+use rusqlite::Connection;
+use tokio::sync::watch;
+
+use super::{FeedData, Shared, StreamEvent, TypingState};
+use crate::linq::event::{Event, Typing};
+use crate::linq::time::format_millis;
+use crate::linq::{parse_envelope, Envelope};
+use crate::store::queries::{self, Names};
+use crate::store::views::Typist;
+use crate::store::{log, now_millis, Store, StoreError, StoredEvent};
+
+/// Events read from the log per step of the builder.
+const CHUNK: i64 = 512;
+
+/// Follows the committed sequence number and publishes every new event, in order.
+pub fn spawn_builder(
+    store: &Store,
+    shared: Shared,
+    mut committed: watch::Receiver<i64>,
+    runtime: tokio::runtime::Handle,
+) -> Result<(), StoreError> {
+    let conn = store.reader()?;
+    let mut last = *committed.borrow();
+    std::thread::Builder::new()
+        .name("linq-feed".into())
+        .spawn(move || loop {
+            let target = *committed.borrow_and_update();
+            while last < target {
+                match log::events_after(&conn, last, CHUNK) {
+                    Ok(events) if events.is_empty() => break,
+                    Ok(events) => {
+                        for e in &events {
+                            last = e.seq;
+                            match build_event(&conn, &shared, e, true) {
+                                Ok(item) => shared.publish(item),
+                                Err(err) => {
+                                    tracing::warn!(seq = e.seq, error = %err, "feed item not built")
+                                }
+                            }
+                        }
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "feed could not read the log; retrying");
+                        std::thread::sleep(std::time::Duration::from_millis(200));
+                    }
+                }
+            }
+            if runtime.block_on(committed.changed()).is_err() {
+                return;
+            }
+        })
+        .map_err(|e| StoreError::Invalid(format!("could not start the feed thread: {e}")))?;
+    Ok(())
+}
+
+/// The stream item for a stored event. `live` is true the first time an event goes out, when it
+/// may change the typing state; replays for a resuming client leave that state alone.
+pub fn build_event(
+    conn: &Connection,
+    shared: &Shared,
+    e: &StoredEvent,
+    live: bool,
+) -> Result<StreamEvent, StoreError> {
+    let mut data = FeedData {
+        seq: Some(e.seq),
+        event_id: Some(e.event_id.clone()),
+        event_type: Some(e.event_type.clone()),
+        created_at: e.created_at.map(format_millis),
+        received_at: Some(format_millis(e.received_at)),
+        ..FeedData::default()
+    };
+    let envelope = serde_json::from_str(&e.payload)
+        .ok()
+        .and_then(|v| parse_envelope(&v).ok());
+    if let Some(env) = envelope {
+        fill(conn, shared, &env, e, live, &mut data)?;
+    }
+    if let Some(chat) = data.chat.as_mut() {
+        shared.decorate(chat);
+    }
+    Ok(StreamEvent::new(Some(e.seq), e.event_type.clone(), data))
+}
+
+fn fill(
+    conn: &Connection,
+    shared: &Shared,
+    env: &Envelope,
+    e: &StoredEvent,
+    live: bool,
+    data: &mut FeedData,
+) -> Result<(), StoreError> {
+    let mut names = Names::new(conn);
+    match &env.event {
+        Event::MessageSent(m) | Event::MessageReceived(m) => {
+            let chat_id = m.chat_id.as_str();
+            if live {
+                if let Some(from) = &m.from_phone {
+                    if shared.typing.stop(chat_id, Some(from)) {
+                        // The chat summary below carries the new typing state.
+                    }
+                }
+            }
+            data.message = queries::message(conn, &mut names, m.id.as_str())?;
+            set_chat(conn, data, chat_id)?;
+        }
+        Event::MessageRead(r) => {
+            data.message = queries::message(conn, &mut names, r.id.as_str())?;
+            let chat_id = data
+                .message
+                .as_ref()
+                .map(|m| m.chat_id.clone())
+                .or(r.chat_id.as_ref().map(|c| c.0.clone()));
+            if let Some(chat_id) = chat_id {
+                set_chat(conn, data, &chat_id)?;
+            }
+        }
+        Event::ReactionSent(r) | Event::ReactionReceived(r) => {
+            data.reaction = queries::reaction_event(conn, r.id.as_str())?;
+            if let Some(message_id) = r.message_id() {
+                data.message = queries::message(conn, &mut names, message_id.as_str())?;
+            }
+            let chat_id = data.reaction.as_ref().and_then(|x| x.chat_id.clone());
+            if let Some(chat_id) = chat_id {
+                set_chat(conn, data, &chat_id)?;
+            }
+        }
+        Event::TypingStarted(t) | Event::TypingStopped(t) => {
+            let started = matches!(env.event, Event::TypingStarted(_)) && t.display != Some(false);
+            if live {
+                update_typing(&mut names, shared, t, started, e.created_at)?;
+            }
+            let chat_id = t.chat_id.as_str();
+            data.chat_id = Some(chat_id.to_string());
+            data.typing = Some(TypingState {
+                chat_id: chat_id.to_string(),
+                typing: shared.typing.typing_in(chat_id),
+            });
+        }
+        Event::CallCompleted(c) => {
+            data.call = queries::call(conn, c.id.as_str())?;
+            data.chat_id = data.call.as_ref().and_then(|c| c.chat_id.clone());
+        }
+        Event::ContactCreated(c) | Event::ContactUpdated(c) => {
+            data.contact = queries::contact(conn, c.id.as_str())?;
+        }
+        Event::ContactDeleted(c) => {
+            if queries::contact(conn, c.id.as_str())?.is_none() {
+                data.contact_deleted_id = Some(c.id.0.clone());
+            }
+        }
+        Event::ParticipantAdded(p) | Event::ParticipantRemoved(p) => {
+            for i in 0..p.handles.len() {
+                let key = if i == 0 {
+                    e.event_id.clone()
+                } else {
+                    format!("{}#{i}", e.event_id)
+                };
+                if let Some(item) = queries::membership_item(conn, &key)? {
+                    data.memberships.push(item);
+                }
+            }
+            data.membership = data.memberships.first().cloned();
+            if let Some(chat_id) = &p.chat_id {
+                set_chat(conn, data, chat_id)?;
+            }
+        }
+        Event::ChatCreated(c) => {
+            if let Some(chat_id) = &c.chat_id {
+                set_chat(conn, data, chat_id)?;
+            }
+        }
+        Event::Unknown => {}
+    }
+    Ok(())
+}
+
+fn set_chat(conn: &Connection, data: &mut FeedData, chat_id: &str) -> Result<(), StoreError> {
+    data.chat_id = Some(chat_id.to_string());
+    data.chat = queries::chat(conn, chat_id)?;
+    Ok(())
+}
+
+/// Applies a typing indicator to the live state. Old indicators (a replay, an import, a
+/// redelivery after downtime) are ignored: nobody is typing from the past.
+fn update_typing(
+    names: &mut Names<'_>,
+    shared: &Shared,
+    t: &Typing,
+    started: bool,
+    created_at: Option<i64>,
+) -> Result<(), StoreError> {
+    let chat_id = t.chat_id.as_str();
+    let who = typist(names, t)?;
+    if !started {
+        shared.typing.stop(chat_id, who.identifier.as_deref());
+        return Ok(());
+    }
+    let age_ms = now_millis() - created_at.unwrap_or_else(now_millis);
+    if age_ms > super::typing::TYPING_TTL.as_millis() as i64 {
+        return Ok(());
+    }
+    shared.typing.start(chat_id, who, Instant::now());
+    Ok(())
+}
+
+/// Who a typing indicator is about: its handle if it names one, else the one other person of a
+/// one-to-one chat, else "someone".
+fn typist(names: &mut Names<'_>, t: &Typing) -> Result<Typist, StoreError> {
+    let chat_id = t.chat_id.as_str();
+    let named = t
+        .chat_handle
+        .as_ref()
+        .and_then(|h| h.identifier.clone())
+        .or_else(|| t.from_phone.clone());
+    let identifier = named.or_else(|| {
+        let others: Vec<_> = t
+            .chat_handles
+            .iter()
+            .flatten()
+            .filter(|h| h.is_me != Some(true))
+            .map(|h| h.identifier.clone())
+            .collect();
+        (others.len() == 1).then(|| others[0].clone())
+    });
+    Ok(match identifier {
+        Some(id) => Typist {
+            name: names.resolve(Some(chat_id), &id)?,
+            identifier: Some(id),
+        },
+        None => Typist {
+            identifier: None,
+            name: "Someone".into(),
+        },
+    })
+}

@@ -1,0 +1,385 @@
+//! The UI API: every `/api/*` endpoint of DESIGN.md, answered from reader connections.
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use rusqlite::Connection;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::config::{self, SecretSource};
+use crate::feed::{Presence, Shared};
+use crate::ingest::Ingest;
+use crate::linq::Secret;
+use crate::store::settings::{self as prefs, SettingsPatch};
+use crate::store::{log, project, queries, search, Store, StoreError};
+
+pub struct ApiState {
+    pub store: Store,
+    pub readers: Mutex<Vec<Connection>>,
+    pub ingest: Ingest,
+    pub shared: Shared,
+    pub info: StatusInfo,
+    pub secrets: Arc<std::sync::RwLock<Vec<Secret>>>,
+}
+
+/// What the status screen shows about the configuration.
+#[derive(Clone)]
+pub struct StatusInfo {
+    pub listen: String,
+    pub webhook_path: String,
+    pub ui_listen: String,
+    pub secret_source: SecretSource,
+    pub allow_unsigned: bool,
+    pub data_dir: std::path::PathBuf,
+    pub typing_retention_hours: u64,
+}
+
+/// An API failure: the status and one sentence; details go to the log, not the caller.
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({"error": self.1}))).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::Invalid(m) => ApiError(StatusCode::BAD_REQUEST, m),
+            other => {
+                tracing::error!(error = %other, "UI API query failed");
+                ApiError(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the database could not answer; see the app's log".into(),
+                )
+            }
+        }
+    }
+}
+
+type ApiResult = Result<Json<Value>, ApiError>;
+
+impl ApiState {
+    /// Runs a read on a pooled reader connection off the async threads.
+    pub async fn read<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = match state.readers.lock().ok().and_then(|mut p| p.pop()) {
+                Some(c) => c,
+                None => state.store.reader()?,
+            };
+            let result = f(&conn);
+            if let Ok(mut pool) = state.readers.lock() {
+                if pool.len() < 8 {
+                    pool.push(conn);
+                }
+            }
+            result
+        })
+        .await
+        .map_err(|_| {
+            ApiError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the query was interrupted".into(),
+            )
+        })?
+        .map_err(ApiError::from)
+    }
+}
+
+pub fn router(state: Arc<ApiState>) -> Router {
+    Router::new()
+        .route("/api/status", get(status))
+        .route("/api/chats", get(chats))
+        .route("/api/chats/{chat_id}", get(chat))
+        .route("/api/chats/{chat_id}/messages", get(messages))
+        .route("/api/chats/{chat_id}/read", post(mark_read))
+        .route("/api/calls", get(calls))
+        .route("/api/calls/{id}", get(call))
+        .route("/api/contacts", get(contacts))
+        .route("/api/search", get(search_handler))
+        .route("/api/events", get(events))
+        .route("/api/rejected", get(rejected))
+        .route("/api/settings", get(get_settings).put(put_settings))
+        .route("/api/presence", post(presence))
+        .route("/api/secret/reveal", post(reveal_secret))
+        .route("/api/secret/regenerate", post(regenerate_secret))
+        .route("/api/stream", get(super::sse::stream))
+        .with_state(state)
+}
+
+#[derive(Deserialize, Default)]
+pub struct Page {
+    before: Option<String>,
+    limit: Option<String>,
+    #[serde(rename = "type")]
+    event_type: Option<String>,
+}
+
+fn limit(raw: &Option<String>, default: i64, max: i64) -> Result<i64, ApiError> {
+    match raw {
+        None => Ok(default),
+        Some(s) => match s.parse::<i64>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(ApiError(
+                StatusCode::BAD_REQUEST,
+                format!("limit must be a whole number from 1 to {max}"),
+            )),
+        },
+    }
+}
+
+async fn status(State(s): State<Arc<ApiState>>) -> ApiResult {
+    let info = s.info.clone();
+    let secret_count = s.secrets.read().map(|v| v.len()).unwrap_or(0);
+    let store_error = s.ingest.health().error();
+    let db_path = s.store.path().to_path_buf();
+    let (counts, last, rejected) = s
+        .read(|c| {
+            Ok((
+                queries::counts(c)?,
+                log::last_received_at(c)?,
+                log::rejected_total(c)?,
+            ))
+        })
+        .await?;
+    let size: u64 = ["", "-wal"]
+        .iter()
+        .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", db_path.display())).ok())
+        .map(|m| m.len())
+        .sum();
+    Ok(Json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "listener": {"address": info.listen, "path": info.webhook_path,
+                     "url": format!("http://{}{}", info.listen, info.webhook_path)},
+        "ui": {"address": info.ui_listen},
+        "signing": {"mode": if secret_count > 0 { "secret" } else { "unsigned" }, "secret_count": secret_count,
+                    "secret_source": info.secret_source, "allow_unsigned": info.allow_unsigned},
+        "db": {"path": db_path, "size_bytes": size, "counts": counts},
+        "data_dir": info.data_dir,
+        "last_event_at": last.map(crate::linq::time::format_millis),
+        "rejected_count": rejected,
+        "store": {"ok": store_error.is_none(), "error": store_error},
+        "typing_retention_hours": info.typing_retention_hours,
+    })))
+}
+
+async fn chats(State(s): State<Arc<ApiState>>, Query(p): Query<Page>) -> ApiResult {
+    let n = limit(&p.limit, 100, 1000)?;
+    let before = p.before.clone();
+    let mut list = s
+        .read(move |c| queries::chats(c, before.as_deref(), n + 1))
+        .await?;
+    let has_more = list.len() as i64 > n;
+    list.truncate(n as usize);
+    list.iter_mut().for_each(|chat| s.shared.decorate(chat));
+    Ok(Json(json!({"chats": list, "has_more": has_more})))
+}
+
+async fn chat(State(s): State<Arc<ApiState>>, Path(chat_id): Path<String>) -> ApiResult {
+    let found = s.read(move |c| queries::chat(c, &chat_id)).await?;
+    let mut chat = found.ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "no such chat".into()))?;
+    s.shared.decorate(&mut chat);
+    Ok(Json(json!(chat)))
+}
+
+async fn messages(
+    State(s): State<Arc<ApiState>>,
+    Path(chat_id): Path<String>,
+    Query(p): Query<Page>,
+) -> ApiResult {
+    let n = limit(&p.limit, 50, 500)?;
+    let id = chat_id.clone();
+    let exists = s
+        .read(move |c| queries::chat(c, &id).map(|x| x.is_some()))
+        .await?;
+    if !exists {
+        return Err(ApiError(StatusCode::NOT_FOUND, "no such chat".into()));
+    }
+    let (items, has_more) = s
+        .read(move |c| queries::thread(c, &chat_id, p.before.as_deref(), n))
+        .await?;
+    Ok(Json(json!({"messages": items, "has_more": has_more})))
+}
+
+async fn mark_read(State(s): State<Arc<ApiState>>, Path(chat_id): Path<String>) -> ApiResult {
+    let id = chat_id.clone();
+    let exists = s
+        .read(move |c| queries::chat(c, &id).map(|x| x.is_some()))
+        .await?;
+    if !exists {
+        return Err(ApiError(StatusCode::NOT_FOUND, "no such chat".into()));
+    }
+    let result = s
+        .ingest
+        .run(move |conn| {
+            conn.execute(
+                "INSERT INTO local_reads (chat_id, read_through)
+                 SELECT ?1, coalesce(max(sent_at), 0) FROM messages WHERE chat_id = ?1
+                 ON CONFLICT (chat_id) DO UPDATE SET read_through = max(read_through, excluded.read_through)",
+                [&chat_id],
+            )?;
+            project::refresh_unread(conn, &chat_id)?;
+            let unread: i64 = conn.query_row("SELECT unread_count FROM chats WHERE chat_id = ?1", [&chat_id], |r| r.get(0))?;
+            Ok(json!({"chat_id": chat_id, "unread_count": unread}))
+        })
+        .await?;
+    Ok(Json(result))
+}
+
+async fn calls(State(s): State<Arc<ApiState>>, Query(p): Query<Page>) -> ApiResult {
+    let n = limit(&p.limit, 100, 1000)?;
+    let (calls, has_more) = s
+        .read(move |c| queries::calls(c, p.before.as_deref(), n))
+        .await?;
+    Ok(Json(json!({"calls": calls, "has_more": has_more})))
+}
+
+async fn call(State(s): State<Arc<ApiState>>, Path(id): Path<String>) -> ApiResult {
+    let found = s.read(move |c| queries::call(c, &id)).await?;
+    found
+        .map(|c| Json(json!(c)))
+        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "no such call".into()))
+}
+
+async fn contacts(State(s): State<Arc<ApiState>>) -> ApiResult {
+    let list = s.read(queries::contacts).await?;
+    Ok(Json(json!({"contacts": list})))
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    q: Option<String>,
+    kind: Option<String>,
+    chat_id: Option<String>,
+    limit: Option<String>,
+}
+
+async fn search_handler(State(s): State<Arc<ApiState>>, Query(q): Query<SearchQuery>) -> ApiResult {
+    let n = limit(&q.limit, 50, 200)?;
+    if let Some(kind) = &q.kind {
+        if !search::KINDS.contains(&kind.as_str()) {
+            return Err(ApiError(
+                StatusCode::BAD_REQUEST,
+                "kind must be message, call or contact".into(),
+            ));
+        }
+    }
+    let text = q.q.unwrap_or_default();
+    if text.len() > 500 {
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            "the search is too long".into(),
+        ));
+    }
+    let query = text.clone();
+    let hits = s
+        .read(move |c| search::search(c, &query, q.kind.as_deref(), q.chat_id.as_deref(), n))
+        .await?;
+    Ok(Json(json!({"query": text, "results": hits})))
+}
+
+async fn events(State(s): State<Arc<ApiState>>, Query(p): Query<Page>) -> ApiResult {
+    let n = limit(&p.limit, 100, 1000)?;
+    let before = match &p.before {
+        None => None,
+        Some(b) => Some(b.parse::<i64>().map_err(|_| {
+            ApiError(
+                StatusCode::BAD_REQUEST,
+                "before must be a seq number".into(),
+            )
+        })?),
+    };
+    let (events, has_more) = s
+        .read(move |c| queries::events(c, before, p.event_type.as_deref(), n))
+        .await?;
+    Ok(Json(json!({"events": events, "has_more": has_more})))
+}
+
+async fn rejected(State(s): State<Arc<ApiState>>, Query(p): Query<Page>) -> ApiResult {
+    let n = limit(&p.limit, 100, 1000)?;
+    let (rows, total) = s
+        .read(move |c| Ok((queries::rejected(c, n)?, log::rejected_total(c)?)))
+        .await?;
+    Ok(Json(json!({"rejected": rows, "total": total})))
+}
+
+async fn get_settings(State(s): State<Arc<ApiState>>) -> ApiResult {
+    Ok(Json(json!(s.shared.settings())))
+}
+
+async fn put_settings(State(s): State<Arc<ApiState>>, body: axum::body::Bytes) -> ApiResult {
+    let patch: SettingsPatch = serde_json::from_slice(&body)
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("invalid settings: {e}")))?;
+    let updated = patch.apply(s.shared.settings())?;
+    let to_save = updated.clone();
+    s.ingest
+        .run(move |conn| prefs::save(conn, &to_save).map(|_| Value::Null))
+        .await?;
+    if let Ok(mut current) = s.shared.settings.write() {
+        *current = updated.clone();
+    }
+    Ok(Json(json!(updated)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PresenceBody {
+    chat_id: Option<String>,
+    focused: bool,
+}
+
+async fn presence(State(s): State<Arc<ApiState>>, body: axum::body::Bytes) -> ApiResult {
+    let p: PresenceBody = serde_json::from_slice(&body)
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("invalid presence: {e}")))?;
+    let presence = Presence {
+        chat_id: p.chat_id,
+        focused: p.focused,
+    };
+    if let Ok(mut current) = s.shared.presence.lock() {
+        *current = presence.clone();
+    }
+    Ok(Json(json!(presence)))
+}
+
+async fn reveal_secret(State(s): State<Arc<ApiState>>) -> ApiResult {
+    let secrets = s.secrets.read().map(|v| v.clone()).unwrap_or_default();
+    let first = secrets.first().ok_or_else(|| {
+        ApiError(
+            StatusCode::NOT_FOUND,
+            "no webhook secret is configured".into(),
+        )
+    })?;
+    Ok(Json(
+        json!({"secret": String::from_utf8_lossy(first.expose())}),
+    ))
+}
+
+async fn regenerate_secret(State(s): State<Arc<ApiState>>) -> ApiResult {
+    if matches!(
+        s.info.secret_source,
+        SecretSource::Environment | SecretSource::SecretFile
+    ) {
+        return Err(ApiError(
+            StatusCode::CONFLICT,
+            "the secret comes from LINQ_WEBHOOK_SECRET or --secret-file; change it there".into(),
+        ));
+    }
+    let secret = config::generate_secret();
+    let saved = secret.clone();
+    config::update_config(&s.info.data_dir, move |f| f.webhook_secrets = vec![saved])
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    if let Ok(mut current) = s.secrets.write() {
+        *current = vec![Secret::new(&secret)];
+    }
+    Ok(Json(json!({"secret": secret})))
+}

@@ -1,0 +1,230 @@
+//! Who may use the UI server: a session cookie from the one-time login link, or the bearer UI
+//! token; only through a loopback `Host` (DNS rebinding), and state changes only from this origin.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::{Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use crate::config::random_token;
+
+pub const COOKIE: &str = "linq_inbox_session";
+pub const CSP: &str =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; \
+media-src 'self' https:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
+form-action 'self'; frame-ancestors 'none'";
+
+pub struct Auth {
+    ui_token: String,
+    port: u16,
+    sessions: Mutex<HashSet<String>>,
+    logins: Mutex<HashSet<String>>,
+}
+
+impl Auth {
+    pub fn new(ui_token: String, port: u16) -> Auth {
+        Auth {
+            ui_token,
+            port,
+            sessions: Mutex::default(),
+            logins: Mutex::default(),
+        }
+    }
+
+    /// A fresh one-time login URL.
+    pub fn login_url(&self) -> String {
+        let token = random_token();
+        if let Ok(mut l) = self.logins.lock() {
+            l.insert(token.clone());
+        }
+        format!("http://127.0.0.1:{}/login?token={token}", self.port)
+    }
+
+    fn consume_login(&self, token: &str) -> bool {
+        if bool::from(token.as_bytes().ct_eq(self.ui_token.as_bytes())) {
+            return true;
+        }
+        self.logins
+            .lock()
+            .map(|mut l| l.remove(token))
+            .unwrap_or(false)
+    }
+
+    fn authorized(&self, headers: &HeaderMap) -> bool {
+        let bearer = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        if let Some(token) = bearer {
+            return bool::from(token.as_bytes().ct_eq(self.ui_token.as_bytes()));
+        }
+        match session_cookie(headers) {
+            Some(s) => self
+                .sessions
+                .lock()
+                .map(|set| set.contains(s))
+                .unwrap_or(false),
+            None => false,
+        }
+    }
+
+    fn host_allowed(&self, headers: &HeaderMap) -> bool {
+        let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+            return false;
+        };
+        let port = self.port;
+        [
+            format!("127.0.0.1:{port}"),
+            format!("localhost:{port}"),
+            format!("[::1]:{port}"),
+        ]
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(host))
+    }
+
+    fn origin_allowed(&self, headers: &HeaderMap) -> bool {
+        if headers
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|s| s == "cross-site")
+        {
+            return false;
+        }
+        match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+            None => true,
+            Some(origin) => {
+                let port = self.port;
+                [
+                    format!("http://127.0.0.1:{port}"),
+                    format!("http://localhost:{port}"),
+                    format!("http://[::1]:{port}"),
+                ]
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(origin))
+            }
+        }
+    }
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            pair.trim()
+                .strip_prefix(COOKIE)
+                .and_then(|rest| rest.strip_prefix('='))
+        })
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({"error": message}))).into_response()
+}
+
+/// Guards every route of the UI server and adds the security headers to every answer.
+pub async fn guard(State(auth): State<Arc<Auth>>, request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let path = request.uri().path().to_string();
+    let mut response = if !auth.host_allowed(headers) {
+        error(
+            StatusCode::FORBIDDEN,
+            "this server only answers to 127.0.0.1 or localhost",
+        )
+    } else if path.starts_with("/api/") && !auth.authorized(headers) {
+        error(
+            StatusCode::UNAUTHORIZED,
+            "sign in through the login link that linq-inbox printed, or send the UI token",
+        )
+    } else if !matches!(*request.method(), Method::GET | Method::HEAD)
+        && !auth.origin_allowed(headers)
+    {
+        error(
+            StatusCode::FORBIDDEN,
+            "requests from other sites are refused",
+        )
+    } else if matches!(*request.method(), Method::POST | Method::PUT)
+        && path.starts_with("/api/")
+        && has_body(headers)
+        && !is_json(headers)
+    {
+        error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send JSON with Content-Type: application/json",
+        )
+    } else {
+        next.run(request).await
+    };
+    let h = response.headers_mut();
+    h.insert("content-security-policy", HeaderValue::from_static(CSP));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    if path.starts_with("/api/") || path == "/login" {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+fn has_body(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .map(|n| n > 0)
+        .unwrap_or(headers.contains_key(header::TRANSFER_ENCODING))
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/json")
+        })
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    token: Option<String>,
+}
+
+/// `GET /login?token=T`: trades a one-time token for a session cookie.
+pub async fn login(State(auth): State<Arc<Auth>>, Query(q): Query<LoginQuery>) -> Response {
+    let Some(token) = q.token.filter(|t| auth.consume_login(t)) else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "This login link is not valid or was already used. Open the newest link that linq-inbox printed, or restart it for a new one.\n",
+        )
+            .into_response();
+    };
+    let _ = token;
+    let session = random_token();
+    if let Ok(mut s) = auth.sessions.lock() {
+        s.insert(session.clone());
+    }
+    let cookie = format!("{COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/");
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, "/")
+        .header(header::SET_COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}

@@ -1,0 +1,250 @@
+//! The webhook listener: the only port a tunnel exposes. `POST {webhook-path}` and `GET /healthz`;
+//! every answer exactly as the contract in DESIGN.md says, and a 200 only after commit.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::ingest::{Ack, Ingest, IngestError};
+use crate::linq::{parse_envelope, signature, Secret, SignatureError, SignatureForm};
+use crate::store::{now_millis, NewEvent, Rejection};
+
+/// Largest body accepted (the contract's 1 MiB).
+pub const MAX_BODY: usize = 1 << 20;
+/// A body must arrive within this long (a trickling client gets 408).
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct WebhookState {
+    pub ingest: Ingest,
+    pub secrets: Arc<std::sync::RwLock<Vec<Secret>>>,
+    pub allow_unsigned: bool,
+}
+
+pub fn router(path: &str, state: Arc<WebhookState>) -> Router {
+    Router::new()
+        .route(path, post(receive))
+        .route("/healthz", get(healthz))
+        .fallback(|| async { (StatusCode::NOT_FOUND, Json(json!({"error": "not found"}))) })
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<Arc<WebhookState>>) -> Response {
+    match state.ingest.health().error() {
+        None => Json(json!({"ok": true})).into_response(),
+        Some(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"ok": false, "error": "storage unavailable"})),
+        )
+            .into_response(),
+    }
+}
+
+/// A refusal: status, one sentence, and whether to keep a record of it.
+struct Refusal {
+    status: StatusCode,
+    reason: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, reason: impl Into<String>) -> Refusal {
+        Refusal {
+            status,
+            reason: reason.into(),
+        }
+    }
+}
+
+async fn receive(
+    State(state): State<Arc<WebhookState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request<Body>,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
+    let mut body_bytes = Vec::new();
+    let outcome = async {
+        check_content_type(&headers)?;
+        if let Some(len) = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        {
+            if len > MAX_BODY as u64 {
+                return Err(Refusal::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body is over 1 MiB",
+                ));
+            }
+        }
+        let bytes =
+            match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY)).await {
+                Err(_) => {
+                    return Err(Refusal::new(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "body did not arrive in time",
+                    ))
+                }
+                Ok(Err(e)) if is_length_limit(&e) => {
+                    return Err(Refusal::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "body is over 1 MiB",
+                    ))
+                }
+                Ok(Err(_)) => {
+                    return Err(Refusal::new(
+                        StatusCode::BAD_REQUEST,
+                        "body could not be read",
+                    ))
+                }
+                Ok(Ok(b)) => b,
+            };
+        body_bytes = bytes.to_vec();
+        accept(&state, &headers, &body_bytes).await
+    }
+    .await;
+    match outcome {
+        Ok(ack) => {
+            let (seq, duplicate) = match ack {
+                Ack::Stored { seq } => (seq, false),
+                Ack::Duplicate { seq } => (seq, true),
+            };
+            (
+                StatusCode::OK,
+                Json(json!({"ok": true, "seq": seq, "duplicate": duplicate})),
+            )
+                .into_response()
+        }
+        Err(refusal) => {
+            state.ingest.reject(Rejection {
+                received_at: now_millis(),
+                status: refusal.status.as_u16(),
+                reason: refusal.reason.clone(),
+                remote_addr: Some(peer.to_string()),
+                headers: headers.keys().map(|k| k.as_str().to_string()).collect(),
+                size: body_bytes.len(),
+                body_prefix: String::from_utf8_lossy(&body_bytes[..body_bytes.len().min(512)])
+                    .into_owned(),
+            });
+            refusal_response(refusal)
+        }
+    }
+}
+
+fn refusal_response(r: Refusal) -> Response {
+    let mut response = (r.status, Json(json!({"error": r.reason}))).into_response();
+    if r.status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+    }
+    response
+}
+
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.to_string().contains("length limit") {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
+fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
+    let value = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json")) {
+        Ok(())
+    } else {
+        Err(Refusal::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type must be application/json",
+        ))
+    }
+}
+
+async fn accept(state: &WebhookState, headers: &HeaderMap, raw: &[u8]) -> Result<Ack, Refusal> {
+    let parsed: Option<Value> = serde_json::from_slice(raw).ok();
+    let form = verify(state, headers, raw, parsed.as_ref())?;
+    let value = match parsed {
+        Some(v) => v,
+        None => {
+            let reason = match serde_json::from_slice::<Value>(raw) {
+                Err(e) => format!("body is not JSON: {e}"),
+                Ok(_) => "body is not JSON".to_string(),
+            };
+            return Err(Refusal::new(StatusCode::BAD_REQUEST, reason));
+        }
+    };
+    let envelope =
+        parse_envelope(&value).map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let payload = String::from_utf8(raw.to_vec())
+        .map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, "body is not UTF-8"))?;
+    let event = NewEvent {
+        event_id: envelope.event_id.clone(),
+        event_type: envelope.event_type.clone(),
+        api_version: envelope.api_version.clone(),
+        created_at: envelope.created_at.as_ref().map(|t| t.0.millis()),
+        created_at_original: envelope.created_at.as_ref().map(|t| t.0.original.clone()),
+        received_at: now_millis(),
+        signature: form,
+        payload,
+    };
+    state
+        .ingest
+        .submit(envelope, event)
+        .await
+        .map_err(|e| match e {
+            IngestError::QueueFull => Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the inbox is busy; retry shortly",
+            ),
+            IngestError::Store(_) => Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the inbox could not store the delivery; retry later",
+            ),
+            IngestError::Closed => Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the inbox is shutting down",
+            ),
+        })
+}
+
+fn verify(
+    state: &WebhookState,
+    headers: &HeaderMap,
+    raw: &[u8],
+    parsed: Option<&Value>,
+) -> Result<SignatureForm, Refusal> {
+    let header = headers
+        .get("x-webhook-signature")
+        .map(|v| v.to_str().unwrap_or("\u{0}"));
+    let header_missing = header.is_none_or(|h| h.trim().is_empty());
+    if state.allow_unsigned && header_missing {
+        return Ok(SignatureForm::Unsigned);
+    }
+    let secrets = state.secrets.read().map(|s| s.clone()).unwrap_or_default();
+    signature::verify(&secrets, header, raw, parsed).map_err(|e| {
+        let reason = match e {
+            SignatureError::NoSecret => "no webhook secret is configured".to_string(),
+            other => other.to_string(),
+        };
+        Refusal::new(StatusCode::UNAUTHORIZED, reason)
+    })
+}

@@ -1,0 +1,179 @@
+//! Ingest: a bounded queue into the one writer thread, group commit, and the change feed.
+//!
+//! Every delivery's answer waits for the commit of the batch it rode in, so a `200` always
+//! means "on disk". Batches form naturally: while one commit is syncing, the next deliveries
+//! queue up and go together in the next transaction, so throughput rises with load without a
+//! timer adding latency when the app is idle.
+
+mod writer;
+
+use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::Connection;
+use tokio::sync::{oneshot, watch};
+
+use crate::linq::Envelope;
+use crate::store::{NewEvent, Rejection, Store, StoreError};
+
+/// Deliveries waiting for the writer before the listener answers 503.
+pub const QUEUE_CAPACITY: usize = 8192;
+/// The most jobs one transaction carries.
+pub const MAX_BATCH: usize = 1024;
+
+/// What happened to a delivery once its batch committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ack {
+    Stored { seq: i64 },
+    Duplicate { seq: i64 },
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum IngestError {
+    #[error("the ingest queue is full; retry shortly")]
+    QueueFull,
+    #[error("the database could not store the delivery: {0}")]
+    Store(String),
+    #[error("the app is shutting down")]
+    Closed,
+}
+
+type Task = Box<dyn FnOnce(&Connection) -> Result<serde_json::Value, StoreError> + Send>;
+
+pub(crate) enum Job {
+    Event {
+        envelope: Box<Envelope>,
+        event: NewEvent,
+        reply: oneshot::Sender<Result<Ack, IngestError>>,
+    },
+    Reject(Rejection),
+    Task {
+        task: Task,
+        reply: oneshot::Sender<Result<serde_json::Value, StoreError>>,
+    },
+}
+
+/// Whether the store is accepting writes, and if not, why: shown on the status screen.
+#[derive(Debug, Clone, Default)]
+pub struct Health {
+    inner: Arc<Mutex<Option<String>>>,
+    changes: Option<watch::Sender<Option<String>>>,
+}
+
+impl Health {
+    pub fn error(&self) -> Option<String> {
+        self.inner.lock().map(|g| g.clone()).unwrap_or(None)
+    }
+
+    fn set(&self, error: Option<String>) {
+        let changed = match self.inner.lock() {
+            Ok(mut g) if *g != error => {
+                *g = error.clone();
+                true
+            }
+            _ => false,
+        };
+        if changed {
+            if let Some(tx) = &self.changes {
+                let _ = tx.send(error);
+            }
+        }
+    }
+}
+
+/// The handle the listener and the UI API use to write.
+#[derive(Clone)]
+pub struct Ingest {
+    tx: SyncSender<Job>,
+    committed: watch::Receiver<i64>,
+    health: Health,
+    health_changes: watch::Receiver<Option<String>>,
+}
+
+/// Options for the writer.
+#[derive(Debug, Clone)]
+pub struct WriterOptions {
+    /// Typing-indicator events older than this are pruned from the log.
+    pub typing_retention: Duration,
+}
+
+impl Ingest {
+    /// Starts the writer thread on its own connection.
+    pub fn start(store: &Store, options: WriterOptions) -> Result<Ingest, StoreError> {
+        let conn = store.writer()?;
+        let start_seq = crate::store::log::max_seq(&conn)?;
+        let (tx, rx) = sync_channel(QUEUE_CAPACITY);
+        let (committed_tx, committed) = watch::channel(start_seq);
+        let (health_tx, health_changes) = watch::channel(None);
+        let health = Health {
+            inner: Arc::default(),
+            changes: Some(health_tx),
+        };
+        let writer = writer::Writer::new(conn, rx, committed_tx, health.clone(), options);
+        std::thread::Builder::new()
+            .name("linq-writer".into())
+            .spawn(move || writer.run())
+            .map_err(|e| StoreError::Invalid(format!("could not start the writer thread: {e}")))?;
+        Ok(Ingest {
+            tx,
+            committed,
+            health,
+            health_changes,
+        })
+    }
+
+    /// Queues a verified delivery and waits until it is committed (or refused).
+    pub async fn submit(&self, envelope: Envelope, event: NewEvent) -> Result<Ack, IngestError> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job::Event {
+            envelope: Box::new(envelope),
+            event,
+            reply,
+        };
+        match self.tx.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => return Err(IngestError::QueueFull),
+            Err(TrySendError::Disconnected(_)) => return Err(IngestError::Closed),
+        }
+        answer.await.unwrap_or(Err(IngestError::Closed))
+    }
+
+    /// Records a refused delivery; dropped (not queued) when the writer is saturated, so a
+    /// flood of bad requests can never push out good ones.
+    pub fn reject(&self, rejection: Rejection) {
+        if self.tx.try_send(Job::Reject(rejection)).is_err() {
+            tracing::debug!("refused-delivery record dropped: writer saturated");
+        }
+    }
+
+    /// Runs `task` on the writer's connection inside its transaction and returns its result.
+    pub async fn run<F>(&self, task: F) -> Result<serde_json::Value, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<serde_json::Value, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .try_send(Job::Task {
+                task: Box::new(task),
+                reply,
+            })
+            .map_err(|_| StoreError::Invalid("the writer is busy; try again".into()))?;
+        answer
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Invalid("the app is shutting down".into())))
+    }
+
+    /// The highest committed sequence number, updated after every commit.
+    pub fn committed(&self) -> watch::Receiver<i64> {
+        self.committed.clone()
+    }
+
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
+    pub fn health_changes(&self) -> watch::Receiver<Option<String>> {
+        self.health_changes.clone()
+    }
+}

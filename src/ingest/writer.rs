@@ -1,0 +1,236 @@
+//! The writer thread: owns the write connection, commits jobs in batches, reports the result of
+//! each job only after its batch is durable.
+
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+use tokio::sync::watch;
+
+use super::{Ack, Health, IngestError, Job, WriterOptions, MAX_BATCH};
+use crate::store::{log, now_millis, project, StoreError};
+
+/// How often the writer looks for typing indicators to prune.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+pub(super) struct Writer {
+    conn: Connection,
+    rx: Receiver<Job>,
+    committed: watch::Sender<i64>,
+    health: Health,
+    options: WriterOptions,
+}
+
+/// A job's outcome, held until the commit decides whether it stands.
+enum Outcome {
+    Event(tokio::sync::oneshot::Sender<Result<Ack, IngestError>>, Ack),
+    Task(
+        tokio::sync::oneshot::Sender<Result<serde_json::Value, StoreError>>,
+        Result<serde_json::Value, StoreError>,
+    ),
+    None,
+}
+
+impl Writer {
+    pub(super) fn new(
+        conn: Connection,
+        rx: Receiver<Job>,
+        committed: watch::Sender<i64>,
+        health: Health,
+        options: WriterOptions,
+    ) -> Writer {
+        Writer {
+            conn,
+            rx,
+            committed,
+            health,
+            options,
+        }
+    }
+
+    pub(super) fn run(mut self) {
+        let mut last_prune = Instant::now() - PRUNE_EVERY;
+        loop {
+            if last_prune.elapsed() >= PRUNE_EVERY {
+                self.prune();
+                last_prune = Instant::now();
+            }
+            let first = match self.rx.recv_timeout(PRUNE_EVERY) {
+                Ok(job) => job,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => return,
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match self.rx.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            self.commit_batch(batch);
+        }
+    }
+
+    fn commit_batch(&mut self, batch: Vec<Job>) {
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut waiting = Vec::new();
+        let result = self.write(batch, &mut outcomes, &mut waiting);
+        match result {
+            Ok(max_seq) => {
+                self.health.set(None);
+                if let Some(seq) = max_seq {
+                    self.committed.send_if_modified(|current| {
+                        let moved = seq > *current;
+                        *current = (*current).max(seq);
+                        moved
+                    });
+                }
+                for outcome in outcomes {
+                    match outcome {
+                        Outcome::Event(reply, ack) => {
+                            let _ = reply.send(Ok(ack));
+                        }
+                        Outcome::Task(reply, result) => {
+                            let _ = reply.send(result);
+                        }
+                        Outcome::None => {}
+                    }
+                }
+            }
+            Err(e) => {
+                let text = describe(&e);
+                tracing::error!(error = %text, "batch not committed; deliveries answered 503");
+                if e.is_disk() {
+                    self.health.set(Some(text.clone()));
+                }
+                for outcome in outcomes {
+                    match outcome {
+                        Outcome::Event(reply, _) => {
+                            let _ = reply.send(Err(IngestError::Store(text.clone())));
+                        }
+                        Outcome::Task(reply, _) => {
+                            let _ = reply.send(Err(StoreError::Invalid(text.clone())));
+                        }
+                        Outcome::None => {}
+                    }
+                }
+                for reply in waiting {
+                    let _ = reply.send(Err(IngestError::Store(text.clone())));
+                }
+            }
+        }
+    }
+
+    /// Writes the whole batch in one transaction. On error nothing of it is kept.
+    fn write(
+        &mut self,
+        batch: Vec<Job>,
+        outcomes: &mut Vec<Outcome>,
+        waiting: &mut Vec<tokio::sync::oneshot::Sender<Result<Ack, IngestError>>>,
+    ) -> Result<Option<i64>, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut max_seq = None;
+        let mut jobs = batch.into_iter();
+        while let Some(job) = jobs.next() {
+            let step = match job {
+                Job::Event {
+                    envelope,
+                    event,
+                    reply,
+                } => match store_event(&tx, &envelope, &event) {
+                    Ok(ack) => {
+                        if let Ack::Stored { seq } = ack {
+                            max_seq = Some(seq);
+                        }
+                        outcomes.push(Outcome::Event(reply, ack));
+                        Ok(())
+                    }
+                    Err(e) => {
+                        waiting.push(reply);
+                        Err(e)
+                    }
+                },
+                Job::Reject(r) => {
+                    log::record_rejection(&tx, &r).map(|_| outcomes.push(Outcome::None))
+                }
+                Job::Task { task, reply } => run_task(&tx, task).map(|result| {
+                    outcomes.push(Outcome::Task(reply, result));
+                }),
+            };
+            if let Err(e) = step {
+                // The rest of the batch was never tried; its senders get the same answer.
+                for rest in jobs {
+                    if let Job::Event { reply, .. } = rest {
+                        waiting.push(reply);
+                    }
+                }
+                return Err(e);
+            }
+        }
+        tx.commit()?;
+        Ok(max_seq)
+    }
+
+    fn prune(&mut self) {
+        let cutoff = now_millis() - self.options.typing_retention.as_millis() as i64;
+        match log::prune_typing(&self.conn, cutoff) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                pruned = n,
+                "typing indicators past retention removed from the log"
+            ),
+            Err(e) => tracing::warn!(error = %e, "could not prune typing indicators"),
+        }
+    }
+}
+
+/// Appends and projects one event. A projection failure keeps the raw event (the log is the
+/// truth; `rebuild` can re-derive later) and is logged; only a failure to store the raw event
+/// fails the delivery.
+fn store_event(
+    tx: &rusqlite::Transaction<'_>,
+    envelope: &crate::linq::Envelope,
+    event: &crate::store::NewEvent,
+) -> Result<Ack, StoreError> {
+    let Some(seq) = log::append(tx, event)? else {
+        let seq = log::seq_of(tx, &event.event_id, &event.event_type)?.unwrap_or(0);
+        return Ok(Ack::Duplicate { seq });
+    };
+    tx.execute_batch("SAVEPOINT projection")?;
+    match project::apply(tx, envelope, event.received_at) {
+        Ok(()) => tx.execute_batch("RELEASE projection")?,
+        Err(e) if e.is_disk() => return Err(e),
+        Err(e) => {
+            tracing::warn!(seq, event_type = %event.event_type, error = %e, "event stored raw; projection failed");
+            tx.execute_batch("ROLLBACK TO projection; RELEASE projection")?;
+        }
+    }
+    Ok(Ack::Stored { seq })
+}
+
+/// Runs a local task in a savepoint so a failing one leaves no partial write behind.
+fn run_task(
+    tx: &rusqlite::Transaction<'_>,
+    task: super::Task,
+) -> Result<Result<serde_json::Value, StoreError>, StoreError> {
+    tx.execute_batch("SAVEPOINT task")?;
+    let result = task(tx);
+    match &result {
+        Ok(_) => tx.execute_batch("RELEASE task")?,
+        Err(e) if e.is_disk() => return Err(StoreError::Invalid(e.to_string())),
+        Err(_) => tx.execute_batch("ROLLBACK TO task; RELEASE task")?,
+    }
+    Ok(result)
+}
+
+fn describe(e: &StoreError) -> String {
+    match e {
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::DiskFull => {
+            "the disk is full; free some space (deliveries are refused with 503 and Linq retries them)".into()
+        }
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::SystemIoFailure => {
+            "the disk reported an I/O error while writing the database".into()
+        }
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,141 @@
+//! Tolerant field types for the vendor's payloads: ids that arrive as strings or numbers,
+//! timestamps in either of Linq's forms, counts that arrive as numbers or numeric strings.
+//! Each goes through `serde_json::Value` so they work with arbitrary-precision numbers.
+
+use serde::de::{Deserializer, Error};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::time::{self, Stamp};
+
+/// An identifier, stored as text whatever JSON type carried it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Id(pub String);
+
+impl Id {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Id {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::String(s) if !s.is_empty() => Ok(Id(s)),
+            Value::String(_) => Err(D::Error::custom("an id must not be empty")),
+            Value::Number(n) => Ok(Id(n.to_string())),
+            other => Err(D::Error::custom(format!(
+                "expected an id (string or number), found {}",
+                kind_of(&other)
+            ))),
+        }
+    }
+}
+
+/// A timestamp in either Linq form, with its original text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Time(pub Stamp);
+
+impl<'de> Deserialize<'de> for Time {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::String(s) => time::parse(&s)
+                .map(Time)
+                .ok_or_else(|| D::Error::custom(format!("{s:?} is not a timestamp"))),
+            other => Err(D::Error::custom(format!(
+                "expected a timestamp string, found {}",
+                kind_of(&other)
+            ))),
+        }
+    }
+}
+
+/// A whole number (seconds, counts), as a JSON number or a numeric string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Int(pub i64);
+
+impl<'de> Deserialize<'de> for Int {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(d)?;
+        let parsed = match &value {
+            Value::Number(n) => n.as_i64().or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.is_finite())
+                    .map(|f| f.round() as i64)
+            }),
+            Value::String(s) => s
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .map(|f| f.round() as i64),
+            _ => None,
+        };
+        parsed.map(Int).ok_or_else(|| {
+            D::Error::custom(format!("expected a number, found {}", kind_of(&value)))
+        })
+    }
+}
+
+/// Names a JSON value's type for error messages, never its content.
+pub fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Reads an id-like field (string or number) from a loosely shaped object.
+pub fn id_field(v: &Value, key: &str) -> Option<String> {
+    match v.get(key)? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_accept_strings_and_numbers_of_any_size() {
+        let ids: Vec<Id> = serde_json::from_str(r#"["abc", 123, 123456789012345678901234567890]"#)
+            .expect("ids parse");
+        assert_eq!(ids[0].as_str(), "abc");
+        assert_eq!(ids[1].as_str(), "123");
+        assert_eq!(
+            ids[2].as_str(),
+            "123456789012345678901234567890",
+            "ids beyond 64 bits keep every digit"
+        );
+    }
+
+    #[test]
+    fn ids_refuse_other_types() {
+        for bad in ["true", "{}", "[]", "\"\""] {
+            assert!(
+                serde_json::from_str::<Id>(bad).is_err(),
+                "{bad} is not an id"
+            );
+        }
+    }
+
+    #[test]
+    fn ints_accept_numbers_and_numeric_strings() {
+        let n: Vec<Int> = serde_json::from_str(r#"[330, "40", 12.6]"#).expect("ints parse");
+        assert_eq!(n, vec![Int(330), Int(40), Int(13)]);
+        assert!(serde_json::from_str::<Int>("\"soon\"").is_err());
+    }
+}

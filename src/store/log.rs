@@ -1,0 +1,201 @@
+//! The raw event log and the capped table of refused deliveries.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::StoreError;
+use crate::linq::SignatureForm;
+
+/// Refused deliveries kept; older ones are dropped (their total is still counted).
+pub const REJECTED_CAP: i64 = 1000;
+
+/// An event about to be appended to the log.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub event_id: String,
+    pub event_type: String,
+    pub api_version: Option<String>,
+    pub created_at: Option<i64>,
+    pub created_at_original: Option<String>,
+    pub received_at: i64,
+    pub signature: SignatureForm,
+    pub payload: String,
+}
+
+/// An event as stored.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub event_id: String,
+    pub event_type: String,
+    pub created_at: Option<i64>,
+    pub created_at_original: Option<String>,
+    pub received_at: i64,
+    pub signature: String,
+    pub payload: String,
+}
+
+/// A refused delivery: why, from where, what it looked like. Never header values or secrets.
+#[derive(Debug, Clone)]
+pub struct Rejection {
+    pub received_at: i64,
+    pub status: u16,
+    pub reason: String,
+    pub remote_addr: Option<String>,
+    pub headers: Vec<String>,
+    pub size: usize,
+    pub body_prefix: String,
+}
+
+/// Appends `event`; `None` when an event with the same id and type is already stored.
+pub fn append(conn: &Connection, event: &NewEvent) -> Result<Option<i64>, StoreError> {
+    let inserted = conn.execute(
+        "INSERT INTO events (event_id, event_type, api_version, created_at, created_at_original,
+                             received_at, signature, payload)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (event_id, event_type) DO NOTHING",
+        params![
+            event.event_id,
+            event.event_type,
+            event.api_version,
+            event.created_at,
+            event.created_at_original,
+            event.received_at,
+            event.signature.as_str(),
+            event.payload,
+        ],
+    )?;
+    Ok((inserted == 1).then(|| conn.last_insert_rowid()))
+}
+
+/// The sequence number of an already stored event.
+pub fn seq_of(
+    conn: &Connection,
+    event_id: &str,
+    event_type: &str,
+) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT seq FROM events WHERE event_id = ?1 AND event_type = ?2",
+            params![event_id, event_type],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+const EVENT_COLUMNS: &str =
+    "seq, event_id, event_type, created_at, created_at_original, received_at, signature, payload";
+
+fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
+    Ok(StoredEvent {
+        seq: r.get(0)?,
+        event_id: r.get(1)?,
+        event_type: r.get(2)?,
+        created_at: r.get(3)?,
+        created_at_original: r.get(4)?,
+        received_at: r.get(5)?,
+        signature: r.get(6)?,
+        payload: r.get(7)?,
+    })
+}
+
+/// Events with `seq > after`, oldest first, at most `limit`.
+pub fn events_after(
+    conn: &Connection,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![after, limit], event_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Events newest first, before `before` (a seq), optionally of one type.
+pub fn events_page(
+    conn: &Connection,
+    before: Option<i64>,
+    event_type: Option<&str>,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events
+         WHERE seq < ?1 AND (?2 IS NULL OR event_type = ?2)
+         ORDER BY seq DESC LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(
+        params![before.unwrap_or(i64::MAX), event_type, limit],
+        event_row,
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Calls `each` for every event in log order, in chunks so memory stays flat.
+pub fn for_each_event(
+    conn: &Connection,
+    mut each: impl FnMut(&StoredEvent) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut after = 0;
+    loop {
+        let chunk = events_after(conn, after, 2000)?;
+        let Some(last) = chunk.last() else {
+            return Ok(());
+        };
+        after = last.seq;
+        for event in &chunk {
+            each(event)?;
+        }
+    }
+}
+
+pub fn max_seq(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row("SELECT coalesce(max(seq), 0) FROM events", [], |r| r.get(0))?)
+}
+
+pub fn last_received_at(conn: &Connection) -> Result<Option<i64>, StoreError> {
+    Ok(conn.query_row("SELECT max(received_at) FROM events", [], |r| r.get(0))?)
+}
+
+/// Records a refused delivery and trims the table to its cap.
+pub fn record_rejection(conn: &Connection, r: &Rejection) -> Result<(), StoreError> {
+    let headers = serde_json::to_string(&r.headers).unwrap_or_else(|_| "[]".into());
+    conn.execute(
+        "INSERT INTO rejected (received_at, status, reason, remote_addr, headers, size, body_prefix)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![r.received_at, r.status, r.reason, r.remote_addr, headers, r.size as i64, r.body_prefix],
+    )?;
+    let id = conn.last_insert_rowid();
+    conn.execute(
+        "DELETE FROM rejected WHERE id <= ?1",
+        params![id - REJECTED_CAP],
+    )?;
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('rejected_total', '1')
+         ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        [],
+    )?;
+    Ok(())
+}
+
+pub fn rejected_total(conn: &Connection) -> Result<i64, StoreError> {
+    let v: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'rejected_total'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(v.and_then(|s| s.parse().ok()).unwrap_or(0))
+}
+
+/// Deletes typing-indicator events received before `cutoff` (ms). They change no projection,
+/// and a busy account would otherwise grow the log by thousands a day.
+pub fn prune_typing(conn: &Connection, cutoff: i64) -> Result<usize, StoreError> {
+    Ok(conn.execute(
+        "DELETE FROM events WHERE event_type IN
+           ('typing_indicator.received', 'typing_indicator.removed',
+            'chat.typing_indicator.started', 'chat.typing_indicator.stopped')
+         AND received_at < ?1",
+        params![cutoff],
+    )?)
+}

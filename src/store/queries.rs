@@ -1,0 +1,876 @@
+//! Read queries behind the UI API. Each takes a reader connection and returns views.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::views::*;
+use super::StoreError;
+use crate::linq::time::format_millis;
+
+/// Resolves a handle to the name a rep knows it by, caching within one request.
+pub struct Names<'c> {
+    conn: &'c Connection,
+    cache: HashMap<(Option<String>, String), String>,
+}
+
+impl<'c> Names<'c> {
+    pub fn new(conn: &'c Connection) -> Names<'c> {
+        Names {
+            conn,
+            cache: HashMap::new(),
+        }
+    }
+
+    /// Contact name, else the handle's display name (in this chat first), else the identifier.
+    pub fn resolve(
+        &mut self,
+        chat_id: Option<&str>,
+        identifier: &str,
+    ) -> Result<String, StoreError> {
+        let key = (chat_id.map(str::to_string), identifier.to_string());
+        if let Some(name) = self.cache.get(&key) {
+            return Ok(name.clone());
+        }
+        let name = match self.contact_name(identifier)? {
+            Some(n) => n,
+            None => self
+                .handle_name(chat_id, identifier)?
+                .unwrap_or_else(|| identifier.to_string()),
+        };
+        self.cache.insert(key, name.clone());
+        Ok(name)
+    }
+
+    fn contact_name(&self, identifier: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT coalesce(nullif(trim(full_name), ''), nullif(trim(concat_ws(' ', first_name, last_name)), ''))
+                 FROM contacts WHERE phone_number = ?1 AND deleted = 0 ORDER BY version DESC LIMIT 1",
+            )?
+            .query_row(params![identifier], |r| r.get::<_, Option<String>>(0))
+            .optional()?
+            .flatten())
+    }
+
+    fn handle_name(
+        &self,
+        chat_id: Option<&str>,
+        identifier: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT display_name FROM chat_handles
+                 WHERE identifier = ?1 AND display_name IS NOT NULL AND trim(display_name) != ''
+                 ORDER BY (chat_id = ?2) DESC, seen_at DESC LIMIT 1",
+            )?
+            .query_row(params![identifier, chat_id], |r| r.get(0))
+            .optional()?)
+    }
+}
+
+fn opt_time(ms: Option<i64>) -> Option<String> {
+    ms.map(format_millis)
+}
+
+// ---- chats ----
+
+struct ChatRow {
+    chat_id: String,
+    display_name: Option<String>,
+    is_group: bool,
+    last_message_id: Option<String>,
+    last_activity_at: Option<i64>,
+    unread_count: i64,
+}
+
+const CHAT_COLUMNS: &str =
+    "chat_id, display_name, is_group, last_message_id, last_activity_at, unread_count";
+
+fn chat_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatRow> {
+    Ok(ChatRow {
+        chat_id: r.get(0)?,
+        display_name: r.get(1)?,
+        is_group: r.get(2)?,
+        last_message_id: r.get(3)?,
+        last_activity_at: r.get(4)?,
+        unread_count: r.get(5)?,
+    })
+}
+
+/// Chats, newest activity first, after the chat `before` (paging), at most `limit`.
+pub fn chats(
+    conn: &Connection,
+    before: Option<&str>,
+    limit: i64,
+) -> Result<Vec<ChatSummary>, StoreError> {
+    let cursor: Option<(i64, String)> = match before {
+        Some(id) => conn
+            .prepare_cached(
+                "SELECT coalesce(last_activity_at, 0), chat_id FROM chats WHERE chat_id = ?1",
+            )?
+            .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?,
+        None => None,
+    };
+    let (at, id) = cursor.unwrap_or((i64::MAX, String::new()));
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {CHAT_COLUMNS} FROM chats
+         WHERE ?1 = 0 OR (coalesce(last_activity_at, 0), chat_id) < (?2, ?3)
+         ORDER BY coalesce(last_activity_at, 0) DESC, chat_id DESC LIMIT ?4"
+    ))?;
+    let rows: Vec<ChatRow> = stmt
+        .query_map(params![before.is_some() as i64, at, id, limit], chat_row)?
+        .collect::<Result<_, _>>()?;
+    let mut names = Names::new(conn);
+    rows.into_iter()
+        .map(|row| summarize(conn, &mut names, row))
+        .collect()
+}
+
+/// One chat's summary, if the chat exists.
+pub fn chat(conn: &Connection, chat_id: &str) -> Result<Option<ChatSummary>, StoreError> {
+    let row = conn
+        .prepare_cached(&format!(
+            "SELECT {CHAT_COLUMNS} FROM chats WHERE chat_id = ?1"
+        ))?
+        .query_row(params![chat_id], chat_row)
+        .optional()?;
+    let mut names = Names::new(conn);
+    row.map(|r| summarize(conn, &mut names, r)).transpose()
+}
+
+fn summarize(
+    conn: &Connection,
+    names: &mut Names<'_>,
+    row: ChatRow,
+) -> Result<ChatSummary, StoreError> {
+    let handles = handles(conn, names, &row.chat_id)?;
+    let members = if row.is_group {
+        members(conn, names, &row.chat_id, &handles)?
+    } else {
+        Vec::new()
+    };
+    let last_message = match &row.last_message_id {
+        Some(id) => message(conn, names, id)?,
+        None => None,
+    };
+    let title = title(&row, &handles, &members);
+    Ok(ChatSummary {
+        my_numbers: handles
+            .iter()
+            .filter(|h| h.is_me)
+            .map(|h| h.identifier.clone())
+            .collect(),
+        chat_id: row.chat_id,
+        title,
+        is_group: row.is_group,
+        handles,
+        members,
+        last_message,
+        last_activity_at: opt_time(row.last_activity_at),
+        unread_count: row.unread_count,
+        typing: Vec::new(),
+        muted: false,
+    })
+}
+
+fn title(row: &ChatRow, handles: &[HandleView], members: &[Member]) -> String {
+    if let Some(name) = row.display_name.as_deref().filter(|n| !n.trim().is_empty()) {
+        return name.to_string();
+    }
+    let mut others: Vec<&str> = handles
+        .iter()
+        .filter(|h| !h.is_me)
+        .map(|h| h.name.as_str())
+        .collect();
+    if others.is_empty() {
+        others = members
+            .iter()
+            .filter(|m| !m.is_me)
+            .map(|m| m.name.as_str())
+            .collect();
+    }
+    match others.len() {
+        0 => row.chat_id.clone(),
+        1 | 2 | 3 => others.join(", "),
+        n => format!("{}, {} and {} others", others[0], others[1], n - 2),
+    }
+}
+
+fn handles(
+    conn: &Connection,
+    names: &mut Names<'_>,
+    chat_id: &str,
+) -> Result<Vec<HandleView>, StoreError> {
+    let rows: Vec<(String, Option<String>, bool)> = conn
+        .prepare_cached(
+            "SELECT identifier, display_name, is_me FROM chat_handles WHERE chat_id = ?1 ORDER BY is_me, identifier",
+        )?
+        .query_map(params![chat_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    rows.into_iter()
+        .map(|(identifier, display_name, is_me)| {
+            let name = names.resolve(Some(chat_id), &identifier)?;
+            Ok(HandleView {
+                identifier,
+                display_name,
+                is_me,
+                name,
+            })
+        })
+        .collect()
+}
+
+/// Current members of a group: its handles and everyone added, less anyone whose latest
+/// membership change was a removal.
+fn members(
+    conn: &Connection,
+    names: &mut Names<'_>,
+    chat_id: &str,
+    handles: &[HandleView],
+) -> Result<Vec<Member>, StoreError> {
+    let mut state: Vec<(String, bool, bool)> = handles
+        .iter()
+        .map(|h| (h.identifier.clone(), h.is_me, true))
+        .collect();
+    let changes: Vec<(String, String)> = conn
+        .prepare_cached(
+            "SELECT identifier, action FROM memberships WHERE chat_id = ?1 ORDER BY at, event_id",
+        )?
+        .query_map(params![chat_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (identifier, action) in changes {
+        let present = action == "added";
+        match state.iter_mut().find(|(i, _, _)| *i == identifier) {
+            Some(entry) => entry.2 = present,
+            None => state.push((identifier, false, present)),
+        }
+    }
+    state
+        .into_iter()
+        .filter(|(_, _, present)| *present)
+        .map(|(identifier, is_me, _)| {
+            let name = names.resolve(Some(chat_id), &identifier)?;
+            Ok(Member {
+                identifier,
+                name,
+                is_me,
+            })
+        })
+        .collect()
+}
+
+// ---- messages ----
+
+const MESSAGE_COLUMNS: &str =
+    "m.id, m.chat_id, m.text, m.sent_at, m.sent_at_original, m.direction, m.from_phone,
+     m.service, r.read_at, r.read_at_original";
+
+struct MessageRow {
+    id: String,
+    chat_id: String,
+    text: Option<String>,
+    sent_at: i64,
+    sent_at_original: Option<String>,
+    direction: String,
+    from_phone: Option<String>,
+    service: Option<String>,
+    read_at: Option<i64>,
+    read_at_original: Option<String>,
+}
+
+fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
+    Ok(MessageRow {
+        id: r.get(0)?,
+        chat_id: r.get(1)?,
+        text: r.get(2)?,
+        sent_at: r.get(3)?,
+        sent_at_original: r.get(4)?,
+        direction: r.get(5)?,
+        from_phone: r.get(6)?,
+        service: r.get(7)?,
+        read_at: r.get(8)?,
+        read_at_original: r.get(9)?,
+    })
+}
+
+/// One message with its attachments and reactions.
+pub fn message(
+    conn: &Connection,
+    names: &mut Names<'_>,
+    id: &str,
+) -> Result<Option<Message>, StoreError> {
+    let row = conn
+        .prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages m LEFT JOIN read_receipts r ON r.message_id = m.id WHERE m.id = ?1"
+        ))?
+        .query_row(params![id], message_row)
+        .optional()?;
+    row.map(|r| hydrate(conn, names, r)).transpose()
+}
+
+fn hydrate(
+    conn: &Connection,
+    names: &mut Names<'_>,
+    row: MessageRow,
+) -> Result<Message, StoreError> {
+    let attachments = conn
+        .prepare_cached(
+            "SELECT id, url, filename, mime_type FROM attachments WHERE message_id = ?1 ORDER BY position",
+        )?
+        .query_map(params![row.id], |r| {
+            Ok(Attachment { id: r.get(0)?, url: r.get(1)?, filename: r.get(2)?, mime_type: r.get(3)? })
+        })?
+        .collect::<Result<_, _>>()?;
+    let reactions = reactions(conn, names, &row.id, &row.chat_id)?;
+    let from_name = match &row.from_phone {
+        Some(phone) => Some(names.resolve(Some(&row.chat_id), phone)?),
+        None => None,
+    };
+    Ok(Message {
+        kind: "message",
+        direction: Direction::parse(&row.direction),
+        sent_at: format_millis(row.sent_at),
+        read_at: opt_time(row.read_at),
+        id: row.id,
+        chat_id: row.chat_id,
+        text: row.text,
+        sent_at_original: row.sent_at_original,
+        from_phone: row.from_phone,
+        from_name,
+        service: row.service,
+        read_at_original: row.read_at_original,
+        attachments,
+        reactions,
+    })
+}
+
+fn reactions(
+    conn: &Connection,
+    names: &mut Names<'_>,
+    message_id: &str,
+    chat_id: &str,
+) -> Result<Vec<Reaction>, StoreError> {
+    let rows: Vec<(String, String, Option<String>, bool, Option<i64>)> = conn
+        .prepare_cached(
+            "SELECT id, reaction, from_identifier, is_from_me, sent_at FROM reactions
+             WHERE message_id = ?1 ORDER BY sent_at, id",
+        )?
+        .query_map(params![message_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    rows.into_iter()
+        .map(|(id, reaction, from, is_from_me, sent_at)| {
+            let from_name = match &from {
+                Some(f) => Some(names.resolve(Some(chat_id), f)?),
+                None => None,
+            };
+            Ok(Reaction {
+                id,
+                reaction,
+                from,
+                from_name,
+                is_from_me,
+                sent_at: opt_time(sent_at),
+            })
+        })
+        .collect()
+}
+
+/// A reaction as an event: who reacted with what to which message.
+pub fn reaction_event(conn: &Connection, id: &str) -> Result<Option<ReactionEvent>, StoreError> {
+    type Row = (
+        String,
+        Option<String>,
+        String,
+        Option<String>,
+        bool,
+        Option<String>,
+        Option<i64>,
+        Option<String>,
+    );
+    let row: Option<Row> = conn
+        .prepare_cached(
+            "SELECT r.message_id, coalesce(r.chat_id, m.chat_id), r.reaction, r.from_identifier, r.is_from_me,
+                    coalesce(m.text, r.message_text), r.sent_at, m.chat_id
+             FROM reactions r LEFT JOIN messages m ON m.id = r.message_id WHERE r.id = ?1",
+        )?
+        .query_row(params![id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
+        })
+        .optional()?;
+    let Some((message_id, chat_id, reaction, from, is_from_me, message_text, sent_at, _)) = row
+    else {
+        return Ok(None);
+    };
+    let mut names = Names::new(conn);
+    let from_name = match &from {
+        Some(f) => Some(names.resolve(chat_id.as_deref(), f)?),
+        None => None,
+    };
+    Ok(Some(ReactionEvent {
+        id: id.to_string(),
+        message_id,
+        chat_id,
+        reaction,
+        from,
+        from_name,
+        is_from_me,
+        message_text,
+        sent_at: opt_time(sent_at),
+    }))
+}
+
+/// A page of a thread: the newest `limit` items older than `before`, returned oldest first,
+/// and whether older items remain.
+pub fn thread(
+    conn: &Connection,
+    chat_id: &str,
+    before: Option<&str>,
+    limit: i64,
+) -> Result<(Vec<ThreadItem>, bool), StoreError> {
+    let cursor = match before {
+        Some(id) => Some(cursor_of(conn, chat_id, id)?.ok_or_else(|| {
+            StoreError::Invalid(format!("before={id:?} is not an item of this chat"))
+        })?),
+        None => None,
+    };
+    let unbounded = cursor.is_none() as i64;
+    let (at, id) = cursor.unwrap_or((i64::MAX, String::new()));
+    let rows: Vec<MessageRow> = conn
+        .prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages m LEFT JOIN read_receipts r ON r.message_id = m.id
+             WHERE m.chat_id = ?1 AND (?2 = 1 OR (m.sent_at, m.id) < (?3, ?4))
+             ORDER BY m.sent_at DESC, m.id DESC LIMIT ?5"
+        ))?
+        .query_map(params![chat_id, unbounded, at, id, limit + 1], message_row)?
+        .collect::<Result<_, _>>()?;
+    let system: Vec<(String, String, Option<String>, String, i64, Option<String>)> = conn
+        .prepare_cached(
+            "SELECT 'member-' || event_id AS item_id, identifier, display_name, action, at, at_original
+             FROM memberships WHERE chat_id = ?1 AND (?2 = 1 OR (at, 'member-' || event_id) < (?3, ?4))
+             ORDER BY at DESC, item_id DESC LIMIT ?5",
+        )?
+        .query_map(params![chat_id, unbounded, at, id, limit + 1], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+        })?
+        .collect::<Result<_, _>>()?;
+
+    // Merge the two newest-first lists by (time, id), keep `limit`, then flip to oldest first.
+    let mut keyed: Vec<(i64, String, Option<MessageRow>, usize)> = Vec::new();
+    keyed.extend(
+        rows.into_iter()
+            .map(|r| (r.sent_at, r.id.clone(), Some(r), usize::MAX)),
+    );
+    keyed.extend(
+        system
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.4, s.0.clone(), None, i)),
+    );
+    keyed.sort_by(|a, b| (b.0, &b.1).cmp(&(a.0, &a.1)));
+    let has_more = keyed.len() as i64 > limit;
+    keyed.truncate(limit.max(0) as usize);
+    keyed.reverse();
+
+    let mut names = Names::new(conn);
+    let mut items = Vec::with_capacity(keyed.len());
+    for (at, _, row, index) in keyed {
+        match row {
+            Some(row) => items.push(ThreadItem::Message(hydrate(conn, &mut names, row)?)),
+            None => {
+                let (item_id, identifier, display_name, action, _, original) = &system[index];
+                let name = member_name(&mut names, chat_id, identifier, display_name.as_deref())?;
+                items.push(ThreadItem::Membership(MembershipItem {
+                    kind: "membership",
+                    id: item_id.clone(),
+                    chat_id: chat_id.to_string(),
+                    action: action.clone(),
+                    identifier: identifier.clone(),
+                    name,
+                    sent_at: format_millis(at),
+                    sent_at_original: original.clone(),
+                }));
+            }
+        }
+    }
+    Ok((items, has_more))
+}
+
+fn cursor_of(
+    conn: &Connection,
+    chat_id: &str,
+    item_id: &str,
+) -> Result<Option<(i64, String)>, StoreError> {
+    if let Some(event_id) = item_id.strip_prefix("member-") {
+        let at: Option<i64> = conn
+            .prepare_cached("SELECT at FROM memberships WHERE event_id = ?1 AND chat_id = ?2")?
+            .query_row(params![event_id, chat_id], |r| r.get(0))
+            .optional()?;
+        if let Some(at) = at {
+            return Ok(Some((at, item_id.to_string())));
+        }
+    }
+    let at: Option<i64> = conn
+        .prepare_cached("SELECT sent_at FROM messages WHERE id = ?1 AND chat_id = ?2")?
+        .query_row(params![item_id, chat_id], |r| r.get(0))
+        .optional()?;
+    Ok(at.map(|at| (at, item_id.to_string())))
+}
+
+/// One membership change as a thread item (`key` is the memberships row key).
+pub fn membership_item(conn: &Connection, key: &str) -> Result<Option<ThreadItem>, StoreError> {
+    let row: Option<(String, String, Option<String>, String, i64, Option<String>)> = conn
+        .prepare_cached(
+            "SELECT chat_id, identifier, display_name, action, at, at_original FROM memberships WHERE event_id = ?1",
+        )?
+        .query_row(params![key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+        .optional()?;
+    let Some((chat_id, identifier, display_name, action, at, original)) = row else {
+        return Ok(None);
+    };
+    let mut names = Names::new(conn);
+    let name = member_name(&mut names, &chat_id, &identifier, display_name.as_deref())?;
+    Ok(Some(ThreadItem::Membership(MembershipItem {
+        kind: "membership",
+        id: format!("member-{key}"),
+        chat_id,
+        action,
+        identifier,
+        name,
+        sent_at: format_millis(at),
+        sent_at_original: original,
+    })))
+}
+
+/// The name for a membership line: the resolved name, else the name the event itself carried.
+fn member_name(
+    names: &mut Names<'_>,
+    chat_id: &str,
+    identifier: &str,
+    carried: Option<&str>,
+) -> Result<String, StoreError> {
+    let resolved = names.resolve(Some(chat_id), identifier)?;
+    Ok(match carried.filter(|n| !n.trim().is_empty()) {
+        Some(n) if resolved == identifier => n.to_string(),
+        _ => resolved,
+    })
+}
+
+// ---- calls ----
+
+const CALL_COLUMNS: &str =
+    "id, from_number, to_number, direction, status, start_time, start_time_original,
+     end_time, end_time_original, duration, call_type, forwarded_from, answered_by, voicemail,
+     has_recording, recording_id, recording_url, recording_duration, transcription, summary";
+
+fn call_row(
+    conn: &Connection,
+    names: &mut Names<'_>,
+    r: &rusqlite::Row<'_>,
+) -> Result<Call, StoreError> {
+    let from: Option<String> = r.get(1)?;
+    let to: Option<String> = r.get(2)?;
+    let direction: Option<String> = r.get(3)?;
+    let status: Option<String> = r.get(4)?;
+    let duration: Option<i64> = r.get(9)?;
+    let answered_by: Option<String> = r.get(12)?;
+    let voicemail: bool = r.get(13)?;
+    let has_recording: bool = r.get(14)?;
+    let inbound = direction.as_deref() != Some("outbound");
+    let missed = inbound
+        && is_missed(
+            status.as_deref(),
+            voicemail,
+            answered_by.as_deref(),
+            duration,
+        );
+    let other = if inbound {
+        from.as_deref()
+    } else {
+        to.as_deref()
+    };
+    let chat_id = match other {
+        Some(number) => direct_chat(conn, number)?,
+        None => None,
+    };
+    let recording_url: Option<String> = r.get(16)?;
+    let transcription: Option<String> = r.get(18)?;
+    let summary: Option<String> = r.get(19)?;
+    let recording =
+        (has_recording || recording_url.is_some() || transcription.is_some() || summary.is_some())
+            .then(|| -> rusqlite::Result<Recording> {
+                Ok(Recording {
+                    id: r.get(15)?,
+                    url: recording_url,
+                    duration: r.get(17)?,
+                    transcription,
+                    summary,
+                })
+            })
+            .transpose()?;
+    Ok(Call {
+        id: r.get(0)?,
+        from_name: from
+            .as_deref()
+            .map(|f| names.resolve(chat_id.as_deref(), f))
+            .transpose()?,
+        to_name: to
+            .as_deref()
+            .map(|t| names.resolve(chat_id.as_deref(), t))
+            .transpose()?,
+        from,
+        to,
+        direction,
+        status,
+        start_time: opt_time(r.get(5)?),
+        start_time_original: r.get(6)?,
+        end_time: opt_time(r.get(7)?),
+        end_time_original: r.get(8)?,
+        duration,
+        call_type: r.get(10)?,
+        forwarded_from: r.get(11)?,
+        answered_by,
+        voicemail,
+        missed,
+        chat_id,
+        recording,
+    })
+}
+
+/// An inbound call nobody picked up: voicemail, a "missed"-like status, or no answer and no time.
+pub fn is_missed(
+    status: Option<&str>,
+    voicemail: bool,
+    answered_by: Option<&str>,
+    duration: Option<i64>,
+) -> bool {
+    const MISSED: [&str; 8] = [
+        "missed",
+        "no-answer",
+        "no_answer",
+        "busy",
+        "failed",
+        "canceled",
+        "cancelled",
+        "declined",
+    ];
+    voicemail
+        || status.is_some_and(|s| MISSED.contains(&s.to_ascii_lowercase().as_str()))
+        || (answered_by.is_none() && duration.unwrap_or(0) == 0)
+}
+
+fn direct_chat(conn: &Connection, number: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT h.chat_id FROM chat_handles h JOIN chats c ON c.chat_id = h.chat_id
+             WHERE h.identifier = ?1 AND h.is_me = 0 AND c.is_group = 0
+             ORDER BY c.last_activity_at DESC LIMIT 1",
+        )?
+        .query_row(params![number], |r| r.get(0))
+        .optional()?)
+}
+
+/// Calls, newest first, older than the call `before`.
+pub fn calls(
+    conn: &Connection,
+    before: Option<&str>,
+    limit: i64,
+) -> Result<(Vec<Call>, bool), StoreError> {
+    let cursor: Option<(i64, String)> = match before {
+        Some(id) => conn
+            .prepare_cached("SELECT coalesce(start_time, 0), id FROM calls WHERE id = ?1")?
+            .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?,
+        None => None,
+    };
+    let (at, id) = cursor.unwrap_or((i64::MAX, String::new()));
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {CALL_COLUMNS} FROM calls WHERE (coalesce(start_time, 0), id) < (?1, ?2)
+         ORDER BY coalesce(start_time, 0) DESC, id DESC LIMIT ?3"
+    ))?;
+    let mut names = Names::new(conn);
+    let mut rows = stmt.query(params![
+        at,
+        if before.is_some() {
+            id
+        } else {
+            "\u{10FFFF}".to_string()
+        },
+        limit + 1
+    ])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(call_row(conn, &mut names, r)?);
+    }
+    let has_more = out.len() as i64 > limit;
+    out.truncate(limit.max(0) as usize);
+    Ok((out, has_more))
+}
+
+pub fn call(conn: &Connection, id: &str) -> Result<Option<Call>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {CALL_COLUMNS} FROM calls WHERE id = ?1"))?;
+    let mut rows = stmt.query(params![id])?;
+    let mut names = Names::new(conn);
+    match rows.next()? {
+        Some(r) => Ok(Some(call_row(conn, &mut names, r)?)),
+        None => Ok(None),
+    }
+}
+
+// ---- contacts ----
+
+const CONTACT_COLUMNS: &str =
+    "id, first_name, last_name, full_name, email, phone_number, company, title, location,
+     image_url, created_at, created_at_original, updated_at, updated_at_original, owner";
+
+fn contact_row(conn: &Connection, r: &rusqlite::Row<'_>) -> Result<Contact, StoreError> {
+    let owner: Option<String> = r.get(14)?;
+    let owner = owner
+        .and_then(|o| serde_json::from_str::<serde_json::Value>(&o).ok())
+        .map(|o| ContactOwner {
+            id: o.get("id").and_then(|v| v.as_str()).map(str::to_string),
+            name: o
+                .get("name")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+                .or_else(|| {
+                    let first = o.get("first_name").and_then(|v| v.as_str()).unwrap_or("");
+                    let last = o.get("last_name").and_then(|v| v.as_str()).unwrap_or("");
+                    let full = format!("{first} {last}").trim().to_string();
+                    (!full.is_empty()).then_some(full)
+                }),
+            email: o.get("email").and_then(|v| v.as_str()).map(str::to_string),
+        });
+    let phone: Option<String> = r.get(5)?;
+    let chat_id = match &phone {
+        Some(p) => direct_chat(conn, p)?,
+        None => None,
+    };
+    Ok(Contact {
+        id: r.get(0)?,
+        first_name: r.get(1)?,
+        last_name: r.get(2)?,
+        full_name: r.get(3)?,
+        email: r.get(4)?,
+        phone_number: phone,
+        company: r.get(6)?,
+        title: r.get(7)?,
+        location: r.get(8)?,
+        image_url: r.get(9)?,
+        created_at: opt_time(r.get(10)?),
+        created_at_original: r.get(11)?,
+        updated_at: opt_time(r.get(12)?),
+        updated_at_original: r.get(13)?,
+        owner,
+        chat_id,
+    })
+}
+
+/// Every contact not deleted, by name.
+pub fn contacts(conn: &Connection) -> Result<Vec<Contact>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {CONTACT_COLUMNS} FROM contacts WHERE deleted = 0
+         ORDER BY lower(coalesce(full_name, first_name, last_name, phone_number, id))"
+    ))?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(contact_row(conn, r)?);
+    }
+    Ok(out)
+}
+
+pub fn contact(conn: &Connection, id: &str) -> Result<Option<Contact>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = ?1 AND deleted = 0"
+    ))?;
+    let mut rows = stmt.query(params![id])?;
+    match rows.next()? {
+        Some(r) => Ok(Some(contact_row(conn, r)?)),
+        None => Ok(None),
+    }
+}
+
+// ---- log views ----
+
+pub fn events(
+    conn: &Connection,
+    before: Option<i64>,
+    event_type: Option<&str>,
+    limit: i64,
+) -> Result<(Vec<EventView>, bool), StoreError> {
+    let mut rows = super::log::events_page(conn, before, event_type, limit + 1)?;
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(limit.max(0) as usize);
+    Ok((rows.into_iter().map(event_view).collect(), has_more))
+}
+
+pub fn event_view(e: super::StoredEvent) -> EventView {
+    let payload = serde_json::from_str(&e.payload).unwrap_or(serde_json::Value::String(e.payload));
+    EventView {
+        seq: e.seq,
+        event_id: e.event_id,
+        event_type: e.event_type,
+        created_at: opt_time(e.created_at),
+        created_at_original: e.created_at_original,
+        received_at: format_millis(e.received_at),
+        signature: e.signature,
+        payload,
+    }
+}
+
+pub fn rejected(conn: &Connection, limit: i64) -> Result<Vec<RejectedView>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, received_at, status, reason, remote_addr, headers, size, body_prefix
+         FROM rejected ORDER BY id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map(params![limit], |r| {
+        let headers: String = r.get(5)?;
+        Ok(RejectedView {
+            id: r.get(0)?,
+            received_at: format_millis(r.get(1)?),
+            status: r.get(2)?,
+            reason: r.get(3)?,
+            remote_addr: r.get(4)?,
+            headers: serde_json::from_str(&headers).unwrap_or_default(),
+            size: r.get(6)?,
+            body_prefix: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Row counts for the status screen.
+pub fn counts(conn: &Connection) -> Result<serde_json::Value, StoreError> {
+    let count =
+        |sql: &str| -> Result<i64, StoreError> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
+    Ok(serde_json::json!({
+        "events": count("SELECT count(*) FROM events")?,
+        "chats": count("SELECT count(*) FROM chats")?,
+        "messages": count("SELECT count(*) FROM messages")?,
+        "calls": count("SELECT count(*) FROM calls")?,
+        "contacts": count("SELECT count(*) FROM contacts WHERE deleted = 0")?,
+        "rejected": count("SELECT count(*) FROM rejected")?,
+    }))
+}
+
+/// Total unread across chats, optionally leaving out some (muted) chats.
+pub fn unread_total(conn: &Connection, excluded: &[String]) -> Result<u64, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT chat_id, unread_count FROM chats WHERE unread_count > 0")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    let mut total = 0u64;
+    for row in rows {
+        let (chat_id, n) = row?;
+        if !excluded.contains(&chat_id) {
+            total += n.max(0) as u64;
+        }
+    }
+    Ok(total)
+}

@@ -1,0 +1,95 @@
+//! Whole-log operations: import a JSONL file, export the log, rebuild every projection.
+//! Each runs in one transaction: it happens entirely or not at all.
+
+use std::io::{BufRead, Write};
+
+use rusqlite::Connection;
+use serde_json::Value;
+
+use super::{log, project, NewEvent, StoreError};
+use crate::linq::{parse_envelope, signature::canonical_json, SignatureForm};
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub stored: usize,
+    pub duplicates: usize,
+}
+
+/// Imports one envelope per line. A bad line aborts the import and names its line number.
+pub fn import(conn: &mut Connection, input: impl BufRead) -> Result<ImportReport, StoreError> {
+    let tx = conn.transaction()?;
+    let mut report = ImportReport::default();
+    for (index, line) in input.lines().enumerate() {
+        let n = index + 1;
+        let line =
+            line.map_err(|e| StoreError::Invalid(format!("line {n}: could not read: {e}")))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: Value = serde_json::from_str(&line)
+            .map_err(|e| StoreError::Invalid(format!("line {n}: not JSON: {e}")))?;
+        let envelope =
+            parse_envelope(&value).map_err(|e| StoreError::Invalid(format!("line {n}: {e}")))?;
+        let event = NewEvent {
+            event_id: envelope.event_id.clone(),
+            event_type: envelope.event_type.clone(),
+            api_version: envelope.api_version.clone(),
+            created_at: envelope.created_at.as_ref().map(|t| t.0.millis()),
+            created_at_original: envelope.created_at.as_ref().map(|t| t.0.original.clone()),
+            received_at: super::now_millis(),
+            signature: SignatureForm::Unsigned,
+            payload: line,
+        };
+        match log::append(&tx, &event)? {
+            Some(_) => {
+                project::apply(&tx, &envelope, event.received_at)?;
+                report.stored += 1;
+            }
+            None => report.duplicates += 1,
+        }
+    }
+    tx.commit()?;
+    Ok(report)
+}
+
+/// Writes the log, oldest first, one compact envelope per line.
+pub fn export(conn: &Connection, out: &mut impl Write) -> Result<usize, StoreError> {
+    let mut count = 0;
+    log::for_each_event(conn, |e| {
+        let line = match serde_json::from_str::<Value>(&e.payload) {
+            Ok(v) => canonical_json(&v),
+            Err(_) => return Err(StoreError::Corrupt(format!("event {} is not JSON", e.seq))),
+        };
+        writeln!(out, "{line}")
+            .map_err(|err| StoreError::Invalid(format!("could not write: {err}")))?;
+        count += 1;
+        Ok(())
+    })?;
+    Ok(count)
+}
+
+/// Empties every projection and replays the whole log into it.
+pub fn rebuild(conn: &mut Connection) -> Result<usize, StoreError> {
+    let tx = conn.transaction()?;
+    project::clear(&tx)?;
+    let mut count = 0;
+    log::for_each_event(&tx, |e| {
+        if let Some(env) = serde_json::from_str::<Value>(&e.payload)
+            .ok()
+            .and_then(|v| parse_envelope(&v).ok())
+        {
+            project::apply(&tx, &env, e.received_at)?;
+        }
+        count += 1;
+        Ok(())
+    })?;
+    let chats: Vec<String> = tx
+        .prepare("SELECT chat_id FROM chats")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for chat_id in chats {
+        project::refresh_unread(&tx, &chat_id)?;
+    }
+    tx.commit()?;
+    Ok(count)
+}

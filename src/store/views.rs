@@ -1,0 +1,238 @@
+//! What the UI API answers: the inbox as the rep sees it, serialized exactly as `docs/API.md`
+//! documents. Ids are strings; times are RFC 3339 UTC with the vendor's text beside them.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+impl Direction {
+    pub fn parse(text: &str) -> Direction {
+        if text == "outbound" {
+            Direction::Outbound
+        } else {
+            Direction::Inbound
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HandleView {
+    pub identifier: String,
+    pub display_name: Option<String>,
+    pub is_me: bool,
+    /// Contact name, else display name, else the identifier.
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Member {
+    pub identifier: String,
+    pub name: String,
+    pub is_me: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Typist {
+    /// `None` when Linq did not say who is typing.
+    pub identifier: Option<String>,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChatSummary {
+    pub chat_id: String,
+    pub title: String,
+    pub is_group: bool,
+    pub handles: Vec<HandleView>,
+    pub my_numbers: Vec<String>,
+    pub members: Vec<Member>,
+    pub last_message: Option<Message>,
+    pub last_activity_at: Option<String>,
+    pub unread_count: i64,
+    pub typing: Vec<Typist>,
+    pub muted: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Attachment {
+    pub id: Option<String>,
+    pub url: Option<String>,
+    pub filename: Option<String>,
+    pub mime_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Reaction {
+    pub id: String,
+    pub reaction: String,
+    pub from: Option<String>,
+    pub from_name: Option<String>,
+    pub is_from_me: bool,
+    pub sent_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Message {
+    pub kind: &'static str,
+    pub id: String,
+    pub chat_id: String,
+    pub text: Option<String>,
+    pub sent_at: String,
+    pub sent_at_original: Option<String>,
+    pub direction: Direction,
+    pub from_phone: Option<String>,
+    pub from_name: Option<String>,
+    pub service: Option<String>,
+    pub read_at: Option<String>,
+    pub read_at_original: Option<String>,
+    pub attachments: Vec<Attachment>,
+    pub reactions: Vec<Reaction>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MembershipItem {
+    pub kind: &'static str,
+    pub id: String,
+    pub chat_id: String,
+    pub action: String,
+    pub identifier: String,
+    pub name: String,
+    pub sent_at: String,
+    pub sent_at_original: Option<String>,
+}
+
+/// One entry of a thread: a message, or a system line for a membership change.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum ThreadItem {
+    Message(Message),
+    Membership(MembershipItem),
+}
+
+impl ThreadItem {
+    pub fn id(&self) -> &str {
+        match self {
+            ThreadItem::Message(m) => &m.id,
+            ThreadItem::Membership(m) => &m.id,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Recording {
+    pub id: Option<String>,
+    pub url: Option<String>,
+    pub duration: Option<i64>,
+    pub transcription: Option<String>,
+    pub summary: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Call {
+    pub id: String,
+    pub from: Option<String>,
+    pub from_name: Option<String>,
+    pub to: Option<String>,
+    pub to_name: Option<String>,
+    pub direction: Option<String>,
+    pub status: Option<String>,
+    pub start_time: Option<String>,
+    pub start_time_original: Option<String>,
+    pub end_time: Option<String>,
+    pub end_time_original: Option<String>,
+    pub duration: Option<i64>,
+    pub call_type: Option<String>,
+    pub forwarded_from: Option<String>,
+    pub answered_by: Option<String>,
+    pub voicemail: bool,
+    pub missed: bool,
+    pub chat_id: Option<String>,
+    pub recording: Option<Recording>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ContactOwner {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Contact {
+    pub id: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub full_name: Option<String>,
+    pub email: Option<String>,
+    pub phone_number: Option<String>,
+    pub company: Option<String>,
+    pub title: Option<String>,
+    pub location: Option<String>,
+    pub image_url: Option<String>,
+    pub created_at: Option<String>,
+    pub created_at_original: Option<String>,
+    pub updated_at: Option<String>,
+    pub updated_at_original: Option<String>,
+    pub owner: Option<ContactOwner>,
+    pub chat_id: Option<String>,
+}
+
+/// A reaction as the activity feed and notifications need it: who, what, on which message.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReactionEvent {
+    pub id: String,
+    pub message_id: String,
+    pub chat_id: Option<String>,
+    pub reaction: String,
+    pub from: Option<String>,
+    pub from_name: Option<String>,
+    pub is_from_me: bool,
+    pub message_text: Option<String>,
+    pub sent_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Highlight {
+    pub start: usize,
+    pub end: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchHit {
+    pub kind: String,
+    pub id: String,
+    pub chat_id: Option<String>,
+    pub title: String,
+    pub snippet: String,
+    pub highlights: Vec<Highlight>,
+    pub at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventView {
+    pub seq: i64,
+    pub event_id: String,
+    pub event_type: String,
+    pub created_at: Option<String>,
+    pub created_at_original: Option<String>,
+    pub received_at: String,
+    pub signature: String,
+    pub payload: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RejectedView {
+    pub id: i64,
+    pub received_at: String,
+    pub status: u16,
+    pub reason: String,
+    pub remote_addr: Option<String>,
+    pub headers: Vec<String>,
+    pub size: i64,
+    pub body_prefix: String,
+}
