@@ -9,9 +9,12 @@ use crate::store::views::Typist;
 
 pub const TYPING_TTL: Duration = Duration::from_secs(30);
 
+/// Who, and until when their dots stay without a refresh.
+type Entry = (Typist, Instant);
+
 #[derive(Clone, Default)]
 pub struct TypingTracker {
-    inner: Arc<Mutex<HashMap<String, Vec<(Typist, Instant)>>>>,
+    inner: Arc<Mutex<HashMap<String, Vec<Entry>>>>,
 }
 
 impl TypingTracker {

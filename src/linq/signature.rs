@@ -251,3 +251,90 @@ mod tests {
         );
     }
 }
+
+/// The outside reference: signatures computed by Python's `hmac` over the vendor's examples.
+#[cfg(test)]
+mod reference {
+    use super::*;
+
+    struct Row {
+        body: Vec<u8>,
+        secret: String,
+        raw: String,
+        canonical: String,
+    }
+
+    fn rows() -> Vec<Row> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let table = std::fs::read_to_string(dir.join("signatures.tsv")).expect("signatures.tsv");
+        table
+            .lines()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .map(|line| {
+                let cols: Vec<&str> = line.split('\t').collect();
+                Row {
+                    body: std::fs::read(dir.join(cols[0])).expect("fixture file"),
+                    secret: cols[1].to_string(),
+                    raw: cols[2].to_string(),
+                    canonical: cols[3].to_string(),
+                }
+            })
+            .collect()
+    }
+
+    fn check(
+        row: &Row,
+        secret: &str,
+        header: Option<&str>,
+    ) -> Result<SignatureForm, SignatureError> {
+        let value: Value = serde_json::from_slice(&row.body).expect("fixture is JSON");
+        verify(&[Secret::new(secret)], header, &row.body, Some(&value))
+    }
+
+    #[test]
+    fn every_fixture_is_accepted_with_either_reference_signature() {
+        let rows = rows();
+        assert_eq!(rows.len(), 7, "the table covers every example");
+        for row in &rows {
+            assert_eq!(
+                check(row, &row.secret, Some(&row.raw)),
+                Ok(SignatureForm::Raw),
+                "raw form"
+            );
+            assert_eq!(
+                check(row, &row.secret, Some(&row.canonical)),
+                Ok(SignatureForm::Canonical),
+                "canonical form"
+            );
+        }
+    }
+
+    #[test]
+    fn every_fixture_is_refused_with_anything_else() {
+        for row in &rows() {
+            assert_eq!(
+                check(row, "wrong-secret", Some(&row.raw)),
+                Err(SignatureError::Mismatch)
+            );
+            let mut flipped = row.raw.clone().into_bytes();
+            let last = flipped.len() - 1;
+            flipped[last] = if flipped[last] == b'0' { b'1' } else { b'0' };
+            let flipped = String::from_utf8(flipped).expect("ascii");
+            assert_eq!(
+                check(row, &row.secret, Some(&flipped)),
+                Err(SignatureError::Mismatch),
+                "one digit flipped"
+            );
+            assert_eq!(
+                check(row, &row.secret, Some(&row.raw[..row.raw.len() - 2])),
+                Err(SignatureError::Malformed)
+            );
+            assert_eq!(
+                check(row, &row.secret, Some("")),
+                Err(SignatureError::Missing)
+            );
+            assert_eq!(check(row, &row.secret, None), Err(SignatureError::Missing));
+        }
+    }
+}

@@ -116,3 +116,6 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
 pub fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
+
+#[cfg(test)]
+mod convergence_tests;

@@ -364,8 +364,8 @@ fn contact(conn: &Connection, ctx: &Ctx<'_>, c: &event::Contact) -> Result<(), S
                first_name = excluded.first_name, last_name = excluded.last_name, full_name = excluded.full_name,
                email = excluded.email, phone_number = excluded.phone_number, company = excluded.company,
                title = excluded.title, location = excluded.location, image_url = excluded.image_url,
-               created_at = coalesce(created_at, excluded.created_at),
-               created_at_original = coalesce(created_at_original, excluded.created_at_original),
+               created_at = excluded.created_at,
+               created_at_original = excluded.created_at_original,
                updated_at = excluded.updated_at, updated_at_original = excluded.updated_at_original,
                owner = excluded.owner, version = excluded.version, version_key = excluded.version_key, deleted = 0
              WHERE (excluded.version, 0, excluded.version_key) > (contacts.version, contacts.deleted, contacts.version_key)",
@@ -399,7 +399,10 @@ fn contact_deleted(conn: &Connection, ctx: &Ctx<'_>, id: &str) -> Result<(), Sto
     let changed = conn
         .prepare_cached(
             "INSERT INTO contacts (id, version, version_key, deleted) VALUES (?1, ?2, ?3, 1)
-             ON CONFLICT (id) DO UPDATE SET version = excluded.version, version_key = excluded.version_key, deleted = 1
+             ON CONFLICT (id) DO UPDATE SET version = excluded.version, version_key = excluded.version_key, deleted = 1,
+               first_name = NULL, last_name = NULL, full_name = NULL, email = NULL, phone_number = NULL,
+               company = NULL, title = NULL, location = NULL, image_url = NULL, created_at = NULL,
+               created_at_original = NULL, updated_at = NULL, updated_at_original = NULL, owner = NULL
              WHERE (excluded.version, 1, excluded.version_key) > (contacts.version, contacts.deleted, contacts.version_key)",
         )?
         .execute(params![id, ctx.at, ctx.event_id])?;

@@ -71,6 +71,11 @@ impl<'c> Names<'c> {
     }
 }
 
+/// (id, reaction, from, is_from_me, sent_at)
+type ReactionRow = (String, String, Option<String>, bool, Option<i64>);
+/// (item id or chat id, identifier, display name, action, at, original at text)
+type MembershipRow = (String, String, Option<String>, String, i64, Option<String>);
+
 fn opt_time(ms: Option<i64>) -> Option<String> {
     ms.map(format_millis)
 }
@@ -195,7 +200,7 @@ fn title(row: &ChatRow, handles: &[HandleView], members: &[Member]) -> String {
     }
     match others.len() {
         0 => row.chat_id.clone(),
-        1 | 2 | 3 => others.join(", "),
+        1..=3 => others.join(", "),
         n => format!("{}, {} and {} others", others[0], others[1], n - 2),
     }
 }
@@ -354,7 +359,7 @@ fn reactions(
     message_id: &str,
     chat_id: &str,
 ) -> Result<Vec<Reaction>, StoreError> {
-    let rows: Vec<(String, String, Option<String>, bool, Option<i64>)> = conn
+    let rows: Vec<ReactionRow> = conn
         .prepare_cached(
             "SELECT id, reaction, from_identifier, is_from_me, sent_at FROM reactions
              WHERE message_id = ?1 ORDER BY sent_at, id",
@@ -449,7 +454,7 @@ pub fn thread(
         ))?
         .query_map(params![chat_id, unbounded, at, id, limit + 1], message_row)?
         .collect::<Result<_, _>>()?;
-    let system: Vec<(String, String, Option<String>, String, i64, Option<String>)> = conn
+    let system: Vec<MembershipRow> = conn
         .prepare_cached(
             "SELECT 'member-' || event_id AS item_id, identifier, display_name, action, at, at_original
              FROM memberships WHERE chat_id = ?1 AND (?2 = 1 OR (at, 'member-' || event_id) < (?3, ?4))
@@ -524,7 +529,7 @@ fn cursor_of(
 
 /// One membership change as a thread item (`key` is the memberships row key).
 pub fn membership_item(conn: &Connection, key: &str) -> Result<Option<ThreadItem>, StoreError> {
-    let row: Option<(String, String, Option<String>, String, i64, Option<String>)> = conn
+    let row: Option<MembershipRow> = conn
         .prepare_cached(
             "SELECT chat_id, identifier, display_name, action, at, at_original FROM memberships WHERE event_id = ?1",
         )?

@@ -14,6 +14,9 @@ use crate::linq::time::format_millis;
 const OPEN: char = '\u{E000}';
 const CLOSE: char = '\u{E001}';
 
+/// (kind, ref id, chat id, at, marked snippet)
+type HitRow = (String, String, Option<String>, Option<i64>, String);
+
 /// The kinds a search can be narrowed to.
 pub const KINDS: [&str; 3] = ["message", "call", "contact"];
 
@@ -45,7 +48,7 @@ pub fn search(
          WHERE search MATCH ?1 AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR chat_id = ?3)
          ORDER BY rank LIMIT ?4",
     )?;
-    let rows: Vec<(String, String, Option<String>, Option<i64>, String)> = stmt
+    let rows: Vec<HitRow> = stmt
         .query_map(params![query, kind, chat_id, limit], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })?

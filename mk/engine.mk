@@ -1,0 +1,43 @@
+# The engine (crate linq-inbox at the root): build, lint, tests, benchmarks.
+
+ENGINE_SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+ENGINE_APT := pkg-config build-essential
+
+.PHONY: engine-deps engine-debug engine-release lint engine-test serve demo soak
+
+engine-deps:
+	@missing=$$(for p in $(ENGINE_APT); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "engine: installing $$missing"; \
+		$(ENGINE_SUDO) apt-get update -qq && \
+		$(ENGINE_SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
+
+engine-debug: engine-deps
+	cargo build --bin linq-inbox
+
+engine-release: engine-deps ui-build
+	cargo build --release --bin linq-inbox
+
+# The engine lints without GTK; the desktop crate joins once its system packages are there.
+lint: engine-deps desktop-deps
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+engine-test: engine-deps
+	cargo nextest run -p linq-inbox --no-fail-fast
+
+# Headless engine with the UI (what `make run` falls back to without a display).
+serve: engine-debug ui-build
+	cargo run --bin linq-inbox -- serve
+
+# The app fed by the simulator: a demo inbox to click through.
+demo: engine-debug ui-build
+	@LINQ_WEBHOOK_SECRET=$${LINQ_WEBHOOK_SECRET:-demo-secret} ; export LINQ_WEBHOOK_SECRET; \
+	dir=$$(mktemp -d); \
+	target/debug/linq-inbox serve --data-dir $$dir & pid=$$!; \
+	sleep 1; target/debug/linq-inbox simulate --scenario demo --count 120; \
+	echo "Demo running (data in $$dir); Ctrl-C to stop."; wait $$pid
