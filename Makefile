@@ -3,6 +3,13 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := run
 export CARGO_TERM_COLOR ?= never
 
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+# $(call apt_ensure,PACKAGES): installs only the Debian packages not installed yet.
+apt_ensure = missing=$$(for p in $(1); do \
+	dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "installing $$missing"; $(SUDO) apt-get update -qq && \
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi
+
 include mk/engine.mk mk/ui.mk mk/desktop.mk
 
 .PHONY: setup run test bench

@@ -1,19 +1,11 @@
 # The engine (crate linq-inbox at the root): build, lint, tests, benchmarks.
 
-ENGINE_SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 ENGINE_APT := pkg-config build-essential
 
 .PHONY: engine-deps engine-debug engine-release lint engine-test serve demo soak
 
 engine-deps:
-	@missing=$$(for p in $(ENGINE_APT); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
-	done); \
-	if [ -n "$$missing" ]; then \
-		echo "engine: installing $$missing"; \
-		$(ENGINE_SUDO) apt-get update -qq && \
-		$(ENGINE_SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	@$(call apt_ensure,$(ENGINE_APT))
 	@command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
 
 engine-debug: engine-deps
