@@ -22,21 +22,32 @@ pub const CSP: &str =
 media-src 'self' https:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
 form-action 'self'; frame-ancestors 'none'";
 
+/// Sessions are signed, not remembered: a cookie is `<id>.<hmac(key, id)>` with a key kept in
+/// the data folder, so an open page stays signed in when the app restarts.
 pub struct Auth {
     ui_token: String,
     port: u16,
-    sessions: Mutex<HashSet<String>>,
+    session_key: Vec<u8>,
     logins: Mutex<HashSet<String>>,
 }
 
 impl Auth {
-    pub fn new(ui_token: String, port: u16) -> Auth {
-        Auth {
-            ui_token,
-            port,
-            sessions: Mutex::default(),
-            logins: Mutex::default(),
-        }
+    pub fn new(ui_token: String, port: u16, session_key: Vec<u8>) -> Auth {
+        Auth { ui_token, port, session_key, logins: Mutex::default() }
+    }
+
+    fn session_mac(&self, id: &str) -> String {
+        crate::linq::signature::sign(&self.session_key, id.as_bytes()).trim_start_matches("sha256=").to_string()
+    }
+
+    fn new_session(&self) -> String {
+        let id = random_token();
+        format!("{id}.{}", self.session_mac(&id))
+    }
+
+    fn session_valid(&self, cookie: &str) -> bool {
+        let Some((id, mac)) = cookie.split_once('.') else { return false };
+        bool::from(self.session_mac(id).as_bytes().ct_eq(mac.as_bytes()))
     }
 
     /// A fresh one-time login URL.
@@ -68,11 +79,7 @@ impl Auth {
             return bool::from(token.as_bytes().ct_eq(self.ui_token.as_bytes()));
         }
         match session_cookie(headers) {
-            Some(s) => self
-                .sessions
-                .lock()
-                .map(|set| set.contains(s))
-                .unwrap_or(false),
+            Some(s) => self.session_valid(s),
             None => false,
         }
     }
@@ -130,6 +137,27 @@ fn session_cookie(headers: &HeaderMap) -> Option<&str> {
 
 fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({"error": message}))).into_response()
+}
+
+/// The key that signs sessions, kept in the data folder (mode 0600); made on first use.
+pub fn session_key(data_dir: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    let path = data_dir.join("session.key");
+    match std::fs::read(&path) {
+        Ok(key) if key.len() >= 32 => return Ok(key),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let key = random_token().into_bytes();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    std::io::Write::write_all(&mut options.open(&path)?, &key)?;
+    Ok(key)
 }
 
 /// Guards every route of the UI server and adds the security headers to every answer.
@@ -216,10 +244,7 @@ pub async fn login(State(auth): State<Arc<Auth>>, Query(q): Query<LoginQuery>) -
             .into_response();
     };
     let _ = token;
-    let session = random_token();
-    if let Ok(mut s) = auth.sessions.lock() {
-        s.insert(session.clone());
-    }
+    let session = auth.new_session();
     let cookie = format!("{COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/");
     Response::builder()
         .status(StatusCode::SEE_OTHER)

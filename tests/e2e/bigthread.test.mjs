@@ -1,0 +1,111 @@
+// @ts-check
+// A thread of 100,000 messages (imported, as `linq-inbox import` would restore a backup) opens
+// at its newest message, keeps only a screenful of rows in the DOM, and loads history as the
+// reader scrolls back without losing their place.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { launch, shot } from './lib/browser.mjs';
+import * as L from './lib/engine.mjs';
+import { MARIA, MARIA_HANDLES } from './lib/seed.mjs';
+import { eventually } from './lib/wait.mjs';
+
+// Opt-in: importing 100,000 events takes about a minute on two cores, more than the suite's
+// budget. `LINQ_E2E_BIG=100000 make e2e-test` runs it.
+const COUNT = Number(process.env.LINQ_E2E_BIG ?? 100_000);
+const SKIP = process.env.LINQ_E2E_BIG ? false : 'set LINQ_E2E_BIG=100000 to run the 100,000-message thread';
+
+/** @type {Awaited<ReturnType<typeof L.startEngine>> | undefined} */
+let engine;
+/** @type {Awaited<ReturnType<typeof launch>> | undefined} */
+let browser;
+
+describe(`a thread of ${COUNT} messages`, { skip: SKIP }, () => {
+  after(async () => {
+    await browser?.close();
+    await engine?.stop();
+    engine?.removeData();
+  });
+
+  it('opens at the end, stays windowed, and scrolls back smoothly', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'linq-e2e-big-'));
+    const start = Date.parse('2026-01-01T00:00:00Z');
+    const lines = [];
+    for (let i = 0; i < COUNT; i++) {
+      const at = new Date(start + i * 30_000).toISOString().replace('.000Z', 'Z');
+      const mine = i % 4 === 3;
+      lines.push(JSON.stringify({
+        api_version: 'v2', created_at: at, event_id: randomUUID(), event_type: mine ? 'message.sent' : 'message.received',
+        data: { id: `b-${i}`, chat_id: 'chat-big', text: `Message number ${i}${i % 7 === 0 ? ' with a somewhat longer line of text that wraps onto a second line in the bubble' : ''}`,
+          sent_at: at, is_read: true, from_phone: mine ? L.ME.identifier : MARIA.identifier, service: 'iMessage', reaction_id: null,
+          chat_handles: MARIA_HANDLES, attachments: [] },
+      }));
+    }
+    const file = join(dataDir, 'big.jsonl');
+    writeFileSync(file, lines.join('\n') + '\n');
+    const t0 = Date.now();
+    const imp = spawnSync(L.BIN, ['import', file, '--data-dir', dataDir], { env: { ...process.env, LINQ_WEBHOOK_SECRET: L.SECRET }, encoding: 'utf8' });
+    assert.equal(imp.status, 0, `import failed: ${imp.stderr}`);
+    const importMs = Date.now() - t0;
+
+    engine = await L.startEngine({ dataDir });
+    browser = await launch();
+    const page = browser.page;
+    await page.goto(engine.loginUrl);
+    await page.locator('[data-testid="live-state"][data-state="live"]').waitFor({ timeout: 10_000 });
+    const t1 = Date.now();
+    await page.evaluate(() => (location.hash = '#/chats/chat-big'));
+    await page.locator(`[data-message-id="b-${COUNT - 1}"]`).waitFor({ timeout: 5000 });
+    const openMs = Date.now() - t1;
+    assert.ok(openMs < 3000, `the thread opened in ${openMs} ms`);
+    const visibleNewest = await page.locator(`[data-message-id="b-${COUNT - 1}"]`).isVisible();
+    assert.ok(visibleNewest, 'it opens at the newest message');
+
+    /** The first message row whose bottom is inside the viewport. */
+    const firstVisible = () => page.evaluate(() => {
+      const vp = /** @type {HTMLElement} */ (document.querySelector('.viewport'));
+      const top = vp.getBoundingClientRect().top;
+      const el = [...vp.querySelectorAll('[data-message-id]')].find((r) => r.getBoundingClientRect().bottom > top + 2);
+      return { id: el?.getAttribute('data-message-id') ?? null, y: el ? Math.round(el.getBoundingClientRect().top - top) : 0, rows: vp.querySelectorAll('.vrow').length };
+    });
+
+    let oldest = COUNT;
+    for (let round = 0; round < 8; round++) {
+      await page.evaluate(() => { /** @type {HTMLElement} */ (document.querySelector('.viewport')).scrollTop = 0; });
+      const before = await firstVisible();
+      const loaded = await eventually(async () => {
+        const ids = await page.evaluate(() => [...document.querySelectorAll('[data-message-id]')].map((e) => Number(e.getAttribute('data-message-id')?.slice(2))));
+        const after = await firstVisible();
+        return after.id === before.id && (await page.locator('.loading').count()) === 0 ? { ids, after } : null;
+      }, 'an older page to load', 5000);
+      assert.equal(loaded.after.id, before.id, 'the reader keeps their place when history loads');
+      assert.ok(Math.abs(loaded.after.y - before.y) < 40, `and it barely moves (${before.y} → ${loaded.after.y})`);
+      assert.ok(loaded.after.rows < 150, `only a window of rows is in the DOM (${loaded.after.rows})`);
+      oldest = Math.min(oldest, ...loaded.ids);
+    }
+    const total = await page.evaluate(() => document.querySelector('.viewport')?.scrollHeight ?? 0);
+    assert.ok(total > 50_000, `history kept loading (${total} px of thread)`);
+
+    // Smooth: a fling through what is loaded renders each step within a frame budget.
+    const frames = await page.evaluate(async () => {
+      const vp = /** @type {HTMLElement} */ (document.querySelector('.viewport'));
+      const times = [];
+      for (let i = 0; i < 40; i++) {
+        const t = performance.now();
+        vp.scrollTop = vp.scrollHeight * (0.9 - i * 0.02);
+        await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+        times.push(performance.now() - t);
+      }
+      times.sort((a, b) => a - b);
+      return { median: times[20], worst: times[39], rows: vp.querySelectorAll('.vrow').length };
+    });
+    assert.ok((frames.median ?? 999) < 60, `median scroll step ${frames.median} ms`);
+    assert.ok(frames.rows < 150, `still windowed after the fling (${frames.rows} rows)`);
+    await shot(page, 'bigthread-light');
+    console.log(`# ${COUNT} messages: import ${importMs} ms, open ${openMs} ms, scroll step median ${frames.median?.toFixed(1)} ms, worst ${frames.worst?.toFixed(1)} ms`);
+  });
+});

@@ -1,0 +1,73 @@
+// Thin typed client for the UI API. Same-origin only: the session cookie set by `/login`
+// authenticates every call, and writes carry `Content-Type: application/json` as the server
+// requires.
+import type {
+  Call, ChatSummary, Contact, RawEvent, Rejected, SearchHit, Settings, Status, ThreadItem,
+} from './types';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+type Query = Record<string, string | number | null | undefined>;
+
+function url(path: string, query?: Query): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query ?? {})) {
+    if (v !== null && v !== undefined && v !== '') params.set(k, String(v));
+  }
+  const qs = params.toString();
+  return qs ? `${path}?${qs}` : path;
+}
+
+async function request<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+  const init: RequestInit = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+  if (body !== undefined) {
+    init.headers = { Accept: 'application/json', 'Content-Type': 'application/json' };
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch(url(path, query), init);
+  if (!res.ok) {
+    let message = `${res.status} ${res.statusText}`;
+    try {
+      const err: unknown = await res.json();
+      if (err && typeof err === 'object' && 'error' in err && typeof err.error === 'string') message = err.error;
+    } catch {
+      /* not JSON: keep the status line */
+    }
+    throw new ApiError(res.status, message);
+  }
+  return (await res.json()) as T;
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  status: () => request<Status>('GET', '/api/status'),
+  chats: (q: { limit?: number; before?: string; q?: string } = {}) =>
+    request<{ chats: ChatSummary[]; has_more: boolean }>('GET', '/api/chats', undefined, q),
+  chat: (id: string) => request<ChatSummary>('GET', `/api/chats/${enc(id)}`),
+  messages: (id: string, q: { limit?: number; before?: string } = {}) =>
+    request<{ messages: ThreadItem[]; has_more: boolean }>('GET', `/api/chats/${enc(id)}/messages`, undefined, q),
+  markRead: (id: string) => request<{ chat_id: string; unread_count: number }>('POST', `/api/chats/${enc(id)}/read`, {}),
+  calls: (q: { limit?: number; before?: string } = {}) =>
+    request<{ calls: Call[]; has_more: boolean }>('GET', '/api/calls', undefined, q),
+  contacts: () => request<{ contacts: Contact[] }>('GET', '/api/contacts'),
+  search: (q: string, opts: { kind?: string; chat_id?: string; limit?: number } = {}) =>
+    request<{ query: string; results: SearchHit[] }>('GET', '/api/search', undefined, { q, ...opts }),
+  events: (q: { limit?: number; before?: number; type?: string } = {}) =>
+    request<{ events: RawEvent[]; has_more: boolean }>('GET', '/api/events', undefined, q),
+  rejected: (limit = 200) => request<{ rejected: Rejected[]; total: number }>('GET', '/api/rejected', undefined, { limit }),
+  settings: () => request<Settings>('GET', '/api/settings'),
+  putSettings: (patch: Partial<Settings>) => request<Settings>('PUT', '/api/settings', patch),
+  presence: (chat_id: string | null, focused: boolean) =>
+    request<unknown>('POST', '/api/presence', { chat_id, focused }),
+  revealSecret: () => request<{ secret: string }>('POST', '/api/secret/reveal', {}),
+  regenerateSecret: () => request<{ secret: string }>('POST', '/api/secret/regenerate', {}),
+};

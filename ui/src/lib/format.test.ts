@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { chatName, clip, duration, highlight, initials, isHttps, linkify, safeHref } from './format';
+
+describe('links', () => {
+  it('only http and https become links', () => {
+    expect(safeHref('https://example.com/a?b=1'), 'https is a link').toBe('https://example.com/a?b=1');
+    expect(safeHref('http://example.com/'), 'http is a link').toBe('http://example.com/');
+    expect(safeHref('javascript:alert(1)'), 'javascript: is never a link').toBeNull();
+    expect(safeHref(' JavaScript:alert(1)'), 'case and spaces do not sneak javascript: through').toBeNull();
+    expect(safeHref('data:text/html,<script>'), 'data: is never a link').toBeNull();
+    expect(safeHref('/relative'), 'relative URLs are not links').toBeNull();
+    expect(isHttps('http://x.test/a.png'), 'plain http never loads inline').toBe(false);
+    expect(isHttps('https://x.test/a.png')).toBe(true);
+  });
+
+  it('linkify keeps hostile text as text and trims trailing punctuation', () => {
+    const parts = linkify('see https://a.test/x. and javascript:alert(1) <script>');
+    expect(parts).toEqual([
+      { text: 'see ', href: null },
+      { text: 'https://a.test/x', href: 'https://a.test/x' },
+      { text: '. and javascript:alert(1) <script>', href: null },
+    ]);
+    expect(linkify('no links here')).toEqual([{ text: 'no links here', href: null }]);
+  });
+});
+
+describe('highlights', () => {
+  it('uses code point offsets, so astral characters do not shift marks', () => {
+    // "😀 tomorrow": the emoji is one code point but two UTF-16 units.
+    const parts = highlight('😀 tomorrow', [{ start: 2, end: 10 }]);
+    expect(parts).toEqual([
+      { text: '😀 ', mark: false },
+      { text: 'tomorrow', mark: true },
+    ]);
+  });
+  it('tolerates overlapping and out-of-range ranges', () => {
+    const parts = highlight('abcdef', [{ start: 4, end: 99 }, { start: 1, end: 3 }, { start: 2, end: 5 }]);
+    expect(parts.map((p) => (p.mark ? `[${p.text}]` : p.text)).join('')).toBe('a[bc][de][f]');
+  });
+});
+
+describe('names', () => {
+  const handles = [
+    { identifier: '+15551234567', display_name: 'John D', is_me: false, name: 'John Doe' },
+    { identifier: '+15559876543', display_name: 'Me', is_me: true, name: 'Me' },
+  ];
+  it('prefers the title, then the other party, never the rep', () => {
+    expect(chatName({ chat_id: '1', title: 'Renewal team', handles, members: [] })).toBe('Renewal team');
+    expect(chatName({ chat_id: '1', title: null, handles, members: [] })).toBe('John Doe');
+    expect(chatName({ chat_id: '1', title: '', handles: [{ ...handles[0]!, name: '', display_name: null }], members: [] })).toBe('+15551234567');
+  });
+  it('initials come from letters only', () => {
+    expect(initials('María López')).toBe('ML');
+    expect(initials('+1 555 123')).toBe('#');
+    expect(initials('priya')).toBe('P');
+    expect(initials('<img src=x onerror=alert(9)>'), 'markup characters are not letters').toBe('IO');
+  });
+});
+
+describe('durations and clipping', () => {
+  it('reads like a person would say it', () => {
+    expect(duration(40)).toBe('40 s');
+    expect(duration(330)).toBe('5 min 30 s');
+    expect(duration(3720)).toBe('1 h 2 min');
+    expect(duration(null)).toBe('');
+  });
+  it('clips by code points', () => {
+    expect(clip('a'.repeat(10), 5)).toBe('aaaa…');
+    expect(Array.from(clip('😀'.repeat(10), 5))).toHaveLength(5);
+  });
+});

@@ -1,0 +1,436 @@
+// The one owner of live state. It loads the first picture over the UI API, then follows
+// `/api/stream`, resuming from the last sequence number it applied after any drop, and
+// refetching everything on `event: reset`. Views read its fields and call its methods; the
+// rules of change live in `state.ts`.
+
+import { api, ApiError } from './api';
+import { SseParser } from './sse';
+import {
+  activityFromRaw, activityFromStream, contactName, firstUnreadId, mergeActivity, mergeItems,
+  patchChat, sortCalls, sortChats, sortContacts, upsertCall, upsertChat, upsertContact,
+  type ActivityEntry,
+} from './state';
+import { chatName } from './format';
+import type {
+  Call, ChatSummary, Contact, Handle, Settings, Status, StreamEvent, ThreadItem, TypingUpdate,
+} from './types';
+
+export type Connection = 'connecting' | 'live' | 'reconnecting' | 'signed-out';
+
+export interface ThreadState {
+  items: ThreadItem[];
+  hasMore: boolean;
+  loading: boolean;
+  loaded: boolean;
+  error: string | null;
+  /** The first unread message when the chat was opened: where "New messages" goes. */
+  unreadFromId: string | null;
+}
+
+const EMPTY_THREAD: ThreadState = { items: [], hasMore: false, loading: false, loaded: false, error: null, unreadFromId: null };
+const FIRST_PAGE = 100;
+const OLDER_PAGE = 200;
+const STALL_MS = 45_000;
+
+type Listener = (ev: StreamEvent) => void;
+
+export class Inbox {
+  chats = $state.raw<ChatSummary[]>([]);
+  calls = $state.raw<Call[]>([]);
+  contacts = $state.raw<Contact[]>([]);
+  activity = $state.raw<ActivityEntry[]>([]);
+  threads = $state.raw<Record<string, ThreadState>>({});
+  status = $state.raw<Status | null>(null);
+  settings = $state.raw<Settings | null>(null);
+  connection = $state<Connection>('connecting');
+  lastSeq = $state(0);
+  storeError = $state<string | null>(null);
+  loaded = $state(false);
+  loadError = $state<string | null>(null);
+  openChatId = $state<string | null>(null);
+  focused = $state(true);
+
+  private listeners = new Set<Listener>();
+  private abort: AbortController | null = null;
+  private retryMs = 500;
+  private stopped = false;
+  private statusTimer: ReturnType<typeof setTimeout> | null = null;
+  private lastPresence = '';
+  /** Unread count of each chat at the moment it was opened, before reading it cleared it. */
+  private unreadAtOpen = new Map<string, number>();
+
+  /** Loads everything, then follows the stream. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.loadAll();
+    void this.follow();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.abort?.abort();
+  }
+
+  onEvent(fn: Listener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  // ---------- loading ----------
+
+  private async loadAll(): Promise<void> {
+    try {
+      // The event log first: its newest seq is where the stream resumes, so anything committed
+      // while the other lists load is replayed (applying twice is harmless) and nothing is lost.
+      const events = await api.events({ limit: 200 });
+      const seq = events.events.reduce((m, e) => Math.max(m, e.seq), 0);
+      const [chats, calls, contacts, status, settings] = await Promise.all([
+        api.chats({ limit: 1000 }),
+        api.calls({ limit: 500 }),
+        api.contacts(),
+        api.status(),
+        api.settings(),
+      ]);
+      this.chats = sortChats(chats.chats);
+      this.calls = sortCalls(calls.calls);
+      this.contacts = sortContacts(contacts.contacts);
+      this.status = status;
+      this.storeError = status.store.ok ? null : status.store.error;
+      this.settings = settings;
+      this.lastSeq = Math.max(this.lastSeq, seq);
+      this.activity = mergeActivity(
+        [],
+        events.events.map((e) => activityFromRaw(e, this.nameOf, this.chatTitle)).filter((a): a is ActivityEntry => a !== null),
+      );
+      this.loadError = null;
+      this.loaded = true;
+      // Cached threads are dropped; the open one reloads from its newest page, with its
+      // "new messages" line placed from the unread count just fetched.
+      this.threads = {};
+      const open = this.openChatId;
+      if (open) {
+        this.unreadAtOpen.set(open, this.chat(open)?.unread_count ?? 0);
+        void this.loadThread(open);
+        this.readIfLooking();
+      }
+    } catch (e) {
+      this.loadError = e instanceof Error ? e.message : String(e);
+      if (e instanceof ApiError && e.status === 401) this.connection = 'signed-out';
+    }
+  }
+
+  /** Resolves a number to the best name known: contact, chat handle, the sender's own name, the number. */
+  nameOf = (identifier: string | null | undefined, fallback?: string | null): string => {
+    if (identifier) {
+      const contact = this.contacts.find((c) => c.phone_number === identifier);
+      if (contact) return contactName(contact);
+      for (const chat of this.chats) {
+        const h: Handle | undefined = chat.handles.find((x) => x.identifier === identifier);
+        if (h?.name && h.name !== identifier) return h.name;
+      }
+    }
+    return fallback?.trim() || identifier || 'Unknown';
+  };
+
+  chatTitle = (id: string): string | null => {
+    const chat = this.chats.find((c) => c.chat_id === id);
+    return chat ? chatName(chat) : null;
+  };
+
+  chat(id: string | null): ChatSummary | null {
+    return id ? (this.chats.find((c) => c.chat_id === id) ?? null) : null;
+  }
+
+  thread(id: string): ThreadState {
+    return this.threads[id] ?? EMPTY_THREAD;
+  }
+
+  private setThread(id: string, patch: Partial<ThreadState>): void {
+    this.threads = { ...this.threads, [id]: { ...this.thread(id), ...patch } };
+  }
+
+  private firstLoads = new Map<string, Promise<void>>();
+
+  /** Loads the newest page once; concurrent callers share the same request. */
+  loadThread(id: string): Promise<void> {
+    const t = this.thread(id);
+    if (t.loaded) return Promise.resolve();
+    const pending = this.firstLoads.get(id);
+    if (pending) return pending;
+    const p = this.fetchFirstPage(id).finally(() => this.firstLoads.delete(id));
+    this.firstLoads.set(id, p);
+    return p;
+  }
+
+  private async fetchFirstPage(id: string): Promise<void> {
+    this.setThread(id, { loading: true, error: null });
+    try {
+      const page = await api.messages(id, { limit: FIRST_PAGE });
+      const items = mergeItems(this.thread(id).items, page.messages);
+      const unread = this.unreadAtOpen.get(id) ?? this.chat(id)?.unread_count ?? 0;
+      this.setThread(id, { items, hasMore: page.has_more, loading: false, loaded: true, unreadFromId: firstUnreadId(items, unread) });
+    } catch (e) {
+      this.setThread(id, { loading: false, error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+
+  /** Loads the page before the oldest item; resolves to how many items arrived. */
+  async loadOlder(id: string): Promise<number> {
+    const t = this.thread(id);
+    const oldest = t.items[0];
+    if (t.loading || !t.hasMore || !oldest) return 0;
+    this.setThread(id, { loading: true });
+    try {
+      const page = await api.messages(id, { limit: OLDER_PAGE, before: oldest.id });
+      this.setThread(id, { items: mergeItems(this.thread(id).items, page.messages), hasMore: page.has_more, loading: false });
+      return page.messages.length;
+    } catch (e) {
+      this.setThread(id, { loading: false, error: e instanceof Error ? e.message : String(e) });
+      return 0;
+    }
+  }
+
+  /** Pages back until the message is loaded (a search hit deep in history); false if never found. */
+  async loadUntil(id: string, messageId: string, maxPages = 50): Promise<boolean> {
+    await this.loadThread(id);
+    for (let i = 0; i < maxPages; i++) {
+      const t = this.thread(id);
+      if (t.items.some((x) => x.id === messageId)) return true;
+      if (!t.hasMore) return false;
+      if ((await this.loadOlder(id)) === 0) return false;
+    }
+    return this.thread(id).items.some((x) => x.id === messageId);
+  }
+
+  // ---------- reading and presence ----------
+
+  /** The rep is looking at this chat (or at none). Marks it read while the window has focus. */
+  openChat(id: string | null): void {
+    if (this.openChatId !== id && this.openChatId) {
+      // Leaving a chat: its "new messages" line is spent.
+      this.setThread(this.openChatId, { unreadFromId: null });
+    }
+    this.openChatId = id;
+    if (id) {
+      const unread = this.chat(id)?.unread_count ?? 0;
+      this.unreadAtOpen.set(id, unread);
+      const t = this.thread(id);
+      if (t.loaded) this.setThread(id, { unreadFromId: firstUnreadId(t.items, unread) });
+      void this.loadThread(id);
+    }
+    this.reportPresence();
+    this.readIfLooking();
+  }
+
+  setFocused(focused: boolean): void {
+    this.focused = focused;
+    this.reportPresence();
+    this.readIfLooking();
+  }
+
+  private readIfLooking(): void {
+    const id = this.openChatId;
+    if (!id || !this.focused) return;
+    const chat = this.chat(id);
+    if (chat && chat.unread_count > 0) void this.markRead(id);
+  }
+
+  async markRead(id: string): Promise<void> {
+    this.chats = patchChat(this.chats, id, { unread_count: 0 });
+    try {
+      const r = await api.markRead(id);
+      this.chats = patchChat(this.chats, id, { unread_count: r.unread_count });
+    } catch {
+      /* the next chat update from the server tells the truth */
+    }
+  }
+
+  private reportPresence(): void {
+    const key = `${this.openChatId ?? ''}|${this.focused}`;
+    if (key === this.lastPresence || !this.loaded) return;
+    this.lastPresence = key;
+    api.presence(this.openChatId, this.focused).catch(() => {
+      this.lastPresence = '';
+    });
+  }
+
+  // ---------- settings ----------
+
+  async updateSettings(patch: Partial<Settings>): Promise<void> {
+    const next = await api.putSettings(patch);
+    this.settings = next;
+    const muted = new Set(next.muted_chats);
+    this.chats = this.chats.map((c) => (c.muted === muted.has(c.chat_id) ? c : { ...c, muted: muted.has(c.chat_id) }));
+  }
+
+  async toggleMute(chatId: string): Promise<void> {
+    const current = this.settings?.muted_chats ?? [];
+    const muted = current.includes(chatId) ? current.filter((c) => c !== chatId) : [...current, chatId];
+    await this.updateSettings({ muted_chats: muted });
+  }
+
+  async refreshStatus(): Promise<void> {
+    try {
+      const s = await api.status();
+      this.status = s;
+      this.storeError = s.store.ok ? null : s.store.error;
+    } catch {
+      /* shown as stale; the stream state says why */
+    }
+  }
+
+  private refreshStatusSoon(): void {
+    if (this.statusTimer) return;
+    this.statusTimer = setTimeout(() => {
+      this.statusTimer = null;
+      void this.refreshStatus();
+    }, 700);
+  }
+
+  // ---------- the stream ----------
+
+  private async follow(): Promise<void> {
+    while (!this.stopped) {
+      const ok = await this.readStream();
+      if (this.stopped) return;
+      if (this.connection !== 'signed-out') this.connection = 'reconnecting';
+      await new Promise((r) => setTimeout(r, this.retryMs));
+      this.retryMs = Math.min(this.retryMs * 2, ok ? 1000 : 5000);
+    }
+  }
+
+  /** Reads the stream until it ends; true when it had been open. */
+  private async readStream(): Promise<boolean> {
+    const ctrl = new AbortController();
+    this.abort = ctrl;
+    let stall: ReturnType<typeof setTimeout> | null = null;
+    const arm = () => {
+      if (stall) clearTimeout(stall);
+      stall = setTimeout(() => ctrl.abort(), STALL_MS);
+    };
+    try {
+      const res = await fetch('/api/stream', {
+        credentials: 'same-origin',
+        headers: { Accept: 'text/event-stream', 'Last-Event-ID': String(this.lastSeq) },
+        cache: 'no-store',
+        signal: ctrl.signal,
+      });
+      if (res.status === 401) {
+        this.connection = 'signed-out';
+        return false;
+      }
+      if (!res.ok || !res.body) return false;
+      const wasDown = this.connection === 'reconnecting' || this.connection === 'signed-out';
+      this.connection = 'live';
+      this.retryMs = 500;
+      if (wasDown) {
+        // Whatever the server forgot while it was away (typing, presence) is set again.
+        this.lastPresence = '';
+        this.reportPresence();
+        if (!this.loaded) await this.loadAll();
+        void this.refreshStatus();
+      }
+      arm();
+      const parser = new SseParser();
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        arm();
+        for (const msg of parser.push(value)) this.dispatch(msg.event, msg.data, msg.id);
+      }
+      return true;
+    } catch {
+      return false;
+    } finally {
+      if (stall) clearTimeout(stall);
+    }
+  }
+
+  /** Applies one stream message. Public for tests. */
+  dispatch(event: string, data: string, id: string | null): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (event === 'reset') {
+      this.threads = Object.fromEntries(Object.entries(this.threads).map(([k, v]) => [k, { ...v, loaded: false }]));
+      this.lastSeq = 0;
+      void this.loadAll();
+      return;
+    }
+    if (event === 'store') {
+      const s = parsed as { ok: boolean; error: string | null };
+      this.storeError = s.ok ? null : (s.error ?? 'The disk refuses writes.');
+      return;
+    }
+    if (event === 'typing') {
+      // Typing that changed without a stored event (expiry): no seq to remember.
+      this.applyTyping(parsed as TypingUpdate);
+      return;
+    }
+    const ev = parsed as StreamEvent;
+    const seq = id !== null && /^\d+$/u.test(id) ? Number(id) : ev.seq;
+    if (typeof seq === 'number' && seq <= this.lastSeq && seq > 0) return; // already applied
+    this.apply(ev);
+    if (typeof seq === 'number') this.lastSeq = Math.max(this.lastSeq, seq);
+  }
+
+  private applyTyping(t: TypingUpdate): void {
+    if (!t || typeof t.chat_id !== 'string') return;
+    this.chats = patchChat(this.chats, t.chat_id, { typing: Array.isArray(t.typing) ? t.typing : [] });
+  }
+
+  /** Applies one stored event's projections. */
+  apply(ev: StreamEvent): void {
+    if (ev.chat) {
+      const local = this.chat(ev.chat.chat_id);
+      const chat = { ...ev.chat };
+      // Keep what this page knows better than a racing snapshot: a chat read here stays read.
+      if (local && local.unread_count === 0 && this.openChatId === chat.chat_id && this.focused && ev.event_type !== 'message.received') {
+        chat.unread_count = 0;
+      }
+      this.chats = upsertChat(this.chats, chat);
+    }
+    if (ev.typing) this.applyTyping(ev.typing);
+    for (const item of [ev.message, ...(ev.memberships?.length ? ev.memberships : [ev.membership])]) {
+      if (!item || !item.chat_id) continue;
+      const t = this.threads[item.chat_id];
+      if (t?.loaded) this.setThread(item.chat_id, { items: mergeItems(t.items, [item]) });
+    }
+    if (ev.message && !ev.chat) {
+      // A message without its chat snapshot still moves the chat's preview.
+      const m = ev.message;
+      const chat = this.chat(m.chat_id);
+      if (chat && (ev.event_type === 'message.received' || ev.event_type === 'message.sent')) {
+        this.chats = upsertChat(this.chats, {
+          ...chat,
+          last_message: m,
+          last_activity_at: m.sent_at ?? chat.last_activity_at,
+          unread_count: chat.unread_count + (m.direction === 'inbound' ? 1 : 0),
+        });
+      } else if (chat && chat.last_message?.id === m.id) {
+        this.chats = patchChat(this.chats, m.chat_id, { last_message: m });
+      }
+    }
+    if (ev.call) this.calls = upsertCall(this.calls, ev.call);
+    if (ev.contact) this.contacts = upsertContact(this.contacts, ev.contact);
+    if (ev.contact_deleted_id) this.contacts = this.contacts.filter((c) => c.id !== ev.contact_deleted_id);
+    const entry = activityFromStream(ev, this.nameOf, this.chatTitle);
+    if (entry) this.activity = mergeActivity(this.activity, [entry]);
+    if (ev.message?.direction === 'inbound' && ev.message.chat_id === this.openChatId) this.readIfLooking();
+    if (this.status) {
+      this.status = { ...this.status, last_event_at: new Date().toISOString() };
+      this.refreshStatusSoon();
+    }
+    for (const fn of this.listeners) fn(ev);
+  }
+
+  displayName(chat: ChatSummary): string {
+    return chatName(chat);
+  }
+}
+
+export const inbox = new Inbox();

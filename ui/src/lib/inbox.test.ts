@@ -1,0 +1,121 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Inbox } from './inbox.svelte';
+import { chat, msg } from './testing/fixtures';
+
+/** A fake UI API: answers each path from a table and records every request. */
+function fakeApi(routes: Record<string, unknown>) {
+  const calls: { method: string; url: string; body: unknown }[] = [];
+  const fetchMock = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+    const url = String(input);
+    calls.push({ method: init?.method ?? 'GET', url, body: init?.body ? JSON.parse(String(init.body)) : undefined });
+    const path = url.split('?')[0] ?? url;
+    const body = routes[`${init?.method ?? 'GET'} ${path}`] ?? routes[path];
+    if (body === undefined) return new Response('{"error":"not found"}', { status: 404 });
+    return new Response(JSON.stringify(body), { status: 200, headers: { 'Content-Type': 'application/json' } });
+  });
+  vi.stubGlobal('fetch', fetchMock);
+  return calls;
+}
+
+const status = {
+  version: '0', listener: { address: 'a', path: '/webhooks/linq', url: 'http://a/webhooks/linq' }, ui: { address: 'b' },
+  signing: { mode: 'secret', secret_count: 1, secret_source: 'env', allow_unsigned: false },
+  db: { path: 'x', size_bytes: 0, counts: { events: 0, chats: 0, messages: 0, calls: 0, contacts: 0, rejected: 0 } },
+  last_event_at: null, rejected_count: 0, store: { ok: true, error: null },
+};
+
+function baseRoutes(extra: Record<string, unknown> = {}) {
+  return {
+    '/api/events': { events: [{ seq: 4, event_id: 'e4', event_type: 'message.received', created_at: null, received_at: '', signature: 'raw', payload: {} }], has_more: false },
+    '/api/chats': { chats: [chat('c1', '2025-05-21T10:00:00Z', { unread_count: 1 }), chat('c2', '2025-05-21T11:00:00Z')], has_more: false },
+    '/api/calls': { calls: [], has_more: false },
+    '/api/contacts': { contacts: [] },
+    '/api/status': status,
+    '/api/settings': { muted_chats: [], do_not_disturb: false, dnd_until: null, previews: true, notify: { message: true, call: true, reaction: false }, theme: 'system' },
+    '/api/chats/c1/messages': { messages: [msg('1', '2025-05-21T10:00:00Z')], has_more: false },
+    'POST /api/chats/c1/read': { chat_id: 'c1', unread_count: 0 },
+    'POST /api/presence': {},
+    ...extra,
+  };
+}
+
+async function loaded(inbox: Inbox): Promise<void> {
+  // `start` would also open the stream; the tests drive `dispatch` by hand instead.
+  await (inbox as unknown as { loadAll(): Promise<void> }).loadAll();
+}
+
+describe('Inbox store', () => {
+  beforeEach(() => vi.useRealTimers());
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('resumes after the newest event it loaded', async () => {
+    fakeApi(baseRoutes());
+    const inbox = new Inbox();
+    await loaded(inbox);
+    expect(inbox.lastSeq, 'the stream resumes after the last event in the log').toBe(4);
+    expect(inbox.chats.map((c) => c.chat_id), 'newest activity first').toEqual(['c2', 'c1']);
+  });
+
+  it('applies a new message to the chat list and the open thread, once', async () => {
+    fakeApi(baseRoutes());
+    const inbox = new Inbox();
+    await loaded(inbox);
+    inbox.focused = false;
+    inbox.openChat('c1');
+    await vi.waitFor(() => expect(inbox.thread('c1').loaded).toBe(true));
+    const m = msg('2', '2025-05-21T12:00:00Z', { text: 'Can we talk tomorrow?' });
+    const ev = { seq: 5, event_id: 'e5', event_type: 'message.received', created_at: null, message: m,
+      chat: chat('c1', '2025-05-21T12:00:00Z', { last_message: m, unread_count: 2 }) };
+    inbox.dispatch('message.received', JSON.stringify(ev), '5');
+    inbox.dispatch('message.received', JSON.stringify(ev), '5');
+    expect(inbox.thread('c1').items.map((i) => i.id), 'the duplicate is ignored').toEqual(['1', '2']);
+    expect(inbox.chats[0]?.chat_id, 'the chat moves to the top').toBe('c1');
+    expect(inbox.chats[0]?.unread_count, 'unfocused: it stays unread').toBe(2);
+    expect(inbox.activity[0]?.text).toBe('María López: Can we talk tomorrow?');
+    expect(inbox.lastSeq).toBe(5);
+  });
+
+  it('marks the open chat read when the window has focus', async () => {
+    const calls = fakeApi(baseRoutes());
+    const inbox = new Inbox();
+    await loaded(inbox);
+    inbox.focused = true;
+    inbox.openChat('c1');
+    await vi.waitFor(() => expect(calls.some((c) => c.method === 'POST' && c.url === '/api/chats/c1/read')).toBe(true));
+    expect(inbox.chat('c1')?.unread_count).toBe(0);
+    const presence = calls.find((c) => c.url === '/api/presence');
+    expect(presence?.body, 'presence says which chat is open').toEqual({ chat_id: 'c1', focused: true });
+  });
+
+  it('applies typing without a stored event, and refetches on reset', async () => {
+    const calls = fakeApi(baseRoutes());
+    const inbox = new Inbox();
+    await loaded(inbox);
+    inbox.dispatch('typing', JSON.stringify({ chat_id: 'c2', typing: [{ identifier: '+1', name: 'Ann' }] }), null);
+    expect(inbox.chat('c2')?.typing).toHaveLength(1);
+    inbox.dispatch('typing', JSON.stringify({ chat_id: 'c2', typing: [] }), null);
+    expect(inbox.chat('c2')?.typing, 'typing clears').toHaveLength(0);
+    const before = calls.filter((c) => c.url.startsWith('/api/chats?')).length;
+    inbox.dispatch('reset', JSON.stringify({ reason: 'fell behind' }), null);
+    await vi.waitFor(() => expect(calls.filter((c) => c.url.startsWith('/api/chats?')).length).toBe(before + 1));
+  });
+
+  it('shows the store error the stream reports', async () => {
+    fakeApi(baseRoutes());
+    const inbox = new Inbox();
+    await loaded(inbox);
+    inbox.dispatch('store', JSON.stringify({ ok: false, error: 'disk full' }), null);
+    expect(inbox.storeError).toBe('disk full');
+    inbox.dispatch('store', JSON.stringify({ ok: true, error: null }), null);
+    expect(inbox.storeError).toBeNull();
+  });
+
+  it('removes deleted contacts and adds calls', async () => {
+    fakeApi(baseRoutes({ '/api/contacts': { contacts: [{ id: '123', full_name: 'John Doe', first_name: null, last_name: null, email: null, phone_number: '+1', company: null, title: null, location: null, image_url: null, created_at: null, updated_at: null, owner: null, chat_id: null }] } }));
+    const inbox = new Inbox();
+    await loaded(inbox);
+    expect(inbox.contacts).toHaveLength(1);
+    inbox.dispatch('contact.deleted', JSON.stringify({ seq: 9, event_id: 'e9', event_type: 'contact.deleted', created_at: null, contact_deleted_id: '123' }), '9');
+    expect(inbox.contacts).toHaveLength(0);
+  });
+});

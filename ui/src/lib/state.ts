@@ -1,0 +1,512 @@
+// The inbox's state rules as pure functions: how chats, threads, calls and the activity
+// timeline change when data arrives. The live store (`inbox.svelte.ts`) only wires these to
+// fetches and the event stream, so every rule here is unit-tested without a browser.
+
+import { chatName, clip, dayLabel, duration, parseTime, reactionEmoji, sameDay, clock } from './format';
+import type {
+  Call, ChatSummary, Contact, JsonValue, Membership, Message, RawEvent, StreamEvent, ThreadItem,
+} from './types';
+
+// ---------- chats ----------
+
+function time(iso: string | null | undefined): number {
+  return parseTime(iso)?.getTime() ?? 0;
+}
+
+export function chatActivity(c: ChatSummary): number {
+  return Math.max(time(c.last_activity_at), time(c.last_message?.sent_at));
+}
+
+/** Newest activity first; ties keep a stable order by id. */
+export function sortChats(chats: ChatSummary[]): ChatSummary[] {
+  return [...chats].sort((a, b) => chatActivity(b) - chatActivity(a) || a.chat_id.localeCompare(b.chat_id));
+}
+
+/** Replaces (or adds) one chat and keeps the list ordered. */
+export function upsertChat(chats: ChatSummary[], chat: ChatSummary): ChatSummary[] {
+  const rest = chats.filter((c) => c.chat_id !== chat.chat_id);
+  rest.push(chat);
+  return sortChats(rest);
+}
+
+export function patchChat(chats: ChatSummary[], chatId: string, patch: Partial<ChatSummary>): ChatSummary[] {
+  return chats.map((c) => (c.chat_id === chatId ? { ...c, ...patch } : c));
+}
+
+/** The filter box and the by-number filter of the chat list. */
+export function filterChats(chats: ChatSummary[], query: string, myNumber: string | null): ChatSummary[] {
+  const q = fold(query.trim());
+  return chats.filter((c) => {
+    if (myNumber && !c.my_numbers.includes(myNumber)) return false;
+    if (!q) return true;
+    const hay = [chatName(c), c.last_message?.text ?? '', ...c.handles.map((h) => `${h.name} ${h.identifier}`)]
+      .map(fold)
+      .join('\n');
+    return q.split(/\s+/u).every((w) => hay.includes(w));
+  });
+}
+
+/** Lower case without accents, so "maria" finds "María". */
+export function fold(s: string): string {
+  return s.normalize('NFD').replace(/\p{M}+/gu, '').toLowerCase();
+}
+
+/** Every Linq number the rep has across chats, sorted. */
+export function myNumbers(chats: ChatSummary[]): string[] {
+  return [...new Set(chats.flatMap((c) => c.my_numbers))].sort();
+}
+
+export function totalUnread(chats: ChatSummary[]): number {
+  return chats.reduce((n, c) => n + (c.muted ? 0 : c.unread_count), 0);
+}
+
+// ---------- threads ----------
+
+function itemKey(i: ThreadItem): string {
+  return `${i.kind}:${i.id}`;
+}
+
+function itemOrder(a: ThreadItem, b: ThreadItem): number {
+  return time(a.sent_at) - time(b.sent_at);
+}
+
+/**
+ * Merges items into a thread: the newer copy of an item wins, the result is oldest first.
+ * Fast path for the common live case, one new item after the last one.
+ */
+export function mergeItems(existing: ThreadItem[], incoming: ThreadItem[]): ThreadItem[] {
+  if (incoming.length === 0) return existing;
+  const last = existing[existing.length - 1];
+  if (incoming.length === 1 && last) {
+    const item = incoming[0] as ThreadItem;
+    const key = itemKey(item);
+    if (itemOrder(last, item) <= 0 && itemKey(last) !== key && !existing.some((e) => itemKey(e) === key)) {
+      return [...existing, item];
+    }
+  }
+  // Fast path for an older page: everything arrives before the first item, no overlap.
+  const first = existing[0];
+  if (first) {
+    const keys = new Set(incoming.map(itemKey));
+    const sortedIn = [...incoming].sort(itemOrder);
+    const newest = sortedIn[sortedIn.length - 1] as ThreadItem;
+    const overlap = existing.slice(0, incoming.length + 1).some((e) => keys.has(itemKey(e)));
+    if (!overlap && keys.size === incoming.length && itemOrder(newest, first) <= 0) return [...sortedIn, ...existing];
+  }
+  const byKey = new Map<string, ThreadItem>();
+  for (const e of existing) byKey.set(itemKey(e), e);
+  for (const i of incoming) byKey.set(itemKey(i), i);
+  const all = [...byKey.values()];
+  // A stable sort keeps the server's order for items with the same time.
+  return all.sort(itemOrder);
+}
+
+/** The id of the first unread inbound message, given how many are unread at the end. */
+export function firstUnreadId(items: ThreadItem[], unread: number): string | null {
+  if (unread <= 0) return null;
+  let seen = 0;
+  for (let i = items.length - 1; i >= 0; i--) {
+    const it = items[i] as ThreadItem;
+    if (it.kind === 'message' && it.direction === 'inbound') {
+      seen++;
+      if (seen === unread) return it.id;
+    }
+  }
+  return null;
+}
+
+/** The last outbound message that Linq reported read: it carries the "Read 3:35 PM" line. */
+export function lastReadOutbound(items: ThreadItem[]): Message | null {
+  for (let i = items.length - 1; i >= 0; i--) {
+    const it = items[i] as ThreadItem;
+    if (it.kind === 'message' && it.direction === 'outbound' && it.read_at) return it;
+  }
+  return null;
+}
+
+export type Row =
+  | { type: 'day'; key: string; label: string }
+  | { type: 'unread'; key: string }
+  | { type: 'system'; key: string; item: Membership; text: string }
+  | {
+      type: 'message';
+      key: string;
+      item: Message;
+      first: boolean; // first of a sender group: shows the sender name in groups
+      last: boolean; // last of a sender group: shows the avatar, the tail and the time
+      showName: boolean;
+      readLine: string | null;
+    }
+  | { type: 'typing'; key: string; names: string };
+
+const GROUP_GAP_MS = 5 * 60_000;
+
+function sender(m: Message): string {
+  return m.direction === 'outbound' ? 'me' : `in:${m.from_phone ?? m.from_name ?? ''}`;
+}
+
+export function membershipText(m: Membership, chatTitle?: string): string {
+  const who = m.name || m.identifier || 'Someone';
+  const where = chatTitle ? ` ${m.action === 'removed' ? 'from' : 'to'} ${chatTitle}` : '';
+  if (m.action === 'added') return `${who} was added${where}`;
+  if (m.action === 'removed') return `${who} left or was removed${where}`;
+  return `${who}: ${m.action}${where}`;
+}
+
+/** The rows a thread shows: day separators, the "new messages" divider, sender groups, receipts. */
+export function buildRows(
+  items: ThreadItem[],
+  opts: { isGroup: boolean; unreadFromId: string | null; typingNames: string | null; now?: Date },
+): Row[] {
+  const rows: Row[] = [];
+  const readMsg = lastReadOutbound(items);
+  let prevDay: Date | null = null;
+  let prev: Message | null = null;
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i] as ThreadItem;
+    const d = parseTime(it.sent_at);
+    if (d && (!prevDay || !sameDay(prevDay, d))) {
+      rows.push({ type: 'day', key: `day:${d.toDateString()}:${it.id}`, label: dayLabel(d, opts.now) });
+      prevDay = d;
+      prev = null;
+    }
+    if (opts.unreadFromId && it.kind === 'message' && it.id === opts.unreadFromId) {
+      rows.push({ type: 'unread', key: 'unread' });
+      prev = null;
+    }
+    if (it.kind === 'membership') {
+      rows.push({ type: 'system', key: `membership:${it.id}`, item: it, text: membershipText(it) });
+      prev = null;
+      continue;
+    }
+    const first =
+      !prev || sender(prev) !== sender(it) || time(it.sent_at) - time(prev.sent_at) > GROUP_GAP_MS;
+    if (!first) {
+      const before = rows[rows.length - 1];
+      if (before && before.type === 'message') before.last = false;
+    }
+    const readAt = readMsg && readMsg.id === it.id ? parseTime(it.read_at) : null;
+    rows.push({
+      type: 'message',
+      key: `message:${it.id}`,
+      item: it,
+      first,
+      last: true,
+      showName: opts.isGroup && it.direction === 'inbound' && first,
+      readLine: readAt ? `Read ${clock(readAt)}` : null,
+    });
+    prev = it;
+  }
+  if (opts.typingNames !== null) rows.push({ type: 'typing', key: 'typing', names: opts.typingNames });
+  return rows;
+}
+
+export function typingNames(chat: Pick<ChatSummary, 'typing'>): string | null {
+  if (chat.typing.length === 0) return null;
+  const names = chat.typing.map((t) => t.name || t.identifier).filter((n): n is string => !!n);
+  return names.length ? names.join(', ') : 'Someone';
+}
+
+// ---------- calls and contacts ----------
+
+export function sortCalls(calls: Call[]): Call[] {
+  return [...calls].sort((a, b) => time(b.start_time ?? b.end_time) - time(a.start_time ?? a.end_time));
+}
+
+export function upsertCall(calls: Call[], call: Call): Call[] {
+  return sortCalls([...calls.filter((c) => c.id !== call.id), call]);
+}
+
+export function contactName(c: Contact): string {
+  return (
+    c.full_name?.trim() ||
+    [c.first_name, c.last_name].filter(Boolean).join(' ').trim() ||
+    c.phone_number ||
+    c.email ||
+    `Contact ${c.id}`
+  );
+}
+
+export function sortContacts(contacts: Contact[]): Contact[] {
+  return [...contacts].sort((a, b) => fold(contactName(a)).localeCompare(fold(contactName(b))));
+}
+
+export function upsertContact(contacts: Contact[], contact: Contact): Contact[] {
+  return sortContacts([...contacts.filter((c) => c.id !== contact.id), contact]);
+}
+
+export function callSummary(c: Call, name: string): string {
+  const len = duration(c.recording?.duration ?? c.duration);
+  if (c.missed || (c.direction === 'inbound' && c.status !== 'completed' && !c.answered_by)) {
+    return c.voicemail ? `Missed call from ${name}: voicemail${len ? `, ${len}` : ''}` : `Missed call from ${name}`;
+  }
+  if (c.voicemail) return `Voicemail from ${name}${len ? `, ${len}` : ''}`;
+  const dir = c.direction === 'outbound' ? `Call to ${name}` : `Call from ${name}`;
+  return len ? `${dir}, ${len}` : dir;
+}
+
+// ---------- activity ----------
+
+export interface ActivityEntry {
+  seq: number;
+  at: string | null;
+  type: string;
+  icon: 'message' | 'sent' | 'reaction' | 'read' | 'call' | 'missed' | 'contact' | 'member' | 'event';
+  actor: string | null;
+  text: string;
+  href: string;
+}
+
+/** Resolves a phone number or handle to the best name the inbox knows. */
+export type NameOf = (identifier: string | null | undefined, fallback?: string | null) => string;
+
+function obj(v: JsonValue | undefined): Record<string, JsonValue> {
+  return v && typeof v === 'object' && !Array.isArray(v) ? v : {};
+}
+function str(v: JsonValue | undefined): string | null {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') return String(v);
+  return null;
+}
+
+function quote(text: string | null | undefined): string {
+  return text ? `'${clip(text, 60)}'` : 'a message';
+}
+
+function messageText(text: string | null | undefined, attachments: { filename: string | null }[] | undefined): string {
+  if (text && text.trim()) return clip(text, 140);
+  const n = attachments?.length ?? 0;
+  if (n === 1) return `sent ${attachments?.[0]?.filename ?? 'an attachment'}`;
+  if (n > 1) return `sent ${n} attachments`;
+  return '(empty message)';
+}
+
+function chatHref(chatId: string | null | undefined, messageId?: string | null): string {
+  if (!chatId) return '#/chats';
+  return messageId ? `#/chats/${encodeURIComponent(chatId)}/m/${encodeURIComponent(messageId)}` : `#/chats/${encodeURIComponent(chatId)}`;
+}
+
+/** Activity from a live stream event, which carries resolved names. */
+export function activityFromStream(ev: StreamEvent, nameOf: NameOf, chatTitle: (id: string) => string | null): ActivityEntry | null {
+  const base = { seq: ev.seq, at: ev.created_at, type: ev.event_type };
+  const m = ev.message ?? null;
+  switch (ev.event_type) {
+    case 'message.received':
+    case 'message.sent': {
+      if (!m) return null;
+      const inbound = ev.event_type === 'message.received';
+      const who = inbound ? nameOf(m.from_phone, m.from_name) : 'You';
+      const title = chatTitle(m.chat_id);
+      const text = messageText(m.text, m.attachments);
+      return {
+        ...base,
+        icon: inbound ? 'message' : 'sent',
+        actor: who,
+        text: inbound ? `${who}: ${text}` : `You${title ? ` to ${title}` : ''}: ${text}`,
+        href: chatHref(m.chat_id, m.id),
+      };
+    }
+    case 'message.read': {
+      const title = m ? chatTitle(m.chat_id) : ev.chat_id ? chatTitle(ev.chat_id) : null;
+      return {
+        ...base,
+        icon: 'read',
+        actor: title,
+        text: `${title ?? 'Someone'} read ${m && m.text ? quote(m.text) : 'your message'}`,
+        href: chatHref(m?.chat_id ?? ev.chat_id, m?.id),
+      };
+    }
+    case 'reaction.received':
+    case 'reaction.sent': {
+      const mine = ev.event_type === 'reaction.sent';
+      const re = ev.reaction;
+      const r = re ?? m?.reactions?.at(-1);
+      const who = mine ? 'You' : nameOf(r?.from, r?.from_name);
+      return {
+        ...base,
+        icon: 'reaction',
+        actor: who,
+        text: `${who} reacted ${reactionEmoji(r?.reaction ?? '')} to ${quote(re?.message_text ?? m?.text)}`,
+        href: chatHref(m?.chat_id ?? re?.chat_id ?? ev.chat_id, m?.id ?? re?.message_id),
+      };
+    }
+    case 'call.completed': {
+      const c = ev.call;
+      if (!c) return null;
+      const name = nameOf(c.direction === 'outbound' ? c.to : c.from, c.direction === 'outbound' ? c.to_name : c.from_name);
+      return {
+        ...base,
+        icon: c.missed ? 'missed' : 'call',
+        actor: name,
+        text: callSummary(c, name),
+        href: `#/calls/${encodeURIComponent(c.id)}`,
+      };
+    }
+    case 'contact.created':
+    case 'contact.updated':
+    case 'contact.deleted': {
+      const c = ev.contact;
+      if (ev.event_type === 'contact.deleted' || !c) {
+        return { ...base, icon: 'contact', actor: null, text: 'A contact was deleted', href: '#/contacts' };
+      }
+      const name = contactName(c);
+      return {
+        ...base,
+        icon: 'contact',
+        actor: name,
+        text: ev.event_type === 'contact.created' ? `New contact: ${name}` : `Contact updated: ${name}`,
+        href: `#/contacts/${encodeURIComponent(c.id)}`,
+      };
+    }
+    case 'participant.added':
+    case 'participant.removed': {
+      const all = (ev.memberships?.length ? ev.memberships : [ev.membership]).filter(
+        (x): x is Membership => !!x && x.kind === 'membership',
+      );
+      const mem = all[0];
+      if (!mem) return null;
+      const title = chatTitle(mem.chat_id) ?? 'a group chat';
+      const names = all.map((x) => x.name || x.identifier || 'Someone');
+      const text = all.length > 1
+        ? `${names.join(', ')} were ${mem.action === 'removed' ? 'removed from' : 'added to'} ${title}`
+        : membershipText(mem, title);
+      return { ...base, icon: 'member', actor: mem.name ?? mem.identifier, text, href: chatHref(mem.chat_id) };
+    }
+    case 'typing_indicator.received':
+    case 'typing_indicator.removed':
+      return null;
+    default:
+      return { ...base, icon: 'event', actor: null, text: `Event ${ev.event_type} received`, href: `#/events/${ev.seq}` };
+  }
+}
+
+/** Activity from a stored raw event (the first screenful, before the stream takes over). */
+export function activityFromRaw(ev: RawEvent, nameOf: NameOf, chatTitle: (id: string) => string | null): ActivityEntry | null {
+  const d = obj(ev.payload);
+  const data = obj(d['data'] ?? ev.payload);
+  const base = { seq: ev.seq, at: ev.created_at ?? ev.received_at, type: ev.event_type };
+  const chatId = str(data['chat_id']);
+  const handles = Array.isArray(data['chat_handles']) ? data['chat_handles'].map(obj) : [];
+  const handleName = (id: string | null): string | null => {
+    const h = handles.find((x) => str(x['identifier']) === id);
+    return h ? str(h['display_name']) : null;
+  };
+  switch (ev.event_type) {
+    case 'message.received':
+    case 'message.sent': {
+      const inbound = ev.event_type === 'message.received';
+      const from = str(data['from_phone']);
+      const who = inbound ? nameOf(from, handleName(from)) : 'You';
+      const atts = Array.isArray(data['attachments'])
+        ? data['attachments'].map((a) => ({ filename: str(obj(a)['filename']) }))
+        : [];
+      const text = messageText(str(data['text']), atts);
+      const title = chatId ? chatTitle(chatId) : null;
+      return {
+        ...base,
+        icon: inbound ? 'message' : 'sent',
+        actor: who,
+        text: inbound ? `${who}: ${text}` : `You${title ? ` to ${title}` : ''}: ${text}`,
+        href: chatHref(chatId, str(data['id'])),
+      };
+    }
+    case 'message.read': {
+      const title = chatId ? chatTitle(chatId) : null;
+      return { ...base, icon: 'read', actor: title, text: `${title ?? 'Someone'} read your message`, href: chatHref(chatId, str(data['id'])) };
+    }
+    case 'reaction.received':
+    case 'reaction.sent': {
+      const mine = ev.event_type === 'reaction.sent';
+      const fromId = str(obj(data['chat_handle'])['identifier']);
+      const who = mine ? 'You' : nameOf(fromId, handleName(fromId));
+      const assoc = obj(data['associated_message']);
+      return {
+        ...base,
+        icon: 'reaction',
+        actor: who,
+        text: `${who} reacted ${reactionEmoji(str(data['reaction']) ?? '')} to ${quote(str(assoc['text']))}`,
+        href: chatHref(chatId, str(data['chat_message_id']) ?? str(assoc['id'])),
+      };
+    }
+    case 'call.completed': {
+      const rec = obj(data['recording_data']);
+      const direction = str(data['direction']) ?? 'inbound';
+      const other = direction === 'outbound' ? str(data['to']) : str(data['from']);
+      const name = nameOf(other);
+      const call: Call = {
+        id: str(data['id']) ?? '',
+        from: str(data['from']),
+        from_name: null,
+        to: str(data['to']),
+        direction,
+        status: str(data['status']),
+        start_time: null,
+        end_time: null,
+        duration: typeof data['duration'] === 'number' ? data['duration'] : null,
+        call_type: str(data['call_type']),
+        forwarded_from: null,
+        answered_by: str(data['answered_by']),
+        voicemail: data['voicemail'] === true,
+        missed: direction === 'inbound' && !str(data['answered_by']) ,
+        chat_id: null,
+        recording: data['recording_data']
+          ? { id: str(rec['id']), url: str(rec['url']), duration: typeof rec['duration'] === 'number' ? rec['duration'] : null, transcription: str(rec['transcription']), summary: str(rec['summary']) }
+          : null,
+      };
+      return { ...base, icon: call.missed ? 'missed' : 'call', actor: name, text: callSummary(call, name), href: `#/calls/${encodeURIComponent(call.id)}` };
+    }
+    case 'contact.created':
+    case 'contact.updated': {
+      const name = str(data['full_name']) || [str(data['first_name']), str(data['last_name'])].filter(Boolean).join(' ') || 'a contact';
+      return {
+        ...base,
+        icon: 'contact',
+        actor: name,
+        text: ev.event_type === 'contact.created' ? `New contact: ${name}` : `Contact updated: ${name}`,
+        href: `#/contacts/${encodeURIComponent(str(data['id']) ?? '')}`,
+      };
+    }
+    case 'contact.deleted':
+      return { ...base, icon: 'contact', actor: null, text: 'A contact was deleted', href: '#/contacts' };
+    case 'participant.added':
+    case 'participant.removed': {
+      const p = obj(data['participant'] ?? data['handle'] ?? data['chat_handle']);
+      const id = str(p['identifier']) ?? str(p['handle']) ?? str(p['phone_number']) ?? str(data['handle']);
+      const name = nameOf(id, str(p['display_name']) ?? str(p['name']));
+      const mem: Membership = {
+        kind: 'membership',
+        id: ev.event_id,
+        chat_id: chatId ?? '',
+        action: ev.event_type === 'participant.added' ? 'added' : 'removed',
+        identifier: id,
+        name,
+        sent_at: ev.created_at,
+      };
+      return { ...base, icon: 'member', actor: name, text: membershipText(mem, (chatId && chatTitle(chatId)) || 'a group chat'), href: chatHref(chatId) };
+    }
+    case 'typing_indicator.received':
+    case 'typing_indicator.removed':
+      return null;
+    default:
+      return { ...base, icon: 'event', actor: null, text: `Event ${ev.event_type} received`, href: `#/events/${ev.seq}` };
+  }
+}
+
+/** Adds entries to the timeline, newest first, one per seq, capped. */
+export function mergeActivity(existing: ActivityEntry[], incoming: ActivityEntry[], cap = 500): ActivityEntry[] {
+  const bySeq = new Map<number, ActivityEntry>();
+  for (const e of existing) bySeq.set(e.seq, e);
+  for (const e of incoming) bySeq.set(e.seq, e);
+  return [...bySeq.values()].sort((a, b) => b.seq - a.seq).slice(0, cap);
+}
+
+/** Copy-as-curl for a stored event: re-posts its payload, signed in the shell with the secret. */
+export function curlFor(ev: RawEvent, webhookUrl: string): string {
+  const body = JSON.stringify(ev.payload);
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  return [
+    `body=${q(body)}`,
+    `sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$LINQ_WEBHOOK_SECRET" | sed 's/^.*= //')`,
+    `curl -sS -X POST ${q(webhookUrl)} -H 'Content-Type: application/json' -H "X-Webhook-Signature: sha256=$sig" --data-binary "$body"`,
+  ].join('\n');
+}
