@@ -9,3 +9,4 @@ pub mod ingest;
 pub mod linq;
 pub mod simulate;
 pub mod store;
+pub mod notify;

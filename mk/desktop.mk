@@ -1,0 +1,58 @@
+# The desktop app (src-tauri, package linq-inbox-desktop): system packages, build, run, the
+# desktop end-to-end test, the installable bundle, and the icons.
+
+DESKTOP_APT := libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev \
+	libsoup-3.0-dev xvfb xauth dbus-x11 dunst webkit2gtk-driver xdg-utils imagemagick xdotool x11-utils
+# apt-get through sudo only when not already root (CI and these machines run as root).
+DESKTOP_SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+DESKTOP_BIN := target/debug/linq-inbox-desktop
+DESKTOP_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' src-tauri/Cargo.toml | head -n 1)
+DESKTOP_DEB := target/release/bundle/deb/linq-inbox-desktop_$(DESKTOP_VERSION)_amd64.deb
+
+.PHONY: desktop-deps desktop-build desktop-run desktop-test bundle icons
+
+desktop-deps:
+	@missing=$$(for p in $(DESKTOP_APT); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "desktop: installing $$missing"; \
+		$(DESKTOP_SUDO) apt-get update -qq && \
+		$(DESKTOP_SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@command -v tauri-driver >/dev/null || cargo install tauri-driver --locked
+
+# ui-build (mk/ui.mk) first: the engine embeds ui/dist when it compiles.
+desktop-build: desktop-deps ui-build
+	cargo build -p linq-inbox-desktop
+
+# What `make run` calls. Without a display there is nothing to open a window on: say so in
+# one sentence, before spending minutes on a build.
+desktop-run:
+	@if [ -z "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+		echo "No display here (DISPLAY and WAYLAND_DISPLAY are empty), so the desktop app cannot open: run \`cargo run -- serve\` (linq-inbox serve) and open the URL it prints in a browser."; \
+	else \
+		$(MAKE) --no-print-directory desktop-build && exec $(DESKTOP_BIN); \
+	fi
+
+desktop-test: desktop-build
+	cargo test -p linq-inbox-desktop
+	tests/desktop/run.sh $(DESKTOP_BIN)
+
+# An installable .deb, built without tauri-cli (whose AppImage step downloads linuxdeploy at
+# build time): a release binary, its desktop entry and its icons, packed by dpkg-deb.
+bundle: desktop-deps ui-build
+	cargo build -p linq-inbox-desktop --release --features custom-protocol
+	src-tauri/packaging/deb.sh target/release/linq-inbox-desktop $(DESKTOP_VERSION) $(DESKTOP_DEB)
+	@ls -l $(DESKTOP_DEB)
+
+# The PNG and ICO icons are drawn from icons/src/*.svg; run after editing a drawing.
+icons:
+	@command -v rsvg-convert >/dev/null || $(DESKTOP_SUDO) apt-get install -y -qq librsvg2-bin
+	rsvg-convert -w 32 -h 32 icons/src/app.svg -o icons/32x32.png
+	rsvg-convert -w 128 -h 128 icons/src/app.svg -o icons/128x128.png
+	rsvg-convert -w 256 -h 256 icons/src/app.svg -o icons/128x128@2x.png
+	rsvg-convert -w 512 -h 512 icons/src/app.svg -o icons/icon.png
+	rsvg-convert -w 64 -h 64 icons/src/tray.svg -o icons/tray.png
+	rsvg-convert -w 64 -h 64 icons/src/tray-unread.svg -o icons/tray-unread.png
+	convert icons/32x32.png icons/128x128.png icons/icon.png -define icon:auto-resize=16,24,32,48,64,128,256 icons/icon.ico
