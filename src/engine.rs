@@ -75,9 +75,16 @@ impl Engine {
         )?;
 
         let secrets = Arc::new(RwLock::new(settings.secrets.clone()));
-        let session_key = http::auth::session_key(&settings.data_dir)
-            .map_err(|e| StoreError::Invalid(format!("cannot keep the session key in the data folder: {e}")))?;
-        let auth = Arc::new(Auth::new(settings.ui_token.clone(), ui_addr.port(), session_key));
+        let session_key = http::auth::session_key(&settings.data_dir).map_err(|e| {
+            StoreError::Invalid(format!(
+                "cannot keep the session key in the data folder: {e}"
+            ))
+        })?;
+        let auth = Arc::new(Auth::new(
+            settings.ui_token.clone(),
+            ui_addr.port(),
+            session_key,
+        ));
         let webhook_state = Arc::new(http::webhook::WebhookState {
             ingest: ingest.clone(),
             secrets: secrets.clone(),

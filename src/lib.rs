@@ -7,6 +7,6 @@ pub mod feed;
 pub mod http;
 pub mod ingest;
 pub mod linq;
+pub mod notify;
 pub mod simulate;
 pub mod store;
-pub mod notify;

@@ -1,14 +1,16 @@
 //! Integration tests: the real `linq-inbox` binary over real HTTP.
 
+#[path = "engine/auth.rs"]
+mod auth;
+#[path = "engine/contracts.rs"]
+mod contracts;
 #[path = "engine/harness.rs"]
 mod harness;
-#[path = "engine/webhook.rs"]
-mod webhook;
+#[path = "engine/sse.rs"]
+mod sse;
 #[path = "engine/store.rs"]
 mod store;
 #[path = "engine/ui.rs"]
 mod ui;
-#[path = "engine/auth.rs"]
-mod auth;
-#[path = "engine/sse.rs"]
-mod sse;
+#[path = "engine/webhook.rs"]
+mod webhook;

@@ -33,11 +33,18 @@ pub struct Auth {
 
 impl Auth {
     pub fn new(ui_token: String, port: u16, session_key: Vec<u8>) -> Auth {
-        Auth { ui_token, port, session_key, logins: Mutex::default() }
+        Auth {
+            ui_token,
+            port,
+            session_key,
+            logins: Mutex::default(),
+        }
     }
 
     fn session_mac(&self, id: &str) -> String {
-        crate::linq::signature::sign(&self.session_key, id.as_bytes()).trim_start_matches("sha256=").to_string()
+        crate::linq::signature::sign(&self.session_key, id.as_bytes())
+            .trim_start_matches("sha256=")
+            .to_string()
     }
 
     fn new_session(&self) -> String {
@@ -46,7 +53,9 @@ impl Auth {
     }
 
     fn session_valid(&self, cookie: &str) -> bool {
-        let Some((id, mac)) = cookie.split_once('.') else { return false };
+        let Some((id, mac)) = cookie.split_once('.') else {
+            return false;
+        };
         bool::from(self.session_mac(id).as_bytes().ct_eq(mac.as_bytes()))
     }
 

@@ -21,7 +21,11 @@ pub fn fixture(name: &str) -> String {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub fn sign(body: &str) -> String {
@@ -40,7 +44,11 @@ pub struct Server {
     agent: ureq::Agent,
 }
 
-fn pump(r: impl Read + Send + 'static, sink: Arc<Mutex<Vec<String>>>, tx: Option<std::sync::mpsc::Sender<String>>) {
+fn pump(
+    r: impl Read + Send + 'static,
+    sink: Arc<Mutex<Vec<String>>>,
+    tx: Option<std::sync::mpsc::Sender<String>>,
+) {
     std::thread::spawn(move || {
         for line in BufReader::new(r).lines() {
             let Ok(line) = line else { break };
@@ -62,7 +70,14 @@ impl Server {
             let mut child = Command::new(BIN)
                 .args(["serve", "--data-dir"])
                 .arg(data_dir)
-                .args(["--listen", &webhook.to_string(), "--ui-listen", &ui.to_string(), "--ui-token", &token])
+                .args([
+                    "--listen",
+                    &webhook.to_string(),
+                    "--ui-listen",
+                    &ui.to_string(),
+                    "--ui-token",
+                    &token,
+                ])
                 .env("LINQ_WEBHOOK_SECRET", SECRET)
                 .env_remove("LINQ_INBOX_DATA_DIR")
                 .env_remove("LINQ_INBOX_UI_TOKEN")
@@ -82,7 +97,8 @@ impl Server {
                 match rx.recv_timeout(Duration::from_millis(100)) {
                     Ok(line) => {
                         if let Some(i) = line.find("Open the inbox: ") {
-                            login_url = Some(line[i + "Open the inbox: ".len()..].trim().to_string());
+                            login_url =
+                                Some(line[i + "Open the inbox: ".len()..].trim().to_string());
                             break;
                         }
                     }
@@ -100,10 +116,26 @@ impl Server {
                 if attempt < 4 {
                     continue;
                 }
-                panic!("server did not print a login URL; stderr: {:?}", stderr.lock().unwrap());
+                panic!(
+                    "server did not print a login URL; stderr: {:?}",
+                    stderr.lock().unwrap()
+                );
             };
-            let agent = ureq::AgentBuilder::new().redirects(0).timeout(Duration::from_secs(20)).build();
-            let server = Server { child, data_dir: data_dir.to_path_buf(), webhook, ui, token, login_url, stdout, stderr, agent };
+            let agent = ureq::AgentBuilder::new()
+                .redirects(0)
+                .timeout(Duration::from_secs(20))
+                .build();
+            let server = Server {
+                child,
+                data_dir: data_dir.to_path_buf(),
+                webhook,
+                ui,
+                token,
+                login_url,
+                stdout,
+                stderr,
+                agent,
+            };
             // healthz
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
@@ -135,18 +167,21 @@ impl Server {
         format!("http://{}/webhooks/linq", self.webhook)
     }
 
-    fn get_webhook_port(&self, path: &str) -> Result<(u16, String), ureq::Error> {
+    fn get_webhook_port(&self, path: &str) -> Result<(u16, String), Box<ureq::Error>> {
         let url = format!("http://{}{}", self.webhook, path);
         match self.agent.get(&url).call() {
             Ok(r) => Ok((r.status(), r.into_string().unwrap_or_default())),
             Err(ureq::Error::Status(code, r)) => Ok((code, r.into_string().unwrap_or_default())),
-            Err(e) => Err(e),
+            Err(e) => Err(Box::new(e)),
         }
     }
 
     /// POST a body to the webhook with a given signature header (None = no header).
     pub fn post_raw(&self, body: &[u8], sig: Option<&str>, content_type: &str) -> (u16, Value) {
-        let mut req = self.agent.post(&self.webhook_url()).set("Content-Type", content_type);
+        let mut req = self
+            .agent
+            .post(&self.webhook_url())
+            .set("Content-Type", content_type);
         if let Some(s) = sig {
             req = req.set("X-Webhook-Signature", s);
         }
@@ -159,7 +194,12 @@ impl Server {
 
     pub fn get(&self, path: &str) -> (u16, Value) {
         let url = format!("http://{}{}", self.ui, path);
-        resp(self.agent.get(&url).set("Authorization", &format!("Bearer {}", self.token)).call())
+        resp(
+            self.agent
+                .get(&url)
+                .set("Authorization", &format!("Bearer {}", self.token))
+                .call(),
+        )
     }
 
     pub fn api(&self, path: &str) -> Value {
@@ -253,7 +293,10 @@ fn resp(r: Result<ureq::Response, ureq::Error>) -> (u16, Value) {
         Err(e) => panic!("transport error: {e}"),
     };
     let text = r.into_string().unwrap_or_default();
-    (code, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        code,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 pub fn rand_hex() -> String {
@@ -279,7 +322,11 @@ pub fn raw_http(addr: SocketAddr, request: &[u8]) -> (u16, Vec<String>, String) 
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    (status, lines.map(|l| l.to_ascii_lowercase()).collect(), body.to_string())
+    (
+        status,
+        lines.map(|l| l.to_ascii_lowercase()).collect(),
+        body.to_string(),
+    )
 }
 
 /// Runs a CLI subcommand; returns (success, stdout, stderr).
@@ -291,7 +338,11 @@ pub fn cli(args: &[&str], data_dir: &Path, stdin: Option<&[u8]>) -> (bool, Strin
         .env("LINQ_WEBHOOK_SECRET", SECRET)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
     let mut child = cmd.spawn().expect("spawn cli");
     if let Some(input) = stdin {
         child.stdin.take().unwrap().write_all(input).unwrap();
@@ -317,13 +368,26 @@ pub fn envelope(event_type: &str, event_id: &str, data: Value) -> String {
 }
 
 pub fn demo(count: usize, seed: u64) -> Vec<linq_inbox::simulate::Delivery> {
-    linq_inbox::simulate::generate(linq_inbox::simulate::Scenario::Demo, count, seed, chrono::Utc::now())
+    linq_inbox::simulate::generate(
+        linq_inbox::simulate::Scenario::Demo,
+        count,
+        seed,
+        chrono::Utc::now(),
+    )
 }
 
 pub fn send_all(server: &Server, deliveries: &[linq_inbox::simulate::Delivery]) {
     for d in deliveries {
-        let (status, body) = server.post_raw(d.body.as_bytes(), Some(&d.signature(SECRET.as_bytes())), "application/json");
+        let (status, body) = server.post_raw(
+            d.body.as_bytes(),
+            Some(&d.signature(SECRET.as_bytes())),
+            "application/json",
+        );
         let expect = if d.tamper { 401 } else { 200 };
-        assert_eq!(status, expect, "delivery {} ({}) must answer {expect}: {body}", d.event_id, d.event_type);
+        assert_eq!(
+            status, expect,
+            "delivery {} ({}) must answer {expect}: {body}",
+            d.event_id, d.event_type
+        );
     }
 }

@@ -11,7 +11,9 @@ struct Sse {
 }
 
 fn connect(server: &Server, last_event_id: Option<i64>) -> Sse {
-    let agent = ureq::AgentBuilder::new().timeout_read(Duration::from_secs(30)).build();
+    let agent = ureq::AgentBuilder::new()
+        .timeout_read(Duration::from_secs(30))
+        .build();
     let mut req = agent
         .get(&format!("http://{}/api/stream", server.ui))
         .set("Authorization", &format!("Bearer {}", server.token))
@@ -61,8 +63,13 @@ impl Sse {
             let (id, event, data) = self
                 .rx
                 .recv_timeout(Duration::from_secs(10))
-                .unwrap_or_else(|_| panic!("SSE must deliver {until_event_id}; got so far {out:?}"));
-            assert_ne!(event, "reset", "a client this close behind must not be reset");
+                .unwrap_or_else(|_| {
+                    panic!("SSE must deliver {until_event_id}; got so far {out:?}")
+                });
+            assert_ne!(
+                event, "reset",
+                "a client this close behind must not be reset"
+            );
             if let Some(id) = id {
                 let done = data["event_id"] == json!(until_event_id);
                 out.push((id, event, data));
@@ -105,14 +112,24 @@ fn sse_live_and_resume() {
         ids.push(id);
     }
     let got = live.read_until(&ids[5]);
-    let got_ids: Vec<&str> = got.iter().map(|(_, _, d)| d["event_id"].as_str().unwrap_or("")).collect();
-    assert_eq!(got_ids, ids.iter().map(|s| s.as_str()).collect::<Vec<_>>(), "live SSE must carry every event once, in order");
+    let got_ids: Vec<&str> = got
+        .iter()
+        .map(|(_, _, d)| d["event_id"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        got_ids,
+        ids.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        "live SSE must carry every event once, in order"
+    );
     for (seq, event, data) in &got {
         assert_eq!(event, "message.received", "`event:` is the event type");
         assert_eq!(data["seq"], json!(seq), "`id:` is the seq");
     }
     let seqs: Vec<i64> = got.iter().map(|g| g.0).collect();
-    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "seqs must increase: {seqs:?}");
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "seqs must increase: {seqs:?}"
+    );
     drop(live);
 
     // Two more while disconnected.
@@ -127,8 +144,14 @@ fn sse_live_and_resume() {
     let (sentinel, body) = msg(99);
     assert_eq!(server.post_signed(&body).0, 200);
     let got = resumed.read_until(&sentinel);
-    let got_ids: Vec<String> = got.iter().map(|(_, _, d)| d["event_id"].as_str().unwrap_or("").to_string()).collect();
+    let got_ids: Vec<String> = got
+        .iter()
+        .map(|(_, _, d)| d["event_id"].as_str().unwrap_or("").to_string())
+        .collect();
     let mut expected: Vec<String> = ids[3..].to_vec();
     expected.push(sentinel);
-    assert_eq!(got_ids, expected, "Last-Event-ID {k} must resume with exactly the events after it, in order, no duplicates");
+    assert_eq!(
+        got_ids, expected,
+        "Last-Event-ID {k} must resume with exactly the events after it, in order, no duplicates"
+    );
 }

@@ -12,13 +12,22 @@ fn payload(e: &Value) -> Value {
 }
 
 fn thread(server: &Server, chat_id: &str) -> Vec<Value> {
-    let v = server.api(&format!("/api/chats/{}/messages?limit=500", urlenc(chat_id)));
+    let v = server.api(&format!(
+        "/api/chats/{}/messages?limit=500",
+        urlenc(chat_id)
+    ));
     v["messages"].as_array().cloned().unwrap_or_default()
 }
 
 fn urlenc(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -37,32 +46,62 @@ fn ui_api_after_demo_stream() {
     let deliveries = demo(linq_inbox::simulate::DEFAULT_COUNT, 5);
     send_all(&server, &deliveries);
     let events = server.all_events();
-    assert_eq!(events.len(), deliveries.len(), "every demo delivery is one stored event");
+    assert_eq!(
+        events.len(),
+        deliveries.len(),
+        "every demo delivery is one stored event"
+    );
     let datas: Vec<(String, Value)> = events
         .iter()
-        .map(|e| (e["event_type"].as_str().unwrap().to_string(), payload(e)["data"].clone()))
+        .map(|e| {
+            (
+                e["event_type"].as_str().unwrap().to_string(),
+                payload(e)["data"].clone(),
+            )
+        })
         .collect();
 
     // Names resolved from contacts.
-    let contacts = server.api("/api/contacts")["contacts"].as_array().cloned().unwrap();
+    let contacts = server.api("/api/contacts")["contacts"]
+        .as_array()
+        .cloned()
+        .unwrap();
     assert!(!contacts.is_empty(), "the demo creates contacts");
     let by_phone: HashMap<String, String> = contacts
         .iter()
-        .filter_map(|c| Some((c["phone_number"].as_str()?.to_string(), c["full_name"].as_str()?.to_string())))
+        .filter_map(|c| {
+            Some((
+                c["phone_number"].as_str()?.to_string(),
+                c["full_name"].as_str()?.to_string(),
+            ))
+        })
         .collect();
-    let chats = server.api("/api/chats?limit=1000")["chats"].as_array().cloned().unwrap();
+    let chats = server.api("/api/chats?limit=1000")["chats"]
+        .as_array()
+        .cloned()
+        .unwrap();
     let mut resolved = 0;
     for chat in &chats {
         for h in chat["handles"].as_array().unwrap() {
             let ident = h["identifier"].as_str().unwrap_or("");
-            assert!(h["name"].as_str().is_some_and(|n| !n.is_empty()), "every handle has a resolved name: {h}");
+            assert!(
+                h["name"].as_str().is_some_and(|n| !n.is_empty()),
+                "every handle has a resolved name: {h}"
+            );
             if let Some(full) = by_phone.get(ident) {
-                assert_eq!(h["name"].as_str(), Some(full.as_str()), "a handle with a contact shows the contact's full name");
+                assert_eq!(
+                    h["name"].as_str(),
+                    Some(full.as_str()),
+                    "a handle with a contact shows the contact's full name"
+                );
                 resolved += 1;
             }
         }
     }
-    assert!(resolved > 0, "at least one chat handle must resolve to a contact name");
+    assert!(
+        resolved > 0,
+        "at least one chat handle must resolve to a contact name"
+    );
 
     // Reactions on the right message.
     let mut reactions_checked = 0;
@@ -73,15 +112,26 @@ fn ui_api_after_demo_stream() {
         let chat = id_str(&d["chat_id"]);
         let target = id_str(&d["chat_message_id"]);
         let items = thread(&server, &chat);
-        let msg = items.iter().find(|m| m["id"] == json!(target))
+        let msg = items
+            .iter()
+            .find(|m| m["id"] == json!(target))
             .unwrap_or_else(|| panic!("reacted-to message {target} must be in chat {chat}"));
         assert!(
-            msg["reactions"].as_array().unwrap().iter().any(|r| r["id"] == json!(id_str(&d["id"])) && r["reaction"] == d["reaction"]),
-            "reaction {} must be attached to message {target}: {msg}", d["id"]
+            msg["reactions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["id"] == json!(id_str(&d["id"])) && r["reaction"] == d["reaction"]),
+            "reaction {} must be attached to message {target}: {msg}",
+            d["id"]
         );
         for other in items.iter().filter(|m| m["id"] != json!(target)) {
             if let Some(rs) = other["reactions"].as_array() {
-                assert!(!rs.iter().any(|r| r["id"] == json!(id_str(&d["id"]))), "reaction {} must be on no other message", d["id"]);
+                assert!(
+                    !rs.iter().any(|r| r["id"] == json!(id_str(&d["id"]))),
+                    "reaction {} must be on no other message",
+                    d["id"]
+                );
             }
         }
         reactions_checked += 1;
@@ -95,28 +145,45 @@ fn ui_api_after_demo_stream() {
             continue;
         }
         let items = thread(&server, &id_str(&d["chat_id"]));
-        let msg = items.iter().find(|m| m["id"] == json!(id_str(&d["id"])))
+        let msg = items
+            .iter()
+            .find(|m| m["id"] == json!(id_str(&d["id"])))
             .unwrap_or_else(|| panic!("read message {} must be in its chat", d["id"]));
-        assert!(msg["read_at"].is_string(), "a message.read must set read_at: {msg}");
+        assert!(
+            msg["read_at"].is_string(),
+            "a message.read must set read_at: {msg}"
+        );
         reads += 1;
     }
     assert!(reads > 0, "the demo stream contains read receipts");
 
     // Calls with transcriptions.
-    let calls = server.api("/api/calls?limit=1000")["calls"].as_array().cloned().unwrap();
+    let calls = server.api("/api/calls?limit=1000")["calls"]
+        .as_array()
+        .cloned()
+        .unwrap();
     let mut transcripts = 0;
     for (t, d) in &datas {
         if t != "call.completed" {
             continue;
         }
-        let call = calls.iter().find(|c| c["id"] == json!(id_str(&d["id"])))
+        let call = calls
+            .iter()
+            .find(|c| c["id"] == json!(id_str(&d["id"])))
             .unwrap_or_else(|| panic!("call {} must be in /api/calls", d["id"]));
         if let Some(tr) = d["recording_data"]["transcription"].as_str() {
-            assert_eq!(call["recording"]["transcription"].as_str(), Some(tr), "the call's transcription must be served");
+            assert_eq!(
+                call["recording"]["transcription"].as_str(),
+                Some(tr),
+                "the call's transcription must be served"
+            );
             transcripts += 1;
         }
     }
-    assert!(transcripts > 0, "the demo stream contains a transcribed call");
+    assert!(
+        transcripts > 0,
+        "the demo stream contains a transcribed call"
+    );
 
     // Deleted contacts gone.
     let mut deleted = 0;
@@ -125,9 +192,14 @@ fn ui_api_after_demo_stream() {
             continue;
         }
         let id = id_str(&d["id"]);
-        let recreated = datas[i + 1..].iter().any(|(t2, d2)| t2 == "contact.created" && id_str(&d2["id"]) == id);
+        let recreated = datas[i + 1..]
+            .iter()
+            .any(|(t2, d2)| t2 == "contact.created" && id_str(&d2["id"]) == id);
         if !recreated {
-            assert!(!contacts.iter().any(|c| c["id"] == json!(id)), "deleted contact {id} must not be listed");
+            assert!(
+                !contacts.iter().any(|c| c["id"] == json!(id)),
+                "deleted contact {id} must not be listed"
+            );
             deleted += 1;
         }
     }
@@ -141,38 +213,106 @@ fn ui_api_after_demo_stream() {
         }
         let chat = id_str(&d["chat_id"]);
         let items = thread(&server, &chat);
-        let action = if t == "participant.added" { "added" } else { "removed" };
+        let action = if t == "participant.added" {
+            "added"
+        } else {
+            "removed"
+        };
         assert!(
-            items.iter().any(|m| m["kind"] == json!("membership") && m["action"] == json!(action) && m["identifier"] == d["handle"]),
-            "{t} for {} must appear in place in chat {chat}", d["handle"]
+            items.iter().any(|m| m["kind"] == json!("membership")
+                && m["action"] == json!(action)
+                && m["identifier"] == d["handle"]),
+            "{t} for {} must appear in place in chat {chat}",
+            d["handle"]
         );
         memberships += 1;
     }
     assert!(memberships > 0, "the demo stream changes group membership");
+    // Current membership follows the last change per person.
+    let mut last: HashMap<(String, String), bool> = HashMap::new();
+    for (t, d) in &datas {
+        if t.starts_with("participant.") {
+            last.insert(
+                (id_str(&d["chat_id"]), id_str(&d["handle"])),
+                t == "participant.added",
+            );
+        }
+    }
+    for ((chat, who), present) in &last {
+        let summary = server.api(&format!("/api/chats/{}", urlenc(chat)));
+        assert_eq!(
+            summary["is_group"],
+            json!(true),
+            "a chat with membership changes is a group: {summary}"
+        );
+        let listed = summary["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["identifier"] == json!(who));
+        assert_eq!(
+            listed, *present,
+            "{who} membership in {chat} must follow the last participant event: {}",
+            summary["members"]
+        );
+    }
 
     // Search with highlights.
     let text = datas
         .iter()
         .filter(|(t, _)| t == "message.received")
-        .find_map(|(_, d)| d["text"].as_str().map(|s| (s.to_string(), id_str(&d["id"]))))
+        .find_map(|(_, d)| {
+            d["text"]
+                .as_str()
+                .map(|s| (s.to_string(), id_str(&d["id"])))
+        })
         .expect("a received message");
-    let word = text.0
+    let word = text
+        .0
         .split(|c: char| !c.is_ascii_alphabetic())
         .filter(|w| w.len() >= 5)
         .max_by_key(|w| w.len())
         .unwrap_or_else(|| panic!("a searchable word in {:?}", text.0))
         .to_lowercase();
     let found = server.api(&format!("/api/search?q={}", urlenc(&word)));
-    let hit = found["results"].as_array().unwrap().iter().find(|r| r["kind"] == json!("message") && r["id"] == json!(text.1))
+    let hit = found["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == json!("message") && r["id"] == json!(text.1))
         .unwrap_or_else(|| panic!("search for {word:?} must find message {}: {found}", text.1));
     let snippet: Vec<char> = hit["snippet"].as_str().unwrap().chars().collect();
     let hl = hit["highlights"].as_array().unwrap();
     assert!(!hl.is_empty(), "a hit has highlights: {hit}");
     let any_matches = hl.iter().any(|h| {
-        let (s, e) = (h["start"].as_u64().unwrap() as usize, h["end"].as_u64().unwrap() as usize);
-        s < e && e <= snippet.len() && snippet[s..e].iter().collect::<String>().to_lowercase().starts_with(&word)
+        let (s, e) = (
+            h["start"].as_u64().unwrap() as usize,
+            h["end"].as_u64().unwrap() as usize,
+        );
+        s < e
+            && e <= snippet.len()
+            && snippet[s..e]
+                .iter()
+                .collect::<String>()
+                .to_lowercase()
+                .starts_with(&word)
     });
-    assert!(any_matches, "a highlight must cover the searched word {word:?} (code point offsets): {hit}");
+    assert!(
+        any_matches,
+        "a highlight must cover the searched word {word:?} (code point offsets): {hit}"
+    );
+}
+
+/// `/api/chats/{chat_id}` once `ok` holds, or the last answer after 3 s.
+fn eventually(server: &Server, chat_id: &str, ok: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let c = chat_summary(server, chat_id);
+        if ok(&c) || std::time::Instant::now() > deadline {
+            return c;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 fn chat_summary(server: &Server, chat_id: &str) -> Value {
@@ -203,35 +343,78 @@ fn typing_and_unread() {
         assert_eq!(server.post_signed(&inbound(i)).0, 200);
     }
     let c = chat_summary(&server, "tchat");
-    assert_eq!(c["unread_count"], json!(3), "three inbound messages are three unread: {c}");
+    assert_eq!(
+        c["unread_count"],
+        json!(3),
+        "three inbound messages are three unread: {c}"
+    );
 
     let handles = json!([
         {"identifier": "+15550200002", "display_name": "Typer", "is_me": false},
         {"identifier": "+15559876543", "display_name": "Me", "is_me": true}
     ]);
     let now = chrono::Utc::now().to_rfc3339();
-    let typing = envelope("typing_indicator.received", "typing-1",
-        json!({"chat_id": "tchat", "display": true, "timestamp": now, "chat_handles": handles, "from_phone": "+15550200002"}));
+    let typing = envelope(
+        "typing_indicator.received",
+        "typing-1",
+        json!({"chat_id": "tchat", "display": true, "timestamp": now, "chat_handles": handles, "from_phone": "+15550200002"}),
+    );
+    // Typing is live state that the change-feed builder applies just after the commit (the 200),
+    // so it is read back with a short wait rather than immediately.
     assert_eq!(server.post_signed(&typing).0, 200);
-    let c = chat_summary(&server, "tchat");
-    let t = c["typing"].as_array().unwrap_or_else(|| panic!("typing must be a list: {c}"));
-    assert_eq!(t.len(), 1, "a fresh typing indicator shows in the chat's `typing`: {c}");
-    let listed = server.api("/api/chats")["chats"].as_array().unwrap().iter().find(|x| x["chat_id"] == json!("tchat")).cloned().unwrap();
-    assert_eq!(listed["typing"].as_array().map(|a| a.len()), Some(1), "/api/chats shows typing too: {listed}");
+    let c = eventually(&server, "tchat", |c| {
+        c["typing"].as_array().is_some_and(|t| t.len() == 1)
+    });
+    assert_eq!(
+        c["typing"],
+        json!([{"identifier": "+15550200002", "name": "Typer"}]),
+        "a fresh typing indicator shows who is typing in the chat's `typing`: {c}"
+    );
+    let listed = server.api("/api/chats")["chats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["chat_id"] == json!("tchat"))
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        listed["typing"].as_array().map(|a| a.len()),
+        Some(1),
+        "/api/chats shows typing too: {listed}"
+    );
 
-    let removed = envelope("typing_indicator.removed", "typing-2",
-        json!({"chat_id": "tchat", "display": false, "timestamp": chrono::Utc::now().to_rfc3339(), "chat_handles": handles, "from_phone": "+15550200002"}));
+    let removed = envelope(
+        "typing_indicator.removed",
+        "typing-2",
+        json!({"chat_id": "tchat", "display": false, "timestamp": chrono::Utc::now().to_rfc3339(), "chat_handles": handles, "from_phone": "+15550200002"}),
+    );
     assert_eq!(server.post_signed(&removed).0, 200);
-    let c = chat_summary(&server, "tchat");
-    assert_eq!(c["typing"], json!([]), "typing_indicator.removed clears `typing`: {c}");
+    let c = eventually(&server, "tchat", |c| c["typing"] == json!([]));
+    assert_eq!(
+        c["typing"],
+        json!([]),
+        "typing_indicator.removed clears `typing`: {c}"
+    );
 
     let (s, r) = server.post_api("/api/chats/tchat/read", "{}");
     assert_eq!(s, 200, "POST read: {r}");
-    assert_eq!(r["unread_count"], json!(0), "POST read answers unread_count 0: {r}");
+    assert_eq!(
+        r["unread_count"],
+        json!(0),
+        "POST read answers unread_count 0: {r}"
+    );
     let c = chat_summary(&server, "tchat");
-    assert_eq!(c["unread_count"], json!(0), "after POST read the chat has no unread: {c}");
+    assert_eq!(
+        c["unread_count"],
+        json!(0),
+        "after POST read the chat has no unread: {c}"
+    );
     assert_eq!(server.post_signed(&inbound(3)).0, 200);
-    assert_eq!(chat_summary(&server, "tchat")["unread_count"], json!(1), "a new inbound message after read counts again");
+    assert_eq!(
+        chat_summary(&server, "tchat")["unread_count"],
+        json!(1),
+        "a new inbound message after read counts again"
+    );
 }
 
 #[test]
@@ -239,16 +422,29 @@ fn chaos_converges_to_in_order_state() {
     let now = chrono::Utc::now();
     let chaos = linq_inbox::simulate::generate(linq_inbox::simulate::Scenario::Chaos, 60, 17, now);
     let ordered = linq_inbox::simulate::generate(linq_inbox::simulate::Scenario::Demo, 60, 17, now);
-    assert!(chaos.iter().any(|d| d.tamper), "chaos must include tampered deliveries");
-    assert!(chaos.iter().any(|d| d.duplicate_of.is_some()), "chaos must include duplicates");
+    assert!(
+        chaos.iter().any(|d| d.tamper),
+        "chaos must include tampered deliveries"
+    );
+    assert!(
+        chaos.iter().any(|d| d.duplicate_of.is_some()),
+        "chaos must include duplicates"
+    );
 
     let d1 = tempfile::tempdir().unwrap();
     let a = Server::start(d1.path());
     send_all(&a, &chaos); // asserts tampered → 401, others → 200
-    // Tampered events that never got through: send them once, correctly signed, like Linq's retry would.
-    let delivered: std::collections::HashSet<(String, String)> =
-        chaos.iter().filter(|d| !d.tamper).map(|d| (d.event_id.clone(), d.event_type.clone())).collect();
-    let retries: Vec<_> = ordered.iter().filter(|d| !delivered.contains(&(d.event_id.clone(), d.event_type.clone()))).cloned().collect();
+                          // Tampered events that never got through: send them once, correctly signed, like Linq's retry would.
+    let delivered: std::collections::HashSet<(String, String)> = chaos
+        .iter()
+        .filter(|d| !d.tamper)
+        .map(|d| (d.event_id.clone(), d.event_type.clone()))
+        .collect();
+    let retries: Vec<_> = ordered
+        .iter()
+        .filter(|d| !delivered.contains(&(d.event_id.clone(), d.event_type.clone())))
+        .cloned()
+        .collect();
     send_all(&a, &retries);
 
     let d2 = tempfile::tempdir().unwrap();
@@ -259,7 +455,15 @@ fn chaos_converges_to_in_order_state() {
     for key in ["chats", "calls", "contacts"] {
         assert_eq!(sa[key], sb[key], "chaos (shuffled, duplicated, tampered then retried) must converge to the in-order /api/{key}");
     }
-    let ea: std::collections::HashSet<String> = a.all_events().iter().map(|e| format!("{}/{}", e["event_id"], e["event_type"])).collect();
-    let eb: std::collections::HashSet<String> = b.all_events().iter().map(|e| format!("{}/{}", e["event_id"], e["event_type"])).collect();
+    let ea: std::collections::HashSet<String> = a
+        .all_events()
+        .iter()
+        .map(|e| format!("{}/{}", e["event_id"], e["event_type"]))
+        .collect();
+    let eb: std::collections::HashSet<String> = b
+        .all_events()
+        .iter()
+        .map(|e| format!("{}/{}", e["event_id"], e["event_type"]))
+        .collect();
     assert_eq!(ea, eb, "both servers hold the same event set");
 }

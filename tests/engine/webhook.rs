@@ -9,7 +9,10 @@ fn tsv() -> Vec<(String, String, String)> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
-            assert_eq!(f[1], SECRET, "signatures.tsv rows must use the fixture secret");
+            assert_eq!(
+                f[1], SECRET,
+                "signatures.tsv rows must use the fixture secret"
+            );
             (f[0].to_string(), f[2].to_string(), f[3].to_string())
         })
         .collect()
@@ -46,31 +49,75 @@ fn signature_matrix_over_http() {
             ("no header", None),
         ] {
             let (status, resp) = raw_server.post_raw(body.as_bytes(), sig, "application/json");
-            assert_eq!(status, 401, "{file}: {label} must be refused with 401, got {status}: {resp}");
+            assert_eq!(
+                status, 401,
+                "{file}: {label} must be refused with 401, got {status}: {resp}"
+            );
         }
 
-        let (status, resp) = raw_server.post_raw(body.as_bytes(), Some(raw_sig), "application/json");
-        assert_eq!(status, 200, "{file}: the reference raw signature must be accepted: {resp}");
-        assert_eq!(resp["duplicate"], json!(false), "{file}: first delivery is not a duplicate");
-        let (status, resp) = raw_server.post_raw(body.as_bytes(), Some(canon_sig), "application/json");
-        assert_eq!(status, 200, "{file}: canonical signature on a second delivery must be 200: {resp}");
-        assert_eq!(resp["duplicate"], json!(true), "{file}: the same event_id twice must be a duplicate");
+        let (status, resp) =
+            raw_server.post_raw(body.as_bytes(), Some(raw_sig), "application/json");
+        assert_eq!(
+            status, 200,
+            "{file}: the reference raw signature must be accepted: {resp}"
+        );
+        assert_eq!(
+            resp["duplicate"],
+            json!(false),
+            "{file}: first delivery is not a duplicate"
+        );
+        let (status, resp) =
+            raw_server.post_raw(body.as_bytes(), Some(canon_sig), "application/json");
+        assert_eq!(
+            status, 200,
+            "{file}: canonical signature on a second delivery must be 200: {resp}"
+        );
+        assert_eq!(
+            resp["duplicate"],
+            json!(true),
+            "{file}: the same event_id twice must be a duplicate"
+        );
 
-        let (status, resp) = canon_server.post_raw(body.as_bytes(), Some(canon_sig), "application/json");
-        assert_eq!(status, 200, "{file}: the reference canonical signature must be accepted: {resp}");
+        let (status, resp) =
+            canon_server.post_raw(body.as_bytes(), Some(canon_sig), "application/json");
+        assert_eq!(
+            status, 200,
+            "{file}: the reference canonical signature must be accepted: {resp}"
+        );
         assert_eq!(resp["duplicate"], json!(false), "{file}");
 
         for (server, form) in [(&raw_server, "raw"), (&canon_server, "canonical")] {
             let events = server.all_events();
-            let found: Vec<&Value> = events.iter().filter(|e| e["event_id"] == json!(event_id) && e["event_type"] == json!(event_type)).collect();
-            assert_eq!(found.len(), 1, "{file}: exactly one stored event per (event_id, event_type) on the {form} server");
-            assert_eq!(found[0]["signature"], json!(form), "{file}: /api/events must record which form matched");
+            let found: Vec<&Value> = events
+                .iter()
+                .filter(|e| {
+                    e["event_id"] == json!(event_id) && e["event_type"] == json!(event_type)
+                })
+                .collect();
+            assert_eq!(
+                found.len(),
+                1,
+                "{file}: exactly one stored event per (event_id, event_type) on the {form} server"
+            );
+            assert_eq!(
+                found[0]["signature"],
+                json!(form),
+                "{file}: /api/events must record which form matched"
+            );
         }
     }
     let events = raw_server.all_events();
-    assert_eq!(events.len(), rows.len(), "refused deliveries must never reach /api/events");
+    assert_eq!(
+        events.len(),
+        rows.len(),
+        "refused deliveries must never reach /api/events"
+    );
     let rejected = raw_server.rejected_at_least(rows.len() as u64 * 5);
-    assert_eq!(rejected["total"], json!(rows.len() * 5), "every 401 must be kept in /api/rejected: {rejected}");
+    assert_eq!(
+        rejected["total"],
+        json!(rows.len() * 5),
+        "every 401 must be kept in /api/rejected: {rejected}"
+    );
 }
 
 fn signed_status(server: &Server, body: &str) -> (u16, Value) {
@@ -97,7 +144,10 @@ fn every_status_code() {
     v["event_id"] = json!("text-object-1");
     let bad_text = v.to_string();
     let (s, _) = signed_status(&server, &bad_text);
-    assert_eq!(s, 400, "message.received whose text is an object must be 400");
+    assert_eq!(
+        s, 400,
+        "message.received whose text is an object must be 400"
+    );
 
     // Over 1 MiB: the server may answer before reading the body, so use a raw socket and
     // ignore write errors. Once with an honest Content-Length, once chunked (no length).
@@ -118,16 +168,31 @@ fn every_status_code() {
     assert_eq!(s, 404, "any other path on the webhook port must be 404");
     let (s, _, _) = raw_http(
         server.webhook,
-        format!("GET /webhooks/linq HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", server.webhook).as_bytes(),
+        format!(
+            "GET /webhooks/linq HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            server.webhook
+        )
+        .as_bytes(),
     );
     assert_eq!(s, 405, "GET on the webhook path must be 405");
-    let (s, _, _) = raw_http(server.webhook, format!("GET /healthz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", server.webhook).as_bytes());
+    let (s, _, _) = raw_http(
+        server.webhook,
+        format!(
+            "GET /healthz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            server.webhook
+        )
+        .as_bytes(),
+    );
     assert_eq!(s, 200, "/healthz must answer 200");
     // The UI API is not served on the webhook port.
     let (s, _, _) = raw_http(server.webhook, format!("GET /api/chats HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n", server.webhook, server.token).as_bytes());
-    assert_eq!(s, 404, "the webhook port serves nothing but the webhook and /healthz");
+    assert_eq!(
+        s, 404,
+        "the webhook port serves nothing but the webhook and /healthz"
+    );
 
     // Refusal records are written asynchronously by the writer: give them a moment.
+    let started = std::time::Instant::now();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     let rejected = loop {
         let r = server.api("/api/rejected?limit=1000");
@@ -137,11 +202,17 @@ fn every_status_code() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     let list = rejected["rejected"].as_array().unwrap();
-    assert_eq!(list.iter().filter(|r| r["status"] == json!(413)).count(), 2, "both 413s (length and chunked) must be kept: {rejected}");
+    assert_eq!(
+        list.iter().filter(|r| r["status"] == json!(413)).count(),
+        2,
+        "both 413s (length and chunked) must be kept: {rejected}"
+    );
     for status in [400, 413, 415] {
         assert!(
-            list.iter().any(|r| r["status"] == json!(status) && r["reason"].as_str().is_some_and(|s| !s.is_empty())),
-            "a {status} refusal must appear in /api/rejected with its reason: {rejected}"
+            list.iter().any(|r| r["status"] == json!(status)
+                && r["reason"].as_str().is_some_and(|s| !s.is_empty())),
+            "a {status} refusal must appear in /api/rejected with its reason (waited {:?}): {rejected}",
+            started.elapsed()
         );
     }
     assert!(
@@ -149,7 +220,10 @@ fn every_status_code() {
         "the refused text-object delivery must be kept in /api/rejected with a reason naming `text`: {rejected}"
     );
     let events = server.all_events();
-    assert!(events.is_empty(), "no refused delivery may appear in /api/events: {events:?}");
+    assert!(
+        events.is_empty(),
+        "no refused delivery may appear in /api/events: {events:?}"
+    );
 }
 
 #[test]
@@ -166,12 +240,18 @@ fn odd_transports_and_unknown_types() {
         )
     };
     let status_of = |buf: &[u8]| -> u16 {
-        String::from_utf8_lossy(buf).lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|c| c.parse().ok()).unwrap_or(0)
+        String::from_utf8_lossy(buf)
+            .lines()
+            .next()
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0)
     };
 
     // A body that trickles in (well within the timeout) is accepted.
     let mut sock = std::net::TcpStream::connect(server.webhook).unwrap();
-    sock.set_read_timeout(Some(std::time::Duration::from_secs(15))).unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(15)))
+        .unwrap();
     sock.write_all(head(body.len()).as_bytes()).unwrap();
     for part in body.as_bytes().chunks(body.len() / 3 + 1) {
         sock.write_all(part).unwrap();
@@ -180,14 +260,20 @@ fn odd_transports_and_unknown_types() {
     }
     let mut buf = Vec::new();
     let _ = sock.read_to_end(&mut buf);
-    assert_eq!(status_of(&buf), 200, "a trickled body must be accepted: {}", String::from_utf8_lossy(&buf));
+    assert_eq!(
+        status_of(&buf),
+        200,
+        "a trickled body must be accepted: {}",
+        String::from_utf8_lossy(&buf)
+    );
 
     // A short body (Content-Length promises more, then the client closes): refused, nothing stored.
     let mut other: serde_json::Value = serde_json::from_str(&body).unwrap();
     other["event_id"] = json!("short-body-1");
     let short = other.to_string();
     let mut sock = std::net::TcpStream::connect(server.webhook).unwrap();
-    sock.set_read_timeout(Some(std::time::Duration::from_secs(15))).unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(15)))
+        .unwrap();
     let h = format!(
         "POST /webhooks/linq HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nX-Webhook-Signature: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         server.webhook, sign(&short), short.len() + 100
@@ -198,18 +284,40 @@ fn odd_transports_and_unknown_types() {
     let mut buf = Vec::new();
     let _ = sock.read_to_end(&mut buf);
     let st = status_of(&buf);
-    assert!(st == 0 || st == 400, "a truncated body must never be acknowledged (got {st})");
+    assert!(
+        st == 0 || st == 400,
+        "a truncated body must never be acknowledged (got {st})"
+    );
 
     // Unknown event types are stored raw and acknowledged.
-    let future = envelope("conversation.archived", "future-1", json!({"chat_id": "324324"}));
+    let future = envelope(
+        "conversation.archived",
+        "future-1",
+        json!({"chat_id": "324324"}),
+    );
     let (s, r) = server.post_signed(&future);
-    assert_eq!(s, 200, "an unknown event_type is stored and acknowledged (Linq adds events): {r}");
+    assert_eq!(
+        s, 200,
+        "an unknown event_type is stored and acknowledged (Linq adds events): {r}"
+    );
 
     let events = server.all_events();
-    let ids: Vec<&str> = events.iter().map(|e| e["event_id"].as_str().unwrap()).collect();
-    assert!(ids.contains(&"9dabceb9-9194-4dc6-beda-892573f377b4"), "the trickled delivery is stored");
-    assert!(ids.contains(&"future-1"), "the unknown-type delivery is stored raw");
-    assert!(!ids.contains(&"short-body-1"), "a truncated delivery must never be stored");
+    let ids: Vec<&str> = events
+        .iter()
+        .map(|e| e["event_id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"9dabceb9-9194-4dc6-beda-892573f377b4"),
+        "the trickled delivery is stored"
+    );
+    assert!(
+        ids.contains(&"future-1"),
+        "the unknown-type delivery is stored raw"
+    );
+    assert!(
+        !ids.contains(&"short-body-1"),
+        "a truncated delivery must never be stored"
+    );
 }
 
 #[test]
@@ -219,21 +327,43 @@ fn duplicate_delivery_has_one_effect() {
     let body = fixture("events/message.received.json");
     let (s1, r1) = server.post_signed(&body);
     let (s2, r2) = server.post_signed(&body);
-    assert_eq!((s1, s2), (200, 200), "both deliveries must be acknowledged: {r1} {r2}");
-    assert_eq!(r2["duplicate"], json!(true), "the second delivery must be flagged duplicate");
+    assert_eq!(
+        (s1, s2),
+        (200, 200),
+        "both deliveries must be acknowledged: {r1} {r2}"
+    );
+    assert_eq!(
+        r2["duplicate"],
+        json!(true),
+        "the second delivery must be flagged duplicate"
+    );
     assert_eq!(r1["seq"], r2["seq"], "a duplicate answers the original seq");
-    assert_eq!(server.all_events().len(), 1, "one event in /api/events after a duplicate delivery");
+    assert_eq!(
+        server.all_events().len(),
+        1,
+        "one event in /api/events after a duplicate delivery"
+    );
     let msgs = server.api("/api/chats/324324/messages");
-    let n = msgs["messages"].as_array().unwrap().iter().filter(|m| m["kind"] == json!("message")).count();
+    let n = msgs["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == json!("message"))
+        .count();
     assert_eq!(n, 1, "one message after a duplicate delivery: {msgs}");
     let chats = server.api("/api/chats");
-    assert_eq!(chats["chats"][0]["unread_count"], json!(1), "a duplicate must not count as a second unread");
+    assert_eq!(
+        chats["chats"][0]["unread_count"],
+        json!(1),
+        "a duplicate must not count as a second unread"
+    );
 }
 
 fn big_request(server: &Server, body: &str, chunked: bool) -> u16 {
     use std::io::{Read, Write};
     let mut sock = std::net::TcpStream::connect(server.webhook).unwrap();
-    sock.set_read_timeout(Some(std::time::Duration::from_secs(15))).unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(15)))
+        .unwrap();
     let framing = if chunked {
         "Transfer-Encoding: chunked".to_string()
     } else {
@@ -247,8 +377,15 @@ fn big_request(server: &Server, body: &str, chunked: bool) -> u16 {
     let _ = sock.write_all(head.as_bytes());
     if chunked {
         for part in body.as_bytes().chunks(64 * 1024) {
-            if sock.write_all(format!("{:x}\r\n", part.len()).as_bytes()).is_err() { break; }
-            if sock.write_all(part).is_err() || sock.write_all(b"\r\n").is_err() { break; }
+            if sock
+                .write_all(format!("{:x}\r\n", part.len()).as_bytes())
+                .is_err()
+            {
+                break;
+            }
+            if sock.write_all(part).is_err() || sock.write_all(b"\r\n").is_err() {
+                break;
+            }
         }
         let _ = sock.write_all(b"0\r\n\r\n");
     } else {
@@ -257,5 +394,46 @@ fn big_request(server: &Server, body: &str, chunked: bool) -> u16 {
     let mut buf = Vec::new();
     let _ = sock.read_to_end(&mut buf);
     let text = String::from_utf8_lossy(&buf);
-    text.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|c| c.parse().ok()).unwrap_or(0)
+    text.lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn rejected_table_is_capped_but_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    for i in 0..1005 {
+        let body = format!("{{\"n\":{i}}}");
+        let (s, _) = server.post_raw(body.as_bytes(), Some("sha256=00"), "application/json");
+        assert_eq!(s, 401);
+    }
+    let r = server.rejected_at_least(1005);
+    assert_eq!(
+        r["total"],
+        json!(1005),
+        "`total` counts every refusal since the database was made"
+    );
+    let kept = server.api("/api/rejected?limit=1000");
+    let (s, _) = server.get("/api/rejected?limit=5000");
+    assert_eq!(s, 400, "a limit over 1000 is a 400");
+    let conn = rusqlite::Connection::open_with_flags(
+        dir.path().join("linq-inbox.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM rejected", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        n <= 1000,
+        "the rejected table is capped at 1,000 rows, got {n}"
+    );
+    assert!(
+        kept["rejected"][0]["body_prefix"] == json!("{\"n\":1004}"),
+        "the newest refusals are the ones kept, newest first: {}",
+        kept["rejected"][0]
+    );
 }
