@@ -155,4 +155,3 @@ fn sse_live_and_resume() {
         "Last-Event-ID {k} must resume with exactly the events after it, in order, no duplicates"
     );
 }
-
