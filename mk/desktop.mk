@@ -3,8 +3,6 @@
 
 DESKTOP_APT := libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev \
 	libsoup-3.0-dev xvfb xauth dbus-x11 dunst webkit2gtk-driver xdg-utils imagemagick xdotool x11-utils
-# apt-get through sudo only when not already root (CI and these machines run as root).
-DESKTOP_SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 DESKTOP_BIN := target/debug/linq-inbox-desktop
 DESKTOP_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' src-tauri/Cargo.toml | head -n 1)
 DESKTOP_DEB := target/release/bundle/deb/linq-inbox-desktop_$(DESKTOP_VERSION)_amd64.deb
@@ -12,14 +10,7 @@ DESKTOP_DEB := target/release/bundle/deb/linq-inbox-desktop_$(DESKTOP_VERSION)_a
 .PHONY: desktop-deps desktop-build desktop-run desktop-test desktop-webdriver-test bundle icons
 
 desktop-deps:
-	@missing=$$(for p in $(DESKTOP_APT); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
-	done); \
-	if [ -n "$$missing" ]; then \
-		echo "desktop: installing $$missing"; \
-		$(DESKTOP_SUDO) apt-get update -qq && \
-		$(DESKTOP_SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	@$(call apt_ensure,$(DESKTOP_APT))
 	@command -v tauri-driver >/dev/null || cargo install tauri-driver --locked
 
 # ui-build (mk/ui.mk) first: the engine embeds ui/dist when it compiles.
@@ -53,7 +44,7 @@ bundle: desktop-deps ui-build
 
 # The PNG and ICO icons are drawn from icons/src/*.svg; run after editing a drawing.
 icons:
-	@command -v rsvg-convert >/dev/null || $(DESKTOP_SUDO) apt-get install -y -qq librsvg2-bin
+	@command -v rsvg-convert >/dev/null || $(SUDO) apt-get install -y -qq librsvg2-bin
 	rsvg-convert -w 32 -h 32 icons/src/app.svg -o icons/32x32.png
 	rsvg-convert -w 128 -h 128 icons/src/app.svg -o icons/128x128.png
 	rsvg-convert -w 256 -h 256 icons/src/app.svg -o icons/128x128@2x.png

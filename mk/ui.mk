@@ -2,7 +2,6 @@
 # and its browser tests (tests/e2e/: playwright-core driving Debian's Chromium against the real
 # engine fed by signed webhooks).
 
-UI_SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 UI_STAMP := ui/node_modules/.package-lock.json
 E2E_STAMP := tests/e2e/node_modules/.package-lock.json
 UI_SOURCES := $(shell find ui/src -type f 2>/dev/null) ui/index.html ui/vite.config.ts ui/svelte.config.js \
@@ -33,11 +32,7 @@ $(E2E_STAMP): tests/e2e/package-lock.json
 	@touch $@
 
 e2e-deps: $(E2E_STAMP)
-	@if [ ! -x $(CHROMIUM) ]; then \
-		echo "e2e: installing chromium"; \
-		$(UI_SUDO) apt-get update -qq && \
-		$(UI_SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
-	fi
+	@$(call apt_ensure,chromium)
 
 # `engine-debug` (cargo build --bin linq-inbox) is defined by the engine's own fragment.
 e2e-test: e2e-deps ui-build engine-debug
