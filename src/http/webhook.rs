@@ -196,16 +196,7 @@ async fn accept(state: &WebhookState, headers: &HeaderMap, raw: &[u8]) -> Result
         parse_envelope(&value).map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     let payload = String::from_utf8(raw.to_vec())
         .map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, "body is not UTF-8"))?;
-    let event = NewEvent {
-        event_id: envelope.event_id.clone(),
-        event_type: envelope.event_type.clone(),
-        api_version: envelope.api_version.clone(),
-        created_at: envelope.created_at.as_ref().map(|t| t.0.millis()),
-        created_at_original: envelope.created_at.as_ref().map(|t| t.0.original.clone()),
-        received_at: now_millis(),
-        signature: form,
-        payload,
-    };
+    let event = NewEvent::from_envelope(&envelope, payload, form, now_millis());
     state
         .ingest
         .submit(envelope, event)

@@ -21,6 +21,27 @@ pub struct NewEvent {
     pub payload: String,
 }
 
+impl NewEvent {
+    /// The log row for a parsed envelope and the body it came from.
+    pub fn from_envelope(
+        envelope: &crate::linq::Envelope,
+        payload: String,
+        signature: SignatureForm,
+        received_at: i64,
+    ) -> NewEvent {
+        NewEvent {
+            event_id: envelope.event_id.clone(),
+            event_type: envelope.event_type.clone(),
+            api_version: envelope.api_version.clone(),
+            created_at: envelope.created_at.as_ref().map(|t| t.0.millis()),
+            created_at_original: envelope.created_at.as_ref().map(|t| t.0.original.clone()),
+            received_at,
+            signature,
+            payload,
+        }
+    }
+}
+
 /// An event as stored.
 #[derive(Debug, Clone)]
 pub struct StoredEvent {

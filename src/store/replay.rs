@@ -30,16 +30,12 @@ pub fn import(conn: &mut Connection, input: impl BufRead) -> Result<ImportReport
             .map_err(|e| StoreError::Invalid(format!("line {n}: not JSON: {e}")))?;
         let envelope =
             parse_envelope(&value).map_err(|e| StoreError::Invalid(format!("line {n}: {e}")))?;
-        let event = NewEvent {
-            event_id: envelope.event_id.clone(),
-            event_type: envelope.event_type.clone(),
-            api_version: envelope.api_version.clone(),
-            created_at: envelope.created_at.as_ref().map(|t| t.0.millis()),
-            created_at_original: envelope.created_at.as_ref().map(|t| t.0.original.clone()),
-            received_at: super::now_millis(),
-            signature: SignatureForm::Unsigned,
-            payload: line,
-        };
+        let event = NewEvent::from_envelope(
+            &envelope,
+            line,
+            SignatureForm::Unsigned,
+            super::now_millis(),
+        );
         match log::append(&tx, &event)? {
             Some(_) => {
                 project::apply(&tx, &envelope, event.received_at)?;
