@@ -15,7 +15,7 @@ desktop-deps:
 
 # ui-build (mk/ui.mk) first: the engine embeds ui/dist when it compiles.
 desktop-build: desktop-deps ui-build
-	cargo build -p linq-inbox-desktop
+	cargo build --workspace --bins
 
 # What `make run` calls. Without a display there is nothing to open a window on: say so in
 # one sentence, before spending minutes on a build.
@@ -26,8 +26,8 @@ desktop-run:
 		$(MAKE) --no-print-directory desktop-build && exec $(DESKTOP_BIN); \
 	fi
 
+# The desktop crate's unit tests run with the engine's, in engine-test.
 desktop-test: desktop-build
-	cargo test -p linq-inbox-desktop
 	tests/desktop/run.sh $(DESKTOP_BIN)
 
 # The window driven through tauri-driver and WebKitWebDriver (phase B); WebKitWebDriver hangs

@@ -8,8 +8,11 @@ engine-deps:
 	@$(call apt_ensure,$(ENGINE_APT))
 	@command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
 
-engine-debug: engine-deps
-	cargo build --bin linq-inbox
+# One cargo invocation builds both binaries: the workspace resolves features once, so the engine
+# and the desktop app share every compiled dependency (built per package, serde and friends
+# would be compiled twice with different features).
+engine-debug: engine-deps desktop-deps
+	cargo build --workspace --bins
 
 engine-release: engine-deps ui-build
 	cargo build --release --bin linq-inbox
@@ -19,8 +22,8 @@ lint: engine-deps desktop-deps
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-engine-test: engine-deps
-	cargo nextest run -p linq-inbox --no-fail-fast
+engine-test: engine-deps desktop-deps
+	cargo nextest run --workspace --no-fail-fast
 
 # Headless engine with the UI (what `make run` falls back to without a display).
 serve: engine-debug ui-build
