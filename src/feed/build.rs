@@ -204,7 +204,11 @@ fn update_typing(
     if age_ms > super::typing::TYPING_TTL.as_millis() as i64 {
         return Ok(());
     }
-    shared.typing.start(chat_id, who, Instant::now());
+    // The dots last 30 s from when the indicator was sent, so one delayed in a tunnel or a retry
+    // queue clears on time rather than 30 s after it finally arrived.
+    let age = std::time::Duration::from_millis(age_ms.max(0) as u64);
+    let seen = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
+    shared.typing.start(chat_id, who, seen);
     Ok(())
 }
 

@@ -18,8 +18,9 @@ pub struct TypingTracker {
 }
 
 impl TypingTracker {
-    /// Records that `who` is typing in `chat_id` as of `now`. Returns true if the state changed.
-    pub fn start(&self, chat_id: &str, who: Typist, now: Instant) -> bool {
+    /// Records that `who` was typing in `chat_id` at `seen` (when Linq saw it, not when it reached
+    /// us: a delayed indicator has less time left). Returns true if the state changed.
+    pub fn start(&self, chat_id: &str, who: Typist, seen: Instant) -> bool {
         let Ok(mut map) = self.inner.lock() else {
             return false;
         };
@@ -29,11 +30,11 @@ impl TypingTracker {
             .find(|(t, _)| t.identifier == who.identifier)
         {
             Some(entry) => {
-                entry.1 = now + TYPING_TTL;
+                entry.1 = entry.1.max(seen + TYPING_TTL);
                 false
             }
             None => {
-                entries.push((who, now + TYPING_TTL));
+                entries.push((who, seen + TYPING_TTL));
                 true
             }
         }

@@ -15,6 +15,7 @@ use crate::config::{self, SecretSource};
 use crate::feed::{Presence, Shared};
 use crate::ingest::Ingest;
 use crate::linq::Secret;
+use crate::store::queries::Window;
 use crate::store::settings::{self as prefs, SettingsPatch};
 use crate::store::{log, project, queries, search, Store, StoreError};
 
@@ -120,6 +121,8 @@ pub fn router(state: Arc<ApiState>) -> Router {
 #[derive(Deserialize, Default)]
 pub struct Page {
     before: Option<String>,
+    after: Option<String>,
+    around: Option<String>,
     limit: Option<String>,
     #[serde(rename = "type")]
     event_type: Option<String>,
@@ -205,10 +208,34 @@ async fn messages(
     if !exists {
         return Err(ApiError(StatusCode::NOT_FOUND, "no such chat".into()));
     }
-    let (items, has_more) = s
-        .read(move |c| queries::thread(c, &chat_id, p.before.as_deref(), n))
+    // `before` pages back, `after` pages forward, `around` opens a window on one item (a search
+    // hit deep in history). The answer says whether more lies on either side it knows about.
+    let page = s
+        .read(move |c| {
+            Ok(match (&p.before, &p.after, &p.around) {
+                (None, None, Some(id)) => {
+                    let (items, older, newer) = queries::thread_around(c, &chat_id, id, n)?;
+                    json!({"messages": items, "has_more": older, "has_newer": newer})
+                }
+                (None, Some(id), None) => {
+                    let (items, newer) = queries::thread(c, &chat_id, Window::After(id), n)?;
+                    json!({"messages": items, "has_more": true, "has_newer": newer})
+                }
+                (before, None, None) => {
+                    let window = before.as_deref().map_or(Window::Latest, Window::Before);
+                    let (items, older) = queries::thread(c, &chat_id, window, n)?;
+                    let newer = before.is_some();
+                    json!({"messages": items, "has_more": older, "has_newer": newer})
+                }
+                _ => {
+                    return Err(StoreError::Invalid(
+                        "use only one of before, after and around".into(),
+                    ))
+                }
+            })
+        })
         .await?;
-    Ok(Json(json!({"messages": items, "has_more": has_more})))
+    Ok(Json(page))
 }
 
 async fn mark_read(State(s): State<Arc<ApiState>>, Path(chat_id): Path<String>) -> ApiResult {

@@ -430,42 +430,58 @@ pub fn reaction_event(conn: &Connection, id: &str) -> Result<Option<ReactionEven
     }))
 }
 
-/// A page of a thread: the newest `limit` items older than `before`, returned oldest first,
-/// and whether older items remain.
+/// Which part of a thread a page holds.
+#[derive(Debug, Clone, Copy)]
+pub enum Window<'a> {
+    /// The newest items.
+    Latest,
+    /// The newest items older than this item.
+    Before(&'a str),
+    /// The oldest items newer than this item.
+    After(&'a str),
+    /// This item and the oldest items newer than it.
+    From(&'a str),
+}
+
+/// A page of a thread, oldest first, and whether more items lie beyond it in the direction it
+/// was read (older for `Latest`/`Before`, newer for `After`).
 pub fn thread(
     conn: &Connection,
     chat_id: &str,
-    before: Option<&str>,
+    window: Window<'_>,
     limit: i64,
 ) -> Result<(Vec<ThreadItem>, bool), StoreError> {
-    let cursor = match before {
-        Some(id) => Some(cursor_of(conn, chat_id, id)?.ok_or_else(|| {
-            StoreError::Invalid(format!("before={id:?} is not an item of this chat"))
-        })?),
-        None => None,
+    let (cursor, cmp) = match window {
+        Window::Latest => (None, "<"),
+        Window::Before(id) => (Some(item_cursor(conn, chat_id, "before", id)?), "<"),
+        Window::After(id) => (Some(item_cursor(conn, chat_id, "after", id)?), ">"),
+        Window::From(id) => (Some(item_cursor(conn, chat_id, "around", id)?), ">="),
     };
+    let newer = cmp != "<";
+    let order = if newer { "ASC" } else { "DESC" };
     let unbounded = cursor.is_none() as i64;
     let (at, id) = cursor.unwrap_or((i64::MAX, String::new()));
     let rows: Vec<MessageRow> = conn
         .prepare_cached(&format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages m LEFT JOIN read_receipts r ON r.message_id = m.id
-             WHERE m.chat_id = ?1 AND (?2 = 1 OR (m.sent_at, m.id) < (?3, ?4))
-             ORDER BY m.sent_at DESC, m.id DESC LIMIT ?5"
+             WHERE m.chat_id = ?1 AND (?2 = 1 OR (m.sent_at, m.id) {cmp} (?3, ?4))
+             ORDER BY m.sent_at {order}, m.id {order} LIMIT ?5"
         ))?
         .query_map(params![chat_id, unbounded, at, id, limit + 1], message_row)?
         .collect::<Result<_, _>>()?;
     let system: Vec<MembershipRow> = conn
-        .prepare_cached(
+        .prepare_cached(&format!(
             "SELECT 'member-' || event_id AS item_id, identifier, display_name, action, at, at_original
-             FROM memberships WHERE chat_id = ?1 AND (?2 = 1 OR (at, 'member-' || event_id) < (?3, ?4))
-             ORDER BY at DESC, item_id DESC LIMIT ?5",
-        )?
+             FROM memberships WHERE chat_id = ?1 AND (?2 = 1 OR (at, 'member-' || event_id) {cmp} (?3, ?4))
+             ORDER BY at {order}, item_id {order} LIMIT ?5"
+        ))?
         .query_map(params![chat_id, unbounded, at, id, limit + 1], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
         })?
         .collect::<Result<_, _>>()?;
 
-    // Merge the two newest-first lists by (time, id), keep `limit`, then flip to oldest first.
+    // Merge the two lists by (time, id) nearest the cursor first, keep `limit`, then put them
+    // oldest first.
     let mut keyed: Vec<(i64, String, Option<MessageRow>, usize)> = Vec::new();
     keyed.extend(
         rows.into_iter()
@@ -477,10 +493,15 @@ pub fn thread(
             .enumerate()
             .map(|(i, s)| (s.4, s.0.clone(), None, i)),
     );
-    keyed.sort_by(|a, b| (b.0, &b.1).cmp(&(a.0, &a.1)));
+    keyed.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    if !newer {
+        keyed.reverse();
+    }
     let has_more = keyed.len() as i64 > limit;
     keyed.truncate(limit.max(0) as usize);
-    keyed.reverse();
+    if !newer {
+        keyed.reverse();
+    }
 
     let mut names = Names::new(conn);
     let mut items = Vec::with_capacity(keyed.len());
@@ -504,6 +525,38 @@ pub fn thread(
         }
     }
     Ok((items, has_more))
+}
+
+/// A page centred on one item (a search hit deep in history): about `limit / 2` items older
+/// than it, then the item and the newer ones after it. Returns the items oldest first, whether
+/// older items remain, and whether newer ones remain.
+pub fn thread_around(
+    conn: &Connection,
+    chat_id: &str,
+    item_id: &str,
+    limit: i64,
+) -> Result<(Vec<ThreadItem>, bool, bool), StoreError> {
+    // Near either end of the thread the window fills up from the other side.
+    let (mut older, mut has_older) = thread(conn, chat_id, Window::Before(item_id), limit / 2)?;
+    let newer_limit = limit - older.len() as i64;
+    let (newer, has_newer) = thread(conn, chat_id, Window::From(item_id), newer_limit)?;
+    let room = limit - newer.len() as i64;
+    if has_older && room > older.len() as i64 {
+        (older, has_older) = thread(conn, chat_id, Window::Before(item_id), room)?;
+    }
+    older.extend(newer);
+    Ok((older, has_older, has_newer))
+}
+
+fn item_cursor(
+    conn: &Connection,
+    chat_id: &str,
+    param: &str,
+    item_id: &str,
+) -> Result<(i64, String), StoreError> {
+    cursor_of(conn, chat_id, item_id)?.ok_or_else(|| {
+        StoreError::Invalid(format!("{param}={item_id:?} is not an item of this chat"))
+    })
 }
 
 fn cursor_of(

@@ -106,6 +106,26 @@ describe(`a thread of ${COUNT} messages`, { skip: SKIP }, () => {
     assert.ok((frames.median ?? 999) < 60, `median scroll step ${frames.median} ms`);
     assert.ok(frames.rows < 150, `still windowed after the fling (${frames.rows} rows)`);
     await shot(page, 'bigthread-light');
-    console.log(`# ${COUNT} messages: import ${importMs} ms, open ${openMs} ms, scroll step median ${frames.median?.toFixed(1)} ms, worst ${frames.worst?.toFixed(1)} ms`);
+
+    // A link to a message deep in history (a search hit) opens a window around it at once,
+    // rather than paging back through tens of thousands of messages.
+    const deep = Math.floor(COUNT / 10);
+    const t2 = Date.now();
+    await page.evaluate((id) => (location.hash = `#/chats/chat-big/m/${id}`), `b-${deep}`);
+    await page.locator(`[data-message-id="b-${deep}"].highlighted`).waitFor({ timeout: 5000 });
+    const deepMs = Date.now() - t2;
+    assert.ok(await page.locator(`[data-message-id="b-${deep}"]`).isVisible(), 'the deep message is shown');
+    assert.ok(deepMs < 3000, `a message ${COUNT - deep} back opened in ${deepMs} ms`);
+    // Scrolling down from there loads the newer messages after it, in order, with no gap.
+    for (let i = 0; i < 3; i++) {
+      await page.evaluate(() => { const vp = /** @type {HTMLElement} */ (document.querySelector('.viewport')); vp.scrollTop = vp.scrollHeight; });
+      await page.waitForTimeout(300);
+    }
+    const forward = await page.evaluate(() => [...document.querySelectorAll('[data-message-id]')].map((e) => Number(e.getAttribute('data-message-id')?.slice(2))));
+    assert.ok(Math.max(...forward) > deep + 150, `newer history loads below the window (up to b-${Math.max(...forward)})`);
+    assert.ok(forward.every((n, i) => i === 0 || n === (forward[i - 1] ?? 0) + 1), 'consecutive, no gap');
+    await page.getByRole('button', { name: /jump to latest/i }).click();
+    await page.locator(`[data-message-id="b-${COUNT - 1}"]`).waitFor({ timeout: 5000 });
+    console.log(`# ${COUNT} messages: import ${importMs} ms, open ${openMs} ms, deep link ${deepMs} ms, scroll step median ${frames.median?.toFixed(1)} ms, worst ${frames.worst?.toFixed(1)} ms`);
   });
 });

@@ -155,3 +155,95 @@ fn sse_live_and_resume() {
         "Last-Event-ID {k} must resume with exactly the events after it, in order, no duplicates"
     );
 }
+
+/// Opens `/api/stream` on a socket with a tiny receive buffer and never reads it: a stalled
+/// client, whose backlog the kernel cannot absorb for it.
+fn stalled_client(server: &Server) -> std::net::TcpStream {
+    use socket2::{Domain, Socket, Type};
+    use std::io::Write;
+    let addr = server.ui;
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(2048).unwrap();
+    socket.connect(&addr.into()).unwrap();
+    let mut stream: std::net::TcpStream = socket.into();
+    write!(
+        stream,
+        "GET /api/stream HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nAccept: text/event-stream\r\n\r\n",
+        server.ui, server.token
+    )
+    .unwrap();
+    stream
+}
+
+/// Reads the stalled socket until an `event: reset` line, or gives up after 30 s.
+fn finds_reset(stream: std::net::TcpStream) -> bool {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    BufReader::new(stream)
+        .lines()
+        .map_while(Result::ok)
+        .any(|line| line.strip_prefix("event:").map(str::trim) == Some("reset"))
+}
+
+#[test]
+fn stalled_client_is_reset_and_never_slows_ingest() {
+    const N: usize = 4000;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let stalled = stalled_client(&server);
+    let live = connect(&server, None);
+    std::thread::sleep(Duration::from_millis(200));
+
+    // Four concurrent senders of ~1 KB deliveries; each must be acknowledged promptly even
+    // though one stream consumer has stopped reading entirely.
+    let padding = "x".repeat(900);
+    let started = std::time::Instant::now();
+    let slowest = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..4)
+            .map(|w| {
+                let (server, padding) = (&server, &padding);
+                scope.spawn(move || {
+                    let mut slowest = Duration::ZERO;
+                    for i in (w..N).step_by(4) {
+                        let (_, body) = msg(i);
+                        let body = body.replace("stream message", &format!("{padding} message"));
+                        let t = std::time::Instant::now();
+                        assert_eq!(server.post_signed(&body).0, 200, "delivery {i}");
+                        slowest = slowest.max(t.elapsed());
+                    }
+                    slowest
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap())
+            .max()
+            .unwrap()
+    });
+    assert!(
+        slowest < Duration::from_secs(2),
+        "with a stalled stream client, the slowest acknowledgement took {slowest:?} (all {N} in {:?})",
+        started.elapsed()
+    );
+
+    let (sentinel, body) = msg(N);
+    assert_eq!(server.post_signed(&body).0, 200);
+    let got = live.read_until(&sentinel);
+    let mut seen: Vec<i64> = got.iter().map(|g| g.0).collect();
+    assert!(
+        seen.windows(2).all(|w| w[0] < w[1]),
+        "the reading client gets every event in order"
+    );
+    seen.dedup();
+    assert!(
+        seen.len() >= N,
+        "the reading client must get all {N} events, got {}",
+        seen.len()
+    );
+    assert!(
+        finds_reset(stalled),
+        "a client that fell behind its bounded buffer must be sent `reset`"
+    );
+}

@@ -467,3 +467,111 @@ fn chaos_converges_to_in_order_state() {
         .collect();
     assert_eq!(ea, eb, "both servers hold the same event set");
 }
+
+/// A lost `typing_indicator.removed` must not leave dots forever: they clear 30 s after the
+/// indicator was sent. Sent 26 s ago, it shows now and clears by itself a few seconds later.
+#[test]
+fn typing_expires_without_a_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    assert_eq!(server.post_signed(&inbound(0)).0, 200);
+    let sent = chrono::Utc::now() - chrono::Duration::seconds(26);
+    let mut typing: Value = serde_json::from_str(&envelope(
+        "typing_indicator.received",
+        "typing-late",
+        json!({"chat_id": "tchat", "display": true, "timestamp": sent.to_rfc3339(),
+               "from_phone": "+15550200002"}),
+    ))
+    .unwrap();
+    typing["created_at"] = json!(sent.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    assert_eq!(server.post_signed(&typing.to_string()).0, 200);
+    let c = eventually(&server, "tchat", |c| {
+        c["typing"].as_array().is_some_and(|t| t.len() == 1)
+    });
+    assert_eq!(
+        c["typing"][0]["identifier"],
+        json!("+15550200002"),
+        "a 26 s old indicator still shows: {c}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let cleared = loop {
+        let c = chat_summary(&server, "tchat");
+        if c["typing"] == json!([]) {
+            break std::time::Instant::now();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "typing must clear 30 s after it was sent without any removed: {c}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let age = chrono::Utc::now() - sent;
+    assert!(
+        age >= chrono::Duration::seconds(29),
+        "the dots must stay until the indicator is 30 s old, cleared at {age:?} ({cleared:?})"
+    );
+}
+
+/// `around` opens a window on an item deep in a thread; `after` pages forward from it.
+#[test]
+fn thread_windows_around_and_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let start = chrono::Utc::now() - chrono::Duration::hours(1);
+    for i in 0..30 {
+        let at = (start + chrono::Duration::seconds(i)).to_rfc3339();
+        let body = envelope(
+            "message.received",
+            &format!("win-evt-{i:02}"),
+            json!({"id": format!("w{i:02}"), "chat_id": "wchat", "text": format!("window {i}"),
+                   "sent_at": at, "from_phone": "+15550300003", "service": "SMS", "attachments": []}),
+        );
+        assert_eq!(server.post_signed(&body).0, 200);
+    }
+    let ids = |page: &Value| -> Vec<String> {
+        page["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let expect =
+        |r: std::ops::Range<i32>| -> Vec<String> { r.map(|i| format!("w{i:02}")).collect() };
+
+    let page = server.api("/api/chats/wchat/messages?around=w10&limit=10");
+    assert_eq!(
+        ids(&page),
+        expect(5..15),
+        "five before, the item, four after: {page}"
+    );
+    assert_eq!(page["has_more"], json!(true), "older items remain");
+    assert_eq!(page["has_newer"], json!(true), "newer items remain");
+
+    let page = server.api("/api/chats/wchat/messages?after=w14&limit=10");
+    assert_eq!(ids(&page), expect(15..25));
+    assert_eq!(page["has_newer"], json!(true));
+    let page = server.api("/api/chats/wchat/messages?after=w24&limit=10");
+    assert_eq!(ids(&page), expect(25..30), "the last forward page");
+    assert_eq!(page["has_newer"], json!(false), "it reaches the newest");
+
+    let page = server.api("/api/chats/wchat/messages?around=w01&limit=10");
+    assert_eq!(ids(&page), expect(0..10), "a window near the start");
+    assert_eq!(page["has_more"], json!(false));
+    let page = server.api("/api/chats/wchat/messages?around=w28&limit=10");
+    assert_eq!(ids(&page), expect(20..30), "a window near the end");
+    assert_eq!(page["has_newer"], json!(false));
+
+    let latest = server.api("/api/chats/wchat/messages?limit=10");
+    assert_eq!(ids(&latest), expect(20..30));
+    assert_eq!(
+        latest["has_newer"],
+        json!(false),
+        "the newest page has nothing newer"
+    );
+
+    let (status, body) = server.get("/api/chats/wchat/messages?around=nope");
+    assert_eq!(status, 400, "an unknown item is a 400: {body}");
+    let (status, body) = server.get("/api/chats/wchat/messages?before=w10&after=w05");
+    assert_eq!(status, 400, "before and after together are a 400: {body}");
+}

@@ -53,8 +53,8 @@ export const api = {
   chats: (q: { limit?: number; before?: string; q?: string } = {}) =>
     request<{ chats: ChatSummary[]; has_more: boolean }>('GET', '/api/chats', undefined, q),
   chat: (id: string) => request<ChatSummary>('GET', `/api/chats/${enc(id)}`),
-  messages: (id: string, q: { limit?: number; before?: string } = {}) =>
-    request<{ messages: ThreadItem[]; has_more: boolean }>('GET', `/api/chats/${enc(id)}/messages`, undefined, q),
+  messages: (id: string, q: { limit?: number; before?: string; after?: string; around?: string } = {}) =>
+    request<{ messages: ThreadItem[]; has_more: boolean; has_newer?: boolean }>('GET', `/api/chats/${enc(id)}/messages`, undefined, q),
   markRead: (id: string) => request<{ chat_id: string; unread_count: number }>('POST', `/api/chats/${enc(id)}/read`, {}),
   calls: (q: { limit?: number; before?: string } = {}) =>
     request<{ calls: Call[]; has_more: boolean }>('GET', '/api/calls', undefined, q),

@@ -20,6 +20,8 @@ export type Connection = 'connecting' | 'live' | 'reconnecting' | 'signed-out';
 export interface ThreadState {
   items: ThreadItem[];
   hasMore: boolean;
+  /** The items are a window around an older message (a search hit): newer ones are not loaded. */
+  hasNewer: boolean;
   loading: boolean;
   loaded: boolean;
   error: string | null;
@@ -27,9 +29,10 @@ export interface ThreadState {
   unreadFromId: string | null;
 }
 
-const EMPTY_THREAD: ThreadState = { items: [], hasMore: false, loading: false, loaded: false, error: null, unreadFromId: null };
+const EMPTY_THREAD: ThreadState = { items: [], hasMore: false, hasNewer: false, loading: false, loaded: false, error: null, unreadFromId: null };
 const FIRST_PAGE = 100;
 const OLDER_PAGE = 200;
+const AROUND_PAGE = 200;
 const STALL_MS = 45_000;
 
 type Listener = (ev: StreamEvent) => void;
@@ -190,16 +193,50 @@ export class Inbox {
     }
   }
 
-  /** Pages back until the message is loaded (a search hit deep in history); false if never found. */
-  async loadUntil(id: string, messageId: string, maxPages = 50): Promise<boolean> {
-    await this.loadThread(id);
-    for (let i = 0; i < maxPages; i++) {
-      const t = this.thread(id);
-      if (t.items.some((x) => x.id === messageId)) return true;
-      if (!t.hasMore) return false;
-      if ((await this.loadOlder(id)) === 0) return false;
+  /** Loads the page after the newest item of a window opened around an older message. */
+  async loadNewer(id: string): Promise<number> {
+    const t = this.thread(id);
+    const newest = t.items[t.items.length - 1];
+    if (t.loading || !t.hasNewer || !newest) return 0;
+    this.setThread(id, { loading: true });
+    try {
+      const page = await api.messages(id, { limit: OLDER_PAGE, after: newest.id });
+      const items = mergeItems(this.thread(id).items, page.messages);
+      this.setThread(id, { items, hasNewer: page.has_newer ?? false, loading: false });
+      return page.messages.length;
+    } catch (e) {
+      this.setThread(id, { loading: false, error: e instanceof Error ? e.message : String(e) });
+      return 0;
     }
-    return this.thread(id).items.some((x) => x.id === messageId);
+  }
+
+  /**
+   * Makes sure the message is loaded (a search hit, an activity entry): in the newest page, or
+   * else in a window fetched around it, however deep in history. False if the chat has no such item.
+   */
+  async openAt(id: string, messageId: string): Promise<boolean> {
+    await this.loadThread(id);
+    if (this.thread(id).items.some((x) => x.id === messageId)) return true;
+    try {
+      const page = await api.messages(id, { limit: AROUND_PAGE, around: messageId });
+      if (!page.messages.some((x) => x.id === messageId)) return false;
+      this.setThread(id, {
+        items: mergeItems([], page.messages), hasMore: page.has_more, hasNewer: page.has_newer ?? false,
+        loading: false, loaded: true, error: null, unreadFromId: null,
+      });
+      return true;
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 400) return false;
+      this.setThread(id, { error: e instanceof Error ? e.message : String(e) });
+      return false;
+    }
+  }
+
+  /** Leaves a window around an old message for the newest page. */
+  async jumpToLatest(id: string): Promise<void> {
+    if (!this.thread(id).hasNewer) return;
+    this.setThread(id, { ...EMPTY_THREAD });
+    await this.loadThread(id);
   }
 
   // ---------- reading and presence ----------
@@ -398,7 +435,10 @@ export class Inbox {
     for (const item of [ev.message, ...(ev.memberships?.length ? ev.memberships : [ev.membership])]) {
       if (!item || !item.chat_id) continue;
       const t = this.threads[item.chat_id];
-      if (t?.loaded) this.setThread(item.chat_id, { items: mergeItems(t.items, [item]) });
+      // A window around an old message takes only changes to what it shows; new items join
+      // when the reader pages forward to them.
+      const shown = t?.loaded && (!t.hasNewer || t.items.some((x) => x.id === item.id && x.kind === item.kind));
+      if (t && shown) this.setThread(item.chat_id, { items: mergeItems(t.items, [item]) });
     }
     if (ev.message && !ev.chat) {
       // A message without its chat snapshot still moves the chat's preview.

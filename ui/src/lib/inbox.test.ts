@@ -9,7 +9,8 @@ function fakeApi(routes: Record<string, unknown>) {
     const url = String(input);
     calls.push({ method: init?.method ?? 'GET', url, body: init?.body ? JSON.parse(String(init.body)) : undefined });
     const path = url.split('?')[0] ?? url;
-    const body = routes[`${init?.method ?? 'GET'} ${path}`] ?? routes[path];
+    const route = routes[`${init?.method ?? 'GET'} ${path}`] ?? routes[path];
+    const body = typeof route === 'function' ? (route as (u: URL) => unknown)(new URL(url, 'http://ui')) : route;
     if (body === undefined) return new Response('{"error":"not found"}', { status: 404 });
     return new Response(JSON.stringify(body), { status: 200, headers: { 'Content-Type': 'application/json' } });
   });
@@ -117,5 +118,52 @@ describe('Inbox store', () => {
     expect(inbox.contacts).toHaveLength(1);
     inbox.dispatch('contact.deleted', JSON.stringify({ seq: 9, event_id: 'e9', event_type: 'contact.deleted', created_at: null, contact_deleted_id: '123' }), '9');
     expect(inbox.contacts).toHaveLength(0);
+  });
+
+  it('opens a window around a deep search hit and pages forward to the newest', async () => {
+    const at = (n: number) => new Date(Date.UTC(2025, 0, 1, 0, n)).toISOString();
+    const latest = { messages: [msg('m900', at(900)), msg('m901', at(901))], has_more: true };
+    const calls = fakeApi(baseRoutes({
+      '/api/chats/c1/messages': (u: URL) => {
+        if (u.searchParams.get('around') === 'm100') return { messages: [msg('m99', at(99)), msg('m100', at(100)), msg('m101', at(101))], has_more: true, has_newer: true };
+        if (u.searchParams.get('after') === 'm101') return { messages: [msg('m102', at(102))], has_more: true, has_newer: false };
+        return latest;
+      },
+    }));
+    const inbox = new Inbox();
+    await loaded(inbox);
+    expect(await inbox.openAt('c1', 'm100'), 'a hit far outside the newest page is found').toBe(true);
+    expect(calls.some((c) => c.url.includes('around=m100')), 'by asking for a window around it, not paging back').toBe(true);
+    let t = inbox.thread('c1');
+    expect(t.items.map((x) => x.id)).toEqual(['m99', 'm100', 'm101']);
+    expect(t.hasNewer, 'the window ends before the newest message').toBe(true);
+
+    // A new message does not join a window it is not contiguous with.
+    inbox.dispatch('message.received', JSON.stringify({ seq: 10, event_id: 'e10', event_type: 'message.received', created_at: null, message: msg('m902', at(902)) }), '10');
+    expect(inbox.thread('c1').items.map((x) => x.id), 'no gap is papered over').toEqual(['m99', 'm100', 'm101']);
+
+    expect(await inbox.loadNewer('c1')).toBe(1);
+    t = inbox.thread('c1');
+    expect(t.items.map((x) => x.id)).toEqual(['m99', 'm100', 'm101', 'm102']);
+    expect(t.hasNewer, 'the forward page reached the newest').toBe(false);
+
+    expect(await inbox.openAt('c1', 'nope'), 'an unknown message is not found').toBe(false);
+  });
+
+  it('jumps from a window back to the newest page', async () => {
+    const at = (n: number) => new Date(Date.UTC(2025, 0, 1, 0, n)).toISOString();
+    fakeApi(baseRoutes({
+      '/api/chats/c1/messages': (u: URL) =>
+        u.searchParams.get('around')
+          ? { messages: [msg('m5', at(5))], has_more: true, has_newer: true }
+          : { messages: [msg('m900', at(900))], has_more: true },
+    }));
+    const inbox = new Inbox();
+    await loaded(inbox);
+    await inbox.openAt('c1', 'm5');
+    expect(inbox.thread('c1').hasNewer).toBe(true);
+    await inbox.jumpToLatest('c1');
+    expect(inbox.thread('c1').items.map((x) => x.id)).toEqual(['m900']);
+    expect(inbox.thread('c1').hasNewer).toBe(false);
   });
 });
