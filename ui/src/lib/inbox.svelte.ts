@@ -22,6 +22,8 @@ export interface ThreadState {
   hasMore: boolean;
   /** The items are a window around an older message (a search hit): newer ones are not loaded. */
   hasNewer: boolean;
+  /** How many items the live stream has added since the thread loaded: "3 new" below the view. */
+  liveAdded: number;
   loading: boolean;
   loaded: boolean;
   error: string | null;
@@ -29,7 +31,7 @@ export interface ThreadState {
   unreadFromId: string | null;
 }
 
-const EMPTY_THREAD: ThreadState = { items: [], hasMore: false, hasNewer: false, loading: false, loaded: false, error: null, unreadFromId: null };
+const EMPTY_THREAD: ThreadState = { items: [], hasMore: false, hasNewer: false, liveAdded: 0, loading: false, loaded: false, error: null, unreadFromId: null };
 const FIRST_PAGE = 100;
 const OLDER_PAGE = 200;
 const AROUND_PAGE = 200;
@@ -438,7 +440,10 @@ export class Inbox {
       // A window around an old message takes only changes to what it shows; new items join
       // when the reader pages forward to them.
       const shown = t?.loaded && (!t.hasNewer || t.items.some((x) => x.id === item.id && x.kind === item.kind));
-      if (t && shown) this.setThread(item.chat_id, { items: mergeItems(t.items, [item]) });
+      if (t && shown) {
+        const items = mergeItems(t.items, [item]);
+        this.setThread(item.chat_id, { items, liveAdded: t.liveAdded + items.length - t.items.length });
+      }
     }
     if (ev.message && !ev.chat) {
       // A message without its chat snapshot still moves the chat's preview.
