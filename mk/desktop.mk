@@ -7,7 +7,7 @@ DESKTOP_BIN := target/debug/linq-inbox-desktop
 DESKTOP_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' src-tauri/Cargo.toml | head -n 1)
 DESKTOP_DEB := target/release/bundle/deb/linq-inbox-desktop_$(DESKTOP_VERSION)_amd64.deb
 
-.PHONY: desktop-deps desktop-build desktop-run desktop-test desktop-webdriver-test bundle icons
+.PHONY: desktop-deps desktop-build desktop-run desktop-test bundle icons
 
 desktop-deps:
 	@$(call apt_ensure,$(DESKTOP_APT))
@@ -29,11 +29,6 @@ desktop-run:
 # The desktop crate's unit tests run with the engine's, in engine-test.
 desktop-test: desktop-build
 	tests/desktop/run.sh $(DESKTOP_BIN)
-
-# The window driven through tauri-driver and WebKitWebDriver (phase B); WebKitWebDriver hangs
-# intermittently here, so it is not yet part of `make test`.
-desktop-webdriver-test: desktop-build
-	DESKTOP_E2E_PHASES=a,b tests/desktop/run.sh $(DESKTOP_BIN)
 
 # An installable .deb, built without tauri-cli (whose AppImage step downloads linuxdeploy at
 # build time): a release binary, its desktop entry and its icons, packed by dpkg-deb.

@@ -399,6 +399,9 @@ class WebDriver:
                 return json.loads(resp.read())["value"]
         except urllib.error.HTTPError as e:
             raise Failed(f"WebDriver {method} {path}: {e.code} {e.read()[:500]!r}") from e
+        except (OSError, http.client.HTTPException) as e:
+            # A timeout or a dropped connection is a failed step with its name, not a traceback.
+            raise Failed(f"WebDriver {method} {path}: {e!r}") from e
 
     def start(self, app, args):
         caps = {"capabilities": {"alwaysMatch": {"browserName": "wry", "tauri:options": {"application": app, "args": args}}}}
@@ -413,7 +416,7 @@ class WebDriver:
         self.call("POST", f"/session/{self.session}/element/{element}/click", {})
 
     def screenshot(self, path):
-        png = base64.b64decode(self.call("GET", f"/session/{self.session}/screenshot", timeout=20))
+        png = base64.b64decode(self.call("GET", f"/session/{self.session}/screenshot", timeout=10))
         with open(path, "wb") as f:
             f.write(png)
         return len(png)
@@ -581,7 +584,10 @@ def phase_b(args, tmp, dunst):
     )
     wd = WebDriver(port)
     try:
+        # tauri-driver listens before the WebKitWebDriver it starts does, and a session asked for
+        # in between is dropped: wait for both.
         wait_for("tauri-driver", lambda: _listening(port), 20)
+        wait_for("WebKitWebDriver", lambda: _listening(native), 20)
         t0 = time.monotonic()
         wd.start(args.app, [])
         wait_for("the inbox page", lambda: "Linq" in (wd.js("return document.title") or "") or page_text(wd), 60)
@@ -626,10 +632,13 @@ def phase_b(args, tmp, dunst):
         # The clicks are WebDriver's, so they count as the rep's (WebKit opens no window for a
         # script's click on a target=_blank link).
         def insert_link(url, target):
+            # The link covers the whole page, above everything, so nothing the UI shows at that
+            # moment (a toast, the jump button) can intercept WebDriver's click.
             wd.js(
+                "document.querySelectorAll('#e2e-link').forEach((e) => e.remove());"
                 "const a = document.createElement('a'); a.href = arguments[0]; a.target = arguments[1];"
                 "a.id = 'e2e-link'; a.textContent = 'an outside link';"
-                "a.style = 'position:fixed;top:40%;left:40%;z-index:99999;font-size:40px;background:#fff';"
+                "a.style = 'position:fixed;inset:0;z-index:2147483647;font-size:40px;background:#fff';"
                 "document.body.appendChild(a);",
                 url,
                 target,
@@ -672,8 +681,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="linq-desktop-e2e-")
     dunst = Dunst(args.out)
     try:
-        # Phase B (WebDriver) hangs intermittently in WebKitWebDriver; it runs when asked for.
-        phases = os.environ.get("DESKTOP_E2E_PHASES", "a").split(",")
+        # DESKTOP_E2E_PHASES=a or =b runs one phase alone while working on it.
+        phases = os.environ.get("DESKTOP_E2E_PHASES", "a,b").split(",")
         if "a" in phases:
             phase_a(args, tmp, dunst)
         if "b" in phases:
