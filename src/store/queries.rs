@@ -237,28 +237,34 @@ fn members(
     chat_id: &str,
     handles: &[HandleView],
 ) -> Result<Vec<Member>, StoreError> {
-    let mut state: Vec<(String, bool, bool)> = handles
+    // (identifier, is_me, present, the name a membership event carried)
+    let mut state: Vec<(String, bool, bool, Option<String>)> = handles
         .iter()
-        .map(|h| (h.identifier.clone(), h.is_me, true))
+        .map(|h| (h.identifier.clone(), h.is_me, true, None))
         .collect();
-    let changes: Vec<(String, String)> = conn
+    let changes: Vec<(String, String, Option<String>)> = conn
         .prepare_cached(
-            "SELECT identifier, action FROM memberships WHERE chat_id = ?1 ORDER BY at, event_id",
+            "SELECT identifier, action, display_name FROM memberships WHERE chat_id = ?1
+             ORDER BY at, event_id",
         )?
-        .query_map(params![chat_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map(params![chat_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<Result<_, _>>()?;
-    for (identifier, action) in changes {
+    for (identifier, action, carried) in changes {
         let present = action == "added";
-        match state.iter_mut().find(|(i, _, _)| *i == identifier) {
-            Some(entry) => entry.2 = present,
-            None => state.push((identifier, false, present)),
+        match state.iter_mut().find(|(i, ..)| *i == identifier) {
+            Some(entry) => {
+                entry.2 = present;
+                entry.3 = carried.or(entry.3.take());
+            }
+            None => state.push((identifier, false, present, carried)),
         }
     }
     state
         .into_iter()
-        .filter(|(_, _, present)| *present)
-        .map(|(identifier, is_me, _)| {
-            let name = names.resolve(Some(chat_id), &identifier)?;
+        .filter(|(_, _, present, _)| *present)
+        .map(|(identifier, is_me, _, carried)| {
+            // The same name the membership line shows: resolved, else what the event carried.
+            let name = member_name(names, chat_id, &identifier, carried.as_deref())?;
             Ok(Member {
                 identifier,
                 name,

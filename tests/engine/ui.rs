@@ -255,6 +255,23 @@ fn ui_api_after_demo_stream() {
             "{who} membership in {chat} must follow the last participant event: {}",
             summary["members"]
         );
+        if *present {
+            let member = summary["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["identifier"] == json!(who))
+                .unwrap();
+            let line = thread(&server, chat)
+                .into_iter()
+                .rev()
+                .find(|m| m["kind"] == json!("membership") && m["identifier"] == json!(who))
+                .unwrap();
+            assert_eq!(
+                member["name"], line["name"],
+                "the member list names {who} as the membership line does"
+            );
+        }
     }
 
     // Search with highlights.
