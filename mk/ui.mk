@@ -32,7 +32,7 @@ $(E2E_STAMP): tests/e2e/package-lock.json
 	@touch $@
 
 e2e-deps: $(E2E_STAMP)
-	@$(call apt_ensure,chromium)
+	@$(call apt_ensure,chromium fonts-noto-color-emoji)
 
 # `engine-debug` (cargo build --bin linq-inbox) is defined by the engine's own fragment.
 e2e-test: e2e-deps ui-build engine-debug
