@@ -395,7 +395,7 @@ export class Inbox {
       this.chats = upsertChat(this.chats, chat);
     }
     if (ev.typing) this.applyTyping(ev.typing);
-    for (const item of [ev.message, ...(ev.memberships?.length ? ev.memberships : [ev.membership])]) {
+    for (const item of [ev.message, ev.chat_event, ...(ev.memberships?.length ? ev.memberships : [ev.membership])]) {
       if (!item || !item.chat_id) continue;
       const t = this.threads[item.chat_id];
       if (t?.loaded) this.setThread(item.chat_id, { items: mergeItems(t.items, [item]) });
