@@ -195,9 +195,15 @@ fn doctor(settings: Settings) -> anyhow::Result<ExitCode> {
             Err("no webhook secret".into())
         } else {
             Ok(format!(
-                "{} secret(s) from {:?}",
+                "{} secret(s) from {:?}, {} of them Standard Webhooks (whsec_, API v3)",
                 settings.secrets.len(),
-                settings.secret_source
+                settings.secret_source,
+                settings
+                    .secrets
+                    .iter()
+                    .filter(|s| linq_inbox::linq::standard_webhooks::secret_kind(s)
+                        == linq_inbox::linq::standard_webhooks::SecretKind::StandardWebhooks)
+                    .count()
             ))
         },
     );

@@ -127,7 +127,13 @@ impl From<&FeedData> for Incoming {
                 .as_ref()
                 .map(|m| message_what(m, data.chat.as_ref())),
             "call.completed" => data.call.as_ref().map(call_what),
-            "reaction.received" | "reaction.sent" => data.reaction.as_ref().map(reaction_what),
+            "reaction.received" | "reaction.sent" | "reaction.added" => {
+                data.reaction.as_ref().map(reaction_what)
+            }
+            // v3 call stages: only the ones that end a call say how it went.
+            "call.ended" | "call.no_answer" | "call.declined" | "call.failed" => {
+                data.call.as_ref().map(call_what)
+            }
             _ => None,
         };
         let chat_id = data
@@ -165,6 +171,11 @@ mod tests {
             read_at_original: None,
             attachments: Vec::new(),
             reactions: Vec::new(),
+            delivered_at: None,
+            status: None,
+            failure: None,
+            edited_at: None,
+            reply_to: None,
         }
     }
 

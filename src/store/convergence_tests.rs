@@ -26,6 +26,7 @@ fn ingest(conn: &Connection, body: &str) {
         received_at: 0,
         signature: SignatureForm::Unsigned,
         payload: body.to_string(),
+        webhook_id: None,
     };
     if log::append(conn, &event).expect("append").is_some() {
         project::apply(conn, &env, 0).expect("project");
