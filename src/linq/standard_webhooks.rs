@@ -390,11 +390,11 @@ mod tests {
         let issued = secret();
         let sig = sign_legacy(issued.expose(), 5000, b"{}");
         assert_eq!(
-            verify_legacy(&[issued.clone()], "5000", &sig, b"{}", 5000),
+            verify_legacy(std::slice::from_ref(&issued), "5000", &sig, b"{}", 5000),
             Ok(())
         );
         assert_eq!(
-            verify_legacy(&[issued.clone()], "5001", &sig, b"{}", 5000),
+            verify_legacy(std::slice::from_ref(&issued), "5001", &sig, b"{}", 5000),
             Err(StandardError::Mismatch),
             "the timestamp is signed"
         );
@@ -455,7 +455,14 @@ mod reference {
             body: &[u8],
             now: i64,
         ) -> Result<(), StandardError> {
-            verify(&[self.secret.clone()], Some(id), Some(ts), sig, body, now)
+            verify(
+                std::slice::from_ref(&self.secret),
+                Some(id),
+                Some(ts),
+                sig,
+                body,
+                now,
+            )
         }
     }
 
@@ -544,7 +551,7 @@ mod reference {
         let f = Fixture::load();
         assert_eq!(
             verify_legacy(
-                &[f.secret.clone()],
+                std::slice::from_ref(&f.secret),
                 &f.timestamp,
                 LEGACY_HEX,
                 &f.body,
@@ -554,7 +561,7 @@ mod reference {
         );
         assert_eq!(
             verify_legacy(
-                &[f.secret.clone()],
+                std::slice::from_ref(&f.secret),
                 &f.timestamp,
                 LEGACY_HEX,
                 &f.body,
@@ -565,7 +572,13 @@ mod reference {
         let mut body = f.body.clone();
         body[10] ^= 0x01;
         assert_eq!(
-            verify_legacy(&[f.secret.clone()], &f.timestamp, LEGACY_HEX, &body, f.ts()),
+            verify_legacy(
+                std::slice::from_ref(&f.secret),
+                &f.timestamp,
+                LEGACY_HEX,
+                &body,
+                f.ts()
+            ),
             Err(StandardError::Mismatch)
         );
     }

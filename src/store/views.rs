@@ -160,6 +160,8 @@ pub struct ChatEventItem {
 }
 
 /// One entry of a thread: a message, or a system line.
+// Items are built for one answer and serialized at once; boxing the common variant buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 pub enum ThreadItem {
