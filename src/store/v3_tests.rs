@@ -5,17 +5,12 @@ use proptest::prelude::*;
 use rusqlite::Connection;
 use serde_json::{json, Value};
 
+use super::convergence_tests::{dump_queries, memory_db};
 use super::queries::{self, Names};
 use super::views::{Message, ThreadItem};
-use super::{log, project, queries_v3, replay, schema, NewEvent};
+use super::{log, project, queries_v3, replay, NewEvent};
 use crate::linq::{parse_envelope, SignatureForm};
 use crate::simulate::{generate_v3, Scenario};
-
-fn memory_db() -> Connection {
-    let mut conn = Connection::open_in_memory().expect("memory db");
-    schema::migrate(&mut conn).expect("migrate");
-    conn
-}
 
 fn ingest_body(conn: &Connection, body: &str) {
     let value: Value = serde_json::from_str(body).expect("body is JSON");
@@ -637,24 +632,7 @@ fn dump(conn: &Connection) -> Vec<String> {
         "SELECT * FROM memberships ORDER BY event_id",
         "SELECT kind, ref_id, body FROM search ORDER BY kind, ref_id, body",
     ];
-    let mut out = Vec::new();
-    for sql in queries {
-        let mut stmt = conn.prepare(sql).expect("prepare");
-        let columns = stmt.column_count();
-        let rows = stmt
-            .query_map([], |r| {
-                let mut line = String::new();
-                for i in 0..columns {
-                    let v: rusqlite::types::Value = r.get(i)?;
-                    line.push_str(&format!("{v:?}|"));
-                }
-                Ok(line)
-            })
-            .expect("query");
-        out.push(format!("-- {sql}"));
-        out.extend(rows.map(|r| r.expect("row")));
-    }
-    out
+    dump_queries(conn, &queries)
 }
 
 fn v3_demo() -> Vec<String> {
