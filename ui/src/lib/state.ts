@@ -6,7 +6,7 @@ import { chatName, clip, dayLabel, duration, parseTime, reactionEmoji, sameDay, 
 import type {
   Call, ChatEvent, ChatSummary, Contact, JsonValue, Membership, Message, RawEvent, StreamEvent, ThreadItem,
 } from './types';
-import { chatEventText, deliveryLines } from './v3';
+import { chatEventText, deliveryLines, v3RawAsV2 } from './v3';
 
 // ---------- chats ----------
 
@@ -423,7 +423,10 @@ export function activityFromStream(ev: StreamEvent, nameOf: NameOf, chatTitle: (
 }
 
 /** Activity from a stored raw event (the first screenful, before the stream takes over). */
-export function activityFromRaw(ev: RawEvent, nameOf: NameOf, chatTitle: (id: string) => string | null): ActivityEntry | null {
+export function activityFromRaw(raw: RawEvent, nameOf: NameOf, chatTitle: (id: string) => string | null): ActivityEntry | null {
+  // API v3 events read as their v2 counterparts; the ones a timeline does not show are skipped.
+  const ev = v3RawAsV2(raw);
+  if (!ev) return null;
   const d = obj(ev.payload);
   const data = obj(d['data'] ?? ev.payload);
   const base = { seq: ev.seq, at: ev.created_at ?? ev.received_at, type: ev.event_type };

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { activityFromStream, buildRows } from './state';
+import { activityFromRaw, activityFromStream, buildRows } from './state';
 import { msg } from './testing/fixtures';
-import type { ChatEvent, NumberHealth, Reaction, StreamEvent } from './types';
+import type { ChatEvent, NumberHealth, RawEvent, Reaction, StreamEvent } from './types';
 import {
   chatEventText, deliveryLine, deliveryLines, healthText, numbersNeedingAttention, reactionGlyph, reactionKey,
-  replyPreview,
+  replyPreview, v3RawAsV2,
 } from './v3';
 
 const out = (id: string, at: string, over = {}) => msg(id, at, { direction: 'outbound', from_name: null, ...over });
@@ -124,5 +124,27 @@ describe('number health', () => {
     const list = [health(), health({ phone_number: '+1', needs_attention: true, status: 'FLAGGED' })];
     expect(numbersNeedingAttention(list).map((n) => n.phone_number)).toEqual(['+1']);
     expect(numbersNeedingAttention(undefined)).toEqual([]);
+  });
+});
+
+describe('stored v3 events on the activity timeline', () => {
+  const raw = (event_type: string, data: Record<string, unknown>) => ({
+    seq: 1, event_id: 'e', event_type, created_at: null, received_at: '2026-11-20T17:00:00Z', signature: 'standard',
+    payload: { api_version: 'v3', event_type, data },
+  }) as unknown as RawEvent;
+
+  it('reads a v3 message like a v2 one', () => {
+    const ev = raw('message.received', {
+      id: 'm1', chat: { id: 'c1' }, direction: 'inbound', sender_handle: { handle: '+1555' },
+      parts: [{ type: 'text', value: 'Hola' }, { type: 'media', filename: 'q.pdf' }],
+    });
+    expect(activityFromRaw(ev, (id) => `name of ${id}`, () => null)?.text).toBe('name of +1555: Hola');
+  });
+
+  it('reads a v3 custom reaction as received with its emoji, and hides delivery reports', () => {
+    const ev = raw('reaction.added', { is_from_me: false, reaction_type: 'custom', custom_emoji: '🦄', message_id: 'm1', from_handle: { handle: '+1' } });
+    expect(v3RawAsV2(ev)?.event_type).toBe('reaction.received');
+    expect(activityFromRaw(ev, () => 'Ann', () => null)?.text).toContain('🦄');
+    expect(activityFromRaw(raw('message.delivered', {}), () => 'x', () => null)).toBeNull();
   });
 });
