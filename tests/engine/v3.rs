@@ -385,3 +385,110 @@ fn simulate_api_version_v3_is_accepted_end_to_end() {
         "every delivery verified by Standard Webhooks"
     );
 }
+
+/// The `data:` of every stored stream event, in order, until one has `until_event_id`.
+fn stream_until(server: &Server, until_event_id: &str, send: impl FnOnce()) -> Vec<Value> {
+    use std::io::{BufRead, BufReader};
+    let agent = ureq::AgentBuilder::new()
+        .timeout_read(Duration::from_secs(15))
+        .build();
+    let resp = agent
+        .get(&format!("http://{}/api/stream", server.ui))
+        .set("Authorization", &format!("Bearer {}", server.token))
+        .set("Accept", "text/event-stream")
+        .call()
+        .expect("the stream opens");
+    let (tx, rx) = std::sync::mpsc::channel::<Value>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(resp.into_reader()).lines() {
+            let Ok(line) = line else { break };
+            if let Some(data) = line.strip_prefix("data:") {
+                let value = serde_json::from_str(data.trim()).unwrap_or(Value::Null);
+                if tx.send(value).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    send();
+    let mut seen = Vec::new();
+    while let Ok(v) = rx.recv_timeout(Duration::from_secs(10)) {
+        let done = v["event_id"] == json!(until_event_id);
+        seen.push(v);
+        if done {
+            break;
+        }
+    }
+    seen
+}
+
+#[test]
+fn the_live_stream_carries_what_v3_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with_secrets(dir.path(), WHSEC);
+    let chat = "c-live";
+    let msg = |at: &str| {
+        json!({"id": "m1", "chat": {"id": chat, "health_status": "healthy", "is_group": false,
+                                    "owner_handle": null},
+               "direction": "outbound", "parts": [{"type": "text", "value": "Hi"}],
+               "sender_handle": {"id": "h", "handle": "+1999", "joined_at": at, "service": "SMS",
+                                 "is_me": true},
+               "service": "SMS", "sent_at": at, "delivered_at": null, "read_at": null})
+    };
+    let at = "2026-11-20T17:00:00Z";
+    let mut delivered = msg(at);
+    delivered["delivered_at"] = json!("2026-11-20T17:00:03Z");
+    let events = [
+        ("message.sent", "live-1", msg(at)),
+        ("message.delivered", "live-2", delivered),
+        (
+            "message.edited",
+            "live-3",
+            json!({"id": "m1", "chat": {"id": chat}, "direction": "outbound",
+            "edited_at": "2026-11-20T17:01:00Z", "part": {"index": 0, "text": "Hi there"}}),
+        ),
+        (
+            "chat.group_name_updated",
+            "live-4",
+            json!({"chat_id": chat, "updated_at": "2026-11-20T17:02:00Z",
+            "changed_by_handle": null, "old_value": null, "new_value": "Pilot team"}),
+        ),
+        (
+            "chat.typing_indicator.started",
+            "live-5",
+            json!({"chat_id": chat}),
+        ),
+    ];
+    let seen = stream_until(&server, "live-5", || {
+        for (kind, id, data) in events {
+            let body = v3_envelope(kind, id, data);
+            let (status, resp) = post_v3(&server, &format!("msg_{id}"), &body, now());
+            assert_eq!(status, 200, "{kind}: {resp}");
+        }
+    });
+    let by_id = |id: &str| {
+        seen.iter()
+            .find(|v| v["event_id"] == json!(id))
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} came on the stream: {seen:?}"))
+    };
+    assert_eq!(by_id("live-2")["message"]["status"], json!("delivered"));
+    assert_eq!(by_id("live-3")["message"]["text"], json!("Hi there"));
+    assert_eq!(
+        by_id("live-3")["message"]["edited_at"],
+        json!("2026-11-20T17:01:00Z")
+    );
+    let rename = by_id("live-4");
+    assert_eq!(rename["chat_event"]["action"], json!("group_name"));
+    assert_eq!(
+        rename["chat"]["title"],
+        json!("Pilot team"),
+        "the chat summary has the new name"
+    );
+    let typing = by_id("live-5");
+    assert_eq!(
+        typing["typing"]["typing"][0]["name"],
+        json!("Someone"),
+        "v3 typing names no one: {typing}"
+    );
+}
