@@ -281,7 +281,13 @@ fn members(
 
 const MESSAGE_COLUMNS: &str =
     "m.id, m.chat_id, m.text, m.sent_at, m.sent_at_original, m.direction, m.from_phone,
-     m.service, r.read_at, r.read_at_original, m.reply_to_id, m.reply_to_part, m.text_parts";
+     m.service, r.read_at, r.read_at_original, m.reply_to_id, m.reply_to_part, m.text_parts,
+     d.delivered_at, f.code, f.detail_code, f.reason, f.failed_at,
+     EXISTS (SELECT 1 FROM message_edits e WHERE e.message_id = m.id)";
+
+/// What a message row is joined with: its read receipt, and (v3) delivery and failure.
+const MESSAGE_FROM: &str = "messages m LEFT JOIN read_receipts r ON r.message_id = m.id
+     LEFT JOIN deliveries d ON d.message_id = m.id LEFT JOIN message_failures f ON f.message_id = m.id";
 
 struct MessageRow {
     id: String,
@@ -313,6 +319,17 @@ fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
             reply_to_id: r.get(10)?,
             reply_to_part: r.get(11)?,
             text_parts: r.get(12)?,
+            delivered_at: r.get(13)?,
+            failure: match r.get::<_, Option<i64>>(17)? {
+                Some(failed_at) => Some(Failure {
+                    code: r.get(14)?,
+                    detail_code: r.get(15)?,
+                    reason: r.get(16)?,
+                    failed_at: format_millis(failed_at),
+                }),
+                None => None,
+            },
+            has_edits: r.get(18)?,
         },
     })
 }
@@ -325,7 +342,7 @@ pub fn message(
 ) -> Result<Option<Message>, StoreError> {
     let row = conn
         .prepare_cached(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages m LEFT JOIN read_receipts r ON r.message_id = m.id WHERE m.id = ?1"
+            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.id = ?1"
         ))?
         .query_row(params![id], message_row)
         .optional()?;
@@ -350,7 +367,7 @@ fn hydrate(
         Some(phone) => Some(names.resolve(Some(&row.chat_id), phone)?),
         None => None,
     };
-    let facts = v3::message_facts(conn, names, &row.id, &row.chat_id, row.text, &row.v3)?;
+    let facts = v3::message_facts(conn, names, &row.id, &row.chat_id, row.text, row.v3)?;
     let direction = Direction::parse(&row.direction);
     let status = facts.status(direction == Direction::Outbound, row.read_at.is_some());
     Ok(Message {
@@ -476,7 +493,7 @@ pub fn thread(
     let (at, id) = cursor.unwrap_or((i64::MAX, String::new()));
     let rows: Vec<MessageRow> = conn
         .prepare_cached(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages m LEFT JOIN read_receipts r ON r.message_id = m.id
+            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM}
              WHERE m.chat_id = ?1 AND (?2 = 1 OR (m.sent_at, m.id) < (?3, ?4))
              ORDER BY m.sent_at DESC, m.id DESC LIMIT ?5"
         ))?

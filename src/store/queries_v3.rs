@@ -36,11 +36,16 @@ impl MessageFacts {
     }
 }
 
-/// Columns of `messages` this module needs beyond `queries::MESSAGE_COLUMNS`' first ten.
+/// What a message row carries for v3 beyond `queries::MESSAGE_COLUMNS`' first ten: its own
+/// columns, and the delivery and failure it is joined with.
 pub(super) struct V3Columns {
     pub reply_to_id: Option<String>,
     pub reply_to_part: Option<i64>,
     pub text_parts: Option<String>,
+    pub delivered_at: Option<i64>,
+    pub failure: Option<Failure>,
+    /// Whether any edit exists, so the common unedited message costs no extra query.
+    pub has_edits: bool,
 }
 
 pub(super) fn message_facts(
@@ -49,27 +54,13 @@ pub(super) fn message_facts(
     id: &str,
     chat_id: &str,
     text: Option<String>,
-    cols: &V3Columns,
+    cols: V3Columns,
 ) -> Result<MessageFacts, StoreError> {
-    let (text, edited) = edited_text(conn, id, text, cols.text_parts.as_deref())?;
-    let delivered: Option<i64> = conn
-        .prepare_cached("SELECT delivered_at FROM deliveries WHERE message_id = ?1")?
-        .query_row(params![id], |r| r.get(0))
-        .optional()?
-        .flatten();
-    let failure = conn
-        .prepare_cached(
-            "SELECT code, detail_code, reason, failed_at FROM message_failures WHERE message_id = ?1",
-        )?
-        .query_row(params![id], |r| {
-            Ok(Failure {
-                code: r.get(0)?,
-                detail_code: r.get(1)?,
-                reason: r.get(2)?,
-                failed_at: format_millis(r.get(3)?),
-            })
-        })
-        .optional()?;
+    let (text, edited) = if cols.has_edits {
+        edited_text(conn, id, text, cols.text_parts.as_deref())?
+    } else {
+        (text, None)
+    };
     let reply_to = match &cols.reply_to_id {
         Some(target) => Some(reply_preview(
             conn,
@@ -83,8 +74,8 @@ pub(super) fn message_facts(
     Ok(MessageFacts {
         text,
         edited_at: edited.map(format_millis),
-        delivered_at: delivered.map(format_millis),
-        failure,
+        delivered_at: cols.delivered_at.map(format_millis),
+        failure: cols.failure,
         reply_to,
     })
 }
