@@ -315,4 +315,41 @@ mod tests {
             "nothing to say without the message itself"
         );
     }
+
+    #[test]
+    fn v3_reactions_and_ending_call_stages_notify_and_other_stages_do_not() {
+        let reaction = views::ReactionEvent {
+            id: "v3:m1:0:+1:love:".into(),
+            message_id: "m1".into(),
+            chat_id: Some("c1".into()),
+            reaction: "love".into(),
+            from: Some("+1".into()),
+            from_name: Some("Ann".into()),
+            is_from_me: false,
+            message_text: None,
+            sent_at: None,
+        };
+        let added = FeedData {
+            event_type: Some("reaction.added".into()),
+            reaction: Some(reaction),
+            ..FeedData::default()
+        };
+        assert!(matches!(Incoming::from(&added).what, What::Reaction { .. }));
+        let missed = FeedData {
+            event_type: Some("call.no_answer".into()),
+            call: Some(call(false, true)),
+            ..FeedData::default()
+        };
+        assert!(matches!(Incoming::from(&missed).what, What::Call { .. }));
+        let ringing = FeedData {
+            event_type: Some("call.ringing".into()),
+            call: Some(call(false, true)),
+            ..FeedData::default()
+        };
+        assert_eq!(
+            Incoming::from(&ringing).what,
+            What::Other,
+            "a call in progress has not ended yet"
+        );
+    }
 }
