@@ -18,7 +18,7 @@ use super::event::{
 use super::value::{id_field, Id, Int, Time};
 
 /// The v3 event types this build projects; every other v3 type is stored raw.
-pub const KNOWN_V3_EVENT_TYPES: [&str; 27] = [
+pub const KNOWN_V3_EVENT_TYPES: [&str; 25] = [
     "message.sent",
     "message.received",
     "message.delivered",
@@ -44,10 +44,6 @@ pub const KNOWN_V3_EVENT_TYPES: [&str; 27] = [
     "call.failed",
     "call.declined",
     "call.no_answer",
-    // Listed so the simulator and docs can name them; projected as system lines only when
-    // they carry a chat (they never do today), otherwise kept raw.
-    "chat.group_name_update_failed",
-    "chat.group_icon_update_failed",
 ];
 
 /// True for an envelope that declares itself v3.

@@ -16,35 +16,10 @@ use super::generate::{chaos, generate, Delivery, Scenario};
 use super::rng::Rng;
 use crate::linq::signature::canonical_json;
 use crate::linq::time;
+use crate::linq::v3::KNOWN_V3_EVENT_TYPES;
 
-/// The v3 event types a default-size demo run contains.
-pub const PROMISED_V3_EVENT_TYPES: [&str; 25] = [
-    "message.sent",
-    "message.received",
-    "message.delivered",
-    "message.read",
-    "message.failed",
-    "message.edited",
-    "reaction.added",
-    "reaction.removed",
-    "participant.added",
-    "participant.removed",
-    "chat.created",
-    "chat.group_name_updated",
-    "chat.group_icon_updated",
-    "chat.typing_indicator.started",
-    "chat.typing_indicator.stopped",
-    "phone_number.status_updated",
-    "location.sharing.started",
-    "location.sharing.stopped",
-    "call.initiated",
-    "call.ringing",
-    "call.answered",
-    "call.ended",
-    "call.no_answer",
-    "call.declined",
-    "call.failed",
-];
+/// The v3 event types a default-size demo run contains: every type this build projects.
+pub const PROMISED_V3_EVENT_TYPES: [&str; 25] = KNOWN_V3_EVENT_TYPES;
 
 /// The v3 stream for a scenario: about `count` deliveries (chaos adds redeliveries).
 pub fn generate_v3(
