@@ -36,11 +36,16 @@ pub enum SecretKind {
     StandardWebhooks,
     /// Any other text: a v2 shared secret.
     Shared,
+    /// Starts with `whsec_` but the rest is not base64: most likely cut short when copied.
+    /// It is still tried as a shared secret, but v3 signatures will not match it.
+    MalformedStandard,
 }
 
 pub fn secret_kind(secret: &Secret) -> SecretKind {
     if standard_key(secret).is_some() {
         SecretKind::StandardWebhooks
+    } else if secret.expose().starts_with(SECRET_PREFIX.as_bytes()) {
+        SecretKind::MalformedStandard
     } else {
         SecretKind::Shared
     }
@@ -324,8 +329,13 @@ mod tests {
         );
         assert_eq!(
             secret_kind(&Secret::new("whsec_!!not base64!!")),
-            SecretKind::Shared,
-            "a prefix without a key is not a Standard Webhooks secret"
+            SecretKind::MalformedStandard,
+            "a prefix without a key is named as a damaged Standard Webhooks secret"
+        );
+        assert_eq!(
+            secret_kind(&Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS")),
+            SecretKind::MalformedStandard,
+            "one character short of valid base64"
         );
     }
 

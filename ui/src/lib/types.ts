@@ -208,8 +208,9 @@ export interface Status {
     secret_count: number;
     secret_source: string;
     allow_unsigned: boolean;
-    /** Per configured secret: `standard_webhooks` (whsec_, API v3) or `shared` (v2). */
-    secret_kinds?: ('standard_webhooks' | 'shared' | string)[];
+    /** Per configured secret: `standard_webhooks` (whsec_, API v3), `shared` (v2), or
+     * `malformed_standard` (whsec_ without valid base64 after it). */
+    secret_kinds?: ('standard_webhooks' | 'shared' | 'malformed_standard' | string)[];
   };
   db: {
     path: string;
