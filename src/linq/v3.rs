@@ -459,7 +459,8 @@ fn message(event_type: &str, data: &Value) -> Result<event::Message, EventError>
         .direction
         .filter(|d| d == "inbound" || d == "outbound")
         .or_else(|| match event_type {
-            "message.sent" => Some("outbound".into()),
+            // Delivery reports are about the rep's own messages.
+            "message.sent" | "message.delivered" => Some("outbound".into()),
             "message.received" => Some("inbound".into()),
             _ => None,
         });
