@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use linq_inbox::config::{SecretSource, Settings, SettingsArgs};
 use linq_inbox::engine::Engine;
+use linq_inbox::linq::standard_webhooks;
 use linq_inbox::store::{replay, Store};
 
 #[derive(Parser)]
@@ -193,11 +194,21 @@ fn doctor(settings: Settings) -> anyhow::Result<ExitCode> {
         "secret",
         if settings.secrets.is_empty() && !settings.allow_unsigned {
             Err("no webhook secret".into())
+        } else if settings.secrets.iter().any(|s| {
+            standard_webhooks::secret_kind(s) == standard_webhooks::SecretKind::MalformedStandard
+        }) {
+            Err("a secret starts with whsec_ but is not whsec_ followed by base64; copy the whole signing secret Linq showed".into())
         } else {
             Ok(format!(
-                "{} secret(s) from {:?}",
+                "{} secret(s) from {:?}, {} of them Standard Webhooks (whsec_, API v3)",
                 settings.secrets.len(),
-                settings.secret_source
+                settings.secret_source,
+                settings
+                    .secrets
+                    .iter()
+                    .filter(|s| standard_webhooks::secret_kind(s)
+                        == standard_webhooks::SecretKind::StandardWebhooks)
+                    .count()
             ))
         },
     );

@@ -12,5 +12,7 @@ mod sse;
 mod store;
 #[path = "engine/ui.rs"]
 mod ui;
+#[path = "engine/v3.rs"]
+mod v3;
 #[path = "engine/webhook.rs"]
 mod webhook;

@@ -11,6 +11,7 @@ use crate::linq::event::{Event, Typing};
 use crate::linq::time::format_millis;
 use crate::linq::{parse_envelope, Envelope};
 use crate::store::queries::{self, Names};
+use crate::store::queries_v3;
 use crate::store::views::Typist;
 use crate::store::{log, now_millis, Store, StoreError, StoredEvent};
 
@@ -174,9 +175,62 @@ fn fill(
                 set_chat(conn, data, chat_id)?;
             }
         }
-        Event::Unknown => {}
+        Event::MessageDelivered(m) => {
+            data.message = queries::message(conn, &mut names, m.id.as_str())?;
+            set_chat(conn, data, m.chat_id.as_str())?;
+        }
+        Event::MessageFailed(f) => {
+            if let Some(id) = &f.message_id {
+                data.message = queries::message(conn, &mut names, id.as_str())?;
+            }
+            message_chat(conn, data, f.chat_id.as_ref().map(|c| c.as_str()))?;
+        }
+        Event::MessageEdited(edit) => {
+            data.message = queries::message(conn, &mut names, edit.message_id.as_str())?;
+            message_chat(conn, data, edit.chat_id.as_ref().map(|c| c.as_str()))?;
+        }
+        Event::ReactionRemoved(r) => {
+            data.reaction = queries::reaction_event(conn, r.id.as_str())?;
+            if let Some(message_id) = r.message_id() {
+                data.message = queries::message(conn, &mut names, message_id.as_str())?;
+            }
+            message_chat(conn, data, r.chat_id.as_ref().map(|c| c.as_str()))?;
+        }
+        Event::GroupChanged(g) => {
+            data.chat_event = queries_v3::chat_event(conn, &e.event_id)?;
+            set_chat(conn, data, g.chat_id.as_str())?;
+        }
+        Event::LocationSharing(l) => {
+            data.chat_event = queries_v3::chat_event(conn, &e.event_id)?;
+            if let Some(chat_id) = &l.chat_id {
+                set_chat(conn, data, chat_id.as_str())?;
+            }
+        }
+        Event::CallStage(stage) => {
+            data.call = queries::call(conn, stage.call.id.as_str())?;
+            data.chat_id = data.call.as_ref().and_then(|c| c.chat_id.clone());
+        }
+        // The status screen shows number health; it refetches on every stored event.
+        Event::NumberStatus(_) | Event::Unknown => {}
     }
     Ok(())
+}
+
+/// The chat of the message in `data`, else the one the event named.
+fn message_chat(
+    conn: &Connection,
+    data: &mut FeedData,
+    named: Option<&str>,
+) -> Result<(), StoreError> {
+    let chat_id = data
+        .message
+        .as_ref()
+        .map(|m| m.chat_id.clone())
+        .or(named.map(str::to_string));
+    match chat_id {
+        Some(chat_id) => set_chat(conn, data, &chat_id),
+        None => Ok(()),
+    }
 }
 
 fn set_chat(conn: &Connection, data: &mut FeedData, chat_id: &str) -> Result<(), StoreError> {

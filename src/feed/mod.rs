@@ -83,6 +83,9 @@ pub struct FeedData {
     pub memberships: Vec<views::ThreadItem>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub membership: Option<views::ThreadItem>,
+    /// A v3 system line (group name or icon, location sharing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_event: Option<views::ThreadItem>,
     /// For `reset` and `store` events.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,

@@ -14,10 +14,11 @@ use serde_json::{json, Value};
 use crate::config::{self, SecretSource};
 use crate::feed::{Presence, Shared};
 use crate::ingest::Ingest;
+use crate::linq::standard_webhooks::{secret_kind, SecretKind};
 use crate::linq::Secret;
 use crate::store::queries::Window;
 use crate::store::settings::{self as prefs, SettingsPatch};
-use crate::store::{log, project, queries, search, Store, StoreError};
+use crate::store::{log, project, queries, queries_v3, search, Store, StoreError};
 
 pub struct ApiState {
     pub store: Store,
@@ -143,15 +144,21 @@ fn limit(raw: &Option<String>, default: i64, max: i64) -> Result<i64, ApiError> 
 
 async fn status(State(s): State<Arc<ApiState>>) -> ApiResult {
     let info = s.info.clone();
-    let secret_count = s.secrets.read().map(|v| v.len()).unwrap_or(0);
+    let secret_kinds: Vec<SecretKind> = s
+        .secrets
+        .read()
+        .map(|v| v.iter().map(secret_kind).collect())
+        .unwrap_or_default();
+    let secret_count = secret_kinds.len();
     let store_error = s.ingest.health().error();
     let db_path = s.store.path().to_path_buf();
-    let (counts, last, rejected) = s
+    let (counts, last, rejected, numbers) = s
         .read(|c| {
             Ok((
                 queries::counts(c)?,
                 log::last_received_at(c)?,
                 log::rejected_total(c)?,
+                queries_v3::number_health(c)?,
             ))
         })
         .await?;
@@ -166,13 +173,15 @@ async fn status(State(s): State<Arc<ApiState>>) -> ApiResult {
                      "url": format!("http://{}{}", info.listen, info.webhook_path)},
         "ui": {"address": info.ui_listen},
         "signing": {"mode": if secret_count > 0 { "secret" } else { "unsigned" }, "secret_count": secret_count,
-                    "secret_source": info.secret_source, "allow_unsigned": info.allow_unsigned},
+                    "secret_source": info.secret_source, "allow_unsigned": info.allow_unsigned,
+                    "secret_kinds": secret_kinds},
         "db": {"path": db_path, "size_bytes": size, "counts": counts},
         "data_dir": info.data_dir,
         "last_event_at": last.map(crate::linq::time::format_millis),
         "rejected_count": rejected,
         "store": {"ok": store_error.is_none(), "error": store_error},
         "typing_retention_hours": info.typing_retention_hours,
+        "numbers": numbers,
     })))
 }
 

@@ -14,7 +14,8 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::ingest::{Ack, Ingest, IngestError};
-use crate::linq::{parse_envelope, signature, Secret, SignatureError, SignatureForm};
+use crate::linq::standard_webhooks::{self, DeliveryHeaders, Verified};
+use crate::linq::{parse_envelope, Secret, SignatureForm};
 use crate::store::{now_millis, NewEvent, Rejection};
 
 /// Largest body accepted (the contract's 1 MiB).
@@ -181,7 +182,7 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
 
 async fn accept(state: &WebhookState, headers: &HeaderMap, raw: &[u8]) -> Result<Ack, Refusal> {
     let parsed: Option<Value> = serde_json::from_slice(raw).ok();
-    let form = verify(state, headers, raw, parsed.as_ref())?;
+    let verified = verify(state, headers, raw, parsed.as_ref())?;
     let value = match parsed {
         Some(v) => v,
         None => {
@@ -196,7 +197,8 @@ async fn accept(state: &WebhookState, headers: &HeaderMap, raw: &[u8]) -> Result
         parse_envelope(&value).map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     let payload = String::from_utf8(raw.to_vec())
         .map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, "body is not UTF-8"))?;
-    let event = NewEvent::from_envelope(&envelope, payload, form, now_millis());
+    let mut event = NewEvent::from_envelope(&envelope, payload, verified.form, now_millis());
+    event.webhook_id = verified.webhook_id;
     state
         .ingest
         .submit(envelope, event)
@@ -217,25 +219,31 @@ async fn accept(state: &WebhookState, headers: &HeaderMap, raw: &[u8]) -> Result
         })
 }
 
+/// Checks the delivery's signature under whichever scheme its headers carry (v2, or v3's
+/// Standard Webhooks and legacy forms), against our clock.
 fn verify(
     state: &WebhookState,
     headers: &HeaderMap,
     raw: &[u8],
     parsed: Option<&Value>,
-) -> Result<SignatureForm, Refusal> {
-    let header = headers
-        .get("x-webhook-signature")
-        .map(|v| v.to_str().unwrap_or("\u{0}"));
-    let header_missing = header.is_none_or(|h| h.trim().is_empty());
-    if state.allow_unsigned && header_missing {
-        return Ok(SignatureForm::Unsigned);
+) -> Result<Verified, Refusal> {
+    // A header that is not visible ASCII cannot match; NUL keeps it "present" so it is refused.
+    let text = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or("\u{0}"));
+    let delivery = DeliveryHeaders {
+        webhook_id: text("webhook-id"),
+        webhook_timestamp: text("webhook-timestamp"),
+        webhook_signature: text("webhook-signature"),
+        x_signature: text("x-webhook-signature"),
+        x_timestamp: text("x-webhook-timestamp"),
+    };
+    if state.allow_unsigned && delivery.unsigned() {
+        return Ok(Verified {
+            form: SignatureForm::Unsigned,
+            webhook_id: None,
+        });
     }
     let secrets = state.secrets.read().map(|s| s.clone()).unwrap_or_default();
-    signature::verify(&secrets, header, raw, parsed).map_err(|e| {
-        let reason = match e {
-            SignatureError::NoSecret => "no webhook secret is configured".to_string(),
-            other => other.to_string(),
-        };
-        Refusal::new(StatusCode::UNAUTHORIZED, reason)
-    })
+    let now = chrono::Utc::now().timestamp();
+    standard_webhooks::verify_delivery(&secrets, &delivery, raw, parsed, now)
+        .map_err(|reason| Refusal::new(StatusCode::UNAUTHORIZED, reason))
 }

@@ -193,7 +193,7 @@ fn store_event(
     event: &crate::store::NewEvent,
 ) -> Result<Ack, StoreError> {
     let Some(seq) = log::append(tx, event)? else {
-        let seq = log::seq_of(tx, &event.event_id, &event.event_type)?.unwrap_or(0);
+        let seq = log::duplicate_of(tx, event)?.unwrap_or(0);
         return Ok(Ack::Duplicate { seq });
     };
     tx.execute_batch("SAVEPOINT projection")?;

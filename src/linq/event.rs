@@ -1,4 +1,5 @@
-//! The v2 webhook envelope and its typed event payloads.
+//! The webhook envelope and its typed event payloads: v2 here, v3 read by `v3.rs` into the
+//! same variants where the two versions mean the same thing.
 //!
 //! Parsing is strict about types (a `text` that is an object is refused) and lenient about
 //! presence (optional fields may be missing, unknown fields are ignored), because the vendor
@@ -8,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::v3::{self, MessageExtra, ReactionExtra};
 use super::value::{id_field, kind_of, Id, Int, Time};
 
 /// Why a body is not a usable Linq envelope. The text is one sentence for the sender.
@@ -30,6 +32,11 @@ pub enum EventError {
 #[derive(Debug, Clone)]
 pub struct Envelope {
     pub api_version: Option<String>,
+    /// v3: `2025-01-01` or `2026-02-03` (the payload shape).
+    pub webhook_version: Option<String>,
+    /// v3: Linq's trace and partner ids, kept for support requests.
+    pub trace_id: Option<String>,
+    pub partner_id: Option<String>,
     pub event_id: String,
     pub event_type: String,
     pub created_at: Option<Time>,
@@ -53,6 +60,15 @@ pub enum Event {
     ParticipantAdded(Participant),
     ParticipantRemoved(Participant),
     ChatCreated(ChatCreated),
+    // Only v3 says these.
+    MessageDelivered(Message),
+    MessageFailed(v3::MessageFailed),
+    MessageEdited(v3::MessageEdited),
+    ReactionRemoved(Reaction),
+    GroupChanged(v3::GroupChange),
+    NumberStatus(v3::NumberStatus),
+    LocationSharing(v3::LocationSharing),
+    CallStage(v3::CallStage),
     Unknown,
 }
 
@@ -116,6 +132,9 @@ pub struct Message {
     pub chat_handles: Option<Vec<Handle>>,
     #[serde(default)]
     pub attachments: Option<Vec<Attachment>>,
+    /// Set only when the message came as v3.
+    #[serde(skip)]
+    pub v3: Option<Box<MessageExtra>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -211,6 +230,9 @@ pub struct Reaction {
     pub chat_handles: Option<Vec<Handle>>,
     #[serde(default)]
     pub associated_message: Option<AssociatedMessage>,
+    /// Set only when the reaction came as v3.
+    #[serde(skip)]
+    pub v3: Option<Box<ReactionExtra>>,
 }
 
 impl Reaction {
@@ -353,6 +375,17 @@ pub fn parse_envelope(value: &Value) -> Result<Envelope, EventError> {
             ))
         }
     };
+    let optional_text = |field: &'static str| match object.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(envelope_err(
+            field,
+            format!("must be a string, not {}", kind_of(other)),
+        )),
+    };
+    let webhook_version = optional_text("webhook_version")?;
+    let trace_id = optional_text("trace_id")?;
+    let partner_id = optional_text("partner_id")?;
     let created_at = match object.get("created_at") {
         None | Some(Value::Null) => None,
         Some(v) => Some(
@@ -361,9 +394,16 @@ pub fn parse_envelope(value: &Value) -> Result<Envelope, EventError> {
         ),
     };
     let data = object.get("data").unwrap_or(&Value::Null);
-    let event = parse_data(&event_type, data)?;
+    let event = if v3::is_v3(object) {
+        v3::parse_data(&event_type, data)?
+    } else {
+        parse_data(&event_type, data)?
+    };
     Ok(Envelope {
         api_version,
+        webhook_version,
+        trace_id,
+        partner_id,
         event_id,
         event_type,
         created_at,
@@ -421,7 +461,7 @@ fn parse_data(event_type: &str, data: &Value) -> Result<Event, EventError> {
     Ok(event)
 }
 
-fn typed<T: DeserializeOwned>(event_type: &str, data: &Value) -> Result<T, EventError> {
+pub(crate) fn typed<T: DeserializeOwned>(event_type: &str, data: &Value) -> Result<T, EventError> {
     serde_path_to_error::deserialize(data).map_err(
         |e: serde_path_to_error::Error<serde_json::Error>| {
             let path = e.path().to_string();
@@ -440,7 +480,7 @@ fn typed<T: DeserializeOwned>(event_type: &str, data: &Value) -> Result<T, Event
 }
 
 /// Finds the chat and the handles of a membership change in whatever shape it arrives.
-fn participant(data: &Value) -> Participant {
+pub(crate) fn participant(data: &Value) -> Participant {
     let chat_id = id_field(data, "chat_id")
         .or_else(|| id_field(data, "group_chat_id"))
         .or_else(|| data.get("chat").and_then(|c| id_field(c, "id")));
@@ -516,7 +556,7 @@ fn push_handle(out: &mut Vec<ParticipantHandle>, identifier: &str, name: Option<
     });
 }
 
-fn chat_created(data: &Value) -> ChatCreated {
+pub(crate) fn chat_created(data: &Value) -> ChatCreated {
     let chat_id = id_field(data, "chat_id")
         .or_else(|| id_field(data, "id"))
         .or_else(|| data.get("chat").and_then(|c| id_field(c, "id")));

@@ -2,7 +2,9 @@
 
 pub mod event;
 pub mod signature;
+pub mod standard_webhooks;
 pub mod time;
+pub mod v3;
 pub mod value;
 
 pub use event::{parse_envelope, Envelope, Event, EventError};

@@ -38,6 +38,10 @@ pub enum SignatureForm {
     Raw,
     Canonical,
     Unsigned,
+    /// Linq v3: Standard Webhooks (`webhook-signature`).
+    Standard,
+    /// Linq v3's deprecated form: hex HMAC over `{X-Webhook-Timestamp}.{body}`.
+    Legacy,
 }
 
 impl SignatureForm {
@@ -46,6 +50,8 @@ impl SignatureForm {
             SignatureForm::Raw => "raw",
             SignatureForm::Canonical => "canonical",
             SignatureForm::Unsigned => "unsigned",
+            SignatureForm::Standard => "standard",
+            SignatureForm::Legacy => "legacy",
         }
     }
 }

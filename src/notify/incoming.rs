@@ -127,7 +127,13 @@ impl From<&FeedData> for Incoming {
                 .as_ref()
                 .map(|m| message_what(m, data.chat.as_ref())),
             "call.completed" => data.call.as_ref().map(call_what),
-            "reaction.received" | "reaction.sent" => data.reaction.as_ref().map(reaction_what),
+            "reaction.received" | "reaction.sent" | "reaction.added" => {
+                data.reaction.as_ref().map(reaction_what)
+            }
+            // v3 call stages: only the ones that end a call say how it went.
+            "call.ended" | "call.no_answer" | "call.declined" | "call.failed" => {
+                data.call.as_ref().map(call_what)
+            }
             _ => None,
         };
         let chat_id = data
@@ -165,6 +171,11 @@ mod tests {
             read_at_original: None,
             attachments: Vec::new(),
             reactions: Vec::new(),
+            delivered_at: None,
+            status: None,
+            failure: None,
+            edited_at: None,
+            reply_to: None,
         }
     }
 
@@ -302,6 +313,43 @@ mod tests {
             Incoming::from(&message_without_view).what,
             What::Other,
             "nothing to say without the message itself"
+        );
+    }
+
+    #[test]
+    fn v3_reactions_and_ending_call_stages_notify_and_other_stages_do_not() {
+        let reaction = views::ReactionEvent {
+            id: "v3:m1:0:+1:love:".into(),
+            message_id: "m1".into(),
+            chat_id: Some("c1".into()),
+            reaction: "love".into(),
+            from: Some("+1".into()),
+            from_name: Some("Ann".into()),
+            is_from_me: false,
+            message_text: None,
+            sent_at: None,
+        };
+        let added = FeedData {
+            event_type: Some("reaction.added".into()),
+            reaction: Some(reaction),
+            ..FeedData::default()
+        };
+        assert!(matches!(Incoming::from(&added).what, What::Reaction { .. }));
+        let missed = FeedData {
+            event_type: Some("call.no_answer".into()),
+            call: Some(call(false, true)),
+            ..FeedData::default()
+        };
+        assert!(matches!(Incoming::from(&missed).what, What::Call { .. }));
+        let ringing = FeedData {
+            event_type: Some("call.ringing".into()),
+            call: Some(call(false, true)),
+            ..FeedData::default()
+        };
+        assert_eq!(
+            Incoming::from(&ringing).what,
+            What::Other,
+            "a call in progress has not ended yet"
         );
     }
 }

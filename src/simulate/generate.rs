@@ -358,7 +358,7 @@ fn burst(count: usize, seed: u64, start: DateTime<Utc>) -> Story {
 
 /// Redelivers about one in eight events, shuffles everything, and spoils about 5% of the
 /// signatures: what a flaky network and a misconfigured secret look like together.
-fn chaos(mut out: Vec<Delivery>, seed: u64) -> Vec<Delivery> {
+pub(super) fn chaos(mut out: Vec<Delivery>, seed: u64) -> Vec<Delivery> {
     if out.is_empty() {
         return out;
     }

@@ -14,6 +14,7 @@ mod report;
 mod rng;
 mod send;
 mod story;
+mod v3;
 
 use std::time::Instant;
 
@@ -21,7 +22,8 @@ use chrono::Utc;
 
 pub use generate::{generate, generate_load, Delivery, Scenario, DEFAULT_COUNT};
 pub use report::{Latency, Report, RunInfo};
-pub use send::{display_url, parse_url, send_all, Outcome, SendOptions};
+pub use send::{display_url, parse_url, send_all, ApiVersion, Outcome, SendOptions};
+pub use v3::{generate_v3, PROMISED_V3_EVENT_TYPES};
 
 use crate::linq::Secret;
 
@@ -121,6 +123,10 @@ pub struct SimulateArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Which Linq API to imitate: v2 (`X-Webhook-Signature`), or v3 (its event set, signed
+    /// with Standard Webhooks headers and the legacy `X-Webhook-Signature` + timestamp).
+    #[arg(long, value_enum, default_value_t = ApiVersion::V2)]
+    pub api_version: ApiVersion,
 }
 
 impl std::fmt::Debug for SimulateArgs {
@@ -135,6 +141,7 @@ impl std::fmt::Debug for SimulateArgs {
             .field("seed", &self.seed)
             .field("concurrency", &self.concurrency)
             .field("json", &self.json)
+            .field("api_version", &self.api_version)
             .finish()
     }
 }
@@ -161,6 +168,7 @@ impl SimulateArgs {
         SendOptions {
             rate: self.rate.unwrap_or(default_rate).per_second(),
             concurrency: self.concurrency.unwrap_or(if demo { 1 } else { 8 }).max(1),
+            api_version: self.api_version,
             ..SendOptions::default()
         }
     }
@@ -175,7 +183,10 @@ pub async fn run(args: &SimulateArgs) -> Result<Report, SimulateError> {
         return Err(SimulateError::NothingToSend);
     }
     let seed = args.seed.unwrap_or_else(random_seed);
-    let deliveries = generate(args.scenario, args.count, seed, Utc::now());
+    let deliveries = match args.api_version {
+        ApiVersion::V2 => generate(args.scenario, args.count, seed, Utc::now()),
+        ApiVersion::V3 => generate_v3(args.scenario, args.count, seed, Utc::now()),
+    };
     let started = Instant::now();
     let outcomes = send_all(&url, &secret, &deliveries, &args.send_options()).await?;
     let info = RunInfo {

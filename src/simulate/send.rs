@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 
 use super::generate::Delivery;
 use super::SimulateError;
+use crate::linq::standard_webhooks;
 use crate::linq::Secret;
 
 /// How fast and how hard to send.
@@ -28,6 +29,20 @@ pub struct SendOptions {
     pub max_retry_wait: Duration,
     /// Per request, connecting included.
     pub timeout: Duration,
+    /// Which signature headers to send.
+    pub api_version: ApiVersion,
+}
+
+/// The Linq API a simulation imitates, which decides how deliveries are signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApiVersion {
+    /// `X-Webhook-Signature: sha256=<hex>` over the body.
+    #[default]
+    V2,
+    /// Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`) plus the
+    /// legacy `X-Webhook-Signature` over `{X-Webhook-Timestamp}.{body}`, as Linq v3 sends both.
+    V3,
 }
 
 impl Default for SendOptions {
@@ -38,6 +53,7 @@ impl Default for SendOptions {
             max_retries: 3,
             max_retry_wait: Duration::from_secs(30),
             timeout: Duration::from_secs(15),
+            api_version: ApiVersion::V2,
         }
     }
 }
@@ -102,7 +118,7 @@ pub async fn send_all(
         url: url.clone(),
         options: options.clone(),
     });
-    let signed = sign_all(secret, deliveries);
+    let signed = sign_all(secret, deliveries, options.api_version);
     let mut outcomes: Vec<Option<Outcome>> = vec![None; deliveries.len()];
     let Some((first_body, first_signature)) = signed.first().cloned() else {
         return Ok(Vec::new());
@@ -128,7 +144,7 @@ pub async fn send_all(
 /// Everything after the first delivery: paced, at most `concurrency` in flight.
 async fn send_rest(
     post: &Arc<Post>,
-    signed: Vec<(Bytes, String)>,
+    signed: Vec<(Bytes, Signing)>,
     outcomes: &mut [Option<Outcome>],
 ) {
     let mut pacer = pacer(post.options.rate).await;
@@ -177,12 +193,77 @@ fn client(options: &SendOptions) -> Result<Client, SimulateError> {
         .map_err(|e| SimulateError::Client(root_cause(&e)))
 }
 
-/// Bodies as cheap-to-clone bytes (retries resend them) with their signatures, computed
-/// before sending so HMAC time stays out of the latency figures.
-fn sign_all(secret: &Secret, deliveries: &[Delivery]) -> Vec<(Bytes, String)> {
+/// How one delivery is signed. v2 signatures are computed before sending so HMAC time stays
+/// out of the latency figures; v3 ones sign the send time, so they are made per attempt.
+#[derive(Clone)]
+enum Signing {
+    V2(String),
+    V3 {
+        webhook_id: String,
+        key: Arc<Vec<u8>>,
+        legacy_key: Arc<Vec<u8>>,
+    },
+}
+
+impl Signing {
+    fn headers(&self, body: &[u8]) -> Vec<(&'static str, String)> {
+        match self {
+            Signing::V2(signature) => vec![("X-Webhook-Signature", signature.clone())],
+            Signing::V3 {
+                webhook_id,
+                key,
+                legacy_key,
+            } => {
+                let now = chrono::Utc::now().timestamp();
+                vec![
+                    ("webhook-id", webhook_id.clone()),
+                    ("webhook-timestamp", now.to_string()),
+                    (
+                        "webhook-signature",
+                        standard_webhooks::sign(key, webhook_id, now, body),
+                    ),
+                    ("X-Webhook-Timestamp", now.to_string()),
+                    (
+                        "X-Webhook-Signature",
+                        standard_webhooks::sign_legacy(legacy_key, now, body),
+                    ),
+                ]
+            }
+        }
+    }
+}
+
+/// Bodies as cheap-to-clone bytes (retries resend them) with how to sign them. A tampered
+/// delivery is signed with a key the server cannot have.
+fn sign_all(secret: &Secret, deliveries: &[Delivery], api: ApiVersion) -> Vec<(Bytes, Signing)> {
+    let key = Arc::new(standard_webhooks::signing_key(secret));
+    let legacy = Arc::new(secret.expose().to_vec());
+    let wrong = |k: &[u8]| {
+        let mut w = b"not-".to_vec();
+        w.extend_from_slice(k);
+        Arc::new(w)
+    };
     deliveries
         .iter()
-        .map(|d| (Bytes::from(d.body.clone()), d.signature(secret.expose())))
+        .map(|d| {
+            let signing = match api {
+                ApiVersion::V2 => Signing::V2(d.signature(secret.expose())),
+                ApiVersion::V3 => Signing::V3 {
+                    webhook_id: format!("msg_{}", d.event_id),
+                    key: if d.tamper {
+                        wrong(key.as_slice())
+                    } else {
+                        key.clone()
+                    },
+                    legacy_key: if d.tamper {
+                        wrong(legacy.as_slice())
+                    } else {
+                        legacy.clone()
+                    },
+                },
+            };
+            (Bytes::from(d.body.clone()), signing)
+        })
         .collect()
 }
 
@@ -201,15 +282,19 @@ fn settle(result: Result<Outcome, NoAnswer>) -> Outcome {
 }
 
 /// One delivery, retried on 503 up to `max_retries` times, waiting as `Retry-After` says.
-async fn post_one(post: &Post, body: Bytes, signature: String) -> Result<Outcome, NoAnswer> {
+async fn post_one(post: &Post, body: Bytes, signing: Signing) -> Result<Outcome, NoAnswer> {
     let mut retries = 0;
     loop {
+        let headers = signing.headers(&body);
         let started = Instant::now();
-        let response = post
+        let mut request = post
             .client
             .post(post.url.clone())
-            .header(CONTENT_TYPE, "application/json")
-            .header("X-Webhook-Signature", &signature)
+            .header(CONTENT_TYPE, "application/json");
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let response = request
             .body(body.clone())
             .send()
             .await

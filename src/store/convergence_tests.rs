@@ -8,7 +8,7 @@ use super::{log, project, schema, NewEvent};
 use crate::linq::{parse_envelope, SignatureForm};
 use crate::simulate::{generate, Scenario};
 
-fn memory_db() -> Connection {
+pub(super) fn memory_db() -> Connection {
     let mut conn = Connection::open_in_memory().expect("memory db");
     schema::migrate(&mut conn).expect("migrate");
     conn
@@ -26,6 +26,7 @@ fn ingest(conn: &Connection, body: &str) {
         received_at: 0,
         signature: SignatureForm::Unsigned,
         payload: body.to_string(),
+        webhook_id: None,
     };
     if log::append(conn, &event).expect("append").is_some() {
         project::apply(conn, &env, 0).expect("project");
@@ -46,8 +47,13 @@ fn dump(conn: &Connection) -> Vec<String> {
         "SELECT * FROM memberships ORDER BY event_id",
         "SELECT kind, ref_id, body FROM search ORDER BY kind, ref_id, body",
     ];
+    dump_queries(conn, &queries)
+}
+
+/// The rows of each query as text, headed by the query, for comparing two databases.
+pub(super) fn dump_queries(conn: &Connection, queries: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
-    for sql in queries {
+    for &sql in queries {
         let mut stmt = conn.prepare(sql).expect("prepare");
         let columns = stmt.column_count();
         let rows = stmt

@@ -19,6 +19,9 @@ pub struct NewEvent {
     pub received_at: i64,
     pub signature: SignatureForm,
     pub payload: String,
+    /// The Standard Webhooks `webhook-id`, when that signature matched: a second delivery with
+    /// the same id is a duplicate even if Linq's `event_id` differed.
+    pub webhook_id: Option<String>,
 }
 
 impl NewEvent {
@@ -38,6 +41,7 @@ impl NewEvent {
             received_at,
             signature,
             payload,
+            webhook_id: None,
         }
     }
 }
@@ -67,13 +71,14 @@ pub struct Rejection {
     pub body_prefix: String,
 }
 
-/// Appends `event`; `None` when an event with the same id and type is already stored.
+/// Appends `event`; `None` when an event with the same id and type, or the same
+/// `webhook-id`, is already stored.
 pub fn append(conn: &Connection, event: &NewEvent) -> Result<Option<i64>, StoreError> {
     let inserted = conn.execute(
         "INSERT INTO events (event_id, event_type, api_version, created_at, created_at_original,
-                             received_at, signature, payload)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-         ON CONFLICT (event_id, event_type) DO NOTHING",
+                             received_at, signature, payload, webhook_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT DO NOTHING",
         params![
             event.event_id,
             event.event_type,
@@ -83,6 +88,7 @@ pub fn append(conn: &Connection, event: &NewEvent) -> Result<Option<i64>, StoreE
             event.received_at,
             event.signature.as_str(),
             event.payload,
+            event.webhook_id,
         ],
     )?;
     Ok((inserted == 1).then(|| conn.last_insert_rowid()))
@@ -98,6 +104,23 @@ pub fn seq_of(
         .query_row(
             "SELECT seq FROM events WHERE event_id = ?1 AND event_type = ?2",
             params![event_id, event_type],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// The sequence number of the stored event `event` duplicates (by id and type, or webhook-id).
+pub fn duplicate_of(conn: &Connection, event: &NewEvent) -> Result<Option<i64>, StoreError> {
+    if let Some(seq) = seq_of(conn, &event.event_id, &event.event_type)? {
+        return Ok(Some(seq));
+    }
+    let Some(webhook_id) = &event.webhook_id else {
+        return Ok(None);
+    };
+    Ok(conn
+        .query_row(
+            "SELECT seq FROM events WHERE webhook_id = ?1",
+            params![webhook_id],
             |r| r.get(0),
         )
         .optional()?)

@@ -6,7 +6,9 @@
 
 pub mod log;
 pub mod project;
+mod project_v3;
 pub mod queries;
+pub mod queries_v3;
 pub mod replay;
 pub mod schema;
 pub mod search;
@@ -119,3 +121,5 @@ pub fn now_millis() -> i64 {
 
 #[cfg(test)]
 mod convergence_tests;
+#[cfg(test)]
+mod v3_tests;

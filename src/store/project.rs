@@ -8,6 +8,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::project_v3 as v3;
 use super::StoreError;
 use crate::linq::event::{self, Envelope, Event, Handle, Participant};
 
@@ -17,9 +18,9 @@ pub(crate) const FTS_CALL: i64 = 1;
 pub(crate) const FTS_CONTACT: i64 = 2;
 
 /// Context every rule may need: when the event happened by the vendor's clock, else when we got it.
-struct Ctx<'a> {
-    event_id: &'a str,
-    at: i64,
+pub(super) struct Ctx<'a> {
+    pub(super) event_id: &'a str,
+    pub(super) at: i64,
 }
 
 /// Applies `env` to the projections.
@@ -37,6 +38,9 @@ pub fn apply(conn: &Connection, env: &Envelope, received_at: i64) -> Result<(), 
         Event::MessageReceived(m) => message(conn, &ctx, m, false),
         Event::MessageRead(r) => read_receipt(conn, r),
         Event::CallCompleted(c) => call(conn, c),
+        Event::ReactionSent(r) | Event::ReactionReceived(r) if r.v3.is_some() => {
+            v3::reaction_added(conn, &ctx, r)
+        }
         Event::ReactionSent(r) => reaction(conn, &ctx, r, true),
         Event::ReactionReceived(r) => reaction(conn, &ctx, r, false),
         Event::ContactCreated(c) | Event::ContactUpdated(c) => contact(conn, &ctx, c),
@@ -44,11 +48,22 @@ pub fn apply(conn: &Connection, env: &Envelope, received_at: i64) -> Result<(), 
         Event::ParticipantAdded(p) => membership(conn, &ctx, p, "added"),
         Event::ParticipantRemoved(p) => membership(conn, &ctx, p, "removed"),
         Event::ChatCreated(c) => chat_created(conn, &ctx, c),
+        Event::MessageDelivered(m) => {
+            message(conn, &ctx, m, false)?;
+            v3::message_delivered(conn, &ctx, m)
+        }
+        Event::MessageFailed(f) => v3::failed(conn, &ctx, f),
+        Event::MessageEdited(e) => v3::edited(conn, &ctx, e),
+        Event::ReactionRemoved(r) => v3::reaction_removed(conn, &ctx, r),
+        Event::GroupChanged(g) => v3::group_changed(conn, &ctx, g),
+        Event::NumberStatus(n) => v3::number_status(conn, &ctx, n),
+        Event::LocationSharing(l) => v3::location(conn, &ctx, l),
+        Event::CallStage(c) => v3::call_stage(conn, &ctx, c),
         Event::TypingStarted(_) | Event::TypingStopped(_) | Event::Unknown => Ok(()),
     }
 }
 
-fn ensure_chat(conn: &Connection, chat_id: &str) -> Result<(), StoreError> {
+pub(super) fn ensure_chat(conn: &Connection, chat_id: &str) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO chats (chat_id) VALUES (?1) ON CONFLICT (chat_id) DO NOTHING",
     )?
@@ -93,7 +108,7 @@ fn upsert_handles(
     Ok(())
 }
 
-fn bump_activity(conn: &Connection, chat_id: &str, at: i64) -> Result<(), StoreError> {
+pub(super) fn bump_activity(conn: &Connection, chat_id: &str, at: i64) -> Result<(), StoreError> {
     conn.prepare_cached(
         "UPDATE chats SET last_activity_at = max(coalesce(last_activity_at, ?2), ?2) WHERE chat_id = ?1",
     )?
@@ -121,10 +136,11 @@ fn message(
                 .any(|h| h.is_me == Some(true) && h.identifier == from)
         })
         .unwrap_or(false);
-    let direction = if sent_event || from_me {
-        "outbound"
-    } else {
-        "inbound"
+    let extra = m.v3.as_deref();
+    let direction = match extra.and_then(|x| x.direction.as_deref()) {
+        Some(said) => said,
+        None if sent_event || from_me => "outbound",
+        None => "inbound",
     };
     let inserted = conn
         .prepare_cached(
@@ -178,6 +194,9 @@ fn message(
     } else if m.is_read == Some(true) {
         conn.prepare_cached("UPDATE messages SET is_read = 1 WHERE id = ?1")?
             .execute(params![m.id.as_str()])?;
+    }
+    if let Some(x) = extra {
+        v3::message_extra(conn, ctx, m, x, inserted == 1)?;
     }
     conn.prepare_cached(
         "UPDATE chats SET last_message_id = ?2, last_message_at = ?3,
@@ -487,13 +506,16 @@ fn chat_created(
     ensure_chat(conn, chat_id)?;
     upsert_handles(conn, chat_id, &c.handles, ctx.at)?;
     conn.prepare_cached(
-        "UPDATE chats SET display_name = coalesce(display_name, ?2), is_group = max(is_group, ?3) WHERE chat_id = ?1",
+        // A v3 rename (name_changed_at set) is always newer than the chat's creation.
+        "UPDATE chats SET display_name = CASE WHEN name_changed_at IS NULL THEN coalesce(display_name, ?2)
+                                         ELSE display_name END,
+                          is_group = max(is_group, ?3) WHERE chat_id = ?1",
     )?
     .execute(params![chat_id, c.display_name, c.is_group.unwrap_or(false)])?;
     bump_activity(conn, chat_id, ctx.at)
 }
 
-fn index(
+pub(super) fn index(
     conn: &Connection,
     rowid: i64,
     body: &str,
@@ -519,5 +541,5 @@ pub fn clear(conn: &Connection) -> Result<(), StoreError> {
          DELETE FROM reactions; DELETE FROM read_receipts; DELETE FROM calls; DELETE FROM contacts;
          DELETE FROM memberships; DELETE FROM search;",
     )?;
-    Ok(())
+    v3::clear(conn)
 }

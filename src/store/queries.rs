@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::queries_v3::{self as v3, V3Columns};
 use super::views::*;
 use super::StoreError;
 use crate::linq::time::format_millis;
@@ -71,8 +72,16 @@ impl<'c> Names<'c> {
     }
 }
 
-/// (id, reaction, from, is_from_me, sent_at)
-type ReactionRow = (String, String, Option<String>, bool, Option<i64>);
+/// (id, reaction, from, is_from_me, sent_at, custom emoji, sticker JSON)
+type ReactionRow = (
+    String,
+    String,
+    Option<String>,
+    bool,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+);
 /// (item id or chat id, identifier, display name, action, at, original at text)
 type MembershipRow = (String, String, Option<String>, String, i64, Option<String>);
 
@@ -278,7 +287,13 @@ fn members(
 
 const MESSAGE_COLUMNS: &str =
     "m.id, m.chat_id, m.text, m.sent_at, m.sent_at_original, m.direction, m.from_phone,
-     m.service, r.read_at, r.read_at_original";
+     m.service, r.read_at, r.read_at_original, m.reply_to_id, m.reply_to_part, m.text_parts,
+     d.delivered_at, f.code, f.detail_code, f.reason, f.failed_at,
+     EXISTS (SELECT 1 FROM message_edits e WHERE e.message_id = m.id)";
+
+/// What a message row is joined with: its read receipt, and (v3) delivery and failure.
+const MESSAGE_FROM: &str = "messages m LEFT JOIN read_receipts r ON r.message_id = m.id
+     LEFT JOIN deliveries d ON d.message_id = m.id LEFT JOIN message_failures f ON f.message_id = m.id";
 
 struct MessageRow {
     id: String,
@@ -291,6 +306,7 @@ struct MessageRow {
     service: Option<String>,
     read_at: Option<i64>,
     read_at_original: Option<String>,
+    v3: V3Columns,
 }
 
 fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
@@ -305,6 +321,22 @@ fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
         service: r.get(7)?,
         read_at: r.get(8)?,
         read_at_original: r.get(9)?,
+        v3: V3Columns {
+            reply_to_id: r.get(10)?,
+            reply_to_part: r.get(11)?,
+            text_parts: r.get(12)?,
+            delivered_at: r.get(13)?,
+            failure: match r.get::<_, Option<i64>>(17)? {
+                Some(failed_at) => Some(Failure {
+                    code: r.get(14)?,
+                    detail_code: r.get(15)?,
+                    reason: r.get(16)?,
+                    failed_at: format_millis(failed_at),
+                }),
+                None => None,
+            },
+            has_edits: r.get(18)?,
+        },
     })
 }
 
@@ -316,7 +348,7 @@ pub fn message(
 ) -> Result<Option<Message>, StoreError> {
     let row = conn
         .prepare_cached(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages m LEFT JOIN read_receipts r ON r.message_id = m.id WHERE m.id = ?1"
+            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.id = ?1"
         ))?
         .query_row(params![id], message_row)
         .optional()?;
@@ -341,14 +373,17 @@ fn hydrate(
         Some(phone) => Some(names.resolve(Some(&row.chat_id), phone)?),
         None => None,
     };
+    let facts = v3::message_facts(conn, names, &row.id, &row.chat_id, row.text, row.v3)?;
+    let direction = Direction::parse(&row.direction);
+    let status = facts.status(direction == Direction::Outbound, row.read_at.is_some());
     Ok(Message {
         kind: "message",
-        direction: Direction::parse(&row.direction),
+        direction,
         sent_at: format_millis(row.sent_at),
         read_at: opt_time(row.read_at),
         id: row.id,
         chat_id: row.chat_id,
-        text: row.text,
+        text: facts.text,
         sent_at_original: row.sent_at_original,
         from_phone: row.from_phone,
         from_name,
@@ -356,6 +391,11 @@ fn hydrate(
         read_at_original: row.read_at_original,
         attachments,
         reactions,
+        delivered_at: facts.delivered_at,
+        status,
+        failure: facts.failure,
+        edited_at: facts.edited_at,
+        reply_to: facts.reply_to,
     })
 }
 
@@ -367,28 +407,33 @@ fn reactions(
 ) -> Result<Vec<Reaction>, StoreError> {
     let rows: Vec<ReactionRow> = conn
         .prepare_cached(
-            "SELECT id, reaction, from_identifier, is_from_me, sent_at FROM reactions
-             WHERE message_id = ?1 ORDER BY sent_at, id",
+            "SELECT id, reaction, from_identifier, is_from_me, sent_at, custom_emoji, sticker FROM reactions
+             WHERE message_id = ?1 AND (removed_at IS NULL OR sent_at > removed_at)
+             ORDER BY sent_at, id",
         )?
         .query_map(params![message_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
         })?
         .collect::<Result<_, _>>()?;
     rows.into_iter()
-        .map(|(id, reaction, from, is_from_me, sent_at)| {
-            let from_name = match &from {
-                Some(f) => Some(names.resolve(Some(chat_id), f)?),
-                None => None,
-            };
-            Ok(Reaction {
-                id,
-                reaction,
-                from,
-                from_name,
-                is_from_me,
-                sent_at: opt_time(sent_at),
-            })
-        })
+        .map(
+            |(id, reaction, from, is_from_me, sent_at, custom_emoji, sticker)| {
+                let from_name = match &from {
+                    Some(f) => Some(names.resolve(Some(chat_id), f)?),
+                    None => None,
+                };
+                Ok(Reaction {
+                    id,
+                    reaction,
+                    from,
+                    from_name,
+                    is_from_me,
+                    sent_at: opt_time(sent_at),
+                    custom_emoji,
+                    sticker: sticker.and_then(|s| serde_json::from_str(&s).ok()),
+                })
+            },
+        )
         .collect()
 }
 
@@ -469,7 +514,7 @@ pub fn thread(
     let (at, id) = cursor.unwrap_or((i64::MAX, String::new()));
     let rows: Vec<MessageRow> = conn
         .prepare_cached(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages m LEFT JOIN read_receipts r ON r.message_id = m.id
+            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM}
              WHERE m.chat_id = ?1 AND (?2 = 1 OR (m.sent_at, m.id) {cmp} (?3, ?4))
              ORDER BY m.sent_at {order}, m.id {order} LIMIT ?5"
         ))?
@@ -485,9 +530,11 @@ pub fn thread(
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
         })?
         .collect::<Result<_, _>>()?;
+    let chat_events =
+        v3::chat_event_rows(conn, chat_id, (unbounded == 1, cmp), at, &id, limit + 1)?;
 
-    // Merge the two lists by (time, id) nearest the cursor first, keep `limit`, then put them
-    // oldest first.
+    // Merge the lists by (time, id) nearest the cursor first, keep `limit`, then put them oldest
+    // first. Membership lines index `system`; chat-event lines index `chat_events` past its length.
     let mut keyed: Vec<(i64, String, Option<MessageRow>, usize)> = Vec::new();
     keyed.extend(
         rows.into_iter()
@@ -499,6 +546,14 @@ pub fn thread(
             .enumerate()
             .map(|(i, s)| (s.4, s.0.clone(), None, i)),
     );
+    keyed.extend(chat_events.iter().enumerate().map(|(i, e)| {
+        (
+            e.5,
+            format!("{}{}", v3::ITEM_PREFIX, e.0),
+            None,
+            system.len() + i,
+        )
+    }));
     keyed.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     if !newer {
         keyed.reverse();
@@ -514,6 +569,10 @@ pub fn thread(
     for (at, _, row, index) in keyed {
         match row {
             Some(row) => items.push(ThreadItem::Message(hydrate(conn, &mut names, row)?)),
+            None if index >= system.len() => {
+                let row = &chat_events[index - system.len()];
+                items.push(v3::chat_event_item(&mut names, chat_id, row)?);
+            }
             None => {
                 let (item_id, identifier, display_name, action, _, original) = &system[index];
                 let name = member_name(&mut names, chat_id, identifier, display_name.as_deref())?;
@@ -570,6 +629,9 @@ fn cursor_of(
     chat_id: &str,
     item_id: &str,
 ) -> Result<Option<(i64, String)>, StoreError> {
+    if let Some(found) = v3::cursor_of(conn, chat_id, item_id)? {
+        return Ok(Some(found));
+    }
     if let Some(event_id) = item_id.strip_prefix("member-") {
         let at: Option<i64> = conn
             .prepare_cached("SELECT at FROM memberships WHERE event_id = ?1 AND chat_id = ?2")?

@@ -6,7 +6,10 @@ use rusqlite_migration::{Migrations, M};
 
 use super::StoreError;
 
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_v3.sql"),
+];
 
 /// The schema version this build writes.
 pub const LATEST: usize = MIGRATIONS.len();
@@ -52,5 +55,49 @@ mod tests {
             .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
             .expect("count");
         assert_eq!(tables, 0, "nothing was created in the refused database");
+    }
+
+    #[test]
+    fn version_1_databases_migrate_keeping_every_event_and_the_sequence() {
+        let mut conn = Connection::open_in_memory().expect("memory db");
+        Migrations::new(vec![M::up(MIGRATIONS[0])])
+            .to_latest(&mut conn)
+            .expect("version 1");
+        for (seq, id) in [(1, "a"), (2, "b"), (3, "typing")] {
+            conn.execute(
+                "INSERT INTO events (seq, event_id, event_type, received_at, signature, payload)
+                 VALUES (?1, ?2, 'message.received', 0, 'raw', '{}')",
+                rusqlite::params![seq, id],
+            )
+            .expect("insert");
+        }
+        conn.execute("DELETE FROM events WHERE seq = 3", [])
+            .expect("a pruned row");
+        migrate(&mut conn).expect("migrates to the latest version");
+        let kept: Vec<String> = conn
+            .prepare("SELECT event_id FROM events ORDER BY seq")
+            .expect("query")
+            .query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("ids");
+        assert_eq!(kept, vec!["a", "b"], "every stored event survives");
+        conn.execute(
+            "INSERT INTO events (event_id, event_type, received_at, signature, payload, webhook_id)
+             VALUES ('c', 'message.received', 0, 'standard', '{}', 'msg_1')",
+            [],
+        )
+        .expect("the new signature form is allowed");
+        assert_eq!(
+            conn.last_insert_rowid(),
+            4,
+            "a pruned row's seq is never given away, across the rebuild of the table"
+        );
+        let dup = conn.execute(
+            "INSERT INTO events (event_id, event_type, received_at, signature, payload, webhook_id)
+             VALUES ('d', 'message.received', 0, 'standard', '{}', 'msg_1') ON CONFLICT DO NOTHING",
+            [],
+        );
+        assert_eq!(dup.ok(), Some(0), "a second webhook-id is a duplicate");
     }
 }

@@ -74,6 +74,33 @@ pub struct Reaction {
     pub from_name: Option<String>,
     pub is_from_me: bool,
     pub sent_at: Option<String>,
+    /// v3 `custom` reactions: the emoji itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_emoji: Option<String>,
+    /// v3 `sticker` reactions: the sticker object as Linq sent it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sticker: Option<serde_json::Value>,
+}
+
+/// Why Linq could not deliver an outbound message (v3 `message.failed`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Failure {
+    pub code: Option<String>,
+    pub detail_code: Option<String>,
+    pub reason: Option<String>,
+    pub failed_at: String,
+}
+
+/// The message a reply answers, as much of it as is known.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ReplyTo {
+    pub message_id: String,
+    pub part_index: Option<i64>,
+    /// False while the answered message has not arrived (or is in no chat we hold).
+    pub found: bool,
+    pub text: Option<String>,
+    pub from_name: Option<String>,
+    pub direction: Option<Direction>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -92,6 +119,14 @@ pub struct Message {
     pub read_at_original: Option<String>,
     pub attachments: Vec<Attachment>,
     pub reactions: Vec<Reaction>,
+    /// When Linq reported the message delivered (v3), else `None`.
+    pub delivered_at: Option<String>,
+    /// Outbound only: `sent`, `delivered`, `read` or `failed` (a later delivery beats a failure).
+    pub status: Option<&'static str>,
+    pub failure: Option<Failure>,
+    /// When the text was last edited (v3 `message.edited`); `text` is already the edited text.
+    pub edited_at: Option<String>,
+    pub reply_to: Option<ReplyTo>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -106,12 +141,33 @@ pub struct MembershipItem {
     pub sent_at_original: Option<String>,
 }
 
-/// One entry of a thread: a message, or a system line for a membership change.
+/// A system line that is not a membership change: a group's name or icon changed, location
+/// sharing began or ended (v3).
+#[derive(Debug, Clone, Serialize)]
+pub struct ChatEventItem {
+    pub kind: &'static str,
+    pub id: String,
+    pub chat_id: String,
+    /// `group_name`, `group_icon`, `location_started`, `location_stopped`.
+    pub action: String,
+    pub actor: Option<String>,
+    pub actor_name: Option<String>,
+    pub old_value: Option<String>,
+    /// The new name or icon URL; for `location_started`, when sharing ends (`None`: indefinitely).
+    pub new_value: Option<String>,
+    pub sent_at: String,
+    pub sent_at_original: Option<String>,
+}
+
+/// One entry of a thread: a message, or a system line.
+// Items are built for one answer and serialized at once; boxing the common variant buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 pub enum ThreadItem {
     Message(Message),
     Membership(MembershipItem),
+    ChatEvent(ChatEventItem),
 }
 
 impl ThreadItem {
@@ -119,8 +175,25 @@ impl ThreadItem {
         match self {
             ThreadItem::Message(m) => &m.id,
             ThreadItem::Membership(m) => &m.id,
+            ThreadItem::ChatEvent(e) => &e.id,
         }
     }
+}
+
+/// The health of one of the rep's numbers (v3 `phone_number.status_updated`).
+#[derive(Debug, Clone, Serialize)]
+pub struct NumberHealth {
+    pub phone_number: String,
+    /// `ACTIVE` or `FLAGGED`.
+    pub status: Option<String>,
+    /// `HEALTHY`, `AT_RISK` or `CRITICAL`.
+    pub reputation: Option<String>,
+    pub previous_status: Option<String>,
+    pub previous_reputation: Option<String>,
+    pub changed_at: String,
+    pub changed_at_original: Option<String>,
+    /// True when the number is flagged or its reputation is anything but healthy.
+    pub needs_attention: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -221,6 +294,7 @@ pub struct EventView {
     pub created_at: Option<String>,
     pub created_at_original: Option<String>,
     pub received_at: String,
+    /// `raw`, `canonical`, `unsigned` (v2), `standard` or `legacy` (v3).
     pub signature: String,
     pub payload: serde_json::Value,
 }

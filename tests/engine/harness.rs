@@ -62,6 +62,11 @@ fn pump(
 
 impl Server {
     pub fn start(data_dir: &Path) -> Server {
+        Server::start_with_secrets(data_dir, SECRET)
+    }
+
+    /// Starts with `secrets` (comma-separated) as `LINQ_WEBHOOK_SECRET`.
+    pub fn start_with_secrets(data_dir: &Path, secrets: &str) -> Server {
         let token = format!("tok-{}", rand_hex());
         // Retry on the rare port race between releasing and the server binding.
         for attempt in 0..5 {
@@ -78,7 +83,7 @@ impl Server {
                     "--ui-token",
                     &token,
                 ])
-                .env("LINQ_WEBHOOK_SECRET", SECRET)
+                .env("LINQ_WEBHOOK_SECRET", secrets)
                 .env_remove("LINQ_INBOX_DATA_DIR")
                 .env_remove("LINQ_INBOX_UI_TOKEN")
                 .stdout(Stdio::piped())
@@ -184,6 +189,18 @@ impl Server {
             .set("Content-Type", content_type);
         if let Some(s) = sig {
             req = req.set("X-Webhook-Signature", s);
+        }
+        resp(req.send_bytes(body))
+    }
+
+    /// POST a JSON body to the webhook with exactly these extra headers.
+    pub fn post_with_headers(&self, body: &[u8], headers: &[(&str, &str)]) -> (u16, Value) {
+        let mut req = self
+            .agent
+            .post(&self.webhook_url())
+            .set("Content-Type", "application/json");
+        for (name, value) in headers {
+            req = req.set(name, value);
         }
         resp(req.send_bytes(body))
     }

@@ -434,7 +434,7 @@ export class Inbox {
       this.chats = upsertChat(this.chats, chat);
     }
     if (ev.typing) this.applyTyping(ev.typing);
-    for (const item of [ev.message, ...(ev.memberships?.length ? ev.memberships : [ev.membership])]) {
+    for (const item of [ev.message, ev.chat_event, ...(ev.memberships?.length ? ev.memberships : [ev.membership])]) {
       if (!item || !item.chat_id) continue;
       const t = this.threads[item.chat_id];
       // A window around an old message takes only changes to what it shows; new items join

@@ -76,6 +76,26 @@ describe('Inbox store', () => {
     expect(inbox.lastSeq).toBe(5);
   });
 
+  it('puts API v3 system lines into the open thread and updates a message in place', async () => {
+    fakeApi(baseRoutes());
+    const inbox = new Inbox();
+    await loaded(inbox);
+    inbox.focused = false;
+    inbox.openChat('c1');
+    await vi.waitFor(() => expect(inbox.thread('c1').loaded).toBe(true));
+    const line = { kind: 'chat_event', id: 'chatevent-e6', chat_id: 'c1', action: 'location_started', actor: '+1',
+      actor_name: 'María', old_value: null, new_value: null, sent_at: '2025-05-21T12:00:00Z' };
+    inbox.dispatch('location.sharing.started', JSON.stringify({ seq: 6, event_id: 'e6', event_type: 'location.sharing.started',
+      created_at: null, chat_id: 'c1', chat_event: line }), '6');
+    expect(inbox.thread('c1').items.map((i) => i.id)).toEqual(['1', 'chatevent-e6']);
+    const edited = msg('1', '2025-05-21T10:00:00Z', { text: 'edited text', edited_at: '2025-05-21T12:01:00Z' });
+    inbox.dispatch('message.edited', JSON.stringify({ seq: 7, event_id: 'e7', event_type: 'message.edited',
+      created_at: null, message: edited }), '7');
+    const first = inbox.thread('c1').items[0];
+    expect(first?.kind === 'message' && first.text, 'the edit replaces the message, no second copy').toBe('edited text');
+    expect(inbox.thread('c1').items).toHaveLength(2);
+  });
+
   it('marks the open chat read when the window has focus', async () => {
     const calls = fakeApi(baseRoutes());
     const inbox = new Inbox();

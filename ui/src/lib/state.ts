@@ -4,8 +4,9 @@
 
 import { chatName, clip, dayLabel, duration, parseTime, reactionEmoji, sameDay, clock } from './format';
 import type {
-  Call, ChatSummary, Contact, JsonValue, Membership, Message, RawEvent, StreamEvent, ThreadItem,
+  Call, ChatEvent, ChatSummary, Contact, JsonValue, Membership, Message, RawEvent, StreamEvent, ThreadItem,
 } from './types';
+import { chatEventText, deliveryLines, v3RawAsV2 } from './v3';
 
 // ---------- chats ----------
 
@@ -127,7 +128,7 @@ export function lastReadOutbound(items: ThreadItem[]): Message | null {
 export type Row =
   | { type: 'day'; key: string; label: string }
   | { type: 'unread'; key: string }
-  | { type: 'system'; key: string; item: Membership; text: string }
+  | { type: 'system'; key: string; item: Membership | ChatEvent; text: string }
   | {
       type: 'message';
       key: string;
@@ -136,6 +137,8 @@ export type Row =
       last: boolean; // last of a sender group: shows the avatar, the tail and the time
       showName: boolean;
       readLine: string | null;
+      /** "Delivered 3:35 PM", or "Not delivered: …" (API v3). */
+      deliveryLine?: { text: string; failed: boolean } | null;
     }
   | { type: 'typing'; key: string; names: string };
 
@@ -160,6 +163,7 @@ export function buildRows(
 ): Row[] {
   const rows: Row[] = [];
   const readMsg = lastReadOutbound(items);
+  const delivery = deliveryLines(items);
   let prevDay: Date | null = null;
   let prev: Message | null = null;
   for (let i = 0; i < items.length; i++) {
@@ -179,6 +183,11 @@ export function buildRows(
       prev = null;
       continue;
     }
+    if (it.kind === 'chat_event') {
+      rows.push({ type: 'system', key: `chat_event:${it.id}`, item: it, text: chatEventText(it) });
+      prev = null;
+      continue;
+    }
     const first =
       !prev || sender(prev) !== sender(it) || time(it.sent_at) - time(prev.sent_at) > GROUP_GAP_MS;
     if (!first) {
@@ -194,6 +203,7 @@ export function buildRows(
       last: true,
       showName: opts.isGroup && it.direction === 'inbound' && first,
       readLine: readAt ? `Read ${clock(readAt)}` : null,
+      deliveryLine: delivery.get(it.id) ?? null,
     });
     prev = it;
   }
@@ -317,9 +327,10 @@ export function activityFromStream(ev: StreamEvent, nameOf: NameOf, chatTitle: (
       };
     }
     case 'reaction.received':
-    case 'reaction.sent': {
-      const mine = ev.event_type === 'reaction.sent';
+    case 'reaction.sent':
+    case 'reaction.added': {
       const re = ev.reaction;
+      const mine = ev.event_type === 'reaction.sent' || (ev.event_type === 'reaction.added' && !!re?.is_from_me);
       const r = re ?? m?.reactions?.at(-1);
       const who = mine ? 'You' : nameOf(r?.from, r?.from_name);
       return {
@@ -330,7 +341,33 @@ export function activityFromStream(ev: StreamEvent, nameOf: NameOf, chatTitle: (
         href: chatHref(m?.chat_id ?? re?.chat_id ?? ev.chat_id, m?.id ?? re?.message_id),
       };
     }
-    case 'call.completed': {
+    case 'message.delivered':
+    case 'reaction.removed':
+    case 'call.initiated':
+    case 'call.ringing':
+    case 'call.answered':
+      return null;
+    case 'message.failed': {
+      const why = m?.failure?.reason ?? m?.failure?.code ?? null;
+      const title = m ? chatTitle(m.chat_id) : null;
+      return {
+        ...base,
+        icon: 'event',
+        actor: title,
+        text: `Not delivered${title ? ` to ${title}` : ''}${why ? `: ${why}` : ''}`,
+        href: chatHref(m?.chat_id ?? ev.chat_id, m?.id),
+      };
+    }
+    case 'message.edited': {
+      if (!m) return null;
+      const who = m.direction === 'outbound' ? 'You' : nameOf(m.from_phone, m.from_name);
+      return { ...base, icon: 'message', actor: who, text: `${who} edited: ${quote(m.text)}`, href: chatHref(m.chat_id, m.id) };
+    }
+    case 'call.completed':
+    case 'call.ended':
+    case 'call.no_answer':
+    case 'call.declined':
+    case 'call.failed': {
       const c = ev.call;
       if (!c) return null;
       const name = nameOf(c.direction === 'outbound' ? c.to : c.from, c.direction === 'outbound' ? c.to_name : c.from_name);
@@ -374,14 +411,22 @@ export function activityFromStream(ev: StreamEvent, nameOf: NameOf, chatTitle: (
     }
     case 'typing_indicator.received':
     case 'typing_indicator.removed':
+    case 'chat.typing_indicator.started':
+    case 'chat.typing_indicator.stopped':
       return null;
-    default:
+    default: {
+      const line = ev.chat_event?.kind === 'chat_event' ? ev.chat_event : null;
+      if (line) return { ...base, icon: 'event', actor: line.actor_name, text: chatEventText(line), href: chatHref(line.chat_id) };
       return { ...base, icon: 'event', actor: null, text: `Event ${ev.event_type} received`, href: `#/events/${ev.seq}` };
+    }
   }
 }
 
 /** Activity from a stored raw event (the first screenful, before the stream takes over). */
-export function activityFromRaw(ev: RawEvent, nameOf: NameOf, chatTitle: (id: string) => string | null): ActivityEntry | null {
+export function activityFromRaw(raw: RawEvent, nameOf: NameOf, chatTitle: (id: string) => string | null): ActivityEntry | null {
+  // API v3 events read as their v2 counterparts; the ones a timeline does not show are skipped.
+  const ev = v3RawAsV2(raw);
+  if (!ev) return null;
   const d = obj(ev.payload);
   const data = obj(d['data'] ?? ev.payload);
   const base = { seq: ev.seq, at: ev.created_at ?? ev.received_at, type: ev.event_type };
@@ -486,6 +531,8 @@ export function activityFromRaw(ev: RawEvent, nameOf: NameOf, chatTitle: (id: st
     }
     case 'typing_indicator.received':
     case 'typing_indicator.removed':
+    case 'chat.typing_indicator.started':
+    case 'chat.typing_indicator.stopped':
       return null;
     default:
       return { ...base, icon: 'event', actor: null, text: `Event ${ev.event_type} received`, href: `#/events/${ev.seq}` };

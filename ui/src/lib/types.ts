@@ -35,6 +35,28 @@ export interface Reaction {
   from_name: string | null;
   is_from_me: boolean;
   sent_at: string | null;
+  /** API v3 `custom` reactions: the emoji itself. */
+  custom_emoji?: string | null;
+  /** API v3 `sticker` reactions: the sticker as Linq describes it. */
+  sticker?: { file_name?: string | null; mime_type?: string | null; url?: string | null } | null;
+}
+
+/** Why Linq could not deliver an outbound message (API v3). */
+export interface Failure {
+  code: string | null;
+  detail_code: string | null;
+  reason: string | null;
+  failed_at: string;
+}
+
+/** The message a reply answers, as far as it is known. */
+export interface ReplyTo {
+  message_id: string;
+  part_index: number | null;
+  found: boolean;
+  text: string | null;
+  from_name: string | null;
+  direction: 'inbound' | 'outbound' | null;
 }
 
 export interface Message {
@@ -51,6 +73,12 @@ export interface Message {
   read_at: string | null;
   attachments: Attachment[];
   reactions: Reaction[];
+  delivered_at?: string | null;
+  /** Outbound only: sent, delivered, read or failed. */
+  status?: 'sent' | 'delivered' | 'read' | 'failed' | null;
+  failure?: Failure | null;
+  edited_at?: string | null;
+  reply_to?: ReplyTo | null;
 }
 
 export interface Membership {
@@ -63,7 +91,20 @@ export interface Membership {
   sent_at: string | null;
 }
 
-export type ThreadItem = Message | Membership;
+/** A system line of API v3: a group's name or photo changed, location sharing began or ended. */
+export interface ChatEvent {
+  kind: 'chat_event';
+  id: string;
+  chat_id: string;
+  action: 'group_name' | 'group_icon' | 'location_started' | 'location_stopped' | string;
+  actor: string | null;
+  actor_name: string | null;
+  old_value: string | null;
+  new_value: string | null;
+  sent_at: string | null;
+}
+
+export type ThreadItem = Message | Membership | ChatEvent;
 
 export interface ChatSummary {
   chat_id: string;
@@ -143,7 +184,7 @@ export interface RawEvent {
   created_at: string | null;
   created_at_original?: string | null;
   received_at: string;
-  signature: 'raw' | 'canonical' | 'unsigned' | string;
+  signature: 'raw' | 'canonical' | 'unsigned' | 'standard' | 'legacy' | string;
   payload: JsonValue;
 }
 
@@ -162,7 +203,15 @@ export interface Status {
   version: string;
   listener: { address: string; path: string; url: string };
   ui: { address: string };
-  signing: { mode: 'secret' | 'unsigned' | string; secret_count: number; secret_source: string; allow_unsigned: boolean };
+  signing: {
+    mode: 'secret' | 'unsigned' | string;
+    secret_count: number;
+    secret_source: string;
+    allow_unsigned: boolean;
+    /** Per configured secret: `standard_webhooks` (whsec_, API v3), `shared` (v2), or
+     * `malformed_standard` (whsec_ without valid base64 after it). */
+    secret_kinds?: ('standard_webhooks' | 'shared' | 'malformed_standard' | string)[];
+  };
   db: {
     path: string;
     size_bytes: number;
@@ -172,6 +221,18 @@ export interface Status {
   rejected_count: number;
   store: { ok: boolean; error: string | null };
   typing_retention_hours?: number;
+  /** The health of the rep's numbers, as Linq last reported it (API v3). */
+  numbers?: NumberHealth[];
+}
+
+export interface NumberHealth {
+  phone_number: string;
+  status: string | null;
+  reputation: string | null;
+  previous_status: string | null;
+  previous_reputation: string | null;
+  changed_at: string;
+  needs_attention: boolean;
 }
 
 export type Theme = 'system' | 'light' | 'dark';
@@ -215,6 +276,8 @@ export interface StreamEvent {
   /** Every membership line the event made (a delivery may name several people). */
   memberships?: ThreadItem[];
   reaction?: ReactionEvent | null;
+  /** An API v3 system line (group name or photo, location sharing). */
+  chat_event?: ThreadItem | null;
 }
 
 export interface TypingUpdate {
