@@ -9,6 +9,8 @@ use linq_inbox::config::{SecretSource, Settings, SettingsArgs};
 use linq_inbox::engine::Engine;
 use linq_inbox::store::{replay, Store};
 
+mod linq_cmd;
+
 #[derive(Parser)]
 #[command(
     name = "linq-inbox",
@@ -39,6 +41,9 @@ enum Command {
     Doctor,
     /// Send realistic signed Linq webhook traffic to a listener.
     Simulate(linq_inbox::simulate::SimulateArgs),
+    /// Connect to Linq: create, list or delete the webhook subscription, test the tunnel,
+    /// rotate the secret.
+    Linq(linq_cmd::LinqArgs),
 }
 
 fn main() -> ExitCode {
@@ -130,6 +135,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Doctor => doctor(settings),
+        Command::Linq(args) => linq_cmd::run(settings, args),
         Command::Simulate(_) => Ok(ExitCode::SUCCESS),
     }
 }
