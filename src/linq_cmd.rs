@@ -150,7 +150,11 @@ fn stored(store: &Store, event_id: &str) -> bool {
 }
 
 /// Prints `value` as JSON, or the sentence; success exit.
-fn emit(json: bool, value: &impl Serialize, text: impl FnOnce() -> String) -> anyhow::Result<ExitCode> {
+fn emit(
+    json: bool,
+    value: &impl Serialize,
+    text: impl FnOnce() -> String,
+) -> anyhow::Result<ExitCode> {
     if json {
         println!("{}", serde_json::to_string_pretty(value)?);
     } else {
@@ -171,7 +175,11 @@ fn print_connected(done: &Connected, json: bool) -> anyhow::Result<ExitCode> {
     }
     emit(json, done, || {
         let s = &done.subscription;
-        let verb = if done.created { "Created" } else { "Updated the existing" };
+        let verb = if done.created {
+            "Created"
+        } else {
+            "Updated the existing"
+        };
         format!(
             "{verb} Linq webhook subscription {} for {} ({} event types, {}).\nCheck the path with `linq-inbox linq test`.",
             s.id,
@@ -260,7 +268,8 @@ fn print_status(status: &Status, json: bool) -> anyhow::Result<ExitCode> {
         for r in &status.retiring {
             out.push_str(&format!(
                 "\nA previous secret is accepted until {}.",
-                r.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                r.expires_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             ));
         }
         out

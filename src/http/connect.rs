@@ -38,11 +38,16 @@ pub fn router(state: Arc<ConnectState>) -> Router {
         .with_state(state)
 }
 
-fn fail(status: StatusCode, message: String) -> Response {
-    (status, Json(json!({ "error": message }))).into_response()
+/// A refusal: the status and one sentence, answered as `{"error": "..."}`.
+pub struct Failure(StatusCode, String);
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": self.1 }))).into_response()
+    }
 }
 
-fn error_response(e: ConnectError) -> Response {
+fn error_response(e: ConnectError) -> Failure {
     let status = match &e {
         ConnectError::Api(_) => StatusCode::BAD_GATEWAY,
         ConnectError::NotConnected | ConnectError::ExternalSecret(_) => StatusCode::CONFLICT,
@@ -52,15 +57,15 @@ fn error_response(e: ConnectError) -> Response {
         }
         _ => StatusCode::BAD_REQUEST,
     };
-    fail(status, e.to_string())
+    Failure(status, e.to_string())
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
     serde_json::from_slice(body)
-        .map_err(|e| fail(StatusCode::BAD_REQUEST, format!("invalid request: {e}")))
+        .map_err(|e| Failure(StatusCode::BAD_REQUEST, format!("invalid request: {e}")))
 }
 
-type Answer = Result<Json<Value>, Response>;
+type Answer = Result<Json<Value>, Failure>;
 
 fn current_secret(s: &ConnectState) -> Option<Secret> {
     s.secrets.read().ok().and_then(|v| v.first().cloned())

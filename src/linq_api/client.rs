@@ -139,7 +139,9 @@ impl LinqClient {
 
     /// `GET /api/partner/v2/webhook_subscriptions` → `{"webhook_subscriptions": [...]}`.
     pub async fn list(&self) -> Result<Vec<Subscription>, LinqApiError> {
-        let value = self.call(Method::GET, SUBSCRIPTIONS_PATH, None, None).await?;
+        let value = self
+            .call(Method::GET, SUBSCRIPTIONS_PATH, None, None)
+            .await?;
         let list = match value {
             Value::Object(mut o) => o.remove("webhook_subscriptions"),
             Value::Array(a) => Some(Value::Array(a)),
@@ -238,9 +240,9 @@ fn item_path(id: &str) -> Result<String, LinqApiError> {
 /// One subscription, bare or wrapped in `webhook_subscription`.
 fn parse_one(value: Value) -> Result<Subscription, LinqApiError> {
     let inner = match value {
-        Value::Object(mut o) if o.contains_key("webhook_subscription") => o
-            .remove("webhook_subscription")
-            .unwrap_or(Value::Null),
+        Value::Object(mut o) if o.contains_key("webhook_subscription") => {
+            o.remove("webhook_subscription").unwrap_or(Value::Null)
+        }
         other => other,
     };
     parse_subscription(inner)
@@ -307,9 +309,7 @@ fn collect_messages(value: &Value, field: Option<&str>, out: &mut Vec<String>) {
             Some(f) if !s.starts_with(f) => format!("{f} {s}"),
             _ => s.clone(),
         }),
-        Value::Array(items) => items
-            .iter()
-            .for_each(|v| collect_messages(v, field, out)),
+        Value::Array(items) => items.iter().for_each(|v| collect_messages(v, field, out)),
         Value::Object(o) => {
             for key in ["error", "message", "detail", "errors"] {
                 if let Some(v) = o.get(key) {

@@ -238,7 +238,9 @@ impl Connection {
         settle: Duration,
     ) -> Result<Rotated, ConnectError> {
         match self.secret_source {
-            SecretSource::Environment => return Err(ConnectError::ExternalSecret("LINQ_WEBHOOK_SECRET")),
+            SecretSource::Environment => {
+                return Err(ConnectError::ExternalSecret("LINQ_WEBHOOK_SECRET"))
+            }
             SecretSource::SecretFile => return Err(ConnectError::ExternalSecret("--secret-file")),
             SecretSource::None => return Err(ConnectError::NoSecret),
             SecretSource::ConfigFile | SecretSource::Generated => {}
@@ -437,8 +439,8 @@ pub fn webhook_url(public_url: &str, webhook_path: &str) -> Result<String, Strin
         "http" if super::is_loopback_host(host) => {}
         _ => {
             return Err(format!(
-                "the public URL must start with https:// (Linq delivers only over HTTPS), not {text:?}"
-            ))
+            "the public URL must start with https:// (Linq delivers only over HTTPS), not {text:?}"
+        ))
         }
     }
     if host.is_empty() || url.query().is_some() || url.fragment().is_some() {
@@ -455,7 +457,8 @@ pub fn webhook_url(public_url: &str, webhook_path: &str) -> Result<String, Strin
 }
 
 fn same_target(a: &str, b: &str) -> bool {
-    a.trim_end_matches('/').eq_ignore_ascii_case(b.trim_end_matches('/'))
+    a.trim_end_matches('/')
+        .eq_ignore_ascii_case(b.trim_end_matches('/'))
 }
 
 /// One warning per URL that more than one subscription points at.

@@ -112,7 +112,15 @@ pub async fn post(url: &str, body: &str, secret: &Secret, timeout: Duration) -> 
         .build()
     {
         Ok(c) => c,
-        Err(e) => return done(None, Some((Stage::Connect, format!("the HTTP client could not start ({e})")))),
+        Err(e) => {
+            return done(
+                None,
+                Some((
+                    Stage::Connect,
+                    format!("the HTTP client could not start ({e})"),
+                )),
+            )
+        }
     };
     let response = client
         .post(parsed)
@@ -176,9 +184,16 @@ fn is_tls(e: &reqwest::Error) -> bool {
     let mut source = e.source();
     while let Some(s) = source {
         let text = s.to_string().to_ascii_lowercase();
-        if ["tls", "certificate", "handshake", "ssl", "invalidcontenttype", "corrupt message"]
-            .iter()
-            .any(|k| text.contains(k))
+        if [
+            "tls",
+            "certificate",
+            "handshake",
+            "ssl",
+            "invalidcontenttype",
+            "corrupt message",
+        ]
+        .iter()
+        .any(|k| text.contains(k))
         {
             return true;
         }
@@ -194,7 +209,9 @@ pub fn describe_transport(e: &reqwest::Error) -> String {
     while let Some(s) = source {
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
             return match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => "connection refused: nothing is listening there".into(),
+                std::io::ErrorKind::ConnectionRefused => {
+                    "connection refused: nothing is listening there".into()
+                }
                 std::io::ErrorKind::ConnectionReset => "the connection was reset".into(),
                 _ => io.to_string(),
             };

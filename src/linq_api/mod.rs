@@ -13,7 +13,7 @@ pub mod profile;
 pub mod token;
 
 pub use client::{LinqApiError, LinqClient, Subscription, SubscriptionRequest};
-pub use connection::{Connection, ConnectError};
+pub use connection::{ConnectError, Connection};
 pub use token::{Token, TokenSource};
 
 /// Linq's production API.
@@ -43,21 +43,16 @@ pub const SUBSCRIBED_EVENTS: [&str; 13] = [
 /// slash. `http:` is allowed for a local fake of the API (tests) only.
 pub fn validate_base(text: &str) -> Result<String, String> {
     let trimmed = text.trim().trim_end_matches('/');
-    let bad = || {
-        format!("--linq-api-base must be a URL like {DEFAULT_API_BASE}, not {text:?}")
-    };
+    let bad = || format!("--linq-api-base must be a URL like {DEFAULT_API_BASE}, not {text:?}");
     let url = reqwest::Url::parse(trimmed).map_err(|_| bad())?;
-    let local = url
-        .host_str()
-        .map(is_loopback_host)
-        .unwrap_or(false);
+    let local = url.host_str().map(is_loopback_host).unwrap_or(false);
     match url.scheme() {
         "https" => {}
         "http" if local => {}
         "http" => {
             return Err(format!(
-                "--linq-api-base must use https (http is only for a local test server), not {text:?}"
-            ))
+            "--linq-api-base must use https (http is only for a local test server), not {text:?}"
+        ))
         }
         _ => return Err(bad()),
     }

@@ -57,9 +57,7 @@ async fn fake(
         seen: seen.clone(),
         answer: Arc::new(answer),
     };
-    let app = axum::Router::new()
-        .fallback(record)
-        .with_state(state);
+    let app = axum::Router::new().fallback(record).with_state(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind the fake");
@@ -116,7 +114,11 @@ async fn create_sends_the_wrapped_body_with_the_token_header() {
         Some(crate::linq_api::SUBSCRIBED_EVENTS.len()),
         "every event type the app understands is asked for"
     );
-    assert_eq!(body.as_object().map(|o| o.len()), Some(1), "only the wrapper at the top");
+    assert_eq!(
+        body.as_object().map(|o| o.len()),
+        Some(1),
+        "only the wrapper at the top"
+    );
 }
 
 #[tokio::test]
@@ -137,7 +139,10 @@ async fn list_update_and_delete_use_their_paths() {
         vec!["a1", "2"]
     );
     let updated = c
-        .update("a1", &SubscriptionRequest::all_events("https://t.example/webhooks/linq", "n"))
+        .update(
+            "a1",
+            &SubscriptionRequest::all_events("https://t.example/webhooks/linq", "n"),
+        )
         .await
         .expect("a wrapped answer is unwrapped");
     assert_eq!(updated.id, "a1");
@@ -151,12 +156,27 @@ async fn list_update_and_delete_use_their_paths() {
         calls,
         vec![
             ("GET".into(), "/api/partner/v2/webhook_subscriptions".into()),
-            ("PUT".into(), "/api/partner/v2/webhook_subscriptions/a1".into()),
-            ("DELETE".into(), "/api/partner/v2/webhook_subscriptions/a1".into()),
+            (
+                "PUT".into(),
+                "/api/partner/v2/webhook_subscriptions/a1".into()
+            ),
+            (
+                "DELETE".into(),
+                "/api/partner/v2/webhook_subscriptions/a1".into()
+            ),
         ]
     );
-    assert_eq!(seen[1].body.as_ref().map(|b| b["webhook_subscription"]["secret"].clone()), Some(json!("n")));
-    assert!(seen.iter().all(|s| s.token.is_some()), "every call carries the token");
+    assert_eq!(
+        seen[1]
+            .body
+            .as_ref()
+            .map(|b| b["webhook_subscription"]["secret"].clone()),
+        Some(json!("n"))
+    );
+    assert!(
+        seen.iter().all(|s| s.token.is_some()),
+        "every call carries the token"
+    );
 }
 
 #[tokio::test]
@@ -166,7 +186,8 @@ async fn each_error_is_one_sentence() {
         "invalid" => with_status(422, json!({"errors": {"webhook_url": ["must be HTTPS"]}})),
         "limited" => {
             let mut r = with_status(429, json!({"error": "slow down"}));
-            r.headers_mut().insert("retry-after", axum::http::HeaderValue::from_static("17"));
+            r.headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from_static("17"));
             r
         }
         "broken" => with_status(503, json!({"error": "maintenance"})),
@@ -188,23 +209,41 @@ async fn each_error_is_one_sentence() {
         "Linq refused the request: webhook_url must be HTTPS",
         "the 422 message is passed on"
     );
-    assert_eq!(err("limited").await, LinqApiError::RateLimited { retry_after: 17 });
+    assert_eq!(
+        err("limited").await,
+        LinqApiError::RateLimited { retry_after: 17 }
+    );
     let server = err("broken").await;
     assert_eq!(server, LinqApiError::Server { status: 503 });
     assert!(server.to_string().contains("try again"), "{server}");
-    assert!(matches!(err("gone").await, LinqApiError::NoSuchSubscription { .. }));
+    assert!(matches!(
+        err("gone").await,
+        LinqApiError::NoSuchSubscription { .. }
+    ));
     assert!(err("other").await.to_string().contains("418"));
     for e in [bad, invalid, server] {
         let text = e.to_string();
-        assert!(!text.contains('\n') && !text.contains("lq_test_token"), "{text}");
+        assert!(
+            !text.contains('\n') && !text.contains("lq_test_token"),
+            "{text}"
+        );
     }
 }
 
 #[tokio::test]
 async fn a_422_message_in_its_other_shapes() {
-    assert_eq!(message_of(r#"{"error":"webhook_url is invalid"}"#).as_deref(), Some("webhook_url is invalid"));
-    assert_eq!(message_of(r#"{"errors":["a","b"]}"#).as_deref(), Some("a; b"));
-    assert_eq!(message_of(r#"{"message":"line1\nline2"}"#).as_deref(), Some("line1 line2"));
+    assert_eq!(
+        message_of(r#"{"error":"webhook_url is invalid"}"#).as_deref(),
+        Some("webhook_url is invalid")
+    );
+    assert_eq!(
+        message_of(r#"{"errors":["a","b"]}"#).as_deref(),
+        Some("a; b")
+    );
+    assert_eq!(
+        message_of(r#"{"message":"line1\nline2"}"#).as_deref(),
+        Some("line1 line2")
+    );
     assert_eq!(message_of("<html>oops</html>"), None);
 }
 
@@ -212,7 +251,9 @@ async fn a_422_message_in_its_other_shapes() {
 async fn a_silent_server_is_a_timeout() {
     let (base, _) = fake(|_| with_status(200, json!({}))).await;
     // A listener that accepts and never answers.
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = silent.local_addr().expect("addr");
     tokio::spawn(async move {
         let mut held = Vec::new();
