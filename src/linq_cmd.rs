@@ -255,7 +255,9 @@ fn print_report(report: &DeliveryReport, json: bool) -> anyhow::Result<ExitCode>
 fn print_status(status: &Status, json: bool) -> anyhow::Result<ExitCode> {
     emit(json, status, || {
         let token = match (&status.token.masked, status.token.source) {
-            (Some(m), source) => format!("{m} ({source:?})"),
+            (Some(m), TokenSource::Environment) => format!("{m} from LINQ_INTEGRATION_TOKEN"),
+            (Some(m), TokenSource::Keyring) => format!("{m} in the OS keyring"),
+            (Some(m), _) => format!("{m} in the config file"),
             (None, _) => "not set".into(),
         };
         let mut out = format!(

@@ -19,7 +19,7 @@ use crate::linq::Secret;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    #[error("{0}")]
+    #[error(transparent)]
     Api(#[from] LinqApiError),
     #[error("no Linq integration token is set: enter it in Settings → Connect to Linq, set LINQ_INTEGRATION_TOKEN, or pipe it to `linq-inbox linq token`")]
     NoToken,
@@ -33,9 +33,9 @@ pub enum ConnectError {
     NotConnected,
     #[error("the webhook secret comes from {0}, which this app cannot rewrite; rotate it there (list the old and new secret comma-separated during the switch)")]
     ExternalSecret(&'static str),
-    #[error("{0}")]
+    #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("{0}")]
+    #[error(transparent)]
     Token(#[from] TokenError),
 }
 

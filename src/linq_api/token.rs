@@ -74,7 +74,7 @@ pub enum TokenSource {
 pub enum TokenError {
     #[error("{0}")]
     Invalid(String),
-    #[error("{0}")]
+    #[error(transparent)]
     Config(#[from] ConfigError),
 }
 

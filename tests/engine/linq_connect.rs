@@ -341,6 +341,7 @@ fn linq_failures_are_one_sentence_in_the_cli_and_the_api() {
         assert!(!ok, "HTTP {status} must fail the command");
         assert!(out.is_empty(), "nothing claims success: {out}");
         assert_eq!(err.trim().lines().count(), 1, "one sentence: {err}");
+        assert_eq!(err.matches(expected).count(), 1, "said once: {err}");
         assert!(
             err.starts_with("linq-inbox: ") && err.contains(expected),
             "HTTP {status}: {err}"
@@ -386,6 +387,11 @@ fn linq_failures_are_one_sentence_in_the_cli_and_the_api() {
     assert!(
         !ok && err.contains("could not reach Linq") && err.contains("nothing is listening"),
         "{err}"
+    );
+    assert_eq!(
+        err.matches("could not reach Linq").count(),
+        1,
+        "said once: {err}"
     );
 
     // Rotation refused by Linq leaves the secret as it was.
