@@ -245,6 +245,19 @@ fn connect_sends_the_exact_request_then_adopts_instead_of_duplicating() {
     );
     assert!(!status_now.to_string().contains(TOKEN));
 
+    // Regenerating the secret behind Linq's back is refused once connected: rotate instead.
+    let (status, v) = server.post_api("/api/secret/regenerate", "{}");
+    assert_eq!(status, 409, "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("Rotate secret"),
+        "{v}"
+    );
+    assert_eq!(
+        current_secret(dir.path()),
+        SECRET,
+        "the secret Linq holds is unchanged"
+    );
+
     // A second subscription on the same URL (made by hand) is warned about.
     fake.add(json!("hand-made"), "https://tunnel.example/webhooks/linq");
     let listing = server.api("/api/linq/subscriptions");
