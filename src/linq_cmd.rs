@@ -134,6 +134,30 @@ pub fn run(settings: Settings, args: LinqArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// What `doctor` says about the Linq connection, from local state only (Linq is not called).
+pub fn doctor_line(settings: &Settings) -> String {
+    let (token, source) = linq_inbox::linq_api::token::current(&settings.data_dir);
+    let linq = linq_inbox::config::load_config(&settings.data_dir)
+        .map(|f| f.linq)
+        .unwrap_or_default();
+    let token = match (token, source) {
+        (Some(t), TokenSource::Environment) => {
+            format!("token {} from LINQ_INTEGRATION_TOKEN", t.masked())
+        }
+        (Some(t), TokenSource::Keyring) => format!("token {} in the OS keyring", t.masked()),
+        (Some(t), _) => format!("token {} in the config file", t.masked()),
+        (None, _) => "no integration token".to_string(),
+    };
+    match (linq.subscription_id, linq.public_url) {
+        (Some(id), Some(url)) => {
+            format!("{token}; subscription {id} for {url} (check it with `linq-inbox linq test`)")
+        }
+        _ => format!(
+            "{token}; not connected (Settings → Connect to Linq, or `linq-inbox linq connect`)"
+        ),
+    }
+}
+
 fn stored(store: &Store, event_id: &str) -> bool {
     for _ in 0..10 {
         let found = store

@@ -218,6 +218,8 @@ fn doctor(settings: Settings) -> anyhow::Result<ExitCode> {
                 .map_err(|e| format!("{addr}: {e}")),
         );
     }
+    // Not a failure when not connected: the app also works with a hand-made subscription.
+    check("linq", Ok(linq_cmd::doctor_line(&settings)));
     let db = Store::open(&settings.data_dir).and_then(|s| {
         let conn = s.reader()?;
         let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;

@@ -683,3 +683,43 @@ fn the_token_is_read_from_standard_input_and_shown_masked() {
         "{err}"
     );
 }
+
+#[test]
+fn a_restart_keeps_a_rotated_out_secret_only_until_its_grace_ends() {
+    let fake = FakeLinq::start();
+    fake.add(json!(7), "https://t.example/webhooks/linq");
+    let base = fake.base();
+    let rotate_with_grace = |dir: &Path, grace: &str| {
+        write_secret(dir, SECRET);
+        set_linq(dir, "public_url", "https://t.example");
+        set_linq(dir, "subscription_id", "7");
+        let (ok, _, err) = cli_with(
+            &["linq", "rotate", "--json"],
+            dir,
+            None,
+            &env(&base, grace, Some(TOKEN)),
+        );
+        assert!(ok, "{err}");
+        current_secret(dir)
+    };
+
+    // Rotated with a day of grace, then the app starts: both secrets verify.
+    let dir = tempfile::tempdir().unwrap();
+    let new = rotate_with_grace(dir.path(), "86400");
+    let server = Server::start_with(dir.path(), &env(&base, "86400", None));
+    assert_eq!(post_signed_with(&server, SECRET, "old-after-restart"), 200);
+    assert_eq!(post_signed_with(&server, &new, "new-after-restart"), 200);
+    drop(server);
+
+    // Rotated with a one-second grace that is over before the app starts: only the new one.
+    let dir = tempfile::tempdir().unwrap();
+    let new = rotate_with_grace(dir.path(), "1");
+    std::thread::sleep(Duration::from_millis(1100));
+    let server = Server::start_with(dir.path(), &env(&base, "1", None));
+    assert_eq!(
+        post_signed_with(&server, SECRET, "old-expired"),
+        401,
+        "an expired secret is not revived by a restart"
+    );
+    assert_eq!(post_signed_with(&server, &new, "new-only"), 200);
+}
