@@ -266,7 +266,7 @@ fn print_report(report: &DeliveryReport, json: bool) -> anyhow::Result<ExitCode>
     } else if report.ok {
         println!("ok: {}", report.message);
     } else {
-        println!("failed at {:?}: {}", report.stage, report.message);
+        println!("failed, {}: {}", report.stage.label(), report.message);
         println!("  url: {}", report.url);
     }
     Ok(if report.ok {

@@ -40,6 +40,24 @@ pub enum Stage {
     NotStored,
 }
 
+impl Stage {
+    /// A short heading for the stage, as the CLI prints it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Stage::Delivered => "delivered",
+            Stage::Dns => "DNS lookup failed",
+            Stage::Tls => "TLS handshake failed",
+            Stage::Timeout => "timed out",
+            Stage::Connect => "nothing is listening",
+            Stage::Signature => "secret mismatch (401)",
+            Stage::Path => "wrong path (404)",
+            Stage::Tunnel => "the tunnel cannot reach the app",
+            Stage::Status => "unexpected answer",
+            Stage::NotStored => "reached another server",
+        }
+    }
+}
+
 /// The outcome of a test delivery, as the UI and `--json` show it.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeliveryReport {
@@ -52,7 +70,7 @@ pub struct DeliveryReport {
     pub elapsed_ms: u64,
 }
 
-/// What the listener side looked like after the post (`None` when the post failed).
+/// The answer to the post: its status when one came, and the failing stage if any.
 pub struct Sent {
     pub status: Option<u16>,
     pub failure: Option<(Stage, String)>,
