@@ -519,6 +519,22 @@ fn a_test_delivery_goes_through_the_tunnel_or_says_where_it_failed() {
         "{stuck}"
     );
 
+    // A tunnel that accepts the connection and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming() {
+            held.push(stream);
+        }
+    });
+    let (status, stuck_quiet) = server.post_api(
+        "/api/linq/test-delivery",
+        &json!({"public_url": format!("http://{silent_addr}"), "timeout_ms": 500}).to_string(),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(stuck_quiet["stage"], "timeout", "{stuck_quiet}");
+
     let tls = test(&format!("https://127.0.0.1:{}", proxy.port()));
     assert_eq!(
         tls["stage"], "tls",
