@@ -1,6 +1,6 @@
 # The engine (crate linq-inbox at the root): build, lint, tests, benchmarks.
 
-ENGINE_APT := pkg-config build-essential
+ENGINE_APT := pkg-config build-essential libdbus-1-dev
 
 .PHONY: engine-deps engine-debug engine-release lint engine-test serve demo soak
 

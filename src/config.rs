@@ -12,12 +12,15 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::linq::Secret;
+use crate::linq_api::profile::LinqSection;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 pub const DEFAULT_UI_LISTEN: &str = "127.0.0.1:8788";
 pub const DEFAULT_WEBHOOK_PATH: &str = "/webhooks/linq";
 pub const CONFIG_FILE: &str = "config.toml";
 pub const ENV_SECRET: &str = "LINQ_WEBHOOK_SECRET";
+/// A rotated-out webhook secret is accepted for a day: Linq may still retry older deliveries.
+pub const DEFAULT_SECRET_GRACE_SECS: u64 = 86_400;
 
 /// The settings every subcommand (and the desktop app) accepts, before or after its name.
 #[derive(Args, Clone, Debug, Default)]
@@ -62,6 +65,17 @@ pub struct SettingsArgs {
         value_name = "HOURS"
     )]
     pub typing_retention_hours: Option<u64>,
+    /// Base URL of Linq's partner API (tests point it at a local fake).
+    #[arg(long, global = true, env = "LINQ_API_BASE", value_name = "URL")]
+    pub linq_api_base: Option<String>,
+    /// Seconds a rotated-out webhook secret keeps being accepted (default 86400, one day).
+    #[arg(
+        long,
+        global = true,
+        env = "LINQ_INBOX_SECRET_GRACE_SECS",
+        value_name = "SECONDS"
+    )]
+    pub secret_grace_secs: Option<u64>,
 }
 
 /// Where the webhook secrets came from; shown on the status screen, never the secrets.
@@ -87,6 +101,10 @@ pub struct Settings {
     pub ui_token: String,
     pub allow_unsigned: bool,
     pub typing_retention_hours: u64,
+    /// Linq's partner API, e.g. `https://api.linqapp.com` (no trailing slash).
+    pub linq_api_base: String,
+    /// How long a rotated-out secret is still accepted.
+    pub secret_grace: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +133,9 @@ pub struct ConfigFile {
     pub typing_retention_hours: Option<u64>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_unsigned: bool,
+    /// The connection to Linq's API: subscription, public URL, secrets in their grace period.
+    #[serde(default, skip_serializing_if = "LinqSection::is_empty")]
+    pub linq: LinqSection,
 }
 
 impl Settings {
@@ -160,8 +181,22 @@ impl Settings {
                 .unwrap_or(DEFAULT_WEBHOOK_PATH),
         )?;
         let allow_unsigned = args.allow_unsigned || file.allow_unsigned;
-        let (secrets, secret_source) =
+        let (mut secrets, secret_source) =
             resolve_secrets(args, &mut file, &config_path, allow_unsigned)?;
+        if matches!(
+            secret_source,
+            SecretSource::ConfigFile | SecretSource::Generated
+        ) {
+            // Secrets rotated out less than the grace period ago are still accepted.
+            secrets.extend(file.linq.live_retiring(chrono::Utc::now()));
+        }
+        let linq_api_base = crate::linq_api::validate_base(
+            args.linq_api_base
+                .as_deref()
+                .or(file.linq.api_base.as_deref())
+                .unwrap_or(crate::linq_api::DEFAULT_API_BASE),
+        )
+        .map_err(ConfigError::Invalid)?;
         let ui_token = match &args.ui_token {
             Some(t) if t.trim().len() >= 8 => t.trim().to_string(),
             Some(_) => {
@@ -184,6 +219,10 @@ impl Settings {
                 .typing_retention_hours
                 .or(file.typing_retention_hours)
                 .unwrap_or(24),
+            linq_api_base,
+            secret_grace: std::time::Duration::from_secs(
+                args.secret_grace_secs.unwrap_or(DEFAULT_SECRET_GRACE_SECS),
+            ),
         })
     }
 
@@ -234,6 +273,11 @@ fn read_config(path: &Path) -> Result<ConfigFile, ConfigError> {
         path: path.display().to_string(),
         reason: e.message().to_string(),
     })
+}
+
+/// Reads the config file in `data_dir` (an absent file reads as empty).
+pub fn load_config(data_dir: &Path) -> Result<ConfigFile, ConfigError> {
+    read_config(&data_dir.join(CONFIG_FILE))
 }
 
 /// Writes the config file with mode 0600: it holds the webhook secret.

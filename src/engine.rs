@@ -90,6 +90,7 @@ impl Engine {
             secrets: secrets.clone(),
             allow_unsigned: settings.allow_unsigned,
         });
+        let linq_connection = crate::linq_api::Connection::from_settings(&settings);
         let api = Arc::new(ApiState {
             store: store.clone(),
             readers: Mutex::new(Vec::new()),
@@ -104,7 +105,12 @@ impl Engine {
                 data_dir: settings.data_dir.clone(),
                 typing_retention_hours: settings.typing_retention_hours,
             },
-            secrets,
+            secrets: secrets.clone(),
+        });
+        let linq = Arc::new(http::connect::ConnectState {
+            connection: linq_connection,
+            secrets: secrets.clone(),
+            api: api.clone(),
         });
 
         let mut shutdown = Vec::new();
@@ -121,7 +127,7 @@ impl Engine {
                 tracing::error!(error = %e, "webhook listener stopped");
             }
         }));
-        let ui_app = http::ui_router(api, auth.clone());
+        let ui_app = http::ui_router(api, auth.clone(), linq);
         let (tx, rx) = oneshot::channel::<()>();
         shutdown.push(tx);
         tasks.push(tokio::spawn(async move {
@@ -133,6 +139,12 @@ impl Engine {
             }
         }));
         tasks.push(tokio::spawn(expire_typing(shared.clone())));
+        // Rotations by the CLI and the end of a grace period reach the listener from here.
+        tasks.push(tokio::spawn(crate::linq_api::connection::keep_secrets(
+            settings.data_dir.clone(),
+            settings.secret_source,
+            secrets,
+        )));
 
         Ok(Engine {
             store,

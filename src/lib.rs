@@ -7,6 +7,7 @@ pub mod feed;
 pub mod http;
 pub mod ingest;
 pub mod linq;
+pub mod linq_api;
 pub mod notify;
 pub mod simulate;
 pub mod store;

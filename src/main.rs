@@ -10,6 +10,8 @@ use linq_inbox::engine::Engine;
 use linq_inbox::linq::standard_webhooks;
 use linq_inbox::store::{replay, Store};
 
+mod linq_cmd;
+
 #[derive(Parser)]
 #[command(
     name = "linq-inbox",
@@ -40,6 +42,9 @@ enum Command {
     Doctor,
     /// Send realistic signed Linq webhook traffic to a listener.
     Simulate(linq_inbox::simulate::SimulateArgs),
+    /// Connect to Linq: create, list or delete the webhook subscription, test the tunnel,
+    /// rotate the secret.
+    Linq(linq_cmd::LinqArgs),
 }
 
 fn main() -> ExitCode {
@@ -131,6 +136,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Doctor => doctor(settings),
+        Command::Linq(args) => linq_cmd::run(settings, args),
         Command::Simulate(_) => Ok(ExitCode::SUCCESS),
     }
 }
@@ -223,6 +229,8 @@ fn doctor(settings: Settings) -> anyhow::Result<ExitCode> {
                 .map_err(|e| format!("{addr}: {e}")),
         );
     }
+    // Not a failure when not connected: the app also works with a hand-made subscription.
+    check("linq", Ok(linq_cmd::doctor_line(&settings)));
     let db = Store::open(&settings.data_dir).and_then(|s| {
         let conn = s.reader()?;
         let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;

@@ -6,6 +6,10 @@ mod auth;
 mod contracts;
 #[path = "engine/harness.rs"]
 mod harness;
+#[path = "engine/linq_connect.rs"]
+mod linq_connect;
+#[path = "engine/linq_fake.rs"]
+mod linq_fake;
 #[path = "engine/sse.rs"]
 mod sse;
 #[path = "engine/store.rs"]

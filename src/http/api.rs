@@ -410,6 +410,14 @@ async fn regenerate_secret(State(s): State<Arc<ApiState>>) -> ApiResult {
             "the secret comes from LINQ_WEBHOOK_SECRET or --secret-file; change it there".into(),
         ));
     }
+    // Replacing the secret behind Linq's back would make every delivery fail; a rotation
+    // tells Linq and keeps the old secret for a grace period.
+    if let Ok(Some(id)) = config::load_config(&s.info.data_dir).map(|f| f.linq.subscription_id) {
+        return Err(ApiError(
+            StatusCode::CONFLICT,
+            format!("this app is connected to Linq subscription {id}; use Rotate secret in Settings → Connect to Linq, which gives Linq the new secret too"),
+        ));
+    }
     let secret = config::generate_secret();
     let saved = secret.clone();
     config::update_config(&s.info.data_dir, move |f| f.webhook_secrets = vec![saved])

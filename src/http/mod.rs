@@ -4,6 +4,7 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod connect;
 pub mod sse;
 pub mod webhook;
 
@@ -16,10 +17,11 @@ pub use api::{ApiState, StatusInfo};
 pub use auth::Auth;
 
 /// The UI server's routes, all behind the auth guard.
-pub fn ui_router(api: Arc<ApiState>, auth: Arc<Auth>) -> Router {
+pub fn ui_router(api: Arc<ApiState>, auth: Arc<Auth>, linq: Arc<connect::ConnectState>) -> Router {
     Router::new()
         .route("/login", get(auth::login).with_state(auth.clone()))
         .merge(api::router(api))
+        .merge(connect::router(linq))
         .fallback(assets::static_file)
         .layer(axum::middleware::from_fn_with_state(auth, auth::guard))
 }

@@ -62,18 +62,24 @@ fn pump(
 
 impl Server {
     pub fn start(data_dir: &Path) -> Server {
-        Server::start_with_secrets(data_dir, SECRET)
+        Server::start_with(data_dir, &[("LINQ_WEBHOOK_SECRET", Some(SECRET))])
     }
 
     /// Starts with `secrets` (comma-separated) as `LINQ_WEBHOOK_SECRET`.
     pub fn start_with_secrets(data_dir: &Path, secrets: &str) -> Server {
+        Server::start_with(data_dir, &[("LINQ_WEBHOOK_SECRET", Some(secrets))])
+    }
+
+    /// Starts the server with extra environment: `Some(value)` sets a variable, `None` removes
+    /// it (e.g. `LINQ_WEBHOOK_SECRET`, to let the config file own the secret).
+    pub fn start_with(data_dir: &Path, env: &[(&str, Option<&str>)]) -> Server {
         let token = format!("tok-{}", rand_hex());
         // Retry on the rare port race between releasing and the server binding.
         for attempt in 0..5 {
             let webhook: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
             let ui: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-            let mut child = Command::new(BIN)
-                .args(["serve", "--data-dir"])
+            let mut cmd = Command::new(BIN);
+            cmd.args(["serve", "--data-dir"])
                 .arg(data_dir)
                 .args([
                     "--listen",
@@ -83,14 +89,18 @@ impl Server {
                     "--ui-token",
                     &token,
                 ])
-                .env("LINQ_WEBHOOK_SECRET", secrets)
                 .env_remove("LINQ_INBOX_DATA_DIR")
                 .env_remove("LINQ_INBOX_UI_TOKEN")
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
-                .stdin(Stdio::null())
-                .spawn()
-                .expect("spawn linq-inbox serve");
+                .stdin(Stdio::null());
+            for (key, value) in env {
+                match value {
+                    Some(v) => cmd.env(key, v),
+                    None => cmd.env_remove(key),
+                };
+            }
+            let mut child = cmd.spawn().expect("spawn linq-inbox serve");
             let stdout = Arc::new(Mutex::new(Vec::new()));
             let stderr = Arc::new(Mutex::new(Vec::new()));
             let (tx, rx) = std::sync::mpsc::channel();
@@ -348,11 +358,31 @@ pub fn raw_http(addr: SocketAddr, request: &[u8]) -> (u16, Vec<String>, String) 
 
 /// Runs a CLI subcommand; returns (success, stdout, stderr).
 pub fn cli(args: &[&str], data_dir: &Path, stdin: Option<&[u8]>) -> (bool, String, String) {
+    cli_with(
+        args,
+        data_dir,
+        stdin,
+        &[("LINQ_WEBHOOK_SECRET", Some(SECRET))],
+    )
+}
+
+/// `cli` with its own environment (`Some` sets a variable, `None` removes it).
+pub fn cli_with(
+    args: &[&str],
+    data_dir: &Path,
+    stdin: Option<&[u8]>,
+    env: &[(&str, Option<&str>)],
+) -> (bool, String, String) {
     let mut cmd = Command::new(BIN);
+    for (key, value) in env {
+        match value {
+            Some(v) => cmd.env(key, v),
+            None => cmd.env_remove(key),
+        };
+    }
     cmd.args(args)
         .arg("--data-dir")
         .arg(data_dir)
-        .env("LINQ_WEBHOOK_SECRET", SECRET)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .stdin(if stdin.is_some() {

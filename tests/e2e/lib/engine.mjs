@@ -27,7 +27,7 @@ export function freePort() {
 
 /**
  * Starts the engine and resolves once it printed its login URL.
- * @param {{dataDir?: string, listenPort?: number, uiPort?: number}} [opts]
+ * @param {{dataDir?: string, listenPort?: number, uiPort?: number, env?: Record<string, string>}} [opts]
  */
 export async function startEngine(opts = {}) {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'linq-e2e-'));
@@ -36,7 +36,7 @@ export async function startEngine(opts = {}) {
   const child = spawn(
     BIN,
     ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${listenPort}`, '--ui-listen', `127.0.0.1:${uiPort}`, '--ui-token', TOKEN],
-    { env: { ...process.env, LINQ_WEBHOOK_SECRET: SECRET, RUST_LOG: process.env.RUST_LOG ?? 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: { ...process.env, LINQ_WEBHOOK_SECRET: SECRET, RUST_LOG: process.env.RUST_LOG ?? 'warn', ...(opts.env ?? {}) }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   const loginUrl = await new Promise((resolve, reject) => {

@@ -1,0 +1,189 @@
+//! `/api/linq/*`: Settings → Connect to Linq. The token, the subscription, the test delivery
+//! and the secret rotation, over the operations in `crate::linq_api::connection`. Linq's own
+//! failures answer 502 with Linq's sentence (never 401, which the UI reads as "signed out").
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::ApiState;
+use crate::linq::Secret;
+use crate::linq_api::connection::refresh_secrets;
+use crate::linq_api::delivery::{self, TEST_EVENT_TYPE};
+use crate::linq_api::{ConnectError, Connection};
+use crate::store::log;
+
+pub struct ConnectState {
+    pub connection: Connection,
+    pub secrets: Arc<RwLock<Vec<Secret>>>,
+    pub api: Arc<ApiState>,
+}
+
+pub fn router(state: Arc<ConnectState>) -> Router {
+    Router::new()
+        .route("/api/linq", get(status))
+        .route("/api/linq/token", put(save_token).delete(forget_token))
+        .route("/api/linq/connect", post(connect))
+        .route("/api/linq/subscriptions", get(list))
+        .route("/api/linq/subscriptions/{id}", delete(disconnect))
+        .route("/api/linq/test-delivery", post(test_delivery))
+        .route("/api/linq/rotate", post(rotate))
+        .with_state(state)
+}
+
+/// A refusal: the status and one sentence, answered as `{"error": "..."}`.
+pub struct Failure(StatusCode, String);
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+fn error_response(e: ConnectError) -> Failure {
+    let status = match &e {
+        ConnectError::Api(_) => StatusCode::BAD_GATEWAY,
+        ConnectError::NotConnected | ConnectError::ExternalSecret(_) => StatusCode::CONFLICT,
+        ConnectError::Config(_) => {
+            tracing::error!(error = %e, "could not update the config file");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        _ => StatusCode::BAD_REQUEST,
+    };
+    Failure(status, e.to_string())
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
+    serde_json::from_slice(body)
+        .map_err(|e| Failure(StatusCode::BAD_REQUEST, format!("invalid request: {e}")))
+}
+
+type Answer = Result<Json<Value>, Failure>;
+
+fn current_secret(s: &ConnectState) -> Option<Secret> {
+    s.secrets.read().ok().and_then(|v| v.first().cloned())
+}
+
+async fn status(State(s): State<Arc<ConnectState>>) -> Answer {
+    let status = s.connection.status().await.map_err(error_response)?;
+    Ok(Json(json!(status)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenBody {
+    token: String,
+}
+
+async fn save_token(State(s): State<Arc<ConnectState>>, body: axum::body::Bytes) -> Answer {
+    let b: TokenBody = parse(&body)?;
+    s.connection
+        .save_token(&b.token)
+        .await
+        .map_err(error_response)?;
+    status(State(s)).await
+}
+
+async fn forget_token(State(s): State<Arc<ConnectState>>) -> Answer {
+    s.connection.forget_token().await.map_err(error_response)?;
+    status(State(s)).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConnectBody {
+    public_url: String,
+}
+
+async fn connect(State(s): State<Arc<ConnectState>>, body: axum::body::Bytes) -> Answer {
+    let b: ConnectBody = parse(&body)?;
+    let secret = current_secret(&s);
+    let connected = s
+        .connection
+        .connect(&b.public_url, secret.as_ref())
+        .await
+        .map_err(error_response)?;
+    Ok(Json(json!(connected)))
+}
+
+async fn list(State(s): State<Arc<ConnectState>>) -> Answer {
+    let listing = s.connection.list().await.map_err(error_response)?;
+    Ok(Json(json!(listing)))
+}
+
+async fn disconnect(State(s): State<Arc<ConnectState>>, Path(id): Path<String>) -> Answer {
+    let deleted = s
+        .connection
+        .disconnect(Some(&id))
+        .await
+        .map_err(error_response)?;
+    Ok(Json(json!({ "deleted": deleted })))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TestBody {
+    public_url: Option<String>,
+    timeout_ms: Option<u64>,
+}
+
+async fn test_delivery(State(s): State<Arc<ConnectState>>, body: axum::body::Bytes) -> Answer {
+    let b: TestBody = if body.is_empty() {
+        TestBody::default()
+    } else {
+        parse(&body)?
+    };
+    let timeout = b
+        .timeout_ms
+        .map(|ms| Duration::from_millis(ms.clamp(100, 30_000)))
+        .unwrap_or(delivery::DEFAULT_TIMEOUT);
+    let secret = current_secret(&s);
+    let api = s.api.clone();
+    let report = s
+        .connection
+        .test_delivery(b.public_url.as_deref(), secret.as_ref(), timeout, |id| {
+            stored(api, id)
+        })
+        .await
+        .map_err(error_response)?;
+    Ok(Json(json!(report)))
+}
+
+/// Whether the event reached the store. The listener answers 200 only after commit, so one
+/// look is enough; a few more cover a reader that has not seen the commit yet.
+async fn stored(api: Arc<ApiState>, event_id: String) -> bool {
+    for _ in 0..10 {
+        let id = event_id.clone();
+        let found = api
+            .read(move |c| log::seq_of(c, &id, TEST_EVENT_TYPE))
+            .await
+            .ok()
+            .flatten();
+        if found.is_some() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+async fn rotate(State(s): State<Arc<ConnectState>>) -> Answer {
+    // The listener accepts the new secret at once, not at the keeper's next tick.
+    let rotated = s
+        .connection
+        .rotate(
+            || refresh_secrets(&s.connection.data_dir, &s.secrets),
+            Duration::ZERO,
+        )
+        .await
+        .map_err(error_response)?;
+    let status = s.connection.status().await.map_err(error_response)?;
+    Ok(Json(json!({ "rotated": rotated, "status": status })))
+}

@@ -1,0 +1,276 @@
+//! Stand-ins for the outside world of `linq-inbox linq ...`: a fake of Linq's v2 subscription
+//! API that records every request, and a reverse proxy standing in for the tunnel. Both are
+//! plain std servers on loopback, one thread each, answering one request per connection.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+pub const TOKEN: &str = "lq_test_integration_token_0123";
+pub const PATH: &str = "/api/partner/v2/webhook_subscriptions";
+
+/// One request as the fake saw it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub token: Option<String>,
+    pub content_type: Option<String>,
+    pub body: Option<Value>,
+}
+
+/// A scripted answer: status, extra headers, body.
+pub type Scripted = (u16, Vec<(String, String)>, String);
+
+#[derive(Clone, Default)]
+pub struct FakeLinq {
+    pub addr: Option<SocketAddr>,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+    /// The account's subscriptions, as Linq would answer them.
+    pub subscriptions: Arc<Mutex<Vec<Value>>>,
+    /// Answers to give instead of the normal ones, first in first out.
+    pub script: Arc<Mutex<VecDeque<Scripted>>>,
+}
+
+/// A request read off a socket: request line parts, lowercase headers, body.
+pub struct Request {
+    pub method: String,
+    pub target: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+}
+
+pub fn read_request(stream: &TcpStream) -> Option<Request> {
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_string();
+    let target = parts.next()?.to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h).ok()?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        let (k, v) = h.split_once(':')?;
+        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+    }
+    let len = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    reader.read_exact(&mut body).ok()?;
+    Some(Request {
+        method,
+        target,
+        headers,
+        body,
+    })
+}
+
+pub fn respond(mut stream: &TcpStream, status: u16, headers: &[(String, String)], body: &str) {
+    let mut head = format!(
+        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    if !body.is_empty() {
+        head.push_str("Content-Type: application/json\r\n");
+    }
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(body.as_bytes());
+    let _ = stream.flush();
+}
+
+impl FakeLinq {
+    pub fn start() -> FakeLinq {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fake Linq");
+        let fake = FakeLinq {
+            addr: Some(listener.local_addr().expect("fake address")),
+            ..FakeLinq::default()
+        };
+        let server = fake.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                if let Some(request) = read_request(&stream) {
+                    let (status, headers, body) = server.answer(&request);
+                    respond(&stream, status, &headers, &body);
+                }
+            }
+        });
+        fake
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr.expect("started"))
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// The method and path of every request so far.
+    pub fn calls(&self) -> Vec<String> {
+        self.seen()
+            .iter()
+            .map(|s| format!("{} {}", s.method, s.path))
+            .collect()
+    }
+
+    pub fn script(&self, status: u16, headers: &[(&str, &str)], body: &str) {
+        self.script.lock().unwrap().push_back((
+            status,
+            headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body.to_string(),
+        ));
+    }
+
+    fn answer(&self, r: &Request) -> Scripted {
+        let body: Option<Value> = serde_json::from_slice(&r.body).ok();
+        let token = r.header("x-linq-integration-token");
+        self.seen.lock().unwrap().push(Seen {
+            method: r.method.clone(),
+            path: r.target.clone(),
+            token: token.clone(),
+            content_type: r.header("content-type"),
+            body: body.clone(),
+        });
+        if let Some(scripted) = self.script.lock().unwrap().pop_front() {
+            return scripted;
+        }
+        if !r.target.starts_with(PATH) {
+            // Anything else answers 200, like a server that is not a Linq Inbox.
+            return (200, vec![], "{}".into());
+        }
+        if token.as_deref() != Some(TOKEN) {
+            return (401, vec![], json!({"error": "Unauthorized"}).to_string());
+        }
+        let id = r.target[PATH.len()..].trim_start_matches('/').to_string();
+        let inner = body
+            .as_ref()
+            .map(|b| b["webhook_subscription"].clone())
+            .unwrap_or(Value::Null);
+        let mut subs = self.subscriptions.lock().unwrap();
+        let position = subs.iter().position(|s| id_text(&s["id"]) == id);
+        match (r.method.as_str(), id.is_empty(), position) {
+            ("GET", true, _) => (
+                200,
+                vec![],
+                json!({"webhook_subscriptions": *subs}).to_string(),
+            ),
+            ("POST", true, _) => {
+                let next = 100 + subs.len() as u64;
+                let sub = describe(json!(next), &inner);
+                subs.push(sub.clone());
+                (201, vec![], sub.to_string())
+            }
+            ("PUT", false, Some(i)) => {
+                let sub = describe(subs[i]["id"].clone(), &inner);
+                subs[i] = sub.clone();
+                (200, vec![], sub.to_string())
+            }
+            ("DELETE", false, Some(i)) => {
+                subs.remove(i);
+                (204, vec![], String::new())
+            }
+            (_, false, None) => (404, vec![], json!({"error": "Not found"}).to_string()),
+            _ => (405, vec![], "{}".into()),
+        }
+    }
+
+    /// Adds a subscription as if made elsewhere (another app, a hand-made curl).
+    pub fn add(&self, id: Value, url: &str) {
+        self.subscriptions.lock().unwrap().push(describe(
+            id,
+            &json!({"webhook_url": url, "events": ["message.received"], "active": true, "secret": "x"}),
+        ));
+    }
+}
+
+/// An id as text, whether Linq sent a string or a number.
+fn id_text(id: &Value) -> String {
+    match id {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The subscription as Linq answers it: never the secret.
+fn describe(id: Value, request: &Value) -> Value {
+    json!({
+        "id": id,
+        "webhook_url": request["webhook_url"],
+        "events": request["events"],
+        "active": request["active"],
+        "secret_configured": request["secret"].is_string(),
+        "last_delivered_at": null,
+        "delivery_attempts": 0,
+    })
+}
+
+/// A reverse proxy standing in for the tunnel: forwards each request to `upstream` unchanged
+/// and relays the answer; answers 502 when nothing listens upstream, as ngrok does.
+pub fn tunnel(upstream: SocketAddr) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the tunnel");
+    let addr = listener.local_addr().expect("tunnel address");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+            let Some(request) = read_request(&stream) else {
+                continue;
+            };
+            match TcpStream::connect_timeout(&upstream, Duration::from_secs(2)) {
+                Err(_) => respond(
+                    &stream,
+                    502,
+                    &[],
+                    &json!({"error": "the tunnel could not reach its upstream"}).to_string(),
+                ),
+                Ok(mut up) => {
+                    let _ = up.set_read_timeout(Some(Duration::from_secs(10)));
+                    let mut head = format!("{} {} HTTP/1.1\r\n", request.method, request.target);
+                    for (k, v) in &request.headers {
+                        if k != "connection" {
+                            head.push_str(&format!("{k}: {v}\r\n"));
+                        }
+                    }
+                    head.push_str("connection: close\r\n\r\n");
+                    let _ = up.write_all(head.as_bytes());
+                    let _ = up.write_all(&request.body);
+                    let mut answer = Vec::new();
+                    let _ = up.read_to_end(&mut answer);
+                    let mut out = &stream;
+                    let _ = out.write_all(&answer);
+                }
+            }
+        }
+    });
+    addr
+}

@@ -1,0 +1,200 @@
+// Settings → Connect to Linq: the state behind the section, over `/api/linq/*` (docs/API.md).
+// Every answer and error from Linq is shown as text; the token is only ever sent, never shown
+// back except masked by the engine.
+import { ApiError, request } from './api';
+
+export type TokenSource = 'environment' | 'keyring' | 'config_file' | 'none';
+
+export interface LinqStatus {
+  api_base: string;
+  token: { configured: boolean; source: TokenSource; masked: string | null };
+  public_url: string | null;
+  webhook_path: string;
+  webhook_url: string | null;
+  subscription_id: string | null;
+  secret_source: string;
+  rotatable: boolean;
+  grace_secs: number;
+  retiring: { expires_at: string }[];
+}
+
+export interface Subscription {
+  id: string;
+  webhook_url: string;
+  events: string[];
+  active: boolean;
+  secret_configured: boolean;
+  last_delivered_at: string | null;
+  delivery_attempts: number | null;
+}
+
+export interface Listing {
+  subscriptions: Subscription[];
+  current_id: string | null;
+  warnings: string[];
+}
+
+export type Stage =
+  | 'delivered' | 'dns' | 'tls' | 'timeout' | 'connect' | 'signature' | 'path' | 'tunnel' | 'status' | 'not_stored';
+
+export interface DeliveryReport {
+  ok: boolean;
+  stage: Stage;
+  message: string;
+  url: string;
+  event_id: string;
+  status: number | null;
+  elapsed_ms: number;
+}
+
+export type Action = 'token' | 'connect' | 'list' | 'disconnect' | 'test' | 'rotate';
+
+/** Where a failed test delivery stopped, as a short heading. */
+export const STAGE_LABEL: Record<Stage, string> = {
+  delivered: 'Delivered',
+  dns: 'DNS lookup failed',
+  tls: 'TLS handshake failed',
+  timeout: 'Timed out',
+  connect: 'Nothing is listening',
+  signature: 'Secret mismatch (401)',
+  path: 'Wrong path (404)',
+  tunnel: 'Tunnel cannot reach the app',
+  status: 'Unexpected answer',
+  not_stored: 'Reached another server',
+};
+
+/** Time left in a grace period, in words: "23 h 59 min", "4 min", "less than a minute". */
+export function graceLeft(expiresAt: string, now: Date = new Date()): string | null {
+  const end = new Date(expiresAt).getTime();
+  if (Number.isNaN(end)) return null;
+  const mins = Math.floor((end - now.getTime()) / 60_000);
+  if (end <= now.getTime()) return null;
+  if (mins < 1) return 'less than a minute';
+  const h = Math.floor(mins / 60);
+  const m = mins % 60;
+  return h > 0 ? `${h} h ${m} min` : `${m} min`;
+}
+
+/** "Duplicates" count per URL, for marking rows of a listing (the engine sends the sentences). */
+export function duplicateUrls(subs: Subscription[]): Set<string> {
+  const seen = new Map<string, number>();
+  for (const s of subs) {
+    const key = s.webhook_url.replace(/\/+$/u, '').toLowerCase();
+    seen.set(key, (seen.get(key) ?? 0) + 1);
+  }
+  return new Set([...seen].filter(([, n]) => n > 1).map(([k]) => k));
+}
+
+export function isDuplicate(dups: Set<string>, s: Subscription): boolean {
+  return dups.has(s.webhook_url.replace(/\/+$/u, '').toLowerCase());
+}
+
+function message(e: unknown): string {
+  if (e instanceof ApiError || e instanceof Error) return e.message;
+  return String(e);
+}
+
+export class LinqConnect {
+  status = $state<LinqStatus | null>(null);
+  listing = $state<Listing | null>(null);
+  report = $state<DeliveryReport | null>(null);
+  /** The action in flight; buttons are disabled while one runs. */
+  busy = $state<Action | null>(null);
+  error = $state<string | null>(null);
+  notice = $state<string | null>(null);
+
+  /** Runs one action: clears the last error, records the new one as text, never throws. */
+  private async run<T>(action: Action, f: () => Promise<T>): Promise<T | null> {
+    if (this.busy) return null;
+    this.busy = action;
+    this.error = null;
+    this.notice = null;
+    try {
+      return await f();
+    } catch (e) {
+      this.error = message(e);
+      return null;
+    } finally {
+      this.busy = null;
+    }
+  }
+
+  async load(): Promise<void> {
+    try {
+      this.status = await request<LinqStatus>('GET', '/api/linq');
+    } catch (e) {
+      this.error = message(e);
+    }
+  }
+
+  async saveToken(token: string): Promise<boolean> {
+    const trimmed = token.trim();
+    if (!trimmed) {
+      this.error = 'Paste the integration token from Linq first.';
+      return false;
+    }
+    const s = await this.run('token', () => request<LinqStatus>('PUT', '/api/linq/token', { token: trimmed }));
+    if (!s) return false;
+    this.status = s;
+    this.notice = s.token.source === 'keyring' ? 'Token saved in the system keyring.' : 'Token saved in the config file (readable only by you).';
+    return true;
+  }
+
+  async forgetToken(): Promise<void> {
+    const s = await this.run('token', () => request<LinqStatus>('DELETE', '/api/linq/token'));
+    if (s) this.status = s;
+  }
+
+  async connect(publicUrl: string): Promise<boolean> {
+    const url = publicUrl.trim();
+    if (!url) {
+      this.error = 'Enter the https address your tunnel printed.';
+      return false;
+    }
+    const done = await this.run('connect', () =>
+      request<{ subscription: Subscription; created: boolean; webhook_url: string; warnings: string[] }>(
+        'POST', '/api/linq/connect', { public_url: url }),
+    );
+    if (!done) return false;
+    await this.load();
+    await this.refresh();
+    if (done.warnings.length && this.listing) this.listing = { ...this.listing, warnings: done.warnings };
+    // After the refresh, which starts a new action and clears the last notice.
+    this.notice = `${done.created ? 'Created' : 'Updated'} subscription ${done.subscription.id} for ${done.webhook_url}.`;
+    return true;
+  }
+
+  async refresh(): Promise<void> {
+    const listing = await this.run('list', () => request<Listing>('GET', '/api/linq/subscriptions'));
+    if (listing) this.listing = listing;
+  }
+
+  async disconnect(id: string): Promise<void> {
+    const done = await this.run('disconnect', () =>
+      request<{ deleted: string }>('DELETE', `/api/linq/subscriptions/${encodeURIComponent(id)}`),
+    );
+    if (!done) return;
+    this.notice = `Deleted subscription ${done.deleted}.`;
+    if (this.listing) {
+      this.listing = { ...this.listing, subscriptions: this.listing.subscriptions.filter((s) => s.id !== done.deleted) };
+      if (this.listing.current_id === done.deleted) this.listing = { ...this.listing, current_id: null };
+    }
+    await this.load();
+  }
+
+  async testDelivery(publicUrl?: string): Promise<void> {
+    const body = publicUrl?.trim() ? { public_url: publicUrl.trim() } : {};
+    const report = await this.run('test', () => request<DeliveryReport>('POST', '/api/linq/test-delivery', body));
+    if (report) this.report = report;
+  }
+
+  async rotate(): Promise<void> {
+    const done = await this.run('rotate', () =>
+      request<{ rotated: { subscription_id: string; previous_accepted_until: string }; status: LinqStatus }>(
+        'POST', '/api/linq/rotate', {}),
+    );
+    if (!done) return;
+    this.status = done.status;
+    this.notice = `New secret in use by subscription ${done.rotated.subscription_id}; the previous one is still accepted until ${new Date(done.rotated.previous_accepted_until).toLocaleString()}.`;
+  }
+}
