@@ -20,7 +20,10 @@ fuzz_target!(|data: &[u8]| {
         None => (&data[..0], data),
     };
     let header = String::from_utf8_lossy(head);
-    let secrets = [Secret::new("fuzz-secret-old"), Secret::new("fuzz-secret-new")];
+    let secrets = [
+        Secret::new("fuzz-secret-old"),
+        Secret::new("fuzz-secret-new"),
+    ];
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let canonical = parsed.as_ref().map(canonical_json);
 
@@ -30,7 +33,10 @@ fuzz_target!(|data: &[u8]| {
         let text = format!("sha256={}", hex(&digest));
         let covered: &[u8] = match form {
             SignatureForm::Raw => body,
-            SignatureForm::Canonical => canonical.as_deref().expect("canonical needs JSON").as_bytes(),
+            SignatureForm::Canonical => canonical
+                .as_deref()
+                .expect("canonical needs JSON")
+                .as_bytes(),
             SignatureForm::Unsigned => panic!("verify never answers unsigned"),
         };
         assert!(
@@ -46,7 +52,12 @@ fuzz_target!(|data: &[u8]| {
         "a proper raw signature verifies"
     );
     assert_eq!(
-        verify(&secrets, Some(&sign(b"not-configured", body)), body, parsed.as_ref()),
+        verify(
+            &secrets,
+            Some(&sign(b"not-configured", body)),
+            body,
+            parsed.as_ref()
+        ),
         Err(SignatureError::Mismatch),
         "another secret never verifies"
     );
@@ -54,7 +65,11 @@ fuzz_target!(|data: &[u8]| {
     if let (Some(value), Some(canonical)) = (&parsed, &canonical) {
         let back: Value = serde_json::from_str(canonical).expect("canonical JSON parses");
         assert_eq!(&back, value, "canonical JSON keeps the value");
-        assert_eq!(&canonical_json(&back), canonical, "canonical JSON is a fixed point");
+        assert_eq!(
+            &canonical_json(&back),
+            canonical,
+            "canonical JSON is a fixed point"
+        );
         let canon_sig = sign(b"fuzz-secret-old", canonical.as_bytes());
         let form = verify(&secrets, Some(&canon_sig), body, parsed.as_ref());
         let expected = if canonical.as_bytes() == body {

@@ -183,7 +183,8 @@ pub async fn guard(State(auth): State<Arc<Auth>>, request: Request, next: Next) 
             StatusCode::UNAUTHORIZED,
             "sign in through the login link that linq-inbox printed, or send the UI token",
         )
-    } else if (path.starts_with("/api/") || !matches!(*request.method(), Method::GET | Method::HEAD))
+    } else if (path.starts_with("/api/")
+        || !matches!(*request.method(), Method::GET | Method::HEAD))
         && !auth.origin_allowed(headers)
     {
         // Reads too: without a CORS grant a browser hides the answer anyway, but a request a

@@ -333,7 +333,9 @@ pub fn parse_envelope(value: &Value) -> Result<Envelope, EventError> {
         Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 200 => s.clone(),
         // Numbers keep every digit (arbitrary precision), so they need the same length limit.
         Some(Value::Number(n)) if n.to_string().len() <= 200 => n.to_string(),
-        Some(Value::Number(_)) => return Err(envelope_err("event_id", "must be at most 200 digits")),
+        Some(Value::Number(_)) => {
+            return Err(envelope_err("event_id", "must be at most 200 digits"))
+        }
         Some(Value::String(_)) => {
             return Err(envelope_err("event_id", "must be a short non-empty string"))
         }

@@ -94,7 +94,9 @@ where
 {
     match Value::deserialize(d)? {
         Value::Null => Ok(None),
-        v @ Value::Object(_) => serde_json::from_value(v).map(Some).map_err(D::Error::custom),
+        v @ Value::Object(_) => serde_json::from_value(v)
+            .map(Some)
+            .map_err(D::Error::custom),
         other => Err(D::Error::custom(format!(
             "expected an object, found {}",
             kind_of(&other)
@@ -184,10 +186,22 @@ mod tests {
         for (event_type, data) in [
             ("call.completed", json!({"id": "c", "recording_data": [1]})),
             ("contact.created", json!({"id": 1, "contact_owner": ["x"]})),
-            ("reaction.received", json!({"id": "r", "reaction": "like", "chat_message_id": "m", "associated_message": [1]})),
-            ("reaction.received", json!({"id": "r", "reaction": "like", "chat_message_id": "m", "chat_handle": ["+1"]})),
-            ("message.received", json!({"id": "m", "chat_id": "c", "chat_handles": [["+1"]]})),
-            ("message.received", json!({"id": "m", "chat_id": "c", "attachments": [["a", "u"]]})),
+            (
+                "reaction.received",
+                json!({"id": "r", "reaction": "like", "chat_message_id": "m", "associated_message": [1]}),
+            ),
+            (
+                "reaction.received",
+                json!({"id": "r", "reaction": "like", "chat_message_id": "m", "chat_handle": ["+1"]}),
+            ),
+            (
+                "message.received",
+                json!({"id": "m", "chat_id": "c", "chat_handles": [["+1"]]}),
+            ),
+            (
+                "message.received",
+                json!({"id": "m", "chat_id": "c", "attachments": [["a", "u"]]}),
+            ),
         ] {
             let body = json!({"event_type": event_type, "event_id": "e", "data": data});
             assert!(
@@ -197,7 +211,10 @@ mod tests {
         }
         let ok = json!({"event_type": "call.completed", "event_id": "e",
                         "data": {"id": "c", "recording_data": {"id": 1}}});
-        assert!(crate::linq::parse_envelope(&ok).is_ok(), "an object still parses");
+        assert!(
+            crate::linq::parse_envelope(&ok).is_ok(),
+            "an object still parses"
+        );
     }
 
     #[test]

@@ -34,7 +34,11 @@ fn listener_abuse_does_not_starve_the_ui() {
         limit >= CONNECTIONS as u64 + 500,
         "the open-files limit (ulimit -n = {limit}) must allow {CONNECTIONS} connections plus the server's own files; raise it"
     );
-    let (window, p95_bound) = if soak() { (Duration::from_secs(60), 50.0) } else { (Duration::from_secs(12), 250.0) };
+    let (window, p95_bound) = if soak() {
+        (Duration::from_secs(60), 50.0)
+    } else {
+        (Duration::from_secs(12), 250.0)
+    };
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(dir.path());
     send_all(&server, &demo(80, 3));
@@ -83,16 +87,29 @@ fn listener_abuse_does_not_starve_the_ui() {
     let flooded = Arc::new(AtomicUsize::new(0));
     let flood: Vec<_> = (0..4)
         .map(|_| {
-            let (stop, flooded, url, body) = (stop.clone(), flooded.clone(), server.webhook_url(), body.clone());
+            let (stop, flooded, url, body) = (
+                stop.clone(),
+                flooded.clone(),
+                server.webhook_url(),
+                body.clone(),
+            );
             std::thread::spawn(move || {
-                let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(10)).build();
+                let agent = ureq::AgentBuilder::new()
+                    .timeout(Duration::from_secs(10))
+                    .build();
                 while !stop.load(Ordering::Relaxed) {
                     let r = agent
                         .post(&url)
                         .set("Content-Type", "application/json")
-                        .set("X-Webhook-Signature", &format!("sha256={}", "ab".repeat(32)))
+                        .set(
+                            "X-Webhook-Signature",
+                            &format!("sha256={}", "ab".repeat(32)),
+                        )
                         .send_string(&body);
-                    assert!(matches!(r, Err(ureq::Error::Status(401, _))), "a bad signature is 401: {r:?}");
+                    assert!(
+                        matches!(r, Err(ureq::Error::Status(401, _))),
+                        "a bad signature is 401: {r:?}"
+                    );
                     flooded.fetch_add(1, Ordering::Relaxed);
                 }
             })
@@ -103,16 +120,25 @@ fn listener_abuse_does_not_starve_the_ui() {
     let real = {
         let (stop, url) = (stop.clone(), server.webhook_url());
         std::thread::spawn(move || {
-            let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(10)).build();
+            let agent = ureq::AgentBuilder::new()
+                .timeout(Duration::from_secs(10))
+                .build();
             let mut n = 0;
             while !stop.load(Ordering::Relaxed) {
-                let b = envelope("message.received", &format!("real-{n}"), json!({"id": format!("real-m-{n}"), "chat_id": "real-chat", "text": "still flowing"}));
+                let b = envelope(
+                    "message.received",
+                    &format!("real-{n}"),
+                    json!({"id": format!("real-m-{n}"), "chat_id": "real-chat", "text": "still flowing"}),
+                );
                 let r = agent
                     .post(&url)
                     .set("Content-Type", "application/json")
                     .set("X-Webhook-Signature", &sign(&b))
                     .send_string(&b);
-                assert!(matches!(&r, Ok(x) if x.status() == 200), "a real delivery during the abuse is stored: {r:?}");
+                assert!(
+                    matches!(&r, Ok(x) if x.status() == 200),
+                    "a real delivery during the abuse is stored: {r:?}"
+                );
                 n += 1;
                 std::thread::sleep(Duration::from_millis(100));
             }
@@ -121,8 +147,15 @@ fn listener_abuse_does_not_starve_the_ui() {
     };
 
     // The UI, measured: what the app polls and pages while the listener is under attack.
-    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(10)).build();
-    let paths = ["/api/status", "/api/chats", "/api/events?limit=50", "/api/rejected?limit=20"];
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(10))
+        .build();
+    let paths = [
+        "/api/status",
+        "/api/chats",
+        "/api/events?limit=50",
+        "/api/rejected?limit=20",
+    ];
     let mut samples = Vec::new();
     let started = Instant::now();
     while started.elapsed() < window {
@@ -133,7 +166,10 @@ fn listener_abuse_does_not_starve_the_ui() {
             .set("Authorization", &format!("Bearer {}", server.token))
             .call();
         samples.push(t.elapsed().as_secs_f64() * 1000.0);
-        assert!(matches!(&r, Ok(x) if x.status() == 200), "{path} answers during the abuse: {r:?}");
+        assert!(
+            matches!(&r, Ok(x) if x.status() == 200),
+            "{path} answers during the abuse: {r:?}"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     stop.store(true, Ordering::Relaxed);
@@ -146,7 +182,8 @@ fn listener_abuse_does_not_starve_the_ui() {
     // Bodies that stalled for over 10 s were answered 408 and closed.
     let mut cut_off = 0;
     for s in stalled_bodies.iter_mut() {
-        s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
         let mut buf = [0u8; 64];
         if matches!(s.read(&mut buf), Ok(n) if n > 12 && buf.starts_with(b"HTTP/1.1 408")) {
             cut_off += 1;
@@ -164,29 +201,64 @@ fn listener_abuse_does_not_starve_the_ui() {
         flood_n as f64 / window.as_secs_f64(),
         samples.len()
     );
-    assert!(p95 < p95_bound, "the UI API p95 must stay under {p95_bound} ms during the abuse, was {p95:.1} ms");
-    assert_eq!(cut_off, stalled_bodies.len(), "every body stalled past 10 s is answered 408");
-    assert!(flood_n > 1000, "the flood must actually flood ({flood_n} requests)");
-    assert!(server.child.try_wait().unwrap().is_none(), "the server survives");
+    assert!(
+        p95 < p95_bound,
+        "the UI API p95 must stay under {p95_bound} ms during the abuse, was {p95:.1} ms"
+    );
+    assert_eq!(
+        cut_off,
+        stalled_bodies.len(),
+        "every body stalled past 10 s is answered 408"
+    );
+    assert!(
+        flood_n > 1000,
+        "the flood must actually flood ({flood_n} requests)"
+    );
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "the server survives"
+    );
 
     // Refusal records may be dropped when the writer is saturated (by design: a flood never
     // delays real deliveries), so only the cap is exact.
     let rejected = server.rejected_at_least(1000);
-    assert!(rejected["total"].as_u64().unwrap() >= 1000, "the flood's refusals are counted: {}", rejected["total"]);
+    assert!(
+        rejected["total"].as_u64().unwrap() >= 1000,
+        "the flood's refusals are counted: {}",
+        rejected["total"]
+    );
     drop(stalled_bodies);
     server.kill();
     let conn = rusqlite::Connection::open(db_path(dir.path())).unwrap();
-    let kept: i64 = conn.query_row("SELECT count(*) FROM rejected", [], |r| r.get(0)).unwrap();
-    assert!(kept <= 1000, "the refused-delivery table stays capped at 1,000 rows, has {kept}");
-    let real_stored: i64 = conn
-        .query_row("SELECT count(*) FROM events WHERE event_id LIKE 'real-%'", [], |r| r.get(0))
+    let kept: i64 = conn
+        .query_row("SELECT count(*) FROM rejected", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(real_stored as usize, real_sent, "every real delivery during the abuse is stored");
+    assert!(
+        kept <= 1000,
+        "the refused-delivery table stays capped at 1,000 rows, has {kept}"
+    );
+    let real_stored: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM events WHERE event_id LIKE 'real-%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        real_stored as usize, real_sent,
+        "every real delivery during the abuse is stored"
+    );
     let bytes: u64 = ["", "-wal"]
         .iter()
         .filter_map(|s| std::fs::metadata(format!("{}{s}", db_path(dir.path()).display())).ok())
         .map(|m| m.len())
         .sum();
-    println!("abuse: database + WAL after the flood: {} KiB, {kept} refusals kept", bytes / 1024);
-    assert!(bytes < 64 << 20, "a flood of refusals must not fill the disk: {bytes} bytes");
+    println!(
+        "abuse: database + WAL after the flood: {} KiB, {kept} refusals kept",
+        bytes / 1024
+    );
+    assert!(
+        bytes < 64 << 20,
+        "a flood of refusals must not fill the disk: {bytes} bytes"
+    );
 }

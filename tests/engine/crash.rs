@@ -33,7 +33,8 @@ fn kill_nine_under_load_loses_nothing() {
     println!("crash loop: {rounds} kills over {count} deliveries, seed {seed}");
     let dir = tempfile::tempdir().unwrap();
     let deliveries = Arc::new(demo(count, seed));
-    let pending: Arc<Mutex<VecDeque<usize>>> = Arc::new(Mutex::new((0..deliveries.len()).collect()));
+    let pending: Arc<Mutex<VecDeque<usize>>> =
+        Arc::new(Mutex::new((0..deliveries.len()).collect()));
     let acked: Arc<Mutex<HashSet<Key>>> = Arc::default();
     let started = Instant::now();
     let mut total_acks = 0usize;
@@ -53,7 +54,9 @@ fn kill_nine_under_load_loses_nothing() {
                     stop.clone(),
                 );
                 std::thread::spawn(move || {
-                    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(10)).build();
+                    let agent = ureq::AgentBuilder::new()
+                        .timeout(Duration::from_secs(10))
+                        .build();
                     let mut acks = 0;
                     while !stop.load(Ordering::Relaxed) {
                         let Some(i) = pending.lock().unwrap().pop_front() else {
@@ -71,8 +74,15 @@ fn kill_nine_under_load_loses_nothing() {
                             .send_string(&d.body);
                         match answer {
                             Ok(r) if r.status() == 200 => {
-                                assert!(!d.tamper, "a tampered delivery was acknowledged: {}", d.event_id);
-                                acked.lock().unwrap().insert((d.event_id.clone(), d.event_type.clone()));
+                                assert!(
+                                    !d.tamper,
+                                    "a tampered delivery was acknowledged: {}",
+                                    d.event_id
+                                );
+                                acked
+                                    .lock()
+                                    .unwrap()
+                                    .insert((d.event_id.clone(), d.event_type.clone()));
                                 acks += 1;
                             }
                             Err(ureq::Error::Status(401, _)) if d.tamper => {}
@@ -88,6 +98,12 @@ fn kill_nine_under_load_loses_nothing() {
             std::thread::sleep(Duration::from_millis(150 + next(&mut seed) % 500));
             server.kill();
             stop.store(true, Ordering::Relaxed);
+            println!(
+                "crash loop: kill {} with {} acknowledged, {} still to send",
+                round + 1,
+                acked.lock().unwrap().len(),
+                pending.lock().unwrap().len()
+            );
         }
         for s in senders {
             total_acks += s.join().expect("sender thread");
@@ -97,15 +113,31 @@ fn kill_nine_under_load_loses_nothing() {
         let logged = logged_keys(dir.path());
         let acked_now = acked.lock().unwrap().clone();
         let lost: Vec<&Key> = acked_now.difference(&logged).collect();
-        assert!(lost.is_empty(), "round {round}: {} acknowledged deliveries are missing after kill -9: {lost:?}", lost.len());
-        assert_eq!(integrity(dir.path()), "ok", "round {round}: integrity_check after kill -9");
+        assert!(
+            lost.is_empty(),
+            "round {round}: {} acknowledged deliveries are missing after kill -9: {lost:?}",
+            lost.len()
+        );
+        assert_eq!(
+            integrity(dir.path()),
+            "ok",
+            "round {round}: integrity_check after kill -9"
+        );
         let incremental = projections(dir.path());
         let (ok, out, err) = cli(&["rebuild"], dir.path(), None);
         assert!(ok, "rebuild after round {round}: {out} {err}");
         let rebuilt = projections(dir.path());
         if incremental != rebuilt {
-            let only_inc: Vec<_> = incremental.iter().filter(|r| !rebuilt.contains(r)).take(5).collect();
-            let only_reb: Vec<_> = rebuilt.iter().filter(|r| !incremental.contains(r)).take(5).collect();
+            let only_inc: Vec<_> = incremental
+                .iter()
+                .filter(|r| !rebuilt.contains(r))
+                .take(5)
+                .collect();
+            let only_reb: Vec<_> = rebuilt
+                .iter()
+                .filter(|r| !incremental.contains(r))
+                .take(5)
+                .collect();
             panic!("round {round}: projections differ from a rebuild;\nincremental only: {only_inc:#?}\nrebuild only: {only_reb:#?}");
         }
         // The last round sends until nothing is pending (a sender may have put one back).
@@ -113,7 +145,10 @@ fn kill_nine_under_load_loses_nothing() {
             break;
         }
         round += 1;
-        assert!(round < rounds + 10, "deliveries still pending after the last round");
+        assert!(
+            round < rounds + 10,
+            "deliveries still pending after the last round"
+        );
     }
 
     let expected: HashSet<Key> = deliveries
@@ -122,10 +157,19 @@ fn kill_nine_under_load_loses_nothing() {
         .map(|d| (d.event_id.clone(), d.event_type.clone()))
         .collect();
     let logged = logged_keys(dir.path());
-    assert_eq!(logged, expected, "after the retries every delivery is stored, and nothing else");
+    assert_eq!(
+        logged, expected,
+        "after the retries every delivery is stored, and nothing else"
+    );
     let conn = rusqlite::Connection::open(db_path(dir.path())).unwrap();
-    let rows: i64 = conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).unwrap();
-    assert_eq!(rows as usize, expected.len(), "each event is stored exactly once");
+    let rows: i64 = conn
+        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        rows as usize,
+        expected.len(),
+        "each event is stored exactly once"
+    );
     println!(
         "crash loop: {rounds} kills, {total_acks} acknowledgements, {} events, {:.1} s",
         expected.len(),

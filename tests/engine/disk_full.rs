@@ -22,7 +22,13 @@ impl Tmpfs {
     fn mount(size: &str) -> Tmpfs {
         let dir = tempfile::tempdir().unwrap();
         let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
             .arg(dir.path())
             .output()
             .expect("run mount");
@@ -41,7 +47,10 @@ impl Tmpfs {
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
     }
 }
 
@@ -91,7 +100,11 @@ fn store_events(server: &Server) -> std::sync::mpsc::Receiver<serde_json::Value>
             if let Some(event) = line.strip_prefix("event:") {
                 is_store = event.trim() == "store";
             } else if let Some(data) = line.strip_prefix("data:") {
-                if is_store && tx.send(serde_json::from_str(data.trim()).unwrap_or_default()).is_err() {
+                if is_store
+                    && tx
+                        .send(serde_json::from_str(data.trim()).unwrap_or_default())
+                        .is_err()
+                {
                     break;
                 }
             } else if line.is_empty() {
@@ -117,7 +130,9 @@ fn disk_full_refuses_with_503_and_recovers_by_itself() {
     let data: PathBuf = fs.path().join("data");
     std::fs::create_dir(&data).unwrap();
     let mut server = Server::start(&data);
-    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(20)).build();
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(20))
+        .build();
     let url = server.webhook_url();
     let mut acked = HashSet::new();
     let mut i = 0;
@@ -135,7 +150,11 @@ fn disk_full_refuses_with_503_and_recovers_by_itself() {
     let mut retry_after = HashSet::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     while refused.len() < 20 {
-        assert!(Instant::now() < deadline && i < 5_000, "the full disk never refused a delivery ({} stored)", acked.len());
+        assert!(
+            Instant::now() < deadline && i < 5_000,
+            "the full disk never refused a delivery ({} stored)",
+            acked.len()
+        );
         let (s, ra) = deliver(&agent, &url, &message(i));
         match s {
             200 => {
@@ -149,51 +168,103 @@ fn disk_full_refuses_with_503_and_recovers_by_itself() {
         }
         i += 1;
     }
-    assert_eq!(retry_after, HashSet::from([Some("5".to_string())]), "every 503 carries Retry-After: 5");
+    assert_eq!(
+        retry_after,
+        HashSet::from([Some("5".to_string())]),
+        "every 503 carries Retry-After: 5"
+    );
 
     let status = server.api("/api/status");
-    assert_eq!(status["store"]["ok"], json!(false), "the status API reports the store problem: {status}");
+    assert_eq!(
+        status["store"]["ok"],
+        json!(false),
+        "the status API reports the store problem: {status}"
+    );
     let error = status["store"]["error"].as_str().unwrap_or("");
-    assert!(error.contains("disk is full"), "the status API says the disk is full: {error}");
+    assert!(
+        error.contains("disk is full"),
+        "the status API says the disk is full: {error}"
+    );
     let (s, _, _) = raw_http(
         server.webhook,
-        format!("GET /healthz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", server.webhook).as_bytes(),
+        format!(
+            "GET /healthz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            server.webhook
+        )
+        .as_bytes(),
     );
     assert_eq!(s, 503, "/healthz says the inbox cannot store");
-    let first = stream.recv_timeout(Duration::from_secs(5)).expect("the live stream reports the store problem");
-    assert_eq!(first["ok"], json!(false), "the UI's live stream says the store failed: {first}");
+    let first = stream
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the live stream reports the store problem");
+    assert_eq!(
+        first["ok"],
+        json!(false),
+        "the UI's live stream says the store failed: {first}"
+    );
     let listed: HashSet<String> = server
         .all_events()
         .iter()
         .map(|e| e["event_id"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(listed, acked, "while the disk is full, reads work and show exactly what was acknowledged");
+    assert_eq!(
+        listed, acked,
+        "while the disk is full, reads work and show exactly what was acknowledged"
+    );
 
     // Space comes back: Linq's retries of the refused deliveries are stored, no restart.
     std::fs::remove_file(&filler).unwrap();
     for &n in &refused {
         let (s, _) = deliver(&agent, &url, &message(n));
-        assert_eq!(s, 200, "after space returns, the retried delivery disk-{n} is stored");
+        assert_eq!(
+            s, 200,
+            "after space returns, the retried delivery disk-{n} is stored"
+        );
         acked.insert(format!("disk-{n}"));
     }
     let status = server.api("/api/status");
-    assert_eq!(status["store"], json!({"ok": true, "error": null}), "the problem clears by itself");
-    let cleared = stream.recv_timeout(Duration::from_secs(5)).expect("the live stream reports the recovery");
-    assert_eq!(cleared["ok"], json!(true), "the UI's banner clears through the live stream: {cleared}");
+    assert_eq!(
+        status["store"],
+        json!({"ok": true, "error": null}),
+        "the problem clears by itself"
+    );
+    let cleared = stream
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the live stream reports the recovery");
+    assert_eq!(
+        cleared["ok"],
+        json!(true),
+        "the UI's banner clears through the live stream: {cleared}"
+    );
     let (s, _, _) = raw_http(
         server.webhook,
-        format!("GET /healthz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", server.webhook).as_bytes(),
+        format!(
+            "GET /healthz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            server.webhook
+        )
+        .as_bytes(),
     );
     assert_eq!(s, 200, "/healthz is healthy again");
 
     server.kill();
     let logged: HashSet<String> = logged_keys(&data).into_iter().map(|(id, _)| id).collect();
-    assert_eq!(logged, acked, "every acknowledged delivery is in the log, nothing else");
-    assert_eq!(integrity(&data), "ok", "the database is intact after running out of space");
+    assert_eq!(
+        logged, acked,
+        "every acknowledged delivery is in the log, nothing else"
+    );
+    assert_eq!(
+        integrity(&data),
+        "ok",
+        "the database is intact after running out of space"
+    );
     let before = projections(&data);
     let (ok, out, err) = cli(&["rebuild"], &data, None);
     assert!(ok, "rebuild: {out} {err}");
-    assert_eq!(projections(&data), before, "the projections equal a rebuild");
+    assert_eq!(
+        projections(&data),
+        before,
+        "the projections equal a rebuild"
+    );
     println!(
         "disk full: filler {} KiB, {} stored before the refusals, {} refused then stored",
         filled / 1024,

@@ -23,7 +23,11 @@ fn migration_files() -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|e| e == "sql"))
         .collect();
     files.sort();
-    assert!(!files.is_empty(), "no migrations found in {}", dir.display());
+    assert!(
+        !files.is_empty(),
+        "no migrations found in {}",
+        dir.display()
+    );
     files
 }
 
@@ -67,7 +71,9 @@ fn reference(dir: &Path) -> Snapshot {
 }
 
 fn columns(conn: &rusqlite::Connection, schema: &str, table: &str) -> Vec<(String, bool)> {
-    let mut stmt = conn.prepare(&format!("PRAGMA {schema}.table_info(\"{table}\")")).unwrap();
+    let mut stmt = conn
+        .prepare(&format!("PRAGMA {schema}.table_info(\"{table}\")"))
+        .unwrap();
     let rows = stmt
         .query_map([], |r| {
             let name: String = r.get(1)?;
@@ -89,7 +95,11 @@ fn database_at_version(dir: &Path, files: &[PathBuf], n: usize, reference_db: &P
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     }
     conn.pragma_update(None, "user_version", n as i64).unwrap();
-    conn.execute("ATTACH DATABASE ?1 AS ref", [reference_db.to_str().unwrap()]).unwrap();
+    conn.execute(
+        "ATTACH DATABASE ?1 AS ref",
+        [reference_db.to_str().unwrap()],
+    )
+    .unwrap();
     let tables: Vec<String> = conn
         .prepare(
             "SELECT name FROM main.sqlite_master WHERE type = 'table'
@@ -102,7 +112,10 @@ fn database_at_version(dir: &Path, files: &[PathBuf], n: usize, reference_db: &P
         .unwrap();
     let tx = conn.unchecked_transaction().unwrap();
     for table in tables {
-        let theirs: Vec<String> = columns(&tx, "ref", &table).into_iter().map(|c| c.0).collect();
+        let theirs: Vec<String> = columns(&tx, "ref", &table)
+            .into_iter()
+            .map(|c| c.0)
+            .collect();
         if theirs.is_empty() {
             continue;
         }
@@ -114,12 +127,19 @@ fn database_at_version(dir: &Path, files: &[PathBuf], n: usize, reference_db: &P
             .collect();
         // Keep rowids: the search index refers to messages, calls and contacts by rowid.
         let has_alias = ours.iter().any(|(_, alias)| *alias);
-        if !has_alias && tx.prepare(&format!("SELECT rowid FROM ref.\"{table}\" LIMIT 0")).is_ok() {
+        if !has_alias
+            && tx
+                .prepare(&format!("SELECT rowid FROM ref.\"{table}\" LIMIT 0"))
+                .is_ok()
+        {
             shared.push("rowid".into());
         }
         let cols = shared.join(", ");
-        tx.execute(&format!("INSERT INTO main.\"{table}\" ({cols}) SELECT {cols} FROM ref.\"{table}\""), [])
-            .unwrap_or_else(|e| panic!("copying {table} into a version {n} database: {e}"));
+        tx.execute(
+            &format!("INSERT INTO main.\"{table}\" ({cols}) SELECT {cols} FROM ref.\"{table}\""),
+            [],
+        )
+        .unwrap_or_else(|e| panic!("copying {table} into a version {n} database: {e}"));
     }
     tx.commit().unwrap();
     conn.execute("DETACH DATABASE ref", []).unwrap();
@@ -130,7 +150,10 @@ fn every_earlier_schema_version_opens_and_keeps_its_data() {
     let files = migration_files();
     let ref_dir = tempfile::tempdir().unwrap();
     let expected = reference(ref_dir.path());
-    assert!(expected.events.len() > 100 && !expected.rejected["rejected"].as_array().unwrap().is_empty());
+    assert!(
+        expected.events.len() > 100
+            && !expected.rejected["rejected"].as_array().unwrap().is_empty()
+    );
     // A copy without the WAL, so ATTACH reads one self-contained file.
     let ref_db = ref_dir.path().join("reference.db");
     rusqlite::Connection::open(db_path(ref_dir.path()))
@@ -143,16 +166,41 @@ fn every_earlier_schema_version_opens_and_keeps_its_data() {
         database_at_version(dir.path(), &files, n, &ref_db);
         let server = Server::start(dir.path());
         let got = snapshot(&server);
-        let from = format!("a database at schema version {n} ({})", files[n - 1].file_name().unwrap().to_string_lossy());
-        assert_eq!(got.events, expected.events, "{from}: the raw event log is intact");
-        assert_eq!(got.state, expected.state, "{from}: chats, calls and contacts are intact");
-        assert_eq!(got.rejected, expected.rejected, "{from}: refused deliveries are intact");
-        assert_eq!(got.settings, expected.settings, "{from}: settings are intact");
+        let from = format!(
+            "a database at schema version {n} ({})",
+            files[n - 1].file_name().unwrap().to_string_lossy()
+        );
+        assert_eq!(
+            got.events, expected.events,
+            "{from}: the raw event log is intact"
+        );
+        assert_eq!(
+            got.state, expected.state,
+            "{from}: chats, calls and contacts are intact"
+        );
+        assert_eq!(
+            got.rejected, expected.rejected,
+            "{from}: refused deliveries are intact"
+        );
+        assert_eq!(
+            got.settings, expected.settings,
+            "{from}: settings are intact"
+        );
         drop(server);
         let conn = rusqlite::Connection::open(db_path(dir.path())).unwrap();
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-        assert_eq!(version as usize, files.len(), "{from}: migrated to the latest version");
-        assert_eq!(integrity(dir.path()), "ok", "{from}: intact after migrating");
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            version as usize,
+            files.len(),
+            "{from}: migrated to the latest version"
+        );
+        assert_eq!(
+            integrity(dir.path()),
+            "ok",
+            "{from}: intact after migrating"
+        );
     }
 }
 
@@ -199,7 +247,9 @@ fn a_database_from_a_newer_version_is_refused_untouched() {
         let dir = tempfile::tempdir().unwrap();
         {
             let conn = rusqlite::Connection::open(db_path(dir.path())).unwrap();
-            let _: String = conn.pragma_update_and_check(None, "journal_mode", journal, |r| r.get(0)).unwrap();
+            let _: String = conn
+                .pragma_update_and_check(None, "journal_mode", journal, |r| r.get(0))
+                .unwrap();
             conn.execute_batch("CREATE TABLE events (seq INTEGER PRIMARY KEY, future_column TEXT); INSERT INTO events VALUES (1, 'from the future');")
                 .unwrap();
             conn.pragma_update(None, "user_version", newer).unwrap();
@@ -207,10 +257,21 @@ fn a_database_from_a_newer_version_is_refused_untouched() {
         let before = file_bytes(dir.path());
 
         let (refused, err) = serve_refused(dir.path());
-        assert_eq!(file_bytes(dir.path()), before, "serve leaves the newer database as it was ({journal})");
-        assert!(refused, "serve must exit non-zero on a newer database ({journal})");
+        assert_eq!(
+            file_bytes(dir.path()),
+            before,
+            "serve leaves the newer database as it was ({journal})"
+        );
+        assert!(
+            refused,
+            "serve must exit non-zero on a newer database ({journal})"
+        );
         let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-        assert_eq!(lines.len(), 1, "one sentence, not a trace ({journal}): {err}");
+        assert_eq!(
+            lines.len(),
+            1,
+            "one sentence, not a trace ({journal}): {err}"
+        );
         assert!(
             lines[0].contains("newer") && lines[0].contains(&format!("schema {newer}")),
             "the sentence says the database is from a newer version ({journal}): {err}"
@@ -219,10 +280,21 @@ fn a_database_from_a_newer_version_is_refused_untouched() {
             let (ok, out, err) = cli(args, dir.path(), Some(b""));
             assert!(!ok, "{args:?} must refuse a newer database: {out}");
             assert!(err.contains("newer"), "{args:?} says why: {err}");
-            assert_eq!(file_bytes(dir.path()), before, "{args:?} leaves the newer database as it was ({journal})");
+            assert_eq!(
+                file_bytes(dir.path()),
+                before,
+                "{args:?} leaves the newer database as it was ({journal})"
+            );
         }
         let (ok, out, _) = cli(&["doctor"], dir.path(), None);
-        assert!(!ok && out.contains("newer"), "doctor reports the newer database: {out}");
-        assert_eq!(file_bytes(dir.path()), before, "the newer database's bytes are unchanged ({journal})");
+        assert!(
+            !ok && out.contains("newer"),
+            "doctor reports the newer database: {out}"
+        );
+        assert_eq!(
+            file_bytes(dir.path()),
+            before,
+            "the newer database's bytes are unchanged ({journal})"
+        );
     }
 }
