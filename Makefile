@@ -10,7 +10,7 @@ apt_ensure = missing=$$(for p in $(1); do \
 	if [ -n "$$missing" ]; then echo "installing $$missing"; $(SUDO) apt-get update -qq && \
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi
 
-include mk/engine.mk mk/ui.mk mk/desktop.mk
+include mk/engine.mk mk/ui.mk mk/desktop.mk mk/reliability.mk
 
 .PHONY: setup run test bench
 

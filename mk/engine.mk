@@ -2,7 +2,7 @@
 
 ENGINE_APT := pkg-config build-essential libdbus-1-dev
 
-.PHONY: engine-deps engine-debug engine-release lint engine-test serve demo soak
+.PHONY: engine-deps engine-debug engine-release lint engine-test serve demo
 
 engine-deps:
 	@$(call apt_ensure,$(ENGINE_APT))

@@ -39,14 +39,37 @@ pub struct Engine {
 }
 
 async fn bind(addr: SocketAddr, what: &'static str) -> Result<TcpListener, EngineError> {
-    TcpListener::bind(addr).await.map_err(|e| {
-        let reason = if e.kind() == std::io::ErrorKind::AddrInUse {
-            "the port is already in use (is another linq-inbox running?)".to_string()
-        } else {
-            e.to_string()
-        };
-        EngineError::Bind { addr, what, reason }
-    })
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| bind_error(addr, what, e))
+}
+
+fn bind_error(addr: SocketAddr, what: &'static str, e: std::io::Error) -> EngineError {
+    let reason = if e.kind() == std::io::ErrorKind::AddrInUse {
+        "the port is already in use (is another linq-inbox running?)".to_string()
+    } else {
+        e.to_string()
+    };
+    EngineError::Bind { addr, what, reason }
+}
+
+/// A one-worker runtime for the UI server, kept by a thread of its own for the life of the
+/// process; `Engine::shutdown` aborts the tasks spawned on it.
+fn ui_runtime() -> Result<tokio::runtime::Handle, EngineError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("linq-ui")
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            StoreError::Invalid(format!("could not start the UI server's runtime: {e}"))
+        })?;
+    let handle = runtime.handle().clone();
+    std::thread::Builder::new()
+        .name("linq-ui-runtime".into())
+        .spawn(move || runtime.block_on(std::future::pending::<()>()))
+        .map_err(|e| StoreError::Invalid(format!("could not start the UI server's thread: {e}")))?;
+    Ok(handle)
 }
 
 impl Engine {
@@ -127,15 +150,28 @@ impl Engine {
                 tracing::error!(error = %e, "webhook listener stopped");
             }
         }));
+        // The UI server runs on a runtime of its own, so a flood on the webhook listener (the
+        // port the internet reaches) cannot queue the rep's own requests behind its tasks.
         let ui_app = http::ui_router(api, auth.clone(), linq);
+        let ui_runtime = ui_runtime()?;
+        let ui_listener = ui_listener
+            .into_std()
+            .map_err(|e| bind_error(ui_addr, "UI server", e))?;
         let (tx, rx) = oneshot::channel::<()>();
         shutdown.push(tx);
-        tasks.push(tokio::spawn(async move {
-            let server = axum::serve(ui_listener, ui_app).with_graceful_shutdown(async {
-                let _ = rx.await;
+        tasks.push(ui_runtime.spawn(async move {
+            let server = TcpListener::from_std(ui_listener).map(|listener| {
+                axum::serve(listener, ui_app).with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
             });
-            if let Err(e) = server.await {
-                tracing::error!(error = %e, "UI server stopped");
+            match server {
+                Ok(server) => {
+                    if let Err(e) = server.await {
+                        tracing::error!(error = %e, "UI server stopped");
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "UI server could not start"),
             }
         }));
         tasks.push(tokio::spawn(expire_typing(shared.clone())));

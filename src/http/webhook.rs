@@ -14,6 +14,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::ingest::{Ack, Ingest, IngestError};
+use crate::linq::json::check_unique_keys;
 use crate::linq::standard_webhooks::{self, DeliveryHeaders, Verified};
 use crate::linq::{parse_envelope, Secret, SignatureForm};
 use crate::store::{now_millis, NewEvent, Rejection};
@@ -193,6 +194,7 @@ async fn accept(state: &WebhookState, headers: &HeaderMap, raw: &[u8]) -> Result
             return Err(Refusal::new(StatusCode::BAD_REQUEST, reason));
         }
     };
+    check_unique_keys(raw).map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e))?;
     let envelope =
         parse_envelope(&value).map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     let payload = String::from_utf8(raw.to_vec())

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::v3::{self, MessageExtra, ReactionExtra};
-use super::value::{id_field, kind_of, Id, Int, Time};
+use super::value::{id_field, kind_of, object, objects, Id, Int, Time};
 
 /// Why a body is not a usable Linq envelope. The text is one sentence for the sender.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -128,9 +128,9 @@ pub struct Message {
     pub service: Option<String>,
     #[serde(default)]
     pub reaction_id: Option<Id>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "objects")]
     pub chat_handles: Option<Vec<Handle>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "objects")]
     pub attachments: Option<Vec<Attachment>>,
     /// Set only when the message came as v3.
     #[serde(skip)]
@@ -188,7 +188,7 @@ pub struct Call {
     pub voicemail: Option<bool>,
     #[serde(default)]
     pub has_recording: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object")]
     pub recording_data: Option<Recording>,
 }
 
@@ -224,11 +224,11 @@ pub struct Reaction {
     pub sent_at: Option<Time>,
     #[serde(default)]
     pub created_at: Option<Time>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object")]
     pub chat_handle: Option<HandleRef>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "objects")]
     pub chat_handles: Option<Vec<Handle>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object")]
     pub associated_message: Option<AssociatedMessage>,
     /// Set only when the reaction came as v3.
     #[serde(skip)]
@@ -251,11 +251,11 @@ pub struct Typing {
     pub display: Option<bool>,
     #[serde(default)]
     pub timestamp: Option<Time>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object")]
     pub chat_handle: Option<HandleRef>,
     #[serde(default)]
     pub from_phone: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "objects")]
     pub chat_handles: Option<Vec<Handle>>,
 }
 
@@ -298,7 +298,7 @@ pub struct Contact {
     pub created_at: Option<Time>,
     #[serde(default)]
     pub updated_at: Option<Time>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object")]
     pub contact_owner: Option<ContactOwner>,
 }
 
@@ -353,7 +353,11 @@ pub fn parse_envelope(value: &Value) -> Result<Envelope, EventError> {
     };
     let event_id = match object.get("event_id") {
         Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 200 => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
+        // Numbers keep every digit (arbitrary precision), so they need the same length limit.
+        Some(Value::Number(n)) if n.to_string().len() <= 200 => n.to_string(),
+        Some(Value::Number(_)) => {
+            return Err(envelope_err("event_id", "must be at most 200 digits"))
+        }
         Some(Value::String(_)) => {
             return Err(envelope_err("event_id", "must be a short non-empty string"))
         }

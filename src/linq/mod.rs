@@ -1,6 +1,7 @@
 //! What Linq sends: the webhook envelope and events, their timestamps, and their signatures.
 
 pub mod event;
+pub mod json;
 pub mod signature;
 pub mod standard_webhooks;
 pub mod time;

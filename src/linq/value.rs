@@ -84,6 +84,52 @@ impl<'de> Deserialize<'de> for Int {
     }
 }
 
+/// For a field holding a nested object: serde's derived structs also accept a JSON array
+/// (fields by position), so `"recording_data": [1]` would pass as a recording. Only an object
+/// (or null, or nothing) is one.
+pub fn object<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    match Value::deserialize(d)? {
+        Value::Null => Ok(None),
+        v @ Value::Object(_) => serde_json::from_value(v)
+            .map(Some)
+            .map_err(D::Error::custom),
+        other => Err(D::Error::custom(format!(
+            "expected an object, found {}",
+            kind_of(&other)
+        ))),
+    }
+}
+
+/// For a field holding a list of objects: each element must be an object (see [`object`]).
+pub fn objects<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    match Value::deserialize(d)? {
+        Value::Null => Ok(None),
+        Value::Array(items) => items
+            .into_iter()
+            .map(|item| match item {
+                v @ Value::Object(_) => serde_json::from_value(v).map_err(D::Error::custom),
+                other => Err(D::Error::custom(format!(
+                    "expected a list of objects, found {} in it",
+                    kind_of(&other)
+                ))),
+            })
+            .collect::<Result<Vec<T>, _>>()
+            .map(Some),
+        other => Err(D::Error::custom(format!(
+            "expected a list, found {}",
+            kind_of(&other)
+        ))),
+    }
+}
+
 /// Names a JSON value's type for error messages, never its content.
 pub fn kind_of(v: &Value) -> &'static str {
     match v {
@@ -130,6 +176,45 @@ mod tests {
                 "{bad} is not an id"
             );
         }
+    }
+
+    /// Regression (hostile corpus): serde's derived structs took a JSON array as fields by
+    /// position, so `"recording_data": [1]` was stored as a recording with id 1.
+    #[test]
+    fn nested_objects_given_as_arrays_are_refused() {
+        use serde_json::json;
+        for (event_type, data) in [
+            ("call.completed", json!({"id": "c", "recording_data": [1]})),
+            ("contact.created", json!({"id": 1, "contact_owner": ["x"]})),
+            (
+                "reaction.received",
+                json!({"id": "r", "reaction": "like", "chat_message_id": "m", "associated_message": [1]}),
+            ),
+            (
+                "reaction.received",
+                json!({"id": "r", "reaction": "like", "chat_message_id": "m", "chat_handle": ["+1"]}),
+            ),
+            (
+                "message.received",
+                json!({"id": "m", "chat_id": "c", "chat_handles": [["+1"]]}),
+            ),
+            (
+                "message.received",
+                json!({"id": "m", "chat_id": "c", "attachments": [["a", "u"]]}),
+            ),
+        ] {
+            let body = json!({"event_type": event_type, "event_id": "e", "data": data});
+            assert!(
+                crate::linq::parse_envelope(&body).is_err(),
+                "{body} must be refused"
+            );
+        }
+        let ok = json!({"event_type": "call.completed", "event_id": "e",
+                        "data": {"id": "c", "recording_data": {"id": 1}}});
+        assert!(
+            crate::linq::parse_envelope(&ok).is_ok(),
+            "an object still parses"
+        );
     }
 
     #[test]

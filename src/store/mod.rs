@@ -71,6 +71,7 @@ impl Store {
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
         let path = data_dir.join(DB_FILE);
         let mut conn = Connection::open(&path)?;
+        schema::refuse_newer(&conn)?;
         configure(&conn)?;
         schema::migrate(&mut conn)?;
         Ok(Store { path })

@@ -28,6 +28,8 @@ pub fn import(conn: &mut Connection, input: impl BufRead) -> Result<ImportReport
         }
         let value: Value = serde_json::from_str(&line)
             .map_err(|e| StoreError::Invalid(format!("line {n}: not JSON: {e}")))?;
+        crate::linq::json::check_unique_keys(line.as_bytes())
+            .map_err(|e| StoreError::Invalid(format!("line {n}: {e}")))?;
         let envelope =
             parse_envelope(&value).map_err(|e| StoreError::Invalid(format!("line {n}: {e}")))?;
         let event = NewEvent::from_envelope(

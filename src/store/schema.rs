@@ -18,8 +18,9 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
 }
 
-/// Brings `conn` to the latest schema, or refuses a database from the future.
-pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+/// Refuses a database written by a newer build. Runs before anything writes to the file (even
+/// switching the journal mode rewrites its header), so a refused database stays byte for byte.
+pub fn refuse_newer(conn: &Connection) -> Result<(), StoreError> {
     let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if found > LATEST as i64 {
         return Err(StoreError::TooNew {
@@ -27,6 +28,12 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             known: LATEST as i64,
         });
     }
+    Ok(())
+}
+
+/// Brings `conn` to the latest schema, or refuses a database from the future.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    refuse_newer(conn)?;
     migrations()
         .to_latest(conn)
         .map_err(|e| StoreError::Migration(e.to_string()))

@@ -438,3 +438,77 @@ pub fn send_all(server: &Server, deliveries: &[linq_inbox::simulate::Delivery]) 
         );
     }
 }
+
+/// `make soak` sets `LINQ_INBOX_SOAK=1`: the same tests run longer and assert tighter numbers.
+pub fn soak() -> bool {
+    std::env::var("LINQ_INBOX_SOAK").is_ok_and(|v| v == "1")
+}
+
+/// The server's database file in `data_dir`.
+pub fn db_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("linq-inbox.db")
+}
+
+/// `PRAGMA integrity_check` on a database no server is using (opened read-write so a WAL left
+/// by a crash is recovered first, as the app would).
+pub fn integrity(data_dir: &Path) -> String {
+    let conn = rusqlite::Connection::open(db_path(data_dir)).expect("open the database");
+    conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity_check")
+}
+
+/// Every projection table (what `rebuild` re-derives), as sorted text rows.
+pub fn projections(data_dir: &Path) -> Vec<String> {
+    const TABLES: &[&str] = &[
+        "chats",
+        "chat_handles",
+        "messages",
+        "attachments",
+        "reactions",
+        "read_receipts",
+        "calls",
+        "contacts",
+        "memberships",
+        "search",
+    ];
+    let conn = rusqlite::Connection::open(db_path(data_dir)).expect("open the database");
+    let mut out = Vec::new();
+    for table in TABLES {
+        let mut stmt = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
+        let n = stmt.column_count();
+        let mut rows: Vec<String> = stmt
+            .query_map([], |r| {
+                let cols: Vec<rusqlite::types::Value> =
+                    (0..n).map(|i| r.get(i)).collect::<Result<_, _>>()?;
+                Ok(format!("{table}: {cols:?}"))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        rows.sort();
+        out.extend(rows);
+    }
+    out
+}
+
+/// (event_id, event_type) of every event in the log, read from the file.
+pub fn logged_keys(data_dir: &Path) -> std::collections::HashSet<(String, String)> {
+    let conn = rusqlite::Connection::open(db_path(data_dir)).expect("open the database");
+    let mut stmt = conn
+        .prepare("SELECT event_id, event_type FROM events")
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    rows
+}
+
+/// p50, p95, p99 and max of `samples` in milliseconds.
+pub fn percentiles(samples: &mut [f64]) -> (f64, f64, f64, f64) {
+    assert!(!samples.is_empty(), "no latency samples");
+    samples.sort_by(|a, b| a.total_cmp(b));
+    let at = |p: f64| samples[((samples.len() as f64 - 1.0) * p).round() as usize];
+    (at(0.50), at(0.95), at(0.99), samples[samples.len() - 1])
+}

@@ -1,0 +1,105 @@
+//! One meaning per body: an object that repeats a key is refused. Readers disagree on which
+//! copy wins (serde_json and JavaScript keep the last, others the first), so a body with a
+//! repeated key could be verified, stored and shown as different events. Linq never sends one.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, Error, MapAccess, SeqAccess, Visitor};
+
+/// Checks that no object anywhere in the JSON text `raw` repeats a key (compared after
+/// unescaping, so `"a"` and `"\u0061"` are the same key). The error is one sentence.
+pub fn check_unique_keys(raw: &[u8]) -> Result<(), String> {
+    serde_json::from_slice::<UniqueKeys>(raw)
+        .map(|_| ())
+        .map_err(|e| format!("body is not a usable JSON envelope: {e}"))
+}
+
+/// Deserializes any JSON value, failing on a repeated key; keeps nothing.
+struct UniqueKeys;
+
+impl<'de> Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UniqueKeys)
+    }
+}
+
+impl<'de> Visitor<'de> for UniqueKeys {
+    type Value = UniqueKeys;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_i64<E: Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_u64<E: Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_f64<E: Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_str<E: Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<UniqueKeys>()?.is_some() {}
+        Ok(UniqueKeys)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut seen = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(A::Error::custom(format!(
+                    "the key {key:?} appears twice in one object"
+                )));
+            }
+            map.next_value::<UniqueKeys>()?;
+        }
+        Ok(UniqueKeys)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_keys_are_refused_at_any_depth() {
+        for body in [
+            r#"{"event_id":"a","event_id":"b"}"#,
+            r#"{"data":{"text":"x","text":"y"}}"#,
+            r#"{"data":{"handles":[{"h":1},{"h":1,"h":2}]}}"#,
+            r#"{"a":1,"\u0061":2}"#,
+        ] {
+            let err = check_unique_keys(body.as_bytes()).expect_err(body);
+            assert!(err.contains("appears twice"), "{body}: {err}");
+        }
+    }
+
+    #[test]
+    fn ordinary_bodies_pass() {
+        for body in [
+            r#"{"a":1,"b":{"a":1},"c":[{"a":1},{"a":2}],"n":123456789012345678901234567890,"f":1.5e3}"#,
+            "[]",
+            "null",
+            r#""text""#,
+        ] {
+            assert_eq!(check_unique_keys(body.as_bytes()), Ok(()), "{body}");
+        }
+    }
+}
