@@ -69,12 +69,14 @@ pub struct Rejection {
 
 /// Appends `event`; `None` when an event with the same id and type is already stored.
 pub fn append(conn: &Connection, event: &NewEvent) -> Result<Option<i64>, StoreError> {
-    let inserted = conn.execute(
+    // Cached: this runs once per delivery and per imported line.
+    let inserted = conn.prepare_cached(
         "INSERT INTO events (event_id, event_type, api_version, created_at, created_at_original,
                              received_at, signature, payload)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (event_id, event_type) DO NOTHING",
-        params![
+    )?
+    .execute(params![
             event.event_id,
             event.event_type,
             event.api_version,
@@ -83,8 +85,7 @@ pub fn append(conn: &Connection, event: &NewEvent) -> Result<Option<i64>, StoreE
             event.received_at,
             event.signature.as_str(),
             event.payload,
-        ],
-    )?;
+        ])?;
     Ok((inserted == 1).then(|| conn.last_insert_rowid()))
 }
 
@@ -95,11 +96,8 @@ pub fn seq_of(
     event_type: &str,
 ) -> Result<Option<i64>, StoreError> {
     Ok(conn
-        .query_row(
-            "SELECT seq FROM events WHERE event_id = ?1 AND event_type = ?2",
-            params![event_id, event_type],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT seq FROM events WHERE event_id = ?1 AND event_type = ?2")?
+        .query_row(params![event_id, event_type], |r| r.get(0))
         .optional()?)
 }
 
