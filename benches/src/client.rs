@@ -64,7 +64,11 @@ impl Conn {
         Ok((status, body))
     }
 
-    pub async fn get(&mut self, path: &str, headers: &[(&str, &str)]) -> anyhow::Result<(u16, Bytes)> {
+    pub async fn get(
+        &mut self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> anyhow::Result<(u16, Bytes)> {
         self.send(Method::GET, path, headers, Bytes::new()).await
     }
 }
@@ -76,7 +80,13 @@ mod tests {
     #[test]
     fn urls_split_into_host_and_path() {
         let (h, p) = split_url("http://127.0.0.1:8787/webhooks/linq").expect("valid");
-        assert_eq!((h.as_str(), p.as_str()), ("127.0.0.1:8787", "/webhooks/linq"));
-        assert!(split_url("https://x/").is_err(), "TLS is not what is measured");
+        assert_eq!(
+            (h.as_str(), p.as_str()),
+            ("127.0.0.1:8787", "/webhooks/linq")
+        );
+        assert!(
+            split_url("https://x/").is_err(),
+            "TLS is not what is measured"
+        );
     }
 }

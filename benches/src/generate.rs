@@ -27,8 +27,26 @@ const FIRST: &[&str] = &[
     "Sofia", "Kenji", "Amara", "Lucas", "Ingrid", "Diego", "Hana", "Omar", "Zoe", "Ravi",
 ];
 const LAST: &[&str] = &[
-    "Gonzalez", "Smith", "Okafor", "Wei", "Brown", "Rossi", "Patel", "Kim", "Haddad", "Murphy",
-    "Silva", "Tanaka", "Nguyen", "Müller", "Johansson", "Garcia", "Cohen", "Singh", "Dubois", "Lee",
+    "Gonzalez",
+    "Smith",
+    "Okafor",
+    "Wei",
+    "Brown",
+    "Rossi",
+    "Patel",
+    "Kim",
+    "Haddad",
+    "Murphy",
+    "Silva",
+    "Tanaka",
+    "Nguyen",
+    "Müller",
+    "Johansson",
+    "Garcia",
+    "Cohen",
+    "Singh",
+    "Dubois",
+    "Lee",
 ];
 /// Seconds the generated history spans: one year.
 const SPAN: i64 = 365 * 86_400;

@@ -192,8 +192,9 @@ async fn worker(
         if i >= shared.total {
             break;
         }
-        let due = if args.rate > 0 {
-            let due = shared.start + Duration::from_nanos(i * 1_000_000_000 / args.rate);
+        let due = if let Some(per_ns) = 1_000_000_000u64.checked_div(args.rate) {
+            // Exact for rates that divide a second; within a nanosecond a step otherwise.
+            let due = shared.start + Duration::from_nanos(i * per_ns);
             tokio::time::sleep_until(due.into()).await;
             due
         } else {
@@ -272,7 +273,9 @@ impl Follower {
             let mut buf = Vec::<u8>::new();
             while let Some(Ok(frame)) = body.frame().await {
                 let now = Instant::now();
-                let Ok(data) = frame.into_data() else { continue };
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
                 buf.extend_from_slice(&data);
                 // Complete events end with a blank line; keep any partial one for the next frame.
                 let Some(end) = buf.windows(2).rposition(|w| w == b"\n\n") else {
@@ -310,7 +313,9 @@ impl Follower {
         let mut latencies = Vec::with_capacity(list.len());
         let mut seen = std::collections::HashSet::new();
         for (n, at) in list {
-            let Some(slot) = shared.sent_ns.get(n as usize) else { continue };
+            let Some(slot) = shared.sent_ns.get(n as usize) else {
+                continue;
+            };
             let sent = slot.load(Ordering::Relaxed);
             if sent == u64::MAX || !seen.insert(n) {
                 continue;

@@ -33,7 +33,15 @@ struct QueryResult {
 }
 
 /// Searches a rep would type: a rare word, everyday words, two words, a prefix, a name.
-const SEARCHES: &[&str] = &["zebra", "invoice", "pricing quote", "renew", "docusign signed", "Gonzalez", "the"];
+const SEARCHES: &[&str] = &[
+    "zebra",
+    "invoice",
+    "pricing quote",
+    "renew",
+    "docusign signed",
+    "Gonzalez",
+    "the",
+];
 
 pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
     let (host, _) = split_url(&args.ui)?;
@@ -45,7 +53,10 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
         .collect();
     let groups: Vec<(&str, Vec<String>)> = vec![
         ("search", search),
-        ("chat list (1,000 chats)", vec!["/api/chats?limit=1000".into()]),
+        (
+            "chat list (1,000 chats)",
+            vec!["/api/chats?limit=1000".into()],
+        ),
         ("chat list (first 100)", vec!["/api/chats?limit=100".into()]),
         (
             "first page of the 100,000-message chat",
@@ -61,7 +72,10 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
                 let (status, body) = conn.get(path, &[("authorization", &auth)]).await?;
                 let us = t.elapsed().as_micros() as u64;
                 if status != 200 {
-                    bail!("{path} answered {status}: {}", String::from_utf8_lossy(&body));
+                    bail!(
+                        "{path} answered {status}: {}",
+                        String::from_utf8_lossy(&body)
+                    );
                 }
                 if i >= 2 {
                     samples.push(us);
@@ -92,9 +106,16 @@ struct StartupResult {
 
 /// Starts `command` `runs` times; each time measures until `healthz` answers 200, then stops it
 /// with SIGTERM and waits for it to exit.
-pub async fn startup(healthz: &str, runs: usize, command: &[String], timeout: Duration) -> anyhow::Result<()> {
+pub async fn startup(
+    healthz: &str,
+    runs: usize,
+    command: &[String],
+    timeout: Duration,
+) -> anyhow::Result<()> {
     let (host, path) = split_url(healthz)?;
-    let (program, args) = command.split_first().ok_or_else(|| anyhow!("no command to start"))?;
+    let (program, args) = command
+        .split_first()
+        .ok_or_else(|| anyhow!("no command to start"))?;
     let mut runs_ms = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();

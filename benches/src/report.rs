@@ -75,7 +75,9 @@ fn rows(results: &[Value]) -> Vec<Row> {
             result: format!(
                 "{} deliveries/s{}",
                 thousands(ms(&a["rate"])),
-                ratio.map(|r| format!(" = {:.0}% of baseline", r * 100.0)).unwrap_or_default()
+                ratio
+                    .map(|r| format!(" = {:.0}% of baseline", r * 100.0))
+                    .unwrap_or_default()
             ),
             target: "≥ 60% of baseline".into(),
             pass: ratio.map(|r| r >= 0.6),
@@ -83,7 +85,9 @@ fn rows(results: &[Value]) -> Vec<Row> {
     }
     for rate in [1000, 5000] {
         for (who, label) in [("baseline", "baseline"), ("`serve`", "serve")] {
-            let Some(r) = find(results, "load", &format!("{label} {rate}/s")) else { continue };
+            let Some(r) = find(results, "load", &format!("{label} {rate}/s")) else {
+                continue;
+            };
             let ack = &r["ack"];
             let target_ms = (label == "serve" && rate == 5000).then_some(10.0);
             let lost = ms(&r["sent"]) - ms(&r["ok"]);
@@ -94,9 +98,15 @@ fn rows(results: &[Value]) -> Vec<Row> {
                     fmt_ms(ms(&ack["p50_ms"])),
                     fmt_ms(ms(&ack["p99_ms"])),
                     fmt_ms(ms(&ack["p999_ms"])),
-                    if lost > 0.0 { format!(" ({lost} not 200)") } else { String::new() }
+                    if lost > 0.0 {
+                        format!(" ({lost} not 200)")
+                    } else {
+                        String::new()
+                    }
                 ),
-                target: target_ms.map(|t| format!("p99 ≤ {t} ms")).unwrap_or_default(),
+                target: target_ms
+                    .map(|t| format!("p99 ≤ {t} ms"))
+                    .unwrap_or_default(),
                 pass: target_ms.map(|t| ms(&ack["p99_ms"]) <= t && lost == 0.0),
             });
         }
@@ -110,7 +120,11 @@ fn rows(results: &[Value]) -> Vec<Row> {
                 "p50 {} · p99 {}{}",
                 fmt_ms(ms(&s["p50_ms"])),
                 fmt_ms(ms(&s["p99_ms"])),
-                if missing > 0.0 { format!(" ({missing} missing)") } else { String::new() }
+                if missing > 0.0 {
+                    format!(" ({missing} missing)")
+                } else {
+                    String::new()
+                }
             ),
             target: "p99 ≤ 25 ms".into(),
             pass: Some(ms(&s["p99_ms"]) <= 25.0 && missing == 0.0),
@@ -119,15 +133,29 @@ fn rows(results: &[Value]) -> Vec<Row> {
     let search = format!("Search, {scale} messages (7 queries)");
     for (label, what, target) in [
         ("search", search.as_str(), 30.0),
-        ("chat list (1,000 chats)", "Chat list, 1,000 newest chats (what the UI loads)", 20.0),
+        (
+            "chat list (1,000 chats)",
+            "Chat list, 1,000 newest chats (what the UI loads)",
+            20.0,
+        ),
         ("chat list (first 100)", "Chat list, first 100", 20.0),
-        ("first page of the 100,000-message chat", "First page (100) of the 100,000-message chat", 20.0),
+        (
+            "first page of the 100,000-message chat",
+            "First page (100) of the 100,000-message chat",
+            20.0,
+        ),
     ] {
-        let Some(r) = find(results, "query", label) else { continue };
+        let Some(r) = find(results, "query", label) else {
+            continue;
+        };
         let l = &r["latency"];
         rows.push(Row {
             what: what.into(),
-            result: format!("p50 {} · p95 {}", fmt_ms(ms(&l["p50_ms"])), fmt_ms(ms(&l["p95_ms"]))),
+            result: format!(
+                "p50 {} · p95 {}",
+                fmt_ms(ms(&l["p50_ms"])),
+                fmt_ms(ms(&l["p95_ms"]))
+            ),
             target: format!("p95 ≤ {target} ms"),
             pass: Some(ms(&l["p95_ms"]) <= target),
         });
@@ -135,7 +163,11 @@ fn rows(results: &[Value]) -> Vec<Row> {
     if let Some(r) = find(results, "startup", "serve start → /healthz") {
         rows.push(Row {
             what: format!("`serve` start → `/healthz` answering, {scale} messages"),
-            result: format!("median {} · max {}", fmt_ms(ms(&r["median_ms"])), fmt_ms(ms(&r["max_ms"]))),
+            result: format!(
+                "median {} · max {}",
+                fmt_ms(ms(&r["median_ms"])),
+                fmt_ms(ms(&r["max_ms"]))
+            ),
             target: "≤ 300 ms".into(),
             pass: Some(ms(&r["max_ms"]) <= 300.0),
         });
@@ -173,7 +205,10 @@ fn table(results: &[Value]) -> String {
             Some(false) => "❌",
             None => "",
         };
-        out.push_str(&format!("| {} | {} | {} | {} |\n", r.what, r.result, r.target, verdict));
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            r.what, r.result, r.target, verdict
+        ));
     }
     out
 }
@@ -221,12 +256,21 @@ mod tests {
         let doc = dir.join("B.md");
         let res = dir.join("r.jsonl");
         std::fs::write(&doc, format!("intro\n{BEGIN}\nold\n{END}\noutro\n")).expect("write doc");
-        std::fs::write(&res, r#"{"kind":"metric","label":"x","value":"1","target":"","pass":null}"#)
-            .expect("write results");
+        std::fs::write(
+            &res,
+            r#"{"kind":"metric","label":"x","value":"1","target":"","pass":null}"#,
+        )
+        .expect("write results");
         write(&res, &doc).expect("report");
         let after = std::fs::read_to_string(&doc).expect("read doc");
-        assert!(after.starts_with("intro\n") && after.ends_with("\noutro\n"), "{after}");
-        assert!(!after.contains("old") && after.contains("| x | 1 |"), "{after}");
+        assert!(
+            after.starts_with("intro\n") && after.ends_with("\noutro\n"),
+            "{after}"
+        );
+        assert!(
+            !after.contains("old") && after.contains("| x | 1 |"),
+            "{after}"
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
 }
