@@ -37,6 +37,14 @@ pub fn spawn_builder(
                     Ok(events) => {
                         for e in &events {
                             last = e.seq;
+                            // Nobody listening (headless `serve`, no window or stream open):
+                            // keep the live typing state, skip building views nobody reads.
+                            if shared.events.receiver_count() == 0 {
+                                if let Err(err) = follow_unwatched(&conn, &shared, e) {
+                                    tracing::warn!(seq = e.seq, error = %err, "typing state not updated");
+                                }
+                                continue;
+                            }
                             match build_event(&conn, &shared, e, true) {
                                 Ok(item) => shared.publish(item),
                                 Err(err) => {
@@ -56,6 +64,30 @@ pub fn spawn_builder(
             }
         })
         .map_err(|e| StoreError::Invalid(format!("could not start the feed thread: {e}")))?;
+    Ok(())
+}
+
+/// What a live event changes besides views: typing starts and stops (a message from someone
+/// also ends their typing). Cheap, so it runs for every event even when nobody listens.
+fn follow_unwatched(conn: &Connection, shared: &Shared, e: &StoredEvent) -> Result<(), StoreError> {
+    let envelope = serde_json::from_str(&e.payload)
+        .ok()
+        .and_then(|v| parse_envelope(&v).ok());
+    match envelope.map(|env| env.event) {
+        Some(Event::MessageSent(m) | Event::MessageReceived(m)) => {
+            if let Some(from) = &m.from_phone {
+                shared.typing.stop(m.chat_id.as_str(), Some(from));
+            }
+        }
+        Some(event @ (Event::TypingStarted(_) | Event::TypingStopped(_))) => {
+            let started = matches!(event, Event::TypingStarted(_));
+            if let Event::TypingStarted(t) | Event::TypingStopped(t) = event {
+                let started = started && t.display != Some(false);
+                update_typing(&mut Names::new(conn), shared, &t, started, e.created_at)?;
+            }
+        }
+        _ => {}
+    }
     Ok(())
 }
 

@@ -72,19 +72,21 @@ impl Writer {
     }
 
     fn commit_batch(&mut self, batch: Vec<Job>) {
+        if let Some((acks, max_seq)) = self.write_fast(&batch) {
+            self.committed(max_seq);
+            for (job, ack) in batch.into_iter().zip(acks) {
+                if let (Job::Event { reply, .. }, Some(ack)) = (job, ack) {
+                    let _ = reply.send(Ok(ack));
+                }
+            }
+            return;
+        }
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut waiting = Vec::new();
         let result = self.write(batch, &mut outcomes, &mut waiting);
         match result {
             Ok(max_seq) => {
-                self.health.set(None);
-                if let Some(seq) = max_seq {
-                    self.committed.send_if_modified(|current| {
-                        let moved = seq > *current;
-                        *current = (*current).max(seq);
-                        moved
-                    });
-                }
+                self.committed(max_seq);
                 for outcome in outcomes {
                     match outcome {
                         Outcome::Event(reply, ack) => {
@@ -119,6 +121,59 @@ impl Writer {
                 }
             }
         }
+    }
+
+    /// A commit went through: the store is healthy and the feed may read up to `max_seq`.
+    fn committed(&self, max_seq: Option<i64>) {
+        self.health.set(None);
+        if let Some(seq) = max_seq {
+            self.committed.send_if_modified(|current| {
+                let moved = seq > *current;
+                *current = (*current).max(seq);
+                moved
+            });
+        }
+    }
+
+    /// The common case, deliveries and refusals only, without a savepoint per event: FTS5
+    /// flushes its pending index to disk at every savepoint, which turned each delivery into
+    /// its own index segment and kept the writer merging them. `None` when anything failed or
+    /// the batch holds a local task; the transaction is then rolled back and the batch goes
+    /// through [`Writer::write`], which isolates each projection in a savepoint. Per event:
+    /// `None` for a refusal record.
+    fn write_fast(&mut self, batch: &[Job]) -> Option<(Vec<Option<Ack>>, Option<i64>)> {
+        if batch.iter().any(|job| matches!(job, Job::Task { .. })) {
+            return None;
+        }
+        let tx = self.conn.transaction().ok()?;
+        let mut acks = Vec::with_capacity(batch.len());
+        let mut max_seq = None;
+        for job in batch {
+            match job {
+                Job::Event {
+                    envelope, event, ..
+                } => {
+                    let ack = match log::append(&tx, event).ok()? {
+                        Some(seq) => {
+                            project::apply(&tx, envelope, event.received_at).ok()?;
+                            max_seq = Some(seq);
+                            Ack::Stored { seq }
+                        }
+                        None => Ack::Duplicate {
+                            seq: log::duplicate_of(&tx, event).ok()?.unwrap_or(0),
+                        },
+                    };
+                    acks.push(Some(ack));
+                }
+                Job::Reject(r) => {
+                    log::record_rejection(&tx, r).ok()?;
+                    acks.push(None);
+                }
+                Job::Task { .. } => return None,
+            }
+        }
+        tx.commit().ok()?;
+        Some((acks, max_seq))
     }
 
     /// Writes the whole batch in one transaction. On error nothing of it is kept.

@@ -74,12 +74,14 @@ pub struct Rejection {
 /// Appends `event`; `None` when an event with the same id and type, or the same
 /// `webhook-id`, is already stored.
 pub fn append(conn: &Connection, event: &NewEvent) -> Result<Option<i64>, StoreError> {
-    let inserted = conn.execute(
+    // Cached: this runs once per delivery and per imported line.
+    let inserted = conn.prepare_cached(
         "INSERT INTO events (event_id, event_type, api_version, created_at, created_at_original,
                              received_at, signature, payload, webhook_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT DO NOTHING",
-        params![
+    )?
+    .execute(params![
             event.event_id,
             event.event_type,
             event.api_version,
@@ -89,8 +91,7 @@ pub fn append(conn: &Connection, event: &NewEvent) -> Result<Option<i64>, StoreE
             event.signature.as_str(),
             event.payload,
             event.webhook_id,
-        ],
-    )?;
+        ])?;
     Ok((inserted == 1).then(|| conn.last_insert_rowid()))
 }
 
@@ -101,11 +102,8 @@ pub fn seq_of(
     event_type: &str,
 ) -> Result<Option<i64>, StoreError> {
     Ok(conn
-        .query_row(
-            "SELECT seq FROM events WHERE event_id = ?1 AND event_type = ?2",
-            params![event_id, event_type],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT seq FROM events WHERE event_id = ?1 AND event_type = ?2")?
+        .query_row(params![event_id, event_type], |r| r.get(0))
         .optional()?)
 }
 

@@ -60,14 +60,32 @@ impl<'c> Names<'c> {
         chat_id: Option<&str>,
         identifier: &str,
     ) -> Result<Option<String>, StoreError> {
+        // This chat's own name for the handle first: a primary-key lookup. Only without one,
+        // the newest name from any chat; the rep's own number is in every chat, so ordering
+        // all its rows for every message and chat summary made the feed and the chat list
+        // cost grow with the number of chats.
+        if let Some(chat_id) = chat_id {
+            let own: Option<String> = self
+                .conn
+                .prepare_cached(
+                    "SELECT display_name FROM chat_handles
+                     WHERE chat_id = ?1 AND identifier = ?2
+                       AND display_name IS NOT NULL AND trim(display_name) != ''",
+                )?
+                .query_row(params![chat_id, identifier], |r| r.get(0))
+                .optional()?;
+            if own.is_some() {
+                return Ok(own);
+            }
+        }
         Ok(self
             .conn
             .prepare_cached(
                 "SELECT display_name FROM chat_handles
                  WHERE identifier = ?1 AND display_name IS NOT NULL AND trim(display_name) != ''
-                 ORDER BY (chat_id = ?2) DESC, seen_at DESC LIMIT 1",
+                 ORDER BY seen_at DESC LIMIT 1",
             )?
-            .query_row(params![identifier, chat_id], |r| r.get(0))
+            .query_row(params![identifier], |r| r.get(0))
             .optional()?)
     }
 }

@@ -9,6 +9,9 @@ use serde_json::Value;
 use super::{log, project, NewEvent, StoreError};
 use crate::linq::{parse_envelope, signature::canonical_json, SignatureForm};
 
+/// Page cache for `import` and `rebuild` (negative: KiB), freed when the command ends.
+const IMPORT_CACHE_KIB: i64 = -262_144;
+
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct ImportReport {
     pub stored: usize,
@@ -17,6 +20,10 @@ pub struct ImportReport {
 
 /// Imports one envelope per line. A bad line aborts the import and names its line number.
 pub fn import(conn: &mut Connection, input: impl BufRead) -> Result<ImportReport, StoreError> {
+    // One transaction of a whole backup touches every index page many times; with the
+    // listener's small cache those pages spill to the WAL and are read back over and over.
+    // A bigger cache for this one-off run keeps them in memory until the commit.
+    conn.pragma_update(None, "cache_size", IMPORT_CACHE_KIB)?;
     let tx = conn.transaction()?;
     let mut report = ImportReport::default();
     for (index, line) in input.lines().enumerate() {
@@ -68,6 +75,7 @@ pub fn export(conn: &Connection, out: &mut impl Write) -> Result<usize, StoreErr
 
 /// Empties every projection and replays the whole log into it.
 pub fn rebuild(conn: &mut Connection) -> Result<usize, StoreError> {
+    conn.pragma_update(None, "cache_size", IMPORT_CACHE_KIB)?;
     let tx = conn.transaction()?;
     project::clear(&tx)?;
     let mut count = 0;

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# `make bench`: the benchmark suite against the real `linq-inbox serve` (release build).
+# Prints one table and writes it, with the machine it ran on, into docs/BENCHMARKS.md.
+#   benches/run.sh                       everything (about 6-8 minutes on 2 cores, builds aside)
+#   BENCH_MESSAGES=100000 benches/run.sh  a smaller scale database, for a quick look
+# Raw results (one JSON object a line) are kept in $CARGO_TARGET_DIR/bench/results.jsonl.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
+app=$CARGO_TARGET_DIR/release/linq-inbox
+bench=$CARGO_TARGET_DIR/release/linq-bench
+out=$CARGO_TARGET_DIR/bench
+messages=${BENCH_MESSAGES:-1000000}
+chats=${BENCH_CHATS:-10000}
+big=${BENCH_BIG:-100000}
+secret=bench-secret-0123456789
+token=bench-token-0123456789
+began=$(date +%s)
+# How the scale database is named in the table: "1M" for the real run.
+scale=$([ "$messages" = 1000000 ] && echo 1M || echo "$messages")
+
+[ -x "$app" ] || { echo "bench: $app is not built; run \`make bench\` (it builds the release engine first)." >&2; exit 1; }
+cargo build --release --quiet --manifest-path benches/Cargo.toml
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/linq-bench.XXXXXX")
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+mkdir -p "$out"
+results=$out/results.jsonl
+: >"$results"
+log() { printf '[%3ds] %s\n' $(($(date +%s) - began)) "$*" >&2; }
+record() { tee -a "$results" >&2; }
+metric() { # label value target pass(true/false/null)
+  printf '{"kind":"metric","label":%s,"value":%s,"target":%s,"pass":%s}\n' \
+    "$(jq_str "$1")" "$(jq_str "$2")" "$(jq_str "$3")" "$4" | record
+}
+jq_str() { python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$1"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_healthy() { # url
+  for _ in $(seq 1 600); do
+    curl -fs -o /dev/null "$1" && return 0
+    sleep 0.05
+  done
+  echo "bench: $1 never answered" >&2; return 1
+}
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+# serve DIR: starts the engine on fresh ports; sets $serve_pid, $hook, $ui.
+serve() {
+  local lp up
+  lp=$(free_port); up=$(free_port)
+  LINQ_WEBHOOK_SECRET=$secret RUST_LOG=warn "$app" serve --data-dir "$1" \
+    --listen "127.0.0.1:$lp" --ui-listen "127.0.0.1:$up" --ui-token "$token" >"$work/serve.log" 2>&1 &
+  serve_pid=$!; pids+=("$serve_pid")
+  hook=http://127.0.0.1:$lp/webhooks/linq
+  ui=http://127.0.0.1:$up
+  wait_healthy "http://127.0.0.1:$lp/healthz"
+}
+stop() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+mem_total=$(awk '/^MemTotal:/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
+cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+os=$(. /etc/os-release && echo "$PRETTY_NAME, Linux $(uname -r)")
+python3 - "$cpu" "$(nproc)" "$mem_total" "$os" "$(date -u +%Y-%m-%dT%H:%MZ)" "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" "$scale" <<'PY' | record
+import json, sys
+k = ["cpu", "cores", "ram", "os", "date", "commit", "scale"]
+print(json.dumps({"kind": "machine", **dict(zip(k, sys.argv[1:]))}))
+PY
+
+# ---- 1. Ingest: the bare baseline, then the app, same load, same machine, same run.
+load() { "$bench" load --secret "$secret" "$@" | record; }
+bp=$(free_port)
+"$bench" baseline --listen "127.0.0.1:$bp" --secret "$secret" & base_pid=$!; pids+=("$base_pid")
+wait_healthy "http://127.0.0.1:$bp/healthz"
+log "ingest: baseline"
+load --url "http://127.0.0.1:$bp/webhooks/linq" --run b1 --label "baseline max" --rate 0 --duration 6 --connections 64
+load --url "http://127.0.0.1:$bp/webhooks/linq" --run b2 --label "baseline 1000/s" --rate 1000 --duration 6
+load --url "http://127.0.0.1:$bp/webhooks/linq" --run b3 --label "baseline 5000/s" --rate 5000 --duration 6
+stop "$base_pid"
+
+log "ingest: serve (fresh database)"
+mkdir -p "$work/ingest"
+serve "$work/ingest"
+load --url "$hook" --run s1 --label "serve max" --rate 0 --duration 6 --connections 64
+load --url "$hook" --run s2 --label "serve 1000/s" --rate 1000 --duration 6
+load --url "$hook" --run s3 --label "serve 5000/s" --rate 5000 --duration 6
+
+# ---- 2. Live: delivery → event on /api/stream.
+log "live: stream latency"
+load --url "$hook" --run s4 --label "stream 1000/s" --rate 1000 --duration 10 --stream "$ui" --token "$token"
+stop "$serve_pid"
+rm -rf "$work/ingest"
+
+# ---- 3. Scale: a big account through `import`.
+log "scale: generating and importing $messages messages in $chats chats"
+data=$work/big
+mkdir -p "$data"
+t0=$(date +%s.%N)
+"$bench" generate --messages "$messages" --chats "$chats" --big "$big" \
+  | LINQ_WEBHOOK_SECRET=$secret "$app" import - --data-dir "$data" >"$work/import.log"
+t1=$(date +%s.%N)
+import_s=$(python3 -c "print(f'{$t1 - $t0:.1f}')")
+events=$(grep -o 'imported [0-9]*' "$work/import.log" | grep -o '[0-9]*')
+metric "Import: $messages messages in $chats chats through \`linq-inbox import\`" \
+  "$import_s s ($(python3 -c "print(f'{$events / ($t1 - $t0):,.0f}')") events/s)" "" null
+disk=$(du -sb "$data" | cut -f1)
+metric "Disk: bytes per message (database, WAL and index, raw log included)" \
+  "$(python3 -c "print(f'{$disk / $messages:,.0f} B ({$disk / 1048576:,.0f} MiB in all)')")" "" null
+
+log "scale: start-up"
+lp=$(free_port); up=$(free_port)
+LINQ_WEBHOOK_SECRET=$secret "$bench" startup --healthz "http://127.0.0.1:$lp/healthz" --runs 5 -- \
+  "$app" serve --data-dir "$data" --listen "127.0.0.1:$lp" --ui-listen "127.0.0.1:$up" --ui-token "$token" | record
+
+log "scale: queries and memory"
+serve "$data"
+sleep 2
+idle=$(rss_kib "$serve_pid")
+"$bench" query --ui "$ui" --token "$token" --iterations 30 | record
+load --url "$hook" --run s5 --label "serve 1M under load" --rate 1000 --duration 10 --pid "$serve_pid"
+peak=$(python3 -c "import json; print([json.loads(l) for l in open('$results') if '\"serve 1M under load\"' in l][-1]['rss_peak_kib'])")
+after=$(rss_kib "$serve_pid")
+metric "Memory: \`serve\` RSS with $scale messages, idle after start" "$((idle / 1024)) MiB" "≤ 60 MB" \
+  "$([ $((idle * 1024)) -le 60000000 ] && echo true || echo false)"
+metric "Memory: \`serve\` RSS with $scale messages, peak under load (queries, then 1,000/s)" \
+  "$((peak / 1024)) MiB (after: $((after / 1024)) MiB)" "≤ 60 MB" \
+  "$([ $((peak * 1024)) -le 60000000 ] && echo true || echo false)"
+stop "$serve_pid"
+
+# ---- 4. UI in Chromium.
+if [ -x /usr/bin/chromium ] && [ -d tests/e2e/node_modules/playwright-core ]; then
+  log "ui: Chromium"
+  LINQ_INBOX_BIN=$app BENCH_DATA_DIR=$data node benches/ui.mjs 2>"$out/ui.log" | record
+else
+  metric "UI: Chromium benchmarks" "not run: needs /usr/bin/chromium and tests/e2e/node_modules (make e2e-deps)" "" null
+fi
+
+# ---- 5. The desktop app's memory under Xvfb.
+desktop=${BENCH_DESKTOP:-}
+for d in "$CARGO_TARGET_DIR/release/linq-inbox-desktop" "$CARGO_TARGET_DIR/debug/linq-inbox-desktop"; do
+  [ -z "$desktop" ] && [ -x "$d" ] && desktop=$d
+done
+if [ -n "$desktop" ] && command -v xvfb-run >/dev/null && command -v dbus-run-session >/dev/null; then
+  log "desktop: $desktop"
+  xvfb-run -a -s "-screen 0 1440x900x24 -nolisten tcp" dbus-run-session -- \
+    python3 benches/desktop_rss.py --app "$desktop" --data-dir "$data" --scale "$scale" 2>"$out/desktop.log" | record
+else
+  metric "Memory: desktop app under Xvfb" "not run: build it (cargo build -p linq-inbox-desktop --release) and make desktop-deps" "" null
+fi
+
+log "done in $(($(date +%s) - began)) s"
+"$bench" report --results "$results" --doc docs/BENCHMARKS.md

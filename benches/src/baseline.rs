@@ -1,0 +1,33 @@
+//! The baseline: what this machine's HTTP stack (tokio, hyper, axum) and HMAC-SHA256 cost
+//! with nothing stored. The app's listener is compared against it in the same run.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::Router;
+
+pub async fn serve(listen: &str, secret: String) -> anyhow::Result<()> {
+    let secret: Arc<[u8]> = Arc::from(secret.into_bytes());
+    let app = Router::new()
+        .route("/webhooks/linq", post(receive))
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(secret);
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+async fn receive(State(secret): State<Arc<[u8]>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let header = headers
+        .get("x-webhook-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if super::payload::verify(&secret, header, &body) {
+        StatusCode::OK
+    } else {
+        StatusCode::UNAUTHORIZED
+    }
+}

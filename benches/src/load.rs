@@ -1,0 +1,329 @@
+//! The load generator. Open loop at a fixed rate: request `i` is due at `start + i / rate`,
+//! and its latency counts from that moment, so a stalled server cannot hide its stall by
+//! slowing the generator down (no coordinated omission). Closed loop (`--rate 0`): every
+//! connection sends its next delivery as soon as the last one is acknowledged.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper::Method;
+use serde::Serialize;
+
+use crate::client::{split_url, Conn};
+use crate::payload;
+use crate::stats::{self, Summary};
+
+#[derive(clap::Args, Clone)]
+pub struct LoadArgs {
+    /// Webhook URL, e.g. http://127.0.0.1:8787/webhooks/linq
+    #[arg(long)]
+    url: String,
+    #[arg(long)]
+    secret: String,
+    /// Deliveries per second; 0 sends as fast as acknowledgements come back.
+    #[arg(long, default_value = "1000")]
+    rate: u64,
+    /// Seconds of load.
+    #[arg(long, default_value = "5")]
+    duration: f64,
+    /// Keep-alive connections.
+    #[arg(long, default_value = "64")]
+    connections: usize,
+    /// Chats the deliveries are spread over.
+    #[arg(long, default_value = "1000")]
+    chats: u64,
+    /// Prefix of every event and message id; must differ between runs on one database.
+    #[arg(long)]
+    run: String,
+    /// Name of this measurement in the results.
+    #[arg(long)]
+    label: String,
+    /// UI server base URL: also follow `/api/stream` and time delivery → stream event.
+    #[arg(long)]
+    stream: Option<String>,
+    #[arg(long, default_value = "")]
+    token: String,
+    /// A process whose peak RSS is sampled during the run.
+    #[arg(long)]
+    pid: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct LoadResult {
+    kind: &'static str,
+    label: String,
+    target_rate: u64,
+    connections: usize,
+    duration_s: f64,
+    sent: u64,
+    ok: u64,
+    statuses: BTreeMap<u16, u64>,
+    errors: u64,
+    rate: f64,
+    ack: Summary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream: Option<Summary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_missing: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rss_peak_kib: Option<u64>,
+}
+
+struct Shared {
+    args: LoadArgs,
+    host: String,
+    path: String,
+    start: Instant,
+    now_secs: i64,
+    next: AtomicU64,
+    /// When each delivery was due (open loop) or sent (closed loop), ns after `start`.
+    sent_ns: Vec<AtomicU64>,
+    total: u64,
+    deadline: Instant,
+}
+
+pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
+    let (host, path) = split_url(&args.url)?;
+    // Open loop knows its count; closed loop sizes the send-time table for a generous rate.
+    let total = if args.rate > 0 {
+        (args.rate as f64 * args.duration).round() as u64
+    } else {
+        (60_000.0 * args.duration) as u64
+    };
+    let now_secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64;
+
+    let stream = match &args.stream {
+        Some(base) => Some(Follower::connect(base, &args.token, &args.run, total).await?),
+        None => None,
+    };
+    let rss_peak = Arc::new(AtomicU64::new(0));
+    let sampler = args.pid.map(|pid| {
+        let peak = rss_peak.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Some(kib) = stats::rss_kib(pid) {
+                    peak.fetch_max(kib, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    });
+
+    let start = Instant::now() + Duration::from_millis(50);
+    let shared = Arc::new(Shared {
+        host,
+        path,
+        start,
+        now_secs,
+        next: AtomicU64::new(0),
+        sent_ns: (0..total).map(|_| AtomicU64::new(u64::MAX)).collect(),
+        total,
+        deadline: start + Duration::from_secs_f64(args.duration),
+        args: args.clone(),
+    });
+    let sent_ns_for_stream = shared.clone();
+    let statuses = Arc::new(Mutex::new(BTreeMap::new()));
+    let mut workers = Vec::new();
+    for _ in 0..args.connections {
+        let shared = shared.clone();
+        let statuses = statuses.clone();
+        workers.push(tokio::spawn(async move { worker(shared, statuses).await }));
+    }
+    let mut ack = Vec::new();
+    let mut errors = 0;
+    for w in workers {
+        let (lat, errs) = w.await??;
+        ack.extend(lat);
+        errors += errs;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let statuses = statuses.lock().map(|s| s.clone()).unwrap_or_default();
+    let ok = statuses.get(&200).copied().unwrap_or(0);
+    let sent = shared.next.load(Ordering::Relaxed).min(total);
+
+    let (stream_summary, missing) = match stream {
+        Some(f) => {
+            let (mut lat, missing) = f.finish(&sent_ns_for_stream, ok).await;
+            (Some(stats::summarize(&mut lat)), Some(missing))
+        }
+        None => (None, None),
+    };
+    if let Some(s) = sampler {
+        s.abort();
+    }
+    let result = LoadResult {
+        kind: "load",
+        label: args.label,
+        target_rate: args.rate,
+        connections: args.connections,
+        duration_s: elapsed,
+        sent,
+        ok,
+        statuses,
+        errors,
+        rate: ok as f64 / elapsed,
+        ack: stats::summarize(&mut ack),
+        stream: stream_summary,
+        stream_missing: missing,
+        rss_peak_kib: args.pid.map(|_| rss_peak.load(Ordering::Relaxed)),
+    };
+    println!("{}", serde_json::to_string(&result)?);
+    Ok(())
+}
+
+async fn worker(
+    shared: Arc<Shared>,
+    statuses: Arc<Mutex<BTreeMap<u16, u64>>>,
+) -> anyhow::Result<(Vec<u64>, u64)> {
+    let args = &shared.args;
+    let mut conn = Conn::open(&shared.host).await?;
+    let mut latencies = Vec::new();
+    let mut local: BTreeMap<u16, u64> = BTreeMap::new();
+    let mut errors = 0;
+    loop {
+        let i = shared.next.fetch_add(1, Ordering::Relaxed);
+        if i >= shared.total {
+            break;
+        }
+        let due = if let Some(per_ns) = 1_000_000_000u64.checked_div(args.rate) {
+            // Exact for rates that divide a second; within a nanosecond a step otherwise.
+            let due = shared.start + Duration::from_nanos(i * per_ns);
+            tokio::time::sleep_until(due.into()).await;
+            due
+        } else {
+            let now = Instant::now();
+            if now >= shared.deadline {
+                break;
+            }
+            now.max(shared.start)
+        };
+        let body = payload::load_delivery(&args.run, i, args.chats, shared.now_secs);
+        let signature = payload::sign(args.secret.as_bytes(), body.as_bytes());
+        shared.sent_ns[i as usize].store(
+            due.duration_since(shared.start).as_nanos() as u64,
+            Ordering::Relaxed,
+        );
+        let headers = [
+            ("content-type", "application/json"),
+            ("x-webhook-signature", signature.as_str()),
+        ];
+        match conn
+            .send(Method::POST, &shared.path, &headers, Bytes::from(body))
+            .await
+        {
+            Ok((status, _)) => {
+                *local.entry(status).or_default() += 1;
+                if status == 200 {
+                    latencies.push(due.elapsed().as_micros() as u64);
+                }
+            }
+            Err(_) => {
+                errors += 1;
+                conn = Conn::open(&shared.host).await?;
+            }
+        }
+    }
+    if let Ok(mut s) = statuses.lock() {
+        for (k, v) in local {
+            *s.entry(k).or_default() += v;
+        }
+    }
+    Ok((latencies, errors))
+}
+
+/// Follows `/api/stream` and notes when each of this run's events arrives.
+struct Follower {
+    arrivals: Arc<Mutex<Vec<(u64, Instant)>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Follower {
+    async fn connect(base: &str, token: &str, run: &str, total: u64) -> anyhow::Result<Follower> {
+        let (host, _) = split_url(base)?;
+        let stream = tokio::net::TcpStream::connect(&host)
+            .await
+            .with_context(|| format!("cannot connect to {host}"))?;
+        stream.set_nodelay(true)?;
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        let req = hyper::Request::get("/api/stream")
+            .header("host", &host)
+            .header("authorization", format!("Bearer {token}"))
+            .header("accept", "text/event-stream")
+            .body(Empty::<Bytes>::new())?;
+        let response = sender.send_request(req).await?;
+        if response.status() != 200 {
+            return Err(anyhow!("/api/stream answered {}", response.status()));
+        }
+        let mut body = response.into_body();
+        let arrivals = Arc::new(Mutex::new(Vec::with_capacity(total as usize)));
+        let out = arrivals.clone();
+        let marker = format!("\"event_id\":\"{run}-e");
+        let task = tokio::spawn(async move {
+            let mut buf = Vec::<u8>::new();
+            while let Some(Ok(frame)) = body.frame().await {
+                let now = Instant::now();
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
+                buf.extend_from_slice(&data);
+                // Complete events end with a blank line; keep any partial one for the next frame.
+                let Some(end) = buf.windows(2).rposition(|w| w == b"\n\n") else {
+                    continue;
+                };
+                let complete = String::from_utf8_lossy(&buf[..end]).into_owned();
+                buf.drain(..end + 2);
+                let Ok(mut list) = out.lock() else { return };
+                let mut rest = complete.as_str();
+                while let Some(at) = rest.find(&marker) {
+                    rest = &rest[at + marker.len()..];
+                    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                    if let Ok(n) = digits.parse::<u64>() {
+                        list.push((n, now));
+                    }
+                }
+            }
+        });
+        Ok(Follower { arrivals, task })
+    }
+
+    /// Waits (up to 10 s) for every acknowledged event, then returns the latencies in µs and
+    /// how many never arrived.
+    async fn finish(self, shared: &Shared, expected: u64) -> (Vec<u64>, u64) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let seen = self.arrivals.lock().map(|l| l.len() as u64).unwrap_or(0);
+            if seen >= expected {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.task.abort();
+        let list = self.arrivals.lock().map(|l| l.clone()).unwrap_or_default();
+        let mut latencies = Vec::with_capacity(list.len());
+        let mut seen = std::collections::HashSet::new();
+        for (n, at) in list {
+            let Some(slot) = shared.sent_ns.get(n as usize) else {
+                continue;
+            };
+            let sent = slot.load(Ordering::Relaxed);
+            if sent == u64::MAX || !seen.insert(n) {
+                continue;
+            }
+            let sent_at = shared.start + Duration::from_nanos(sent);
+            latencies.push(at.saturating_duration_since(sent_at).as_micros() as u64);
+        }
+        let missing = expected.saturating_sub(latencies.len() as u64);
+        (latencies, missing)
+    }
+}
