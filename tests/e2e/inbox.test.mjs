@@ -273,6 +273,8 @@ describe('live inbox', () => {
     assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-chat-id')), 'chat-hostile');
     await page.keyboard.press('Enter');
     await eventually(async () => page.url().endsWith('#/chats/chat-hostile'), 'Enter opened the chat');
+    // The URL changes before the app has routed to it; Esc means "back" once the thread shows.
+    await page.locator('section.thread').waitFor();
     await page.keyboard.press('Escape');
     await eventually(async () => page.url().endsWith('#/chats'), 'Esc went back');
     const outline = await chatRow('chat-hostile').evaluate((el) => getComputedStyle(el).outlineStyle);
