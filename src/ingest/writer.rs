@@ -153,15 +153,13 @@ impl Writer {
                 Job::Event {
                     envelope, event, ..
                 } => {
-                    let ack = match log::append(&tx, event).ok()? {
-                        Some(seq) => {
+                    let ack = match append_event(&tx, event).ok()? {
+                        Ok(seq) => {
                             project::apply(&tx, envelope, event.received_at).ok()?;
                             max_seq = Some(seq);
                             Ack::Stored { seq }
                         }
-                        None => Ack::Duplicate {
-                            seq: log::duplicate_of(&tx, event).ok()?.unwrap_or(0),
-                        },
+                        Err(duplicate) => duplicate,
                     };
                     acks.push(Some(ack));
                 }
@@ -239,6 +237,20 @@ impl Writer {
     }
 }
 
+/// Appends the raw event: its new sequence number, or the answer for a duplicate (same id and
+/// type, or same `webhook-id`) naming the stored event's number. Both write paths use it.
+fn append_event(
+    tx: &rusqlite::Transaction<'_>,
+    event: &crate::store::NewEvent,
+) -> Result<Result<i64, Ack>, StoreError> {
+    Ok(match log::append(tx, event)? {
+        Some(seq) => Ok(seq),
+        None => Err(Ack::Duplicate {
+            seq: log::duplicate_of(tx, event)?.unwrap_or(0),
+        }),
+    })
+}
+
 /// Appends and projects one event. A projection failure keeps the raw event (the log is the
 /// truth; `rebuild` can re-derive later) and is logged; only a failure to store the raw event
 /// fails the delivery.
@@ -247,9 +259,9 @@ fn store_event(
     envelope: &crate::linq::Envelope,
     event: &crate::store::NewEvent,
 ) -> Result<Ack, StoreError> {
-    let Some(seq) = log::append(tx, event)? else {
-        let seq = log::duplicate_of(tx, event)?.unwrap_or(0);
-        return Ok(Ack::Duplicate { seq });
+    let seq = match append_event(tx, event)? {
+        Ok(seq) => seq,
+        Err(duplicate) => return Ok(duplicate),
     };
     tx.execute_batch("SAVEPOINT projection")?;
     match project::apply(tx, envelope, event.received_at) {

@@ -155,17 +155,23 @@ pub(super) fn chat_event_rows(
              ORDER BY at {order}, key {order} LIMIT ?5"
         ))?
         .query_map(params![chat_id, unbounded as i64, at, id, limit], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
+            chat_event_row(r, 0)
         })?
         .collect::<Result<_, _>>()?)
+}
+
+/// A `chat_events` row read from `key, kind, actor, old_value, new_value, at, at_original`,
+/// starting at column `from`.
+fn chat_event_row(r: &rusqlite::Row<'_>, from: usize) -> rusqlite::Result<ChatEventRow> {
+    Ok((
+        r.get(from)?,
+        r.get(from + 1)?,
+        r.get(from + 2)?,
+        r.get(from + 3)?,
+        r.get(from + 4)?,
+        r.get(from + 5)?,
+        r.get(from + 6)?,
+    ))
 }
 
 pub(super) fn chat_event_item(
@@ -199,20 +205,7 @@ pub fn chat_event(conn: &Connection, key: &str) -> Result<Option<ThreadItem>, St
             "SELECT chat_id, key, kind, actor, old_value, new_value, at, at_original
              FROM chat_events WHERE key = ?1",
         )?
-        .query_row(params![key], |r| {
-            Ok((
-                r.get(0)?,
-                (
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                ),
-            ))
-        })
+        .query_row(params![key], |r| Ok((r.get(0)?, chat_event_row(r, 1)?)))
         .optional()?;
     let Some((chat_id, row)) = row else {
         return Ok(None);
