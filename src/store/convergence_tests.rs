@@ -72,6 +72,33 @@ pub(super) fn dump_queries(conn: &Connection, queries: &[&str]) -> Vec<String> {
     out
 }
 
+/// Every body once plus every `dup_every`-th again, in an order fixed by `seed`: what a
+/// retrying, reordering sender may deliver.
+pub(super) fn shuffled_with_duplicates(
+    bodies: &[String],
+    seed: u64,
+    dup_every: usize,
+) -> Vec<&String> {
+    let mut stream: Vec<&String> = bodies.iter().collect();
+    stream.extend(bodies.iter().step_by(dup_every));
+    let mut rng = seed;
+    for i in (1..stream.len()).rev() {
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        stream.swap(i, (rng >> 33) as usize % (i + 1));
+    }
+    stream
+}
+
+/// The lines in only one of two dumps.
+pub(super) fn differences<'a>(a: &'a [String], b: &'a [String]) -> Vec<&'a String> {
+    a.iter()
+        .filter(|l| !b.contains(l))
+        .chain(b.iter().filter(|l| !a.contains(l)))
+        .collect()
+}
+
 fn demo_bodies() -> Vec<String> {
     let now = chrono::Utc::now();
     generate(Scenario::Demo, 80, 7, now)
@@ -149,17 +176,10 @@ proptest! {
         let ordered = memory_db();
         bodies.iter().for_each(|b| ingest(&ordered, b));
 
-        let mut stream: Vec<&String> = bodies.iter().collect();
-        stream.extend(bodies.iter().step_by(dup_every));
-        let mut rng = seed;
-        for i in (1..stream.len()).rev() {
-            rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            stream.swap(i, (rng >> 33) as usize % (i + 1));
-        }
         let shuffled = memory_db();
-        stream.iter().for_each(|b| ingest(&shuffled, b));
+        shuffled_with_duplicates(&bodies, seed, dup_every).iter().for_each(|b| ingest(&shuffled, b));
         let (a, b) = (dump(&shuffled), dump(&ordered));
-        let diff: Vec<_> = a.iter().filter(|l| !b.contains(l)).chain(b.iter().filter(|l| !a.contains(l))).collect();
+        let diff = differences(&a, &b);
         prop_assert!(diff.is_empty(), "shuffled stream differs: {diff:#?}");
     }
 }

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use rusqlite::Connection;
 use serde_json::{json, Value};
 
-use super::convergence_tests::{dump_queries, memory_db};
+use super::convergence_tests::{differences, dump_queries, memory_db, shuffled_with_duplicates};
 use super::queries::{self, Names};
 use super::views::{Message, ThreadItem};
 use super::{log, project, queries_v3, replay, NewEvent};
@@ -664,17 +664,10 @@ proptest! {
         let bodies = v3_demo();
         let ordered = memory_db();
         bodies.iter().for_each(|b| ingest_body(&ordered, b));
-        let mut stream: Vec<&String> = bodies.iter().collect();
-        stream.extend(bodies.iter().step_by(dup_every));
-        let mut rng = seed;
-        for i in (1..stream.len()).rev() {
-            rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            stream.swap(i, (rng >> 33) as usize % (i + 1));
-        }
         let shuffled = memory_db();
-        stream.iter().for_each(|b| ingest_body(&shuffled, b));
+        shuffled_with_duplicates(&bodies, seed, dup_every).iter().for_each(|b| ingest_body(&shuffled, b));
         let (a, b) = (dump(&shuffled), dump(&ordered));
-        let diff: Vec<_> = a.iter().filter(|l| !b.contains(l)).chain(b.iter().filter(|l| !a.contains(l))).collect();
+        let diff = differences(&a, &b);
         prop_assert!(diff.is_empty(), "shuffled v3 stream differs: {diff:#?}");
     }
 }
