@@ -84,6 +84,15 @@ load --url "http://127.0.0.1:$bp/webhooks/linq" --run b2 --label "baseline 1000/
 load --url "http://127.0.0.1:$bp/webhooks/linq" --run b3 --label "baseline 5000/s" --rate 5000 --duration 6
 stop "$base_pid"
 
+log "ingest: durable floor (baseline + one SQLite row per delivery, synchronous=FULL)"
+fp=$(free_port)
+"$bench" floor --listen "127.0.0.1:$fp" --secret "$secret" --db "$work/floor.db" & floor_pid=$!; pids+=("$floor_pid")
+wait_healthy "http://127.0.0.1:$fp/healthz"
+load --url "http://127.0.0.1:$fp/webhooks/linq" --run f1 --label "floor max" --rate 0 --duration 6 --connections 64
+load --url "http://127.0.0.1:$fp/webhooks/linq" --run f3 --label "floor 5000/s" --rate 5000 --duration 6
+stop "$floor_pid"
+rm -f "$work"/floor.db*
+
 log "ingest: serve (fresh database)"
 mkdir -p "$work/ingest"
 serve "$work/ingest"

@@ -2,6 +2,8 @@
 //!
 //! - `baseline`: a bare axum server that checks the HMAC and answers 200, storing nothing: the
 //!   ceiling of the HTTP and crypto stack on this machine.
+//! - `floor`: the baseline plus one SQLite row per delivery committed (`synchronous=FULL`)
+//!   before the 200: what durability alone costs on this disk.
 //! - `load`: signed ~1 KB deliveries over keep-alive connections, at a fixed rate (open loop,
 //!   latency counted from each request's scheduled time) or as fast as acknowledged (closed
 //!   loop); optionally follows `/api/stream` and times delivery → stream event.
@@ -11,6 +13,7 @@
 
 mod baseline;
 mod client;
+mod floor;
 mod generate;
 mod load;
 mod payload;
@@ -38,6 +41,16 @@ enum Command {
         listen: String,
         #[arg(long)]
         secret: String,
+    },
+    /// The baseline plus a durable append of each body to SQLite before answering.
+    Floor {
+        #[arg(long)]
+        listen: String,
+        #[arg(long)]
+        secret: String,
+        /// The SQLite file to append to (created).
+        #[arg(long)]
+        db: PathBuf,
     },
     /// Posts signed deliveries and reports throughput and acknowledgement latency.
     Load(load::LoadArgs),
@@ -75,6 +88,9 @@ fn main() -> anyhow::Result<()> {
             rt.block_on(async move {
                 match command {
                     Command::Baseline { listen, secret } => baseline::serve(&listen, secret).await,
+                    Command::Floor { listen, secret, db } => {
+                        floor::serve(&listen, secret, &db).await
+                    }
                     Command::Load(args) => load::run(args).await,
                     Command::Query(args) => query::run(args).await,
                     Command::Startup {
