@@ -5,6 +5,7 @@
 //! queue up and go together in the next transaction, so throughput rises with load without a
 //! timer adding latency when the app is idle.
 
+mod checkpoint;
 mod writer;
 
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
@@ -102,6 +103,7 @@ impl Ingest {
     /// Starts the writer thread on its own connection.
     pub fn start(store: &Store, options: WriterOptions) -> Result<Ingest, StoreError> {
         let conn = store.writer()?;
+        checkpoint::configure_writer(&conn)?;
         let start_seq = crate::store::log::max_seq(&conn)?;
         let (tx, rx) = sync_channel(QUEUE_CAPACITY);
         let (committed_tx, committed) = watch::channel(start_seq);
@@ -110,7 +112,8 @@ impl Ingest {
             inner: Arc::default(),
             changes: Some(health_tx),
         };
-        let writer = writer::Writer::new(conn, rx, committed_tx, health.clone(), options);
+        let restart = checkpoint::start(store.writer()?, committed.clone())?;
+        let writer = writer::Writer::new(conn, rx, committed_tx, health.clone(), options, restart);
         std::thread::Builder::new()
             .name("linq-writer".into())
             .spawn(move || writer.run())

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use tokio::sync::watch;
 
+use super::checkpoint::{self, RestartWanted};
 use super::{Ack, Health, IngestError, Job, WriterOptions, MAX_BATCH};
-use crate::store::{log, now_millis, project, StoreError};
+use crate::store::{fts, log, now_millis, project, StoreError};
 
 /// How often the writer looks for typing indicators to prune.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
@@ -19,6 +20,7 @@ pub(super) struct Writer {
     committed: watch::Sender<i64>,
     health: Health,
     options: WriterOptions,
+    restart: RestartWanted,
 }
 
 /// A job's outcome, held until the commit decides whether it stands.
@@ -38,6 +40,7 @@ impl Writer {
         committed: watch::Sender<i64>,
         health: Health,
         options: WriterOptions,
+        restart: RestartWanted,
     ) -> Writer {
         Writer {
             conn,
@@ -45,6 +48,7 @@ impl Writer {
             committed,
             health,
             options,
+            restart,
         }
     }
 
@@ -68,6 +72,9 @@ impl Writer {
                 }
             }
             self.commit_batch(batch);
+            if self.restart.take() {
+                self.restart_log();
+            }
         }
     }
 
@@ -170,6 +177,7 @@ impl Writer {
                 Job::Task { .. } => return None,
             }
         }
+        fts::merge(&tx, fts::pages_for(batch.len())).ok()?;
         tx.commit().ok()?;
         Some((acks, max_seq))
     }
@@ -183,6 +191,7 @@ impl Writer {
     ) -> Result<Option<i64>, StoreError> {
         let tx = self.conn.transaction()?;
         let mut max_seq = None;
+        let merge_pages = fts::pages_for(batch.len());
         let mut jobs = batch.into_iter();
         while let Some(job) = jobs.next() {
             let step = match job {
@@ -220,8 +229,21 @@ impl Writer {
                 return Err(e);
             }
         }
+        fts::merge(&tx, merge_pages)?;
         tx.commit()?;
         Ok(max_seq)
+    }
+
+    /// Finishes a checkpoint between batches (their acknowledgements already sent) so SQLite
+    /// restarts the log at the next commit instead of letting it grow.
+    fn restart_log(&self) {
+        let t = Instant::now();
+        match checkpoint::passive(&self.conn) {
+            Ok((log, copied)) => {
+                tracing::debug!(log, copied, took = ?t.elapsed(), "log checkpointed by the writer")
+            }
+            Err(e) => tracing::warn!(error = %e, "checkpoint before restarting the log failed"),
+        }
     }
 
     fn prune(&mut self) {

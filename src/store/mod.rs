@@ -4,6 +4,7 @@
 //! One write connection belongs to the ingest writer; readers open their own WAL connections so
 //! a long read never blocks a commit and a commit never blocks a read.
 
+pub mod fts;
 pub mod log;
 pub mod project;
 mod project_v3;

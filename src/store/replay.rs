@@ -6,7 +6,7 @@ use std::io::{BufRead, Write};
 use rusqlite::Connection;
 use serde_json::Value;
 
-use super::{log, project, NewEvent, StoreError};
+use super::{fts, log, project, NewEvent, StoreError};
 use crate::linq::{parse_envelope, signature::canonical_json, SignatureForm};
 
 /// Page cache for `import` and `rebuild` (negative: KiB), freed when the command ends.
@@ -53,6 +53,7 @@ pub fn import(conn: &mut Connection, input: impl BufRead) -> Result<ImportReport
             None => report.duplicates += 1,
         }
     }
+    fts::tidy(&tx)?;
     tx.commit()?;
     Ok(report)
 }
@@ -96,6 +97,7 @@ pub fn rebuild(conn: &mut Connection) -> Result<usize, StoreError> {
     for chat_id in chats {
         project::refresh_unread(&tx, &chat_id)?;
     }
+    fts::tidy(&tx)?;
     tx.commit()?;
     Ok(count)
 }

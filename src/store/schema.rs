@@ -9,6 +9,7 @@ use super::StoreError;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_v3.sql"),
+    include_str!("migrations/0003_fts_merge.sql"),
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,141 @@
+//! WAL checkpoints beside the writer instead of inside its commits.
+//!
+//! SQLite's automatic checkpoint runs inside the commit that crosses its threshold: the batch
+//! riding in that commit waited while pages were copied back into the database file and that
+//! file was fsynced, which was most of the ack and stream latency tail. Here a thread with its
+//! own connection runs passive checkpoints (they never block the writer or readers). SQLite
+//! restarts the log only after a checkpoint caught up completely, which a background pass
+//! racing a steady stream of commits rarely does; when the log passes [`RESTART_FRAMES`] the
+//! writer is asked to run one itself between batches, after its acknowledgements have gone out.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::Connection;
+use tokio::sync::watch;
+
+use crate::store::StoreError;
+
+/// How often the background pass looks for committed frames to copy.
+const EVERY: Duration = Duration::from_millis(250);
+/// Log length (4 KiB pages) past which the writer finishes a checkpoint itself so the log
+/// restarts: about 16 MiB, four times SQLite's default automatic threshold.
+pub(super) const RESTART_FRAMES: i64 = 4000;
+/// The log file is truncated back to this size when it restarts, so a burst cannot leave a
+/// large file behind.
+pub(super) const WAL_SIZE_LIMIT: i64 = RESTART_FRAMES * 4096;
+
+/// What the background pass tells the writer.
+#[derive(Clone, Default)]
+pub(super) struct RestartWanted(Arc<AtomicBool>);
+
+impl RestartWanted {
+    /// True once (the flag clears) when the log has grown past [`RESTART_FRAMES`].
+    pub(super) fn take(&self) -> bool {
+        self.0.swap(false, Ordering::AcqRel)
+    }
+}
+
+/// Turns off the automatic checkpoint on the writer's connection and bounds the log file.
+pub(super) fn configure_writer(conn: &Connection) -> Result<(), StoreError> {
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
+    Ok(())
+}
+
+/// Runs a passive checkpoint: (frames in the log, frames copied into the database file).
+pub(super) fn passive(conn: &Connection) -> Result<(i64, i64), StoreError> {
+    let (_busy, log, copied): (i64, i64, i64) =
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    Ok((log, copied))
+}
+
+/// Starts the background pass on `conn`; it ends when the writer (the `committed` sender) does.
+pub(super) fn start(
+    conn: Connection,
+    committed: watch::Receiver<i64>,
+) -> Result<RestartWanted, StoreError> {
+    let wanted = RestartWanted::default();
+    let flag = wanted.clone();
+    std::thread::Builder::new()
+        .name("linq-checkpoint".into())
+        .spawn(move || run(conn, committed, flag))
+        .map_err(|e| StoreError::Invalid(format!("could not start the checkpoint thread: {e}")))?;
+    Ok(wanted)
+}
+
+fn run(conn: Connection, committed: watch::Receiver<i64>, wanted: RestartWanted) {
+    loop {
+        std::thread::sleep(EVERY);
+        // The writer holds the sender: gone means the app is closing. A pass with nothing new
+        // to copy only reads the log's index, so the pass runs whether or not events arrived
+        // (local writes such as settings change the log too).
+        if committed.has_changed().is_err() {
+            return;
+        }
+        match passive(&conn) {
+            Ok((log, _)) if log >= RESTART_FRAMES => wanted.0.store(true, Ordering::Release),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "background checkpoint failed; will retry"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::ingest::{Ingest, WriterOptions};
+    use crate::store::{Store, DB_FILE};
+
+    fn size(path: std::path::PathBuf) -> u64 {
+        std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+    }
+
+    async fn write(ingest: &Ingest, sql: &'static str) {
+        ingest
+            .run(move |c| {
+                c.execute_batch(sql)?;
+                Ok(serde_json::Value::Null)
+            })
+            .await
+            .expect("write");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn under_a_steady_stream_the_log_is_copied_aside_and_stays_bounded() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("store");
+        let ingest = Ingest::start(
+            &store,
+            WriterOptions {
+                typing_retention: Duration::from_secs(3600),
+            },
+        )
+        .expect("ingest");
+        write(&ingest, "CREATE TABLE bulk (b BLOB)").await;
+        let db = dir.path().join(DB_FILE);
+        let wal = dir.path().join(format!("{DB_FILE}-wal"));
+        // 48 MiB through the writer one commit after another, never idle: three times the
+        // restart threshold. Without the background pass and the writer's restart the log
+        // would hold all of it.
+        let mut largest = 0;
+        for _ in 0..768 {
+            write(&ingest, "INSERT INTO bulk VALUES (randomblob(65536))").await;
+            largest = largest.max(size(wal.clone()));
+        }
+        let limit = 2 * WAL_SIZE_LIMIT as u64;
+        assert!(
+            largest < limit,
+            "the log peaked at {largest} bytes (bound {limit})"
+        );
+        assert!(
+            size(db) > 32 << 20,
+            "the pages were copied into the database file"
+        );
+    }
+}
