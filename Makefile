@@ -22,7 +22,7 @@ run: engine-deps ui-build desktop-run
 
 # The whole suite: formatting, lints, engine unit/property/integration tests, UI unit tests,
 # browser end-to-end tests, desktop end-to-end test.
-test: setup lint engine-test ui-test e2e-test desktop-test
+test: setup lint engine-test bench-tools-test ui-test e2e-test desktop-test
 	@echo "make test: all suites passed"
 
 bench: engine-release

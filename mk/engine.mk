@@ -2,7 +2,7 @@
 
 ENGINE_APT := pkg-config build-essential libdbus-1-dev
 
-.PHONY: engine-deps engine-debug engine-release lint engine-test serve demo
+.PHONY: engine-deps engine-debug engine-release lint engine-test bench-tools-test serve demo
 
 engine-deps:
 	@$(call apt_ensure,$(ENGINE_APT))
@@ -24,6 +24,13 @@ lint: engine-deps desktop-deps
 
 engine-test: engine-deps desktop-deps
 	cargo nextest run --workspace --no-fail-fast
+
+# The benchmark tools are a workspace of their own; their tests (the report's verdicts, the
+# payloads' signatures) run with the suite so they cannot rot between `make bench` runs.
+bench-tools-test: engine-deps
+	cargo fmt --manifest-path benches/Cargo.toml --check
+	cargo clippy --manifest-path benches/Cargo.toml --target-dir target --all-targets -- -D warnings
+	cargo test --manifest-path benches/Cargo.toml --target-dir target
 
 # Headless engine with the UI (what `make run` falls back to without a display).
 serve: engine-debug ui-build
