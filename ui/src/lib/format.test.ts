@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chatName, clip, duration, highlight, initials, isHttps, linkify, safeHref } from './format';
+import { chatName, clip, clock, dayLabel, duration, fullTime, highlight, initials, isHttps, linkify, listTime, safeHref } from './format';
 
 describe('links', () => {
   it('only http and https become links', () => {
@@ -67,5 +67,23 @@ describe('durations and clipping', () => {
   it('clips by code points', () => {
     expect(clip('a'.repeat(10), 5)).toBe('aaaa…');
     expect(Array.from(clip('😀'.repeat(10), 5))).toHaveLength(5);
+  });
+});
+
+describe('times', () => {
+  // The formatters are cached Intl.DateTimeFormat objects: they must read exactly as the
+  // per-call toLocale*String they replace, whichever options come first.
+  it('match toLocale*String with the same options', () => {
+    const now = new Date(2026, 10, 27, 15, 35);
+    const d = new Date(2026, 10, 23, 9, 5);
+    for (let i = 0; i < 2; i++) {
+      expect(clock(d)).toBe(d.toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit' }));
+      expect(dayLabel(d, now)).toBe(d.toLocaleDateString(undefined, { weekday: 'long' }));
+      expect(dayLabel(new Date(2025, 4, 21), now)).toBe(new Date(2025, 4, 21).toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' }));
+      expect(listTime(d.toISOString(), now)).toBe(d.toLocaleDateString(undefined, { weekday: 'short' }));
+      expect(listTime(new Date(2026, 0, 2).toISOString(), now)).toBe(new Date(2026, 0, 2).toLocaleDateString(undefined, { month: 'short', day: 'numeric' }));
+      expect(fullTime(d.toISOString())).toBe(d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }));
+    }
+    expect(dayLabel(now, now)).toBe('Today');
   });
 });
