@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
 use super::project::FTS_MESSAGE;
 use super::queries;
@@ -35,10 +35,10 @@ pub fn fts_query(input: &str) -> Option<String> {
 }
 
 /// How many of the newest message matches a search ranks. A word found in most of a million
-/// messages ("the") made FTS5 score and sort every match, seconds per search; the newest
-/// thousand are found by walking the index backwards and stopping early, so only they are
-/// scored. Calls and contacts are few and always ranked whole.
-const POOL: i64 = 1000;
+/// messages ("the") made FTS5 score and sort every match, seconds per search; the newest 500
+/// are read by walking the index backwards and stopping early, so only they are scored (each
+/// costs a highlight and a snippet). Calls and contacts are few and always ranked whole.
+const POOL: i64 = 500;
 
 /// A candidate: its hit row, its search rowid, and its body with every match marked.
 struct Candidate {
@@ -78,11 +78,11 @@ fn search_in(
     };
     let mut candidates = Vec::new();
     if kind.is_none_or(|k| k == "message") {
-        let oldest = oldest_in_pool(conn, &filter, pool)?;
-        candidates.extend(candidates_in(conn, &filter, true, oldest, i64::MAX)?);
+        candidates.extend(candidates_in(conn, &filter, true, i64::MAX, pool)?);
     }
     if kind != Some("message") {
-        candidates.extend(candidates_in(conn, &filter, false, 0, others_end(conn)?)?);
+        // No limit: calls and contacts are few.
+        candidates.extend(candidates_in(conn, &filter, false, others_end(conn)?, -1)?);
     }
     // FTS5's own bm25 counts every match of every word for its weights (a full pass over "the"
     // per search), so the candidates are scored here, all words weighing the same.
@@ -106,22 +106,6 @@ fn kind_test(messages: bool) -> String {
     )
 }
 
-/// The smallest rowid among the newest `pool` message matches, or 0 when fewer match.
-/// FTS5 serves `ORDER BY rowid DESC` from its doclists, so this stops at the pool's end.
-fn oldest_in_pool(conn: &Connection, f: &Filter<'_>, pool: i64) -> Result<i64, StoreError> {
-    let found: Option<i64> = conn
-        .prepare_cached(&format!(
-            "SELECT rowid FROM search
-             WHERE search MATCH ?1 AND {}
-               AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR chat_id = ?3)
-             ORDER BY rowid DESC LIMIT 1 OFFSET ?4",
-            kind_test(true)
-        ))?
-        .query_row(params![f.query, f.kind, f.chat_id, pool - 1], |r| r.get(0))
-        .optional()?;
-    Ok(found.unwrap_or(0))
-}
-
 /// The last rowid a call or contact can have: their rowids interleave with the oldest
 /// messages', so bounding the range keeps FTS5 from walking every newer message.
 fn others_end(conn: &Connection) -> Result<i64, StoreError> {
@@ -134,24 +118,26 @@ fn others_end(conn: &Connection) -> Result<i64, StoreError> {
     Ok(newest.saturating_mul(4).saturating_add(3))
 }
 
-/// The message (or other) matches with a rowid within `first..=last`.
+/// The newest `limit` message (or other) matches with a rowid up to `last`. FTS5 serves
+/// `ORDER BY rowid DESC` from its doclists, so it stops at the limit however many match.
 fn candidates_in(
     conn: &Connection,
     f: &Filter<'_>,
     messages: bool,
-    first: i64,
     last: i64,
+    limit: i64,
 ) -> Result<Vec<Candidate>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT kind, ref_id, chat_id, at, snippet(search, 0, char(57344), char(57345), '…', 16),
                 rowid, highlight(search, 0, char(57344), char(57345))
          FROM search
-         WHERE search MATCH ?1 AND rowid BETWEEN ?2 AND ?3 AND {}
-           AND (?4 IS NULL OR kind = ?4) AND (?5 IS NULL OR chat_id = ?5)",
+         WHERE search MATCH ?1 AND rowid <= ?2 AND {}
+           AND (?3 IS NULL OR kind = ?3) AND (?4 IS NULL OR chat_id = ?4)
+         ORDER BY rowid DESC LIMIT ?5",
         kind_test(messages)
     ))?;
     let rows = stmt
-        .query_map(params![f.query, first, last, f.kind, f.chat_id], |r| {
+        .query_map(params![f.query, last, f.kind, f.chat_id, limit], |r| {
             Ok(Candidate {
                 row: (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?),
                 rowid: r.get(5)?,
