@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use rusqlite::types::FromSql;
 use rusqlite::{params, Connection};
 
 use super::queries::{
@@ -20,13 +21,11 @@ pub(super) fn summaries(
     with_last: bool,
 ) -> Result<Vec<ChatSummary>, StoreError> {
     let mut names = Names::new(conn);
-    let mut handles = handle_rows(conn, rows.iter().map(|r| r.chat_id.as_str()))?;
-    let mut changes = membership_rows(
-        conn,
-        rows.iter()
-            .filter(|r| r.is_group)
-            .map(|r| r.chat_id.as_str()),
-    )?;
+    let mut handles: HashMap<String, Vec<HandleRow>> =
+        per_chat(conn, HANDLES, rows.iter().map(|r| r.chat_id.as_str()))?;
+    let groups = rows.iter().filter(|r| r.is_group);
+    let mut changes: HashMap<String, Vec<MembershipChange>> =
+        per_chat(conn, MEMBERSHIPS, groups.map(|r| r.chat_id.as_str()))?;
     for row in &rows {
         let own = handles.get(&row.chat_id).into_iter().flatten();
         names.prime_chat(&row.chat_id, own.map(|h| (h.0.as_str(), h.1.as_deref())));
@@ -77,33 +76,25 @@ pub(super) fn summaries(
 }
 
 /// Every handle of these chats, per chat in `is_me, identifier` order.
-fn handle_rows<'a>(
-    conn: &Connection,
-    chat_ids: impl IntoIterator<Item = &'a str>,
-) -> Result<HashMap<String, Vec<HandleRow>>, StoreError> {
-    grouped(
-        conn,
-        "SELECT chat_id, identifier, display_name, is_me FROM chat_handles
-         WHERE chat_id IN (SELECT value FROM json_each(?1))
-         ORDER BY chat_id, is_me, identifier",
-        &json_list(chat_ids),
-        |r| Ok((r.get(1)?, r.get(2)?, r.get(3)?)),
-    )
-}
+const HANDLES: &str = "SELECT chat_id, identifier, display_name, is_me FROM chat_handles
+     WHERE chat_id IN (SELECT value FROM json_each(?1)) ORDER BY chat_id, is_me, identifier";
 
 /// The membership changes of these chats, per chat oldest first.
-fn membership_rows<'a>(
+const MEMBERSHIPS: &str = "SELECT chat_id, identifier, action, display_name FROM memberships
+     WHERE chat_id IN (SELECT value FROM json_each(?1)) ORDER BY chat_id, at, event_id";
+
+/// Rows by the chat (or message) id they belong to.
+type ById<T> = HashMap<String, Vec<T>>;
+
+/// The three columns after the chat id of `sql`'s rows, per chat.
+fn per_chat<'a, A: FromSql, B: FromSql, C: FromSql>(
     conn: &Connection,
+    sql: &str,
     chat_ids: impl IntoIterator<Item = &'a str>,
-) -> Result<HashMap<String, Vec<MembershipChange>>, StoreError> {
-    grouped(
-        conn,
-        "SELECT chat_id, identifier, action, display_name FROM memberships
-         WHERE chat_id IN (SELECT value FROM json_each(?1))
-         ORDER BY chat_id, at, event_id",
-        &json_list(chat_ids),
-        |r| Ok((r.get(1)?, r.get(2)?, r.get(3)?)),
-    )
+) -> Result<ById<(A, B, C)>, StoreError> {
+    grouped(conn, sql, &json_list(chat_ids), |r| {
+        Ok((r.get(1)?, r.get(2)?, r.get(3)?))
+    })
 }
 
 /// These messages, hydrated, by id.
