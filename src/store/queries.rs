@@ -225,15 +225,40 @@ pub fn chats(
         None => None,
     };
     let (at, id) = cursor.unwrap_or((i64::MAX, String::new()));
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {CHAT_COLUMNS} FROM chats
-         WHERE ?1 = 0 OR (coalesce(last_activity_at, 0), chat_id) < (?2, ?3)
-         ORDER BY coalesce(last_activity_at, 0) DESC, chat_id DESC LIMIT ?4"
-    ))?;
-    let rows: Vec<ChatRow> = stmt
-        .query_map(params![before.is_some() as i64, at, id, limit], chat_row)?
-        .collect::<Result<_, _>>()?;
+    let bounded = before.is_some() as i64;
+    // The order is (activity or 0, chat id), newest first. Chats with activity come first and
+    // are read along the activity index, stopping at the limit (sorting all 10,000 for a
+    // coalesced key was the page's largest cost); only a page past them reads the rest.
+    let mut rows = chat_page(conn, ACTIVE_CHATS, (bounded, at, &id), limit)?;
+    let short = limit - rows.len() as i64;
+    if short > 0 {
+        rows.extend(chat_page(conn, IDLE_CHATS, (bounded, at, &id), short)?);
+    }
     summaries::summaries(conn, rows, true)
+}
+
+const ACTIVE_CHATS: &str = "last_activity_at > 0
+     AND (?1 = 0 OR (last_activity_at, chat_id) < (?2, ?3))
+     ORDER BY last_activity_at DESC, chat_id DESC";
+
+const IDLE_CHATS: &str = "coalesce(last_activity_at, 0) <= 0
+     AND (?1 = 0 OR (coalesce(last_activity_at, 0), chat_id) < (?2, ?3))
+     ORDER BY coalesce(last_activity_at, 0) DESC, chat_id DESC";
+
+/// Chat rows matching `filter` (a condition and order on `?1` bounded, `?2` at, `?3` id).
+fn chat_page(
+    conn: &Connection,
+    filter: &str,
+    (bounded, at, id): (i64, i64, &str),
+    limit: i64,
+) -> Result<Vec<ChatRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {CHAT_COLUMNS} FROM chats WHERE {filter} LIMIT ?4"
+    ))?;
+    let rows = stmt
+        .query_map(params![bounded, at, id, limit], chat_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
 }
 
 /// One chat's summary, if the chat exists.
