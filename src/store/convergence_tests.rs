@@ -14,7 +14,7 @@ pub(super) fn memory_db() -> Connection {
     conn
 }
 
-fn ingest(conn: &Connection, body: &str) {
+pub(super) fn ingest(conn: &Connection, body: &str) {
     let value = serde_json::from_str(body).expect("generated body is JSON");
     let env = parse_envelope(&value).expect("generated body is an envelope");
     let event = NewEvent {

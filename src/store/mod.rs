@@ -14,6 +14,7 @@ pub mod replay;
 pub mod schema;
 pub mod search;
 pub mod settings;
+mod summaries;
 pub mod views;
 
 use std::path::{Path, PathBuf};

@@ -1,25 +1,36 @@
 //! Read queries behind the UI API. Each takes a reader connection and returns views.
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::queries_v3::{self as v3, V3Columns};
+use super::summaries;
 use super::views::*;
 use super::StoreError;
 use crate::linq::time::format_millis;
 
-/// Resolves a handle to the name a rep knows it by, caching within one request.
+/// Resolves a handle to the name a rep knows it by, caching within one request. Each of the
+/// three sources is cached apart, so a handle seen in many chats (the rep's own number) costs
+/// one contact and one newest-name lookup per request, not one per chat.
 pub struct Names<'c> {
     conn: &'c Connection,
-    cache: HashMap<(Option<String>, String), String>,
+    contacts: HashMap<String, Option<String>>,
+    own: HashMap<(String, String), Option<String>>,
+    /// Chats whose handles were all primed: a handle missing from `own` has no name there.
+    primed_chats: HashSet<String>,
+    newest: HashMap<String, Option<String>>,
 }
 
 impl<'c> Names<'c> {
     pub fn new(conn: &'c Connection) -> Names<'c> {
         Names {
             conn,
-            cache: HashMap::new(),
+            contacts: HashMap::new(),
+            own: HashMap::new(),
+            primed_chats: HashSet::new(),
+            newest: HashMap::new(),
         }
     }
 
@@ -29,56 +40,111 @@ impl<'c> Names<'c> {
         chat_id: Option<&str>,
         identifier: &str,
     ) -> Result<String, StoreError> {
-        let key = (chat_id.map(str::to_string), identifier.to_string());
-        if let Some(name) = self.cache.get(&key) {
-            return Ok(name.clone());
+        if let Some(name) = self.contact_name(identifier)? {
+            return Ok(name);
         }
-        let name = match self.contact_name(identifier)? {
-            Some(n) => n,
-            None => self
-                .handle_name(chat_id, identifier)?
-                .unwrap_or_else(|| identifier.to_string()),
-        };
-        self.cache.insert(key, name.clone());
-        Ok(name)
-    }
-
-    fn contact_name(&self, identifier: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT coalesce(nullif(trim(full_name), ''), nullif(trim(concat_ws(' ', first_name, last_name)), ''))
-                 FROM contacts WHERE phone_number = ?1 AND deleted = 0 ORDER BY version DESC LIMIT 1",
-            )?
-            .query_row(params![identifier], |r| r.get::<_, Option<String>>(0))
-            .optional()?
-            .flatten())
-    }
-
-    fn handle_name(
-        &self,
-        chat_id: Option<&str>,
-        identifier: &str,
-    ) -> Result<Option<String>, StoreError> {
-        // This chat's own name for the handle first: a primary-key lookup. Only without one,
-        // the newest name from any chat; the rep's own number is in every chat, so ordering
-        // all its rows for every message and chat summary made the feed and the chat list
-        // cost grow with the number of chats.
+        // This chat's own name for the handle first. Only without one, the newest name from
+        // any chat: the rep's own number is in every chat, so that lookup is cached per handle.
         if let Some(chat_id) = chat_id {
-            let own: Option<String> = self
-                .conn
-                .prepare_cached(
-                    "SELECT display_name FROM chat_handles
-                     WHERE chat_id = ?1 AND identifier = ?2
-                       AND display_name IS NOT NULL AND trim(display_name) != ''",
-                )?
-                .query_row(params![chat_id, identifier], |r| r.get(0))
-                .optional()?;
-            if own.is_some() {
-                return Ok(own);
+            if let Some(name) = self.own_name(chat_id, identifier)? {
+                return Ok(name);
             }
         }
         Ok(self
+            .newest_name(identifier)?
+            .unwrap_or_else(|| identifier.to_string()))
+    }
+
+    /// Loads the contact names of many handles in one query.
+    pub(super) fn prime_contacts<'a>(
+        &mut self,
+        identifiers: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), StoreError> {
+        let wanted: HashSet<&str> = identifiers
+            .into_iter()
+            .filter(|i| !self.contacts.contains_key(*i))
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT phone_number, {CONTACT_NAME} FROM contacts
+             WHERE phone_number IN (SELECT value FROM json_each(?1)) AND deleted = 0
+             ORDER BY phone_number, version DESC"
+        ))?;
+        let mut rows = stmt.query(params![json_list(wanted.iter().copied())])?;
+        while let Some(r) = rows.next()? {
+            let phone: String = r.get(0)?;
+            // The newest version decides, even when it has no name (as the single lookup does).
+            if let Entry::Vacant(slot) = self.contacts.entry(phone) {
+                slot.insert(r.get(1)?);
+            }
+        }
+        for identifier in wanted {
+            self.contacts.entry(identifier.to_string()).or_insert(None);
+        }
+        Ok(())
+    }
+
+    /// Records every handle of a chat with the display name it has there.
+    pub(super) fn prime_chat<'a>(
+        &mut self,
+        chat_id: &str,
+        handles: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+    ) {
+        for (identifier, display_name) in handles {
+            let name = display_name.filter(|n| !n.trim_matches(' ').is_empty());
+            self.own.insert(
+                (chat_id.to_string(), identifier.to_string()),
+                name.map(str::to_string),
+            );
+        }
+        self.primed_chats.insert(chat_id.to_string());
+    }
+
+    fn contact_name(&mut self, identifier: &str) -> Result<Option<String>, StoreError> {
+        if let Some(name) = self.contacts.get(identifier) {
+            return Ok(name.clone());
+        }
+        let name = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {CONTACT_NAME} FROM contacts WHERE phone_number = ?1 AND deleted = 0
+                 ORDER BY version DESC LIMIT 1"
+            ))?
+            .query_row(params![identifier], |r| r.get::<_, Option<String>>(0))
+            .optional()?
+            .flatten();
+        self.contacts.insert(identifier.to_string(), name.clone());
+        Ok(name)
+    }
+
+    fn own_name(&mut self, chat_id: &str, identifier: &str) -> Result<Option<String>, StoreError> {
+        let key = (chat_id.to_string(), identifier.to_string());
+        if let Some(name) = self.own.get(&key) {
+            return Ok(name.clone());
+        }
+        if self.primed_chats.contains(chat_id) {
+            return Ok(None);
+        }
+        let name: Option<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT display_name FROM chat_handles
+                 WHERE chat_id = ?1 AND identifier = ?2
+                   AND display_name IS NOT NULL AND trim(display_name) != ''",
+            )?
+            .query_row(params![chat_id, identifier], |r| r.get(0))
+            .optional()?;
+        self.own.insert(key, name.clone());
+        Ok(name)
+    }
+
+    fn newest_name(&mut self, identifier: &str) -> Result<Option<String>, StoreError> {
+        if let Some(name) = self.newest.get(identifier) {
+            return Ok(name.clone());
+        }
+        let name: Option<String> = self
             .conn
             .prepare_cached(
                 "SELECT display_name FROM chat_handles
@@ -86,12 +152,23 @@ impl<'c> Names<'c> {
                  ORDER BY seen_at DESC LIMIT 1",
             )?
             .query_row(params![identifier], |r| r.get(0))
-            .optional()?)
+            .optional()?;
+        self.newest.insert(identifier.to_string(), name.clone());
+        Ok(name)
     }
 }
 
+/// A contact's name as a rep knows it: the full name, else first and last.
+const CONTACT_NAME: &str = "coalesce(nullif(trim(full_name), ''), nullif(trim(concat_ws(' ', first_name, last_name)), ''))";
+
+/// A JSON array of strings, bound as one parameter and read with `json_each` so a page's worth
+/// of keys is one query.
+pub(super) fn json_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    serde_json::Value::from(items.into_iter().collect::<Vec<_>>()).to_string()
+}
+
 /// (id, reaction, from, is_from_me, sent_at, custom emoji, sticker JSON)
-type ReactionRow = (
+pub(super) type ReactionRow = (
     String,
     String,
     Option<String>,
@@ -109,11 +186,11 @@ fn opt_time(ms: Option<i64>) -> Option<String> {
 
 // ---- chats ----
 
-struct ChatRow {
-    chat_id: String,
+pub(super) struct ChatRow {
+    pub chat_id: String,
     display_name: Option<String>,
-    is_group: bool,
-    last_message_id: Option<String>,
+    pub is_group: bool,
+    pub last_message_id: Option<String>,
     last_activity_at: Option<i64>,
     unread_count: i64,
 }
@@ -148,18 +225,40 @@ pub fn chats(
         None => None,
     };
     let (at, id) = cursor.unwrap_or((i64::MAX, String::new()));
+    let bounded = before.is_some() as i64;
+    // The order is (activity or 0, chat id), newest first. Chats with activity come first and
+    // are read along the activity index, stopping at the limit (sorting all 10,000 for a
+    // coalesced key was the page's largest cost); only a page past them reads the rest.
+    let mut rows = chat_page(conn, ACTIVE_CHATS, (bounded, at, &id), limit)?;
+    let short = limit - rows.len() as i64;
+    if short > 0 {
+        rows.extend(chat_page(conn, IDLE_CHATS, (bounded, at, &id), short)?);
+    }
+    summaries::summaries(conn, rows, true)
+}
+
+const ACTIVE_CHATS: &str = "last_activity_at > 0
+     AND (?1 = 0 OR (last_activity_at, chat_id) < (?2, ?3))
+     ORDER BY last_activity_at DESC, chat_id DESC";
+
+const IDLE_CHATS: &str = "coalesce(last_activity_at, 0) <= 0
+     AND (?1 = 0 OR (coalesce(last_activity_at, 0), chat_id) < (?2, ?3))
+     ORDER BY coalesce(last_activity_at, 0) DESC, chat_id DESC";
+
+/// Chat rows matching `filter` (a condition and order on `?1` bounded, `?2` at, `?3` id).
+fn chat_page(
+    conn: &Connection,
+    filter: &str,
+    (bounded, at, id): (i64, i64, &str),
+    limit: i64,
+) -> Result<Vec<ChatRow>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {CHAT_COLUMNS} FROM chats
-         WHERE ?1 = 0 OR (coalesce(last_activity_at, 0), chat_id) < (?2, ?3)
-         ORDER BY coalesce(last_activity_at, 0) DESC, chat_id DESC LIMIT ?4"
+        "SELECT {CHAT_COLUMNS} FROM chats WHERE {filter} LIMIT ?4"
     ))?;
-    let rows: Vec<ChatRow> = stmt
-        .query_map(params![before.is_some() as i64, at, id, limit], chat_row)?
+    let rows = stmt
+        .query_map(params![bounded, at, id, limit], chat_row)?
         .collect::<Result<_, _>>()?;
-    let mut names = Names::new(conn);
-    rows.into_iter()
-        .map(|row| summarize(conn, &mut names, row))
-        .collect()
+    Ok(rows)
 }
 
 /// One chat's summary, if the chat exists.
@@ -170,27 +269,38 @@ pub fn chat(conn: &Connection, chat_id: &str) -> Result<Option<ChatSummary>, Sto
         ))?
         .query_row(params![chat_id], chat_row)
         .optional()?;
-    let mut names = Names::new(conn);
-    row.map(|r| summarize(conn, &mut names, r)).transpose()
+    Ok(match row {
+        Some(row) => summaries::summaries(conn, vec![row], true)?.pop(),
+        None => None,
+    })
 }
 
-fn summarize(
+/// The titles of these chats (those that exist), as their summaries show them.
+pub fn chat_titles<'a>(
     conn: &Connection,
-    names: &mut Names<'_>,
+    chat_ids: impl IntoIterator<Item = &'a str>,
+) -> Result<HashMap<String, String>, StoreError> {
+    let rows: Vec<ChatRow> = conn
+        .prepare_cached(&format!(
+            "SELECT {CHAT_COLUMNS} FROM chats WHERE chat_id IN (SELECT value FROM json_each(?1))"
+        ))?
+        .query_map(params![json_list(chat_ids)], chat_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(summaries::summaries(conn, rows, false)?
+        .into_iter()
+        .map(|s| (s.chat_id, s.title))
+        .collect())
+}
+
+/// A summary from its parts; `handles` are in `ORDER BY is_me, identifier` order.
+pub(super) fn assemble_summary(
     row: ChatRow,
-) -> Result<ChatSummary, StoreError> {
-    let handles = handles(conn, names, &row.chat_id)?;
-    let members = if row.is_group {
-        members(conn, names, &row.chat_id, &handles)?
-    } else {
-        Vec::new()
-    };
-    let last_message = match &row.last_message_id {
-        Some(id) => message(conn, names, id)?,
-        None => None,
-    };
+    handles: Vec<HandleView>,
+    members: Vec<Member>,
+    last_message: Option<Message>,
+) -> ChatSummary {
     let title = title(&row, &handles, &members);
-    Ok(ChatSummary {
+    ChatSummary {
         my_numbers: handles
             .iter()
             .filter(|h| h.is_me)
@@ -206,7 +316,7 @@ fn summarize(
         unread_count: row.unread_count,
         typing: Vec::new(),
         muted: false,
-    })
+    }
 }
 
 fn title(row: &ChatRow, handles: &[HandleView], members: &[Member]) -> String {
@@ -232,17 +342,14 @@ fn title(row: &ChatRow, handles: &[HandleView], members: &[Member]) -> String {
     }
 }
 
-fn handles(
-    conn: &Connection,
+/// (identifier, display name, is me): a chat_handles row.
+pub(super) type HandleRow = (String, Option<String>, bool);
+
+pub(super) fn handle_views(
     names: &mut Names<'_>,
     chat_id: &str,
+    rows: Vec<HandleRow>,
 ) -> Result<Vec<HandleView>, StoreError> {
-    let rows: Vec<(String, Option<String>, bool)> = conn
-        .prepare_cached(
-            "SELECT identifier, display_name, is_me FROM chat_handles WHERE chat_id = ?1 ORDER BY is_me, identifier",
-        )?
-        .query_map(params![chat_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<Result<_, _>>()?;
     rows.into_iter()
         .map(|(identifier, display_name, is_me)| {
             let name = names.resolve(Some(chat_id), &identifier)?;
@@ -256,26 +363,22 @@ fn handles(
         .collect()
 }
 
+/// (identifier, action, the name the event carried): a memberships row, oldest first.
+pub(super) type MembershipChange = (String, String, Option<String>);
+
 /// Current members of a group: its handles and everyone added, less anyone whose latest
 /// membership change was a removal.
-fn members(
-    conn: &Connection,
+pub(super) fn members(
     names: &mut Names<'_>,
     chat_id: &str,
     handles: &[HandleView],
+    changes: Vec<MembershipChange>,
 ) -> Result<Vec<Member>, StoreError> {
     // (identifier, is_me, present, the name a membership event carried)
     let mut state: Vec<(String, bool, bool, Option<String>)> = handles
         .iter()
         .map(|h| (h.identifier.clone(), h.is_me, true, None))
         .collect();
-    let changes: Vec<(String, String, Option<String>)> = conn
-        .prepare_cached(
-            "SELECT identifier, action, display_name FROM memberships WHERE chat_id = ?1
-             ORDER BY at, event_id",
-        )?
-        .query_map(params![chat_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<Result<_, _>>()?;
     for (identifier, action, carried) in changes {
         let present = action == "added";
         match state.iter_mut().find(|(i, ..)| *i == identifier) {
@@ -303,31 +406,31 @@ fn members(
 
 // ---- messages ----
 
-const MESSAGE_COLUMNS: &str =
+pub(super) const MESSAGE_COLUMNS: &str =
     "m.id, m.chat_id, m.text, m.sent_at, m.sent_at_original, m.direction, m.from_phone,
      m.service, r.read_at, r.read_at_original, m.reply_to_id, m.reply_to_part, m.text_parts,
      d.delivered_at, f.code, f.detail_code, f.reason, f.failed_at,
      EXISTS (SELECT 1 FROM message_edits e WHERE e.message_id = m.id)";
 
 /// What a message row is joined with: its read receipt, and (v3) delivery and failure.
-const MESSAGE_FROM: &str = "messages m LEFT JOIN read_receipts r ON r.message_id = m.id
+pub(super) const MESSAGE_FROM: &str = "messages m LEFT JOIN read_receipts r ON r.message_id = m.id
      LEFT JOIN deliveries d ON d.message_id = m.id LEFT JOIN message_failures f ON f.message_id = m.id";
 
-struct MessageRow {
-    id: String,
-    chat_id: String,
+pub(super) struct MessageRow {
+    pub id: String,
+    pub chat_id: String,
     text: Option<String>,
     sent_at: i64,
     sent_at_original: Option<String>,
     direction: String,
-    from_phone: Option<String>,
+    pub from_phone: Option<String>,
     service: Option<String>,
     read_at: Option<i64>,
     read_at_original: Option<String>,
     v3: V3Columns,
 }
 
-fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
+pub(super) fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
     Ok(MessageRow {
         id: r.get(0)?,
         chat_id: r.get(1)?,
@@ -382,11 +485,51 @@ fn hydrate(
         .prepare_cached(
             "SELECT id, url, filename, mime_type FROM attachments WHERE message_id = ?1 ORDER BY position",
         )?
-        .query_map(params![row.id], |r| {
-            Ok(Attachment { id: r.get(0)?, url: r.get(1)?, filename: r.get(2)?, mime_type: r.get(3)? })
-        })?
+        .query_map(params![row.id], |r| attachment(r, 0))?
         .collect::<Result<_, _>>()?;
-    let reactions = reactions(conn, names, &row.id, &row.chat_id)?;
+    let reactions: Vec<ReactionRow> = conn
+        .prepare_cached(
+            "SELECT id, reaction, from_identifier, is_from_me, sent_at, custom_emoji, sticker FROM reactions
+             WHERE message_id = ?1 AND (removed_at IS NULL OR sent_at > removed_at)
+             ORDER BY sent_at, id",
+        )?
+        .query_map(params![row.id], |r| reaction_row(r, 0))?
+        .collect::<Result<_, _>>()?;
+    assemble_message(conn, names, row, attachments, reactions)
+}
+
+/// An attachment from `id, url, filename, mime_type` starting at column `at`.
+pub(super) fn attachment(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Attachment> {
+    Ok(Attachment {
+        id: r.get(at)?,
+        url: r.get(at + 1)?,
+        filename: r.get(at + 2)?,
+        mime_type: r.get(at + 3)?,
+    })
+}
+
+/// A reaction row from the seven reaction columns starting at column `at`.
+pub(super) fn reaction_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<ReactionRow> {
+    Ok((
+        r.get(at)?,
+        r.get(at + 1)?,
+        r.get(at + 2)?,
+        r.get(at + 3)?,
+        r.get(at + 4)?,
+        r.get(at + 5)?,
+        r.get(at + 6)?,
+    ))
+}
+
+/// A message from its row, its attachments (by position) and its live reactions (oldest first).
+pub(super) fn assemble_message(
+    conn: &Connection,
+    names: &mut Names<'_>,
+    row: MessageRow,
+    attachments: Vec<Attachment>,
+    reactions: Vec<ReactionRow>,
+) -> Result<Message, StoreError> {
+    let reactions = reaction_views(names, &row.chat_id, reactions)?;
     let from_name = match &row.from_phone {
         Some(phone) => Some(names.resolve(Some(&row.chat_id), phone)?),
         None => None,
@@ -417,22 +560,11 @@ fn hydrate(
     })
 }
 
-fn reactions(
-    conn: &Connection,
+fn reaction_views(
     names: &mut Names<'_>,
-    message_id: &str,
     chat_id: &str,
+    rows: Vec<ReactionRow>,
 ) -> Result<Vec<Reaction>, StoreError> {
-    let rows: Vec<ReactionRow> = conn
-        .prepare_cached(
-            "SELECT id, reaction, from_identifier, is_from_me, sent_at, custom_emoji, sticker FROM reactions
-             WHERE message_id = ?1 AND (removed_at IS NULL OR sent_at > removed_at)
-             ORDER BY sent_at, id",
-        )?
-        .query_map(params![message_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
-        })?
-        .collect::<Result<_, _>>()?;
     rows.into_iter()
         .map(
             |(id, reaction, from, is_from_me, sent_at, custom_emoji, sticker)| {

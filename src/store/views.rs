@@ -1,5 +1,9 @@
 //! What the UI API answers: the inbox as the rep sees it, serialized exactly as `docs/API.md`
 //! documents. Ids are strings; times are RFC 3339 UTC with the vendor's text beside them.
+//!
+//! A chat summary and everything in it keep their fields in the byte order of their names:
+//! most bodies go through `json!`, whose maps sort keys, while the chat list (a thousand
+//! summaries) is serialized directly to skip that copy; both must give the same bytes.
 
 use serde::Serialize;
 
@@ -22,8 +26,8 @@ impl Direction {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HandleView {
-    pub identifier: String,
     pub display_name: Option<String>,
+    pub identifier: String,
     pub is_me: bool,
     /// Contact name, else display name, else the identifier.
     pub name: String,
@@ -32,8 +36,8 @@ pub struct HandleView {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Member {
     pub identifier: String,
-    pub name: String,
     pub is_me: bool,
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -46,37 +50,37 @@ pub struct Typist {
 #[derive(Debug, Clone, Serialize)]
 pub struct ChatSummary {
     pub chat_id: String,
-    pub title: String,
-    pub is_group: bool,
     pub handles: Vec<HandleView>,
-    pub my_numbers: Vec<String>,
-    pub members: Vec<Member>,
-    pub last_message: Option<Message>,
+    pub is_group: bool,
     pub last_activity_at: Option<String>,
-    pub unread_count: i64,
-    pub typing: Vec<Typist>,
+    pub last_message: Option<Message>,
+    pub members: Vec<Member>,
     pub muted: bool,
+    pub my_numbers: Vec<String>,
+    pub title: String,
+    pub typing: Vec<Typist>,
+    pub unread_count: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Attachment {
-    pub id: Option<String>,
-    pub url: Option<String>,
     pub filename: Option<String>,
+    pub id: Option<String>,
     pub mime_type: Option<String>,
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Reaction {
-    pub id: String,
-    pub reaction: String,
-    pub from: Option<String>,
-    pub from_name: Option<String>,
-    pub is_from_me: bool,
-    pub sent_at: Option<String>,
     /// v3 `custom` reactions: the emoji itself.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_emoji: Option<String>,
+    pub from: Option<String>,
+    pub from_name: Option<String>,
+    pub id: String,
+    pub is_from_me: bool,
+    pub reaction: String,
+    pub sent_at: Option<String>,
     /// v3 `sticker` reactions: the sticker object as Linq sent it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sticker: Option<serde_json::Value>,
@@ -87,46 +91,46 @@ pub struct Reaction {
 pub struct Failure {
     pub code: Option<String>,
     pub detail_code: Option<String>,
-    pub reason: Option<String>,
     pub failed_at: String,
+    pub reason: Option<String>,
 }
 
 /// The message a reply answers, as much of it as is known.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ReplyTo {
-    pub message_id: String,
-    pub part_index: Option<i64>,
+    pub direction: Option<Direction>,
     /// False while the answered message has not arrived (or is in no chat we hold).
     pub found: bool,
-    pub text: Option<String>,
     pub from_name: Option<String>,
-    pub direction: Option<Direction>,
+    pub message_id: String,
+    pub part_index: Option<i64>,
+    pub text: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Message {
-    pub kind: &'static str,
-    pub id: String,
-    pub chat_id: String,
-    pub text: Option<String>,
-    pub sent_at: String,
-    pub sent_at_original: Option<String>,
-    pub direction: Direction,
-    pub from_phone: Option<String>,
-    pub from_name: Option<String>,
-    pub service: Option<String>,
-    pub read_at: Option<String>,
-    pub read_at_original: Option<String>,
     pub attachments: Vec<Attachment>,
-    pub reactions: Vec<Reaction>,
+    pub chat_id: String,
     /// When Linq reported the message delivered (v3), else `None`.
     pub delivered_at: Option<String>,
-    /// Outbound only: `sent`, `delivered`, `read` or `failed` (a later delivery beats a failure).
-    pub status: Option<&'static str>,
-    pub failure: Option<Failure>,
+    pub direction: Direction,
     /// When the text was last edited (v3 `message.edited`); `text` is already the edited text.
     pub edited_at: Option<String>,
+    pub failure: Option<Failure>,
+    pub from_name: Option<String>,
+    pub from_phone: Option<String>,
+    pub id: String,
+    pub kind: &'static str,
+    pub reactions: Vec<Reaction>,
+    pub read_at: Option<String>,
+    pub read_at_original: Option<String>,
     pub reply_to: Option<ReplyTo>,
+    pub sent_at: String,
+    pub sent_at_original: Option<String>,
+    pub service: Option<String>,
+    /// Outbound only: `sent`, `delivered`, `read` or `failed` (a later delivery beats a failure).
+    pub status: Option<&'static str>,
+    pub text: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
