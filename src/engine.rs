@@ -87,6 +87,7 @@ impl Engine {
             &store,
             WriterOptions {
                 typing_retention: retention,
+                wal_restart_frames: crate::ingest::WAL_RESTART_FRAMES,
             },
         )?;
         let shared = Shared::new(ui_settings);

@@ -97,13 +97,21 @@ pub struct Ingest {
 pub struct WriterOptions {
     /// Typing-indicator events older than this are pruned from the log.
     pub typing_retention: Duration,
+    /// Log length (4 KiB pages) past which the writer finishes a checkpoint itself so the log
+    /// restarts ([`WAL_RESTART_FRAMES`] unless a test wants it small).
+    pub wal_restart_frames: i64,
 }
+
+/// About 62 MiB of log: each restart stalls the writer for a checkpoint (about 10 ms here), so
+/// restarts are kept a few seconds apart at 1,000 deliveries a second. The log file keeps this
+/// size once grown (a log that is cut back and grows again pays for it in every fsync).
+pub const WAL_RESTART_FRAMES: i64 = 16_000;
 
 impl Ingest {
     /// Starts the writer thread on its own connection.
     pub fn start(store: &Store, options: WriterOptions) -> Result<Ingest, StoreError> {
         let conn = store.writer()?;
-        checkpoint::configure_writer(&conn)?;
+        checkpoint::configure_writer(&conn, options.wal_restart_frames)?;
         let start_seq = crate::store::log::max_seq(&conn)?;
         let (tx, rx) = sync_channel(QUEUE_CAPACITY);
         let (committed_tx, committed) = watch::channel(start_seq);
@@ -112,7 +120,11 @@ impl Ingest {
             inner: Arc::default(),
             changes: Some(health_tx),
         };
-        let restart = checkpoint::start(store.writer()?, committed.clone())?;
+        let restart = checkpoint::start(
+            store.writer()?,
+            committed.clone(),
+            options.wal_restart_frames,
+        )?;
         let writer = writer::Writer::new(conn, rx, committed_tx, health.clone(), options, restart);
         std::thread::Builder::new()
             .name("linq-writer".into())
