@@ -14,8 +14,10 @@ engine-deps:
 engine-debug: engine-deps desktop-deps
 	cargo build --workspace --bins
 
-engine-release: engine-deps ui-build
-	cargo build --release --bin linq-inbox
+# Release builds of both binaries (`make bench` measures the engine and the desktop app's memory),
+# in one workspace resolution like the debug build.
+engine-release: engine-deps desktop-deps ui-build
+	cargo build --release --workspace --bins
 
 # The engine lints without GTK; the desktop crate joins once its system packages are there.
 lint: engine-deps desktop-deps
