@@ -57,16 +57,14 @@ mod tests {
         conn.execute_batch("COMMIT").expect("commit");
     }
 
+    fn number(conn: &Connection, sql: &str) -> i64 {
+        conn.query_row(sql, [], |r| r.get(0)).expect(sql)
+    }
+
     #[test]
     fn commits_do_not_merge_by_themselves_and_merge_catches_up() {
         let conn = migrated();
-        let automerge: i64 = conn
-            .query_row(
-                "SELECT v FROM search_config WHERE k = 'automerge'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("automerge is configured");
+        let automerge = number(&conn, "SELECT v FROM search_config WHERE k = 'automerge'");
         assert_eq!(automerge, 0, "FTS5's bursty automatic merge is off");
         assert!(
             !merge(&conn, 32).expect("merge"),
@@ -87,13 +85,10 @@ mod tests {
             "tidy left nothing to merge"
         );
 
-        let found: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM search WHERE search MATCH 'pricing'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("search");
+        let found = number(
+            &conn,
+            "SELECT count(*) FROM search WHERE search MATCH 'pricing'",
+        );
         assert_eq!(found, 8, "merging keeps every document findable");
     }
 
