@@ -45,7 +45,7 @@ fn dump(conn: &Connection) -> Vec<String> {
         "SELECT * FROM calls ORDER BY id",
         "SELECT * FROM contacts ORDER BY id",
         "SELECT * FROM memberships ORDER BY event_id",
-        "SELECT kind, ref_id, body FROM search ORDER BY kind, ref_id, body",
+        "SELECT kind, ref_id, body FROM search UNION ALL SELECT kind, ref_id, body FROM search_other ORDER BY kind, ref_id, body",
     ];
     dump_queries(conn, &queries)
 }

@@ -17,6 +17,26 @@ pub(crate) const FTS_MESSAGE: i64 = 0;
 pub(crate) const FTS_CALL: i64 = 1;
 pub(crate) const FTS_CONTACT: i64 = 2;
 
+/// The full-text table a search rowid lives in: messages in `search`, calls and contacts in the
+/// small `search_other` (migration 0004), so searching them never walks the messages' index.
+pub(crate) fn fts_table(rowid: i64) -> &'static str {
+    if rowid.rem_euclid(4) == FTS_MESSAGE {
+        "search"
+    } else {
+        "search_other"
+    }
+}
+
+/// Removes a row from the full-text index (before re-indexing it, or for good).
+pub(super) fn unindex(conn: &Connection, rowid: i64) -> Result<(), StoreError> {
+    conn.prepare_cached(&format!(
+        "DELETE FROM {} WHERE rowid = ?1",
+        fts_table(rowid)
+    ))?
+    .execute(params![rowid])?;
+    Ok(())
+}
+
 /// Context every rule may need: when the event happened by the vendor's clock, else when we got it.
 pub(super) struct Ctx<'a> {
     pub(super) event_id: &'a str,
@@ -448,8 +468,7 @@ fn reindex_contact(conn: &Connection, id: &str) -> Result<(), StoreError> {
         return Ok(());
     };
     let fts_rowid = rowid * 4 + FTS_CONTACT;
-    conn.prepare_cached("DELETE FROM search WHERE rowid = ?1")?
-        .execute(params![fts_rowid])?;
+    unindex(conn, fts_rowid)?;
     if !deleted {
         index(conn, fts_rowid, &body, "contact", id, None, at)?;
     }
@@ -527,9 +546,10 @@ pub(super) fn index(
     if body.trim().is_empty() {
         return Ok(());
     }
-    conn.prepare_cached(
-        "INSERT OR REPLACE INTO search (rowid, body, kind, ref_id, chat_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
+    conn.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO {} (rowid, body, kind, ref_id, chat_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        fts_table(rowid)
+    ))?
     .execute(params![rowid, body, kind, ref_id, chat_id, at])?;
     Ok(())
 }
@@ -539,7 +559,7 @@ pub fn clear(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(
         "DELETE FROM chats; DELETE FROM chat_handles; DELETE FROM messages; DELETE FROM attachments;
          DELETE FROM reactions; DELETE FROM read_receipts; DELETE FROM calls; DELETE FROM contacts;
-         DELETE FROM memberships; DELETE FROM search;",
+         DELETE FROM memberships; DELETE FROM search; DELETE FROM search_other;",
     )?;
     v3::clear(conn)
 }

@@ -7,7 +7,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::project::{bump_activity, ensure_chat, index, Ctx, FTS_MESSAGE};
+use super::project::{bump_activity, ensure_chat, index, unindex, Ctx, FTS_MESSAGE};
 use super::StoreError;
 use crate::linq::event::{Message, Reaction};
 use crate::linq::v3::{
@@ -230,8 +230,7 @@ fn reindex_message(conn: &Connection, message_id: &str) -> Result<(), StoreError
         body.push_str(&name);
     }
     let fts_rowid = rowid * 4 + FTS_MESSAGE;
-    conn.prepare_cached("DELETE FROM search WHERE rowid = ?1")?
-        .execute(params![fts_rowid])?;
+    unindex(conn, fts_rowid)?;
     index(
         conn,
         fts_rowid,

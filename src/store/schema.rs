@@ -10,6 +10,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_v3.sql"),
     include_str!("migrations/0003_fts_merge.sql"),
+    include_str!("migrations/0004_search_other.sql"),
 ];
 
 /// The schema version this build writes.
@@ -63,6 +64,43 @@ mod tests {
             .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
             .expect("count");
         assert_eq!(tables, 0, "nothing was created in the refused database");
+    }
+
+    #[test]
+    fn calls_and_contacts_move_to_their_own_index_and_stay_findable() {
+        let mut conn = Connection::open_in_memory().expect("memory db");
+        Migrations::new(MIGRATIONS[..3].iter().map(|sql| M::up(sql)).collect())
+            .to_latest(&mut conn)
+            .expect("version 3");
+        // Version 3 kept everything in one index: rowid * 4 + 0 message, + 1 call, + 2 contact.
+        for (rowid, kind, body) in [
+            (4, "message", "pricing sheet attached"),
+            (9, "call", "pricing call transcript"),
+            (14, "contact", "Pricing Desk"),
+        ] {
+            conn.execute(
+                "INSERT INTO search (rowid, body, kind, ref_id) VALUES (?1, ?2, ?3, ?1)",
+                rusqlite::params![rowid, body, kind],
+            )
+            .expect("old index row");
+        }
+        migrate(&mut conn).expect("to the latest version");
+        let kinds = |table: &str| -> Vec<String> {
+            conn.prepare(&format!(
+                "SELECT kind FROM {table} WHERE {table} MATCH 'pric*' ORDER BY rowid"
+            ))
+            .expect("query")
+            .query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("kinds")
+        };
+        assert_eq!(kinds("search"), ["message"], "only messages stay");
+        assert_eq!(
+            kinds("search_other"),
+            ["call", "contact"],
+            "moved, still matching"
+        );
     }
 
     #[test]

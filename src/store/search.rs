@@ -7,7 +7,6 @@ use std::collections::HashMap;
 
 use rusqlite::{params, Connection};
 
-use super::project::FTS_MESSAGE;
 use super::queries;
 use super::views::{Highlight, SearchHit};
 use super::StoreError;
@@ -78,11 +77,11 @@ fn search_in(
     };
     let mut candidates = Vec::new();
     if kind.is_none_or(|k| k == "message") {
-        candidates.extend(candidates_in(conn, &filter, true, i64::MAX, pool)?);
+        candidates.extend(candidates_in(conn, &filter, "search", pool)?);
     }
     if kind != Some("message") {
-        // No limit: calls and contacts are few.
-        candidates.extend(candidates_in(conn, &filter, false, others_end(conn)?, -1)?);
+        // No limit: calls and contacts are few, in their own small index.
+        candidates.extend(candidates_in(conn, &filter, "search_other", -1)?);
     }
     // FTS5's own bm25 counts every match of every word for its weights (a full pass over "the"
     // per search), so the candidates are scored here, all words weighing the same.
@@ -97,47 +96,25 @@ struct Filter<'a> {
     chat_id: Option<&'a str>,
 }
 
-/// Which rows of the index a statement reads: search rowids are a message's rowid * 4, a
-/// call's * 4 + 1, a contact's * 4 + 2, so the kind is known without reading the row.
-fn kind_test(messages: bool) -> String {
-    format!(
-        "rowid % 4 {} {FTS_MESSAGE}",
-        if messages { "=" } else { "!=" }
-    )
-}
-
-/// The last rowid a call or contact can have: their rowids interleave with the oldest
-/// messages', so bounding the range keeps FTS5 from walking every newer message.
-fn others_end(conn: &Connection) -> Result<i64, StoreError> {
-    let newest: i64 = conn.query_row(
-        "SELECT max(coalesce((SELECT max(rowid) FROM calls), 0),
-                    coalesce((SELECT max(rowid) FROM contacts), 0))",
-        [],
-        |r| r.get(0),
-    )?;
-    Ok(newest.saturating_mul(4).saturating_add(3))
-}
-
-/// The newest `limit` message (or other) matches with a rowid up to `last`. FTS5 serves
-/// `ORDER BY rowid DESC` from its doclists, so it stops at the limit however many match.
+/// The newest `limit` matches in `table` (`search` for messages, `search_other` for calls and
+/// contacts). FTS5 serves `ORDER BY rowid DESC` from its doclists, so it stops at the limit
+/// however many match.
 fn candidates_in(
     conn: &Connection,
     f: &Filter<'_>,
-    messages: bool,
-    last: i64,
+    table: &str,
     limit: i64,
 ) -> Result<Vec<Candidate>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT kind, ref_id, chat_id, at, snippet(search, 0, char(57344), char(57345), '…', 16),
-                rowid, highlight(search, 0, char(57344), char(57345))
-         FROM search
-         WHERE search MATCH ?1 AND rowid <= ?2 AND {}
-           AND (?3 IS NULL OR kind = ?3) AND (?4 IS NULL OR chat_id = ?4)
-         ORDER BY rowid DESC LIMIT ?5",
-        kind_test(messages)
+        "SELECT kind, ref_id, chat_id, at, snippet({table}, 0, char(57344), char(57345), '…', 16),
+                rowid, highlight({table}, 0, char(57344), char(57345))
+         FROM {table}
+         WHERE {table} MATCH ?1
+           AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR chat_id = ?3)
+         ORDER BY rowid DESC LIMIT ?4"
     ))?;
     let rows = stmt
-        .query_map(params![f.query, last, f.kind, f.chat_id, limit], |r| {
+        .query_map(params![f.query, f.kind, f.chat_id, limit], |r| {
             Ok(Candidate {
                 row: (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?),
                 rowid: r.get(5)?,
@@ -299,9 +276,13 @@ mod tests {
         if let Some(sql) = row {
             conn.execute(sql, params![n]).expect("row");
         }
+        let rowid = n * 4 + offset;
         conn.execute(
-            "INSERT INTO search (rowid, body, kind, ref_id, chat_id, at) VALUES (?1, ?2, ?3, ?4, 'c1', ?5)",
-            params![n * 4 + offset, body, kind, format!("{kind}{n}"), n * 1000],
+            &format!(
+                "INSERT INTO {} (rowid, body, kind, ref_id, chat_id, at) VALUES (?1, ?2, ?3, ?4, 'c1', ?5)",
+                super::super::project::fts_table(rowid)
+            ),
+            params![rowid, body, kind, format!("{kind}{n}"), n * 1000],
         )
         .expect("index");
     }

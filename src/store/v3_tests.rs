@@ -632,7 +632,7 @@ fn dump(conn: &Connection) -> Vec<String> {
         "SELECT * FROM number_health ORDER BY phone_number",
         "SELECT * FROM calls ORDER BY id",
         "SELECT * FROM memberships ORDER BY event_id",
-        "SELECT kind, ref_id, body FROM search ORDER BY kind, ref_id, body",
+        "SELECT kind, ref_id, body FROM search UNION ALL SELECT kind, ref_id, body FROM search_other ORDER BY kind, ref_id, body",
     ];
     dump_queries(conn, &queries)
 }
