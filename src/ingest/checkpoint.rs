@@ -98,7 +98,7 @@ mod tests {
     use crate::ingest::{Ingest, WriterOptions};
     use crate::store::{Store, DB_FILE};
 
-    fn size(path: std::path::PathBuf) -> u64 {
+    fn size(path: &std::path::Path) -> u64 {
         std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
     }
 
@@ -136,7 +136,7 @@ mod tests {
         let mut largest = 0;
         for _ in 0..768 {
             write(&ingest, "INSERT INTO bulk VALUES (randomblob(65536))").await;
-            largest = largest.max(size(wal.clone()));
+            largest = largest.max(size(&wal));
         }
         // Generous: the background pass may be starved for a while when the suite runs in parallel.
         let limit = 4 * RESTART as u64 * 4096;
@@ -145,7 +145,7 @@ mod tests {
             "the log peaked at {largest} bytes (bound {limit})"
         );
         assert!(
-            size(db) > 32 << 20,
+            size(&db) > 32 << 20,
             "the pages were copied into the database file"
         );
     }

@@ -8,6 +8,10 @@ use super::{log, project, schema, NewEvent};
 use crate::linq::{parse_envelope, SignatureForm};
 use crate::simulate::{generate, Scenario};
 
+/// Both full-text tables, as one sorted dump.
+pub(super) const SEARCH_DUMP: &str = "SELECT kind, ref_id, body FROM search UNION ALL
+     SELECT kind, ref_id, body FROM search_other ORDER BY kind, ref_id, body";
+
 pub(super) fn memory_db() -> Connection {
     let mut conn = Connection::open_in_memory().expect("memory db");
     schema::migrate(&mut conn).expect("migrate");
@@ -45,7 +49,7 @@ fn dump(conn: &Connection) -> Vec<String> {
         "SELECT * FROM calls ORDER BY id",
         "SELECT * FROM contacts ORDER BY id",
         "SELECT * FROM memberships ORDER BY event_id",
-        "SELECT kind, ref_id, body FROM search UNION ALL SELECT kind, ref_id, body FROM search_other ORDER BY kind, ref_id, body",
+        SEARCH_DUMP,
     ];
     dump_queries(conn, &queries)
 }

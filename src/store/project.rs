@@ -17,13 +17,18 @@ pub(crate) const FTS_MESSAGE: i64 = 0;
 pub(crate) const FTS_CALL: i64 = 1;
 pub(crate) const FTS_CONTACT: i64 = 2;
 
-/// The full-text table a search rowid lives in: messages in `search`, calls and contacts in the
-/// small `search_other` (migration 0004), so searching them never walks the messages' index.
+/// The full-text table of messages.
+pub(crate) const MESSAGE_INDEX: &str = "search";
+/// The small full-text table of calls and contacts (migration 0004), so searching them never
+/// walks the messages' index.
+pub(crate) const OTHER_INDEX: &str = "search_other";
+
+/// The full-text table a search rowid lives in.
 pub(crate) fn fts_table(rowid: i64) -> &'static str {
     if rowid.rem_euclid(4) == FTS_MESSAGE {
-        "search"
+        MESSAGE_INDEX
     } else {
-        "search_other"
+        OTHER_INDEX
     }
 }
 

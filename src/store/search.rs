@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use rusqlite::{params, Connection};
 
+use super::project::{MESSAGE_INDEX, OTHER_INDEX};
 use super::queries;
 use super::views::{Highlight, SearchHit};
 use super::StoreError;
@@ -77,11 +78,11 @@ fn search_in(
     };
     let mut candidates = Vec::new();
     if kind.is_none_or(|k| k == "message") {
-        candidates.extend(candidates_in(conn, &filter, "search", pool)?);
+        candidates.extend(candidates_in(conn, &filter, MESSAGE_INDEX, pool)?);
     }
     if kind != Some("message") {
         // No limit: calls and contacts are few, in their own small index.
-        candidates.extend(candidates_in(conn, &filter, "search_other", -1)?);
+        candidates.extend(candidates_in(conn, &filter, OTHER_INDEX, -1)?);
     }
     // FTS5's own bm25 counts every match of every word for its weights (a full pass over "the"
     // per search), so the candidates are scored here, all words weighing the same.
@@ -96,8 +97,7 @@ struct Filter<'a> {
     chat_id: Option<&'a str>,
 }
 
-/// The newest `limit` matches in `table` (`search` for messages, `search_other` for calls and
-/// contacts). FTS5 serves `ORDER BY rowid DESC` from its doclists, so it stops at the limit
+/// The newest `limit` matches in `table` (the messages' index or the calls' and contacts'). FTS5 serves `ORDER BY rowid DESC` from its doclists, so it stops at the limit
 /// however many match.
 fn candidates_in(
     conn: &Connection,
@@ -256,35 +256,18 @@ pub fn split_marks(marked: &str) -> (String, Vec<Highlight>) {
 #[cfg(test)]
 mod tests {
     use super::super::convergence_tests::memory_db;
+    use super::super::project::{index, FTS_CALL, FTS_CONTACT, FTS_MESSAGE};
     use super::*;
 
-    /// Indexes a message (its rowid in `messages` is `n`), a call or a contact directly; a
-    /// call or contact gets its (empty) row too, as the search reads where their rowids end.
+    /// Indexes a message, call or contact whose own rowid is `n`, as the projection does.
     fn put(conn: &Connection, kind: &str, n: i64, body: &str) {
-        let offset = match kind {
-            "message" => 0,
-            "call" => 1,
-            _ => 2,
+        let tag = match kind {
+            "message" => FTS_MESSAGE,
+            "call" => FTS_CALL,
+            _ => FTS_CONTACT,
         };
-        let row = match kind {
-            "call" => Some("INSERT INTO calls (rowid, id) VALUES (?1, 'x' || ?1)"),
-            "contact" => Some(
-                "INSERT INTO contacts (rowid, id, version, version_key) VALUES (?1, 'x' || ?1, 0, '')",
-            ),
-            _ => None,
-        };
-        if let Some(sql) = row {
-            conn.execute(sql, params![n]).expect("row");
-        }
-        let rowid = n * 4 + offset;
-        conn.execute(
-            &format!(
-                "INSERT INTO {} (rowid, body, kind, ref_id, chat_id, at) VALUES (?1, ?2, ?3, ?4, 'c1', ?5)",
-                super::super::project::fts_table(rowid)
-            ),
-            params![rowid, body, kind, format!("{kind}{n}"), n * 1000],
-        )
-        .expect("index");
+        let ref_id = format!("{kind}{n}");
+        index(conn, n * 4 + tag, body, kind, &ref_id, Some("c1"), n * 1000).expect("index");
     }
 
     fn ids(hits: &[SearchHit]) -> Vec<&str> {

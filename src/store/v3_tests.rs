@@ -5,7 +5,9 @@ use proptest::prelude::*;
 use rusqlite::Connection;
 use serde_json::{json, Value};
 
-use super::convergence_tests::{differences, dump_queries, memory_db, shuffled_with_duplicates};
+use super::convergence_tests::{
+    differences, dump_queries, memory_db, shuffled_with_duplicates, SEARCH_DUMP,
+};
 use super::queries::{self, Names};
 use super::views::{Message, ThreadItem};
 use super::{log, project, queries_v3, replay, NewEvent};
@@ -632,7 +634,7 @@ fn dump(conn: &Connection) -> Vec<String> {
         "SELECT * FROM number_health ORDER BY phone_number",
         "SELECT * FROM calls ORDER BY id",
         "SELECT * FROM memberships ORDER BY event_id",
-        "SELECT kind, ref_id, body FROM search UNION ALL SELECT kind, ref_id, body FROM search_other ORDER BY kind, ref_id, body",
+        SEARCH_DUMP,
     ];
     dump_queries(conn, &queries)
 }
