@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  activityFromRaw, activityFromStream, buildRows, callSummary, curlFor, filterChats, firstUnreadId,
+  activityFromRaw, activityFromStream, buildRows, callSummary, chunks, curlFor, filterChats, firstUnreadId,
   mergeActivity, mergeItems, myNumbers, sortChats, typingNames, upsertChat, type Row,
 } from './state';
 import { call, chat, member, msg } from './testing/fixtures';
@@ -29,6 +29,15 @@ describe('chat list', () => {
     expect(filterChats(chats, 'LÓPEZ mar', null).map((c) => c.chat_id)).toEqual(['a']);
     expect(filterChats(chats, '', '+15550001111').map((c) => c.chat_id)).toEqual(['b']);
     expect(myNumbers(chats)).toEqual(['+15550001111', '+15559990000']);
+  });
+
+  it('splits the list into blocks that keep every chat once, in order', () => {
+    const ids = Array.from({ length: 95 }, (_, i) => `c${i}`);
+    const blocks = chunks(ids, 40);
+    expect(blocks.map((b) => b.length)).toEqual([40, 40, 15]);
+    expect(blocks.flat()).toEqual(ids);
+    expect(chunks([], 40)).toEqual([]);
+    expect(chunks(['a', 'b'], 0), 'a size below one still makes progress').toEqual([['a'], ['b']]);
   });
 
   it('names who is typing, or "Someone" when Linq did not say', () => {

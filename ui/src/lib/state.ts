@@ -53,6 +53,13 @@ export function fold(s: string): string {
 }
 
 /** Every Linq number the rep has across chats, sorted. */
+/** `items` in runs of `size` (the last may be shorter), in order. */
+export function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += Math.max(1, size)) out.push(items.slice(i, i + Math.max(1, size)));
+  return out;
+}
+
 export function myNumbers(chats: ChatSummary[]): string[] {
   return [...new Set(chats.flatMap((c) => c.my_numbers))].sort();
 }
