@@ -79,6 +79,18 @@ describe('live inbox', () => {
     await eventually(async () => (await rows.count()) === 1, 'only the second number’s chat');
     assert.equal(await rows.first().getAttribute('data-chat-id'), 'chat-koji2');
     await numbers.selectOption('');
+
+    // The open chat is marked, and only it: after switching, and after the rows are re-made.
+    const current = () => page.locator('[data-list="chats"] a[aria-current="page"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-chat-id')));
+    await go('#/chats/chat-group');
+    await eventually(async () => JSON.stringify(await current()) === '["chat-group"]', 'the open chat is marked');
+    await go('#/chats/chat-maria');
+    await eventually(async () => JSON.stringify(await current()) === '["chat-maria"]', 'the mark moves with the open chat');
+    await page.getByLabel('Filter chats').fill('maria');
+    await eventually(async () => (await rows.count()) === 1, 'filtered to María');
+    await page.getByLabel('Filter chats').fill('');
+    await eventually(async () => (await rows.count()) === 4, 'all four again');
+    assert.deepEqual(await current(), ['chat-maria'], 're-made rows keep the mark');
   });
 
   it('Thread: groups, day separators, names, service, attachments, reactions, receipts, membership', async () => {
