@@ -73,6 +73,7 @@ describe(`a thread of ${COUNT} messages`, () => {
         await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
         const top = vp.getBoundingClientRect().top;
         const el = [...vp.querySelectorAll('[data-message-id]')].find((r) => r.getBoundingClientRect().bottom > top + 2);
+        el?.setAttribute('data-test-seen', 'yes'); // gone if the row is re-made rather than kept
         return { id: el?.getAttribute('data-message-id') ?? null, y: el ? Math.round(el.getBoundingClientRect().top - top) : 0 };
       });
       const loaded = await eventually(async () => {
@@ -82,11 +83,13 @@ describe(`a thread of ${COUNT} messages`, () => {
           const ids = [...vp.querySelectorAll('[data-message-id]')].map((e) => Number(e.getAttribute('data-message-id')?.slice(2)));
           const el = vp.querySelector(`[data-message-id="${id}"]`);
           const y = el ? Math.round(el.getBoundingClientRect().top - vp.getBoundingClientRect().top) : null;
-          return { ids, y, rows: vp.querySelectorAll('.vrow').length, height: vp.scrollHeight };
+          const kept = el?.getAttribute('data-test-seen') === 'yes';
+          return { ids, y, kept, rows: vp.querySelectorAll('.vrow').length, height: vp.scrollHeight };
         }, before.id);
         return now.height > heightBefore + 1000 ? now : null;
       }, 'an older page to load above the reader', 5000);
       assert.ok(loaded.y !== null && Math.abs(loaded.y - before.y) < 40, `the reader keeps their place when history loads: ${before.id} moved ${before.y} → ${loaded.y}`);
+      assert.ok(loaded.kept, `the rows in view are kept, not drawn again, when history loads (${before.id})`);
       assert.ok(loaded.rows < 150, `only a window of rows is in the DOM (${loaded.rows})`);
       oldest = Math.min(oldest, ...loaded.ids);
     }
