@@ -12,13 +12,13 @@ use crate::simulate::{generate, Scenario};
 pub(super) const SEARCH_DUMP: &str = "SELECT kind, ref_id, body FROM search UNION ALL
      SELECT kind, ref_id, body FROM search_other ORDER BY kind, ref_id, body";
 
-pub(super) fn memory_db() -> Connection {
+pub(crate) fn memory_db() -> Connection {
     let mut conn = Connection::open_in_memory().expect("memory db");
     schema::migrate(&mut conn).expect("migrate");
     conn
 }
 
-pub(super) fn ingest(conn: &Connection, body: &str) {
+pub(crate) fn ingest(conn: &Connection, body: &str) {
     let value = serde_json::from_str(body).expect("generated body is JSON");
     let env = parse_envelope(&value).expect("generated body is an envelope");
     let event = NewEvent {

@@ -123,6 +123,6 @@ pub fn now_millis() -> i64 {
 }
 
 #[cfg(test)]
-mod convergence_tests;
+pub(crate) mod convergence_tests;
 #[cfg(test)]
 mod v3_tests;

@@ -263,16 +263,31 @@ fn chat_page(
 
 /// One chat's summary, if the chat exists.
 pub fn chat(conn: &Connection, chat_id: &str) -> Result<Option<ChatSummary>, StoreError> {
+    chat_knowing(conn, chat_id, None)
+}
+
+/// [`chat`], given a message view already built (a live event's own message): when it is the
+/// chat's last message it is used rather than read and assembled a second time.
+pub fn chat_knowing(
+    conn: &Connection,
+    chat_id: &str,
+    known: Option<&Message>,
+) -> Result<Option<ChatSummary>, StoreError> {
     let row = conn
         .prepare_cached(&format!(
             "SELECT {CHAT_COLUMNS} FROM chats WHERE chat_id = ?1"
         ))?
         .query_row(params![chat_id], chat_row)
         .optional()?;
-    Ok(match row {
-        Some(row) => summaries::summaries(conn, vec![row], true)?.pop(),
-        None => None,
-    })
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let known = known.filter(|m| row.last_message_id.as_deref() == Some(m.id.as_str()));
+    let mut summary = summaries::summaries(conn, vec![row], known.is_none())?.pop();
+    if let (Some(summary), Some(message)) = (summary.as_mut(), known) {
+        summary.last_message = Some(message.clone());
+    }
+    Ok(summary)
 }
 
 /// The titles of these chats (those that exist), as their summaries show them.
