@@ -44,11 +44,7 @@ pub async fn serve(listen: &str, secret: String, db: &std::path::Path) -> anyhow
 }
 
 async fn receive(State(app): State<App>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let header = headers
-        .get("x-webhook-signature")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !super::payload::verify(&app.secret, header, &body) {
+    if !super::baseline::signed(&app.secret, &headers, &body) {
         return StatusCode::UNAUTHORIZED;
     }
     let (reply, answer) = oneshot::channel();

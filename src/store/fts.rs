@@ -40,13 +40,8 @@ pub fn tidy(conn: &Connection) -> Result<(), StoreError> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::convergence_tests::memory_db;
     use super::*;
-
-    fn migrated() -> Connection {
-        let mut conn = Connection::open_in_memory().expect("memory db");
-        super::super::schema::migrate(&mut conn).expect("migrate");
-        conn
-    }
 
     fn index_in_its_own_transaction(conn: &Connection, rowid: i64, body: &str) {
         conn.execute_batch("BEGIN").expect("begin");
@@ -64,7 +59,7 @@ mod tests {
 
     #[test]
     fn commits_do_not_merge_by_themselves_and_merge_catches_up() {
-        let conn = migrated();
+        let conn = memory_db();
         let automerge = number(&conn, "SELECT v FROM search_config WHERE k = 'automerge'");
         assert_eq!(automerge, 0, "FTS5's bursty automatic merge is off");
         assert!(

@@ -3,6 +3,7 @@
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
+use rusqlite::types::FromSql;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::queries_v3::{self as v3, V3Columns};
@@ -508,7 +509,7 @@ fn hydrate(
              WHERE message_id = ?1 AND (removed_at IS NULL OR sent_at > removed_at)
              ORDER BY sent_at, id",
         )?
-        .query_map(params![row.id], |r| reaction_row(r, 0))?
+        .query_map(params![row.id], |r| seven_columns(r, 0))?
         .collect::<Result<_, _>>()?;
     assemble_message(conn, names, row, attachments, reactions)
 }
@@ -523,8 +524,21 @@ pub(super) fn attachment(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<A
     })
 }
 
-/// A reaction row from the seven reaction columns starting at column `at`.
-pub(super) fn reaction_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<ReactionRow> {
+/// Seven columns as a tuple, starting at column `at`: a reaction row or a chat-event row, read
+/// alone or after the key its query groups by.
+pub(super) fn seven_columns<A, B, C, D, E, F, G>(
+    r: &rusqlite::Row<'_>,
+    at: usize,
+) -> rusqlite::Result<(A, B, C, D, E, F, G)>
+where
+    A: FromSql,
+    B: FromSql,
+    C: FromSql,
+    D: FromSql,
+    E: FromSql,
+    F: FromSql,
+    G: FromSql,
+{
     Ok((
         r.get(at)?,
         r.get(at + 1)?,

@@ -4,7 +4,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::project_v3::edited_text;
-use super::queries::Names;
+use super::queries::{seven_columns, Names};
 use super::views::{ChatEventItem, Direction, Failure, NumberHealth, ReplyTo, ThreadItem};
 use super::StoreError;
 use crate::linq::time::format_millis;
@@ -155,23 +155,9 @@ pub(super) fn chat_event_rows(
              ORDER BY at {order}, key {order} LIMIT ?5"
         ))?
         .query_map(params![chat_id, unbounded as i64, at, id, limit], |r| {
-            chat_event_row(r, 0)
+            seven_columns(r, 0)
         })?
         .collect::<Result<_, _>>()?)
-}
-
-/// A `chat_events` row read from `key, kind, actor, old_value, new_value, at, at_original`,
-/// starting at column `from`.
-fn chat_event_row(r: &rusqlite::Row<'_>, from: usize) -> rusqlite::Result<ChatEventRow> {
-    Ok((
-        r.get(from)?,
-        r.get(from + 1)?,
-        r.get(from + 2)?,
-        r.get(from + 3)?,
-        r.get(from + 4)?,
-        r.get(from + 5)?,
-        r.get(from + 6)?,
-    ))
 }
 
 pub(super) fn chat_event_item(
@@ -205,7 +191,7 @@ pub fn chat_event(conn: &Connection, key: &str) -> Result<Option<ThreadItem>, St
             "SELECT chat_id, key, kind, actor, old_value, new_value, at, at_original
              FROM chat_events WHERE key = ?1",
         )?
-        .query_row(params![key], |r| Ok((r.get(0)?, chat_event_row(r, 1)?)))
+        .query_row(params![key], |r| Ok((r.get(0)?, seven_columns(r, 1)?)))
         .optional()?;
     let Some((chat_id, row)) = row else {
         return Ok(None);

@@ -8,7 +8,7 @@ use rusqlite::types::FromSql;
 use rusqlite::{params, Connection};
 
 use super::queries::{
-    self, attachment, json_list, message_row, reaction_row, ChatRow, HandleRow, MembershipChange,
+    self, attachment, json_list, message_row, seven_columns, ChatRow, HandleRow, MembershipChange,
     MessageRow, Names, ReactionRow, MESSAGE_COLUMNS, MESSAGE_FROM,
 };
 use super::views::{ChatSummary, Message};
@@ -122,14 +122,14 @@ fn last_messages<'a>(
         &ids,
         |r| attachment(r, 1),
     )?;
-    let mut reactions = grouped(
+    let mut reactions: HashMap<String, Vec<ReactionRow>> = grouped(
         conn,
         "SELECT message_id, id, reaction, from_identifier, is_from_me, sent_at, custom_emoji, sticker
          FROM reactions WHERE message_id IN (SELECT value FROM json_each(?1))
            AND (removed_at IS NULL OR sent_at > removed_at)
          ORDER BY message_id, sent_at, id",
         &ids,
-        |r| reaction_row(r, 1),
+        |r| seven_columns(r, 1),
     )?;
     names.prime_contacts(
         rows.iter()
@@ -140,7 +140,7 @@ fn last_messages<'a>(
         .map(|row| {
             let id = row.id.clone();
             let attachments = attachments.remove(&id).unwrap_or_default();
-            let reactions: Vec<ReactionRow> = reactions.remove(&id).unwrap_or_default();
+            let reactions = reactions.remove(&id).unwrap_or_default();
             let message = queries::assemble_message(conn, names, row, attachments, reactions)?;
             Ok((id, message))
         })
