@@ -52,14 +52,15 @@ export function fold(s: string): string {
   return s.normalize('NFD').replace(/\p{M}+/gu, '').toLowerCase();
 }
 
-/** Every Linq number the rep has across chats, sorted. */
 /** `items` in runs of `size` (the last may be shorter), in order. */
 export function chunks<T>(items: T[], size: number): T[][] {
+  const step = Math.max(1, size);
   const out: T[][] = [];
-  for (let i = 0; i < items.length; i += Math.max(1, size)) out.push(items.slice(i, i + Math.max(1, size)));
+  for (let i = 0; i < items.length; i += step) out.push(items.slice(i, i + step));
   return out;
 }
 
+/** Every Linq number the rep has across chats, sorted. */
 export function myNumbers(chats: ChatSummary[]): string[] {
   return [...new Set(chats.flatMap((c) => c.my_numbers))].sort();
 }
