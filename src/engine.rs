@@ -144,9 +144,10 @@ impl Engine {
         let (tx, rx) = oneshot::channel::<()>();
         shutdown.push(tx);
         tasks.push(tokio::spawn(async move {
-            let server = axum::serve(webhook_listener, webhook_app).with_graceful_shutdown(async {
-                let _ = rx.await;
-            });
+            let server = axum::serve(http::without_nagle(webhook_listener), webhook_app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                });
             if let Err(e) = server.await {
                 tracing::error!(error = %e, "webhook listener stopped");
             }
@@ -162,7 +163,7 @@ impl Engine {
         shutdown.push(tx);
         tasks.push(ui_runtime.spawn(async move {
             let server = TcpListener::from_std(ui_listener).map(|listener| {
-                axum::serve(listener, ui_app).with_graceful_shutdown(async {
+                axum::serve(http::without_nagle(listener), ui_app).with_graceful_shutdown(async {
                     let _ = rx.await;
                 })
             });

@@ -7,6 +7,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
+use axum::serve::{ListenerExt, TapIo};
 use axum::Router;
 
 pub async fn serve(listen: &str, secret: String) -> anyhow::Result<()> {
@@ -15,9 +16,18 @@ pub async fn serve(listen: &str, secret: String) -> anyhow::Result<()> {
         .route("/webhooks/linq", post(receive))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(secret);
-    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let listener = without_nagle(tokio::net::TcpListener::bind(listen).await?);
     axum::serve(listener, app).await?;
     Ok(())
+}
+
+/// Connections with Nagle's algorithm off, as `linq-inbox serve` has them: the same HTTP stack.
+pub fn without_nagle(
+    listener: tokio::net::TcpListener,
+) -> TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)> {
+    listener.tap_io(|tcp: &mut tokio::net::TcpStream| {
+        let _ = tcp.set_nodelay(true);
+    })
 }
 
 async fn receive(State(secret): State<Arc<[u8]>>, headers: HeaderMap, body: Bytes) -> StatusCode {

@@ -38,7 +38,7 @@ pub async fn serve(listen: &str, secret: String, db: &std::path::Path) -> anyhow
             secret: Arc::from(secret.into_bytes()),
             jobs,
         });
-    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let listener = super::baseline::without_nagle(tokio::net::TcpListener::bind(listen).await?);
     axum::serve(listener, app).await?;
     Ok(())
 }
