@@ -70,6 +70,10 @@ struct LoadResult {
     stream: Option<Summary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     stream_missing: Option<u64>,
+    /// From each delivery's acknowledgement to its event on the stream: the feed's and the
+    /// stream's own share of `stream`, without the commit's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_after_ack: Option<Summary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rss_peak_kib: Option<u64>,
 }
@@ -83,6 +87,8 @@ struct Shared {
     next: AtomicU64,
     /// When each delivery was due (open loop) or sent (closed loop), ns after `start`.
     sent_ns: Vec<AtomicU64>,
+    /// When each delivery's 200 arrived, ns after `start`.
+    acked_ns: Vec<AtomicU64>,
     total: u64,
     deadline: Instant,
 }
@@ -124,6 +130,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         now_secs,
         next: AtomicU64::new(0),
         sent_ns: (0..total).map(|_| AtomicU64::new(u64::MAX)).collect(),
+        acked_ns: (0..total).map(|_| AtomicU64::new(u64::MAX)).collect(),
         total,
         deadline: start + Duration::from_secs_f64(args.duration),
         args: args.clone(),
@@ -148,12 +155,17 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     let ok = statuses.get(&200).copied().unwrap_or(0);
     let sent = shared.next.load(Ordering::Relaxed).min(total);
 
-    let (stream_summary, missing) = match stream {
+    let (stream_summary, after_ack, missing) = match stream {
         Some(f) => {
-            let (mut lat, missing) = f.finish(&sent_ns_for_stream, ok).await;
-            (Some(stats::summarize(&mut lat)), Some(missing))
+            let arrived = f.finish(&sent_ns_for_stream, ok).await;
+            let (mut lat, mut after_ack) = (arrived.latencies, arrived.after_ack);
+            (
+                Some(stats::summarize(&mut lat)),
+                Some(stats::summarize(&mut after_ack)),
+                Some(arrived.missing),
+            )
         }
-        None => (None, None),
+        None => (None, None, None),
     };
     if let Some(s) = sampler {
         s.abort();
@@ -172,6 +184,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         ack: stats::summarize(&mut ack),
         stream: stream_summary,
         stream_missing: missing,
+        stream_after_ack: after_ack,
         rss_peak_kib: args.pid.map(|_| rss_peak.load(Ordering::Relaxed)),
     };
     println!("{}", serde_json::to_string(&result)?);
@@ -222,6 +235,8 @@ async fn worker(
                 *local.entry(status).or_default() += 1;
                 if status == 200 {
                     latencies.push(due.elapsed().as_micros() as u64);
+                    shared.acked_ns[i as usize]
+                        .store(shared.start.elapsed().as_nanos() as u64, Ordering::Relaxed);
                 }
             }
             Err(_) => {
@@ -297,9 +312,8 @@ impl Follower {
         Ok(Follower { arrivals, task })
     }
 
-    /// Waits (up to 10 s) for every acknowledged event, then returns the latencies in µs and
-    /// how many never arrived.
-    async fn finish(self, shared: &Shared, expected: u64) -> (Vec<u64>, u64) {
+    /// Waits (up to 10 s) for every acknowledged event, then times each one that arrived.
+    async fn finish(self, shared: &Shared, expected: u64) -> Arrived {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             let seen = self.arrivals.lock().map(|l| l.len() as u64).unwrap_or(0);
@@ -311,19 +325,36 @@ impl Follower {
         self.task.abort();
         let list = self.arrivals.lock().map(|l| l.clone()).unwrap_or_default();
         let mut latencies = Vec::with_capacity(list.len());
+        let mut after_ack = Vec::with_capacity(list.len());
         let mut seen = std::collections::HashSet::new();
+        let since = |slot: Option<&AtomicU64>| {
+            let ns = slot?.load(Ordering::Relaxed);
+            (ns != u64::MAX).then(|| shared.start + Duration::from_nanos(ns))
+        };
         for (n, at) in list {
-            let Some(slot) = shared.sent_ns.get(n as usize) else {
+            let Some(sent_at) = since(shared.sent_ns.get(n as usize)) else {
                 continue;
             };
-            let sent = slot.load(Ordering::Relaxed);
-            if sent == u64::MAX || !seen.insert(n) {
+            if !seen.insert(n) {
                 continue;
             }
-            let sent_at = shared.start + Duration::from_nanos(sent);
             latencies.push(at.saturating_duration_since(sent_at).as_micros() as u64);
+            if let Some(acked_at) = since(shared.acked_ns.get(n as usize)) {
+                after_ack.push(at.saturating_duration_since(acked_at).as_micros() as u64);
+            }
         }
         let missing = expected.saturating_sub(latencies.len() as u64);
-        (latencies, missing)
+        Arrived {
+            latencies,
+            after_ack,
+            missing,
+        }
     }
+}
+
+/// The stream's timings, in µs: from each delivery sent, and from its acknowledgement.
+struct Arrived {
+    latencies: Vec<u64>,
+    after_ack: Vec<u64>,
+    missing: u64,
 }
