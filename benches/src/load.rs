@@ -157,11 +157,10 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
 
     let (stream_summary, after_ack, missing) = match stream {
         Some(f) => {
-            let arrived = f.finish(&sent_ns_for_stream, ok).await;
-            let (mut lat, mut after_ack) = (arrived.latencies, arrived.after_ack);
+            let mut arrived = f.finish(&sent_ns_for_stream, ok).await;
             (
-                Some(stats::summarize(&mut lat)),
-                Some(stats::summarize(&mut after_ack)),
+                Some(stats::summarize(&mut arrived.latencies)),
+                Some(stats::summarize(&mut arrived.after_ack)),
                 Some(arrived.missing),
             )
         }
