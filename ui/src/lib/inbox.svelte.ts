@@ -36,6 +36,10 @@ const FIRST_PAGE = 100;
 const OLDER_PAGE = 200;
 const AROUND_PAGE = 200;
 const STALL_MS = 45_000;
+/** How long the disk banner stays after the last failure: at the edge of a full disk some
+ *  commits still fit in space the log already holds, and the store's state flips several times
+ *  a second. The banner (an alert, read out by screen readers) should not flicker with it. */
+export const STORE_BANNER_HOLD_MS = 3000;
 
 type Listener = (ev: StreamEvent) => void;
 
@@ -60,6 +64,8 @@ export class Inbox {
   private retryMs = 500;
   private stopped = false;
   private statusTimer: ReturnType<typeof setTimeout> | null = null;
+  private storeFailedAt = 0;
+  private storeClear: ReturnType<typeof setTimeout> | null = null;
   private lastPresence = '';
   /** Unread count of each chat at the moment it was opened, before reading it cleared it. */
   private unreadAtOpen = new Map<string, number>();
@@ -100,7 +106,7 @@ export class Inbox {
       this.calls = sortCalls(calls.calls);
       this.contacts = sortContacts(contacts.contacts);
       this.status = status;
-      this.storeError = status.store.ok ? null : status.store.error;
+      this.showStore(status.store.ok, status.store.error);
       this.settings = settings;
       this.lastSeq = Math.max(this.lastSeq, seq);
       this.activity = mergeActivity(
@@ -308,11 +314,34 @@ export class Inbox {
     await this.updateSettings({ muted_chats: muted });
   }
 
+  /** Raises the disk banner at once; lowers it no sooner than STORE_BANNER_HOLD_MS after the
+   *  last failure reported. */
+  private showStore(ok: boolean, error: string | null): void {
+    if (this.storeClear !== null) {
+      clearTimeout(this.storeClear);
+      this.storeClear = null;
+    }
+    if (!ok) {
+      this.storeError = error ?? 'The disk refuses writes.';
+      this.storeFailedAt = Date.now();
+      return;
+    }
+    const wait = this.storeFailedAt + STORE_BANNER_HOLD_MS - Date.now();
+    if (this.storeError === null || wait <= 0) {
+      this.storeError = null;
+      return;
+    }
+    this.storeClear = setTimeout(() => {
+      this.storeClear = null;
+      this.storeError = null;
+    }, wait);
+  }
+
   async refreshStatus(): Promise<void> {
     try {
       const s = await api.status();
       this.status = s;
-      this.storeError = s.store.ok ? null : s.store.error;
+      this.showStore(s.store.ok, s.store.error);
     } catch {
       /* shown as stale; the stream state says why */
     }
@@ -402,7 +431,7 @@ export class Inbox {
     }
     if (event === 'store') {
       const s = parsed as { ok: boolean; error: string | null };
-      this.storeError = s.ok ? null : (s.error ?? 'The disk refuses writes.');
+      this.showStore(s.ok, s.error);
       return;
     }
     if (event === 'typing') {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Inbox } from './inbox.svelte';
+import { Inbox, STORE_BANNER_HOLD_MS } from './inbox.svelte';
 import { chat, msg } from './testing/fixtures';
 
 /** A fake UI API: answers each path from a table and records every request. */
@@ -125,8 +125,23 @@ describe('Inbox store', () => {
     fakeApi(baseRoutes());
     const inbox = new Inbox();
     await loaded(inbox);
+    vi.useFakeTimers();
     inbox.dispatch('store', JSON.stringify({ ok: false, error: 'disk full' }), null);
     expect(inbox.storeError).toBe('disk full');
+    // Near a full disk the state flips: the banner holds instead of flickering.
+    vi.advanceTimersByTime(1000);
+    inbox.dispatch('store', JSON.stringify({ ok: true, error: null }), null);
+    expect(inbox.storeError, 'held right after a failure').toBe('disk full');
+    vi.advanceTimersByTime(1000);
+    inbox.dispatch('store', JSON.stringify({ ok: false, error: 'disk full' }), null);
+    inbox.dispatch('store', JSON.stringify({ ok: true, error: null }), null);
+    vi.advanceTimersByTime(STORE_BANNER_HOLD_MS - 1);
+    expect(inbox.storeError, 'the hold counts from the last failure').toBe('disk full');
+    vi.advanceTimersByTime(1);
+    expect(inbox.storeError).toBeNull();
+    // Once the hold has passed, a recovery clears it at once.
+    inbox.dispatch('store', JSON.stringify({ ok: false, error: 'disk full' }), null);
+    vi.advanceTimersByTime(STORE_BANNER_HOLD_MS);
     inbox.dispatch('store', JSON.stringify({ ok: true, error: null }), null);
     expect(inbox.storeError).toBeNull();
   });
