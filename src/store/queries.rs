@@ -69,9 +69,9 @@ impl<'c> Names<'c> {
             return Ok(());
         }
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT phone_number, {CONTACT_NAME} FROM contacts
-             WHERE phone_number IN (SELECT value FROM json_each(?1)) AND deleted = 0
-             ORDER BY phone_number, version DESC"
+            "SELECT c.phone_number, {CONTACT_NAME}
+             FROM json_each(?1) j JOIN contacts c ON c.phone_number = j.value AND c.deleted = 0
+             ORDER BY j.key, c.version DESC, c.version_key DESC"
         ))?;
         let mut rows = stmt.query(params![json_list(wanted.iter().copied())])?;
         while let Some(r) = rows.next()? {
@@ -111,7 +111,7 @@ impl<'c> Names<'c> {
             .conn
             .prepare_cached(&format!(
                 "SELECT {CONTACT_NAME} FROM contacts WHERE phone_number = ?1 AND deleted = 0
-                 ORDER BY version DESC LIMIT 1"
+                 ORDER BY version DESC, version_key DESC LIMIT 1"
             ))?
             .query_row(params![identifier], |r| r.get::<_, Option<String>>(0))
             .optional()?
