@@ -80,6 +80,9 @@ export class Inbox {
   stop(): void {
     this.stopped = true;
     this.abort?.abort();
+    for (const timer of [this.statusTimer, this.storeClear]) if (timer !== null) clearTimeout(timer);
+    this.statusTimer = null;
+    this.storeClear = null;
   }
 
   onEvent(fn: Listener): () => void {
