@@ -146,6 +146,31 @@ describe('Inbox store', () => {
     expect(inbox.storeError).toBeNull();
   });
 
+  it('refreshes the status after live events, and nothing once stopped', async () => {
+    const calls = fakeApi(baseRoutes());
+    const inbox = new Inbox();
+    await loaded(inbox);
+    vi.useFakeTimers();
+    const statusReads = () => calls.filter((c) => c.url.startsWith('/api/status')).length;
+    const send = (seq: number) => {
+      const m = msg(String(seq), '2025-05-21T12:00:00Z', { text: 'hello' });
+      const ev = { seq, event_id: `e${seq}`, event_type: 'message.received', created_at: null, message: m,
+        chat: chat('c1', '2025-05-21T12:00:00Z', { last_message: m }) };
+      inbox.dispatch('message.received', JSON.stringify(ev), String(seq));
+    };
+    const before = statusReads();
+    send(5);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(statusReads(), 'a live event refreshes the counts soon after').toBe(before + 1);
+    send(6);
+    inbox.dispatch('store', JSON.stringify({ ok: false, error: 'disk full' }), null);
+    inbox.dispatch('store', JSON.stringify({ ok: true, error: null }), null);
+    inbox.stop();
+    await vi.advanceTimersByTimeAsync(STORE_BANNER_HOLD_MS + 1000);
+    expect(statusReads(), 'no refresh after stop').toBe(before + 1);
+    expect(inbox.storeError, 'nor a banner change').toBe('disk full');
+  });
+
   it('removes deleted contacts and adds calls', async () => {
     fakeApi(baseRoutes({ '/api/contacts': { contacts: [{ id: '123', full_name: 'John Doe', first_name: null, last_name: null, email: null, phone_number: '+1', company: null, title: null, location: null, image_url: null, created_at: null, updated_at: null, owner: null, chat_id: null }] } }));
     const inbox = new Inbox();
