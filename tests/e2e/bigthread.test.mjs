@@ -63,8 +63,19 @@ describe(`a thread of ${COUNT} messages`, () => {
     const visibleNewest = await page.locator(`[data-message-id="b-${COUNT - 1}"]`).isVisible();
     assert.ok(visibleNewest, 'it opens at the newest message');
 
+    // Each older page waits at this gate until the reader's place is noted: a fast engine could
+    // otherwise deliver the page within the frames the test gives the scroll to render, and the
+    // "before" would be taken after the page was already in.
+    let gate = Promise.resolve();
+    await page.route(/\/api\/chats\/chat-big\/messages\?.*before=/u, async (route) => {
+      await gate;
+      await route.continue();
+    });
     let oldest = COUNT;
     for (let round = 0; round < 8; round++) {
+      /** @type {() => void} */
+      let open = () => {};
+      gate = new Promise((r) => (open = () => r(undefined)));
       const heightBefore = await page.evaluate(() => document.querySelector('.viewport')?.scrollHeight ?? 0);
       // Scroll to the top and let a frame render the rows there: that row is the reader's place.
       const before = await page.evaluate(async () => {
@@ -76,10 +87,13 @@ describe(`a thread of ${COUNT} messages`, () => {
         el?.setAttribute('data-test-seen', 'yes'); // gone if the row is re-made rather than kept
         return { id: el?.getAttribute('data-message-id') ?? null, y: el ? Math.round(el.getBoundingClientRect().top - top) : 0 };
       });
+      open();
       const loaded = await eventually(async () => {
         if ((await page.locator('.loading').count()) > 0) return null;
-        const now = await page.evaluate((id) => {
+        const now = await page.evaluate(async (id) => {
           const vp = /** @type {HTMLElement} */ (document.querySelector('.viewport'));
+          // What the reader sees: after the frames in which the new rows are measured.
+          await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
           const ids = [...vp.querySelectorAll('[data-message-id]')].map((e) => Number(e.getAttribute('data-message-id')?.slice(2)));
           const el = vp.querySelector(`[data-message-id="${id}"]`);
           const y = el ? Math.round(el.getBoundingClientRect().top - vp.getBoundingClientRect().top) : null;
