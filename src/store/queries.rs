@@ -163,9 +163,12 @@ impl<'c> Names<'c> {
 const CONTACT_NAME: &str = "coalesce(nullif(trim(full_name), ''), nullif(trim(concat_ws(' ', first_name, last_name)), ''))";
 
 /// A JSON array of strings, bound as one parameter and read with `json_each` so a page's worth
-/// of keys is one query.
+/// of keys is one query. Distinct, in first-seen order: the queries join from the list, and a
+/// repeated key would repeat its rows.
 pub(super) fn json_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
-    serde_json::Value::from(items.into_iter().collect::<Vec<_>>()).to_string()
+    let mut seen = HashSet::new();
+    let distinct: Vec<&str> = items.into_iter().filter(|i| seen.insert(*i)).collect();
+    serde_json::Value::from(distinct).to_string()
 }
 
 /// (id, reaction, from, is_from_me, sent_at, custom emoji, sticker JSON)

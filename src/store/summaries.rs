@@ -2,7 +2,7 @@
 //! memberships, contact names, last messages with their attachments and reactions) instead of
 //! about ten per chat: the UI loads the thousand newest chats at once.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use rusqlite::types::FromSql;
 use rusqlite::{params, Connection};
@@ -111,9 +111,7 @@ fn last_messages<'a>(
     names: &mut Names<'_>,
     ids: impl IntoIterator<Item = &'a str>,
 ) -> Result<HashMap<String, Message>, StoreError> {
-    // Distinct, since the queries join from the list: a repeated id would repeat its rows.
-    let mut seen = HashSet::new();
-    let ids = json_list(ids.into_iter().filter(|id| seen.insert(*id)));
+    let ids = json_list(ids);
     let rows: Vec<MessageRow> = conn
         .prepare_cached(&format!(
             "SELECT {MESSAGE_COLUMNS} FROM json_each(?1) j, {MESSAGE_FROM} WHERE m.id = j.value"
