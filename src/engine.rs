@@ -115,6 +115,7 @@ impl Engine {
             allow_unsigned: settings.allow_unsigned,
         });
         let linq_connection = crate::linq_api::Connection::from_settings(&settings);
+        let activity = crate::memory::Activity::default();
         let api = Arc::new(ApiState {
             store: store.clone(),
             readers: Mutex::new(Vec::new()),
@@ -130,6 +131,7 @@ impl Engine {
                 typing_retention_hours: settings.typing_retention_hours,
             },
             secrets: secrets.clone(),
+            activity: activity.clone(),
         });
         let linq = Arc::new(http::connect::ConnectState {
             connection: linq_connection,
@@ -177,6 +179,10 @@ impl Engine {
             }
         }));
         tasks.push(tokio::spawn(expire_typing(shared.clone())));
+        tasks.push(tokio::spawn(crate::memory::release_when_quiet(
+            activity,
+            ingest.committed(),
+        )));
         // Rotations by the CLI and the end of a grace period reach the listener from here.
         tasks.push(tokio::spawn(crate::linq_api::connection::keep_secrets(
             settings.data_dir.clone(),

@@ -8,6 +8,7 @@ pub mod http;
 pub mod ingest;
 pub mod linq;
 pub mod linq_api;
+pub mod memory;
 pub mod notify;
 pub mod simulate;
 pub mod store;

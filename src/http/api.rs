@@ -27,6 +27,8 @@ pub struct ApiState {
     pub shared: Shared,
     pub info: StatusInfo,
     pub secrets: Arc<std::sync::RwLock<Vec<Secret>>>,
+    /// Every read is counted, so the engine knows when the readers' caches went quiet.
+    pub activity: crate::memory::Activity,
 }
 
 /// What the status screen shows about the configuration.
@@ -73,6 +75,7 @@ impl ApiState {
         self: &Arc<Self>,
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, ApiError> {
+        self.activity.touch();
         let state = self.clone();
         tokio::task::spawn_blocking(move || {
             let conn = match state.readers.lock().ok().and_then(|mut p| p.pop()) {

@@ -1,0 +1,138 @@
+//! Hands memory back to the system when the app goes quiet.
+//!
+//! A rep leaves the app open all day, mostly idle. A burst of work (opening the inbox on a large
+//! database, a stream of deliveries) fills SQLite's page caches and the allocator's arenas, and
+//! neither gives anything back by itself: the process would sit at its peak for the rest of the
+//! day. Once nothing has been read or committed for a while, the engine frees SQLite's unpinned
+//! cache pages and asks the allocator to return its free pages. The next read fills what it
+//! needs again from the OS page cache: on 1M messages the first chat list after a release took
+//! 28 ms against 20 ms warm.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+/// How long the engine must be quiet, measured between two ticks, before it releases memory.
+/// A release therefore comes between one and two of these after the last read or commit.
+pub const QUIET: Duration = Duration::from_secs(5);
+
+/// Counts the reads that fill the readers' caches; commits are counted by the writer's own
+/// sequence watch.
+#[derive(Clone, Default)]
+pub struct Activity(Arc<AtomicU64>);
+
+impl Activity {
+    pub fn touch(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn count(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Decides, tick by tick, when to release: once per quiet spell that follows some work, so an
+/// app that stays idle is not trimmed again and again for nothing.
+#[derive(Default)]
+struct QuietSpell<T> {
+    last: Option<T>,
+    released_at: Option<T>,
+}
+
+impl<T: PartialEq + Copy> QuietSpell<T> {
+    /// `work` is a mark of everything done so far; true when it did not move since the last
+    /// tick and memory was not already released at this mark.
+    fn tick(&mut self, work: T) -> bool {
+        let quiet = self.last == Some(work);
+        self.last = Some(work);
+        if quiet && self.released_at != Some(work) {
+            self.released_at = Some(work);
+            return true;
+        }
+        false
+    }
+}
+
+/// Releases memory after each quiet spell; runs until the engine stops it.
+pub async fn release_when_quiet(activity: Activity, committed: watch::Receiver<i64>) {
+    let mut spell = QuietSpell::default();
+    let mut tick = tokio::time::interval(QUIET);
+    loop {
+        tick.tick().await;
+        if spell.tick((activity.count(), *committed.borrow())) {
+            match tokio::task::spawn_blocking(release).await {
+                Ok(freed) => tracing::debug!(sqlite_bytes = freed, "quiet: memory released"),
+                Err(e) => tracing::warn!(error = %e, "quiet: memory release did not finish"),
+            }
+        }
+    }
+}
+
+/// Frees SQLite's unpinned cache pages (every connection's) and returns the allocator's free
+/// pages to the system; the bytes SQLite freed.
+pub fn release() -> usize {
+    // SAFETY: takes no pointers. The bundled SQLite is threadsafe and built with
+    // SQLITE_ENABLE_MEMORY_MANAGEMENT: it locks the shared page cache and frees only pages no
+    // statement holds, so connections in use on other threads are unaffected.
+    let freed = unsafe { rusqlite::ffi::sqlite3_release_memory(i32::MAX) };
+    trim_allocator();
+    usize::try_from(freed).unwrap_or(0)
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn trim_allocator() {
+    // SAFETY: glibc's malloc_trim takes each arena's lock itself; it only gives back pages that
+    // hold no allocation.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn trim_allocator() {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::Connection;
+
+    #[test]
+    fn releases_once_per_quiet_spell_that_follows_work() {
+        let mut spell = QuietSpell::default();
+        assert!(!spell.tick(0), "the first tick has nothing to compare with");
+        assert!(spell.tick(0), "a tick without work releases");
+        assert!(!spell.tick(0), "an idle app is not released again");
+        assert!(!spell.tick(3), "work since the last tick: not quiet");
+        assert!(!spell.tick(5), "still working");
+        assert!(spell.tick(5), "quiet again after work");
+        assert!(!spell.tick(5));
+    }
+
+    #[test]
+    fn release_frees_the_page_cache_of_an_open_connection() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let conn = Connection::open(dir.path().join("t.db")).expect("open");
+        conn.execute_batch(
+            "PRAGMA cache_size = -16000;
+             CREATE TABLE t(x);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+             INSERT INTO t SELECT randomblob(2000) FROM n;",
+        )
+        .expect("fill");
+        let sum: i64 = conn
+            .query_row("SELECT sum(length(x)) FROM t", [], |r| r.get(0))
+            .expect("read");
+        assert_eq!(sum, 4_000_000);
+        let freed = release();
+        assert!(
+            freed > 2_000_000,
+            "the 4 MB just read should be freed from the cache, was {freed} bytes"
+        );
+        let again: i64 = conn
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .expect("the connection still reads after a release");
+        assert_eq!(again, 2000);
+    }
+}
