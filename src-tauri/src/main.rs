@@ -10,6 +10,8 @@
 
 mod desktop;
 mod notifier;
+#[cfg(target_os = "linux")]
+mod rendering;
 mod tray;
 mod window;
 
@@ -68,6 +70,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+    // Before anything starts a thread or touches GTK.
+    #[cfg(target_os = "linux")]
+    rendering::configure();
     let cli = Cli::parse();
     if !has_display() {
         eprintln!(

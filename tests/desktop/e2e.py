@@ -324,9 +324,6 @@ def environment(tmp, listen_port, ui_port):
             "LINQ_WEBHOOK_SECRET": SECRET,
             "LINQ_INBOX_UI_TOKEN": UI_TOKEN,
             "LINQ_INBOX_LOG": "info,linq_inbox_desktop=debug",
-            # Software rendering: Xvfb has no GPU, and WebKit's DMA-BUF path draws nothing there.
-            "WEBKIT_DISABLE_DMABUF_RENDERER": "1",
-            "LIBGL_ALWAYS_SOFTWARE": "1",
         }
     )
     for d in ("home", "config", "cache", "share"):
@@ -434,6 +431,24 @@ def page_text(wd):
     return wd.js("return document.body ? document.body.innerText : ''") or ""
 
 
+def has_render_node():
+    try:
+        return any(name.startswith("renderD") for name in os.listdir("/dev/dri"))
+    except OSError:
+        return False
+
+
+def check_gl_libraries(pid):
+    """Without a GPU the app keeps Mesa (and its LLVM) out of its own process: GTK and WebKit
+    are told up front (src-tauri/src/rendering.rs) instead of loading it to find out."""
+    with open(f"/proc/{pid}/maps") as f:
+        mesa = sorted({line.split()[-1] for line in f if "libLLVM" in line or "_dri.so" in line})
+    if has_render_node():
+        check(True, f"a GPU render node is present, so GL may load in the app process ({len(mesa)} Mesa libraries)")
+    else:
+        check(not mesa, "without a GPU, the app process loads no Mesa driver or LLVM", repr(mesa))
+
+
 # ---------------------------------------------------------------- the phases
 
 
@@ -455,6 +470,7 @@ def phase_a(args, tmp, dunst):
     main_kib, tree_kib = process_tree_rss_kib(app.proc.pid)
     results["rss_idle_kib"] = {"app": main_kib, "with_webkit": tree_kib}
     print(f"     idle RSS: app {main_kib // 1024} MiB, with WebKit processes {tree_kib // 1024} MiB")
+    check_gl_libraries(app.proc.pid)
     dunst.new()
 
     # A message shows its sender and text.
