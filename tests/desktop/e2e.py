@@ -444,7 +444,8 @@ def check_gl_libraries(pid):
     with open(f"/proc/{pid}/maps") as f:
         mesa = sorted({line.split()[-1] for line in f if "libLLVM" in line or "_dri.so" in line})
     if has_render_node():
-        check(True, f"a GPU render node is present, so GL may load in the app process ({len(mesa)} Mesa libraries)")
+        # With a GPU the app leaves GTK and WebKit to their own GL: nothing to assert here.
+        print(f"     a GPU render node is present; {len(mesa)} Mesa libraries in the app process")
     else:
         check(not mesa, "without a GPU, the app process loads no Mesa driver or LLVM", repr(mesa))
 
