@@ -13,7 +13,7 @@ use crate::feed::{self, Presence, Shared, StreamEvent, TypingState};
 use crate::http::{self, ApiState, Auth, StatusInfo};
 use crate::ingest::{Ingest, WriterOptions};
 use crate::store::settings::{self as prefs, SettingsPatch, UiSettings};
-use crate::store::{queries, Store, StoreError};
+use crate::store::{chats, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -251,7 +251,7 @@ impl Engine {
         } else {
             Vec::new()
         };
-        queries::unread_total(&self.store.reader()?, &muted)
+        chats::unread_total(&self.store.reader()?, &muted)
     }
 
     pub fn ingest(&self) -> &Ingest {

@@ -8,13 +8,13 @@ use rusqlite::Connection;
 use tokio::sync::watch;
 
 use super::{FeedData, Shared, StreamEvent, TypingState};
-use crate::linq::event::{Event, Typing};
 use crate::linq::time::format_millis;
-use crate::linq::{parse_envelope, Envelope};
-use crate::store::queries::{self, Names};
-use crate::store::queries_v3;
+use crate::linq::{parse_envelope, Envelope, Fact, Typing};
+use crate::store::chats::system::{change_line, membership_key, membership_line};
+use crate::store::names::Names;
 use crate::store::views::Typist;
-use crate::store::{log, now_millis, Store, StoreError, StoredEvent};
+use crate::store::{calls, chats, contacts, log, messages, now_millis, reactions};
+use crate::store::{Store, StoreError, StoredEvent};
 
 /// Events read from the log per step of the builder.
 const CHUNK: i64 = 512;
@@ -78,19 +78,13 @@ fn follow_unwatched(conn: &Connection, shared: &Shared, e: &StoredEvent) -> Resu
     let envelope = serde_json::from_str(&e.payload)
         .ok()
         .and_then(|v| parse_envelope(&v).ok());
-    match envelope.map(|env| env.event) {
-        Some(Event::MessageSent(m) | Event::MessageReceived(m)) => {
-            if let Some(from) = &m.from_phone {
-                shared.typing.stop(m.chat_id.as_str(), Some(from));
+    match envelope.map(|env| env.fact) {
+        Some(Fact::Message(m)) => {
+            if let Some(from) = &m.from {
+                shared.typing.stop(&m.chat_id, Some(from));
             }
         }
-        Some(event @ (Event::TypingStarted(_) | Event::TypingStopped(_))) => {
-            let started = matches!(event, Event::TypingStarted(_));
-            if let Event::TypingStarted(t) | Event::TypingStopped(t) = event {
-                let started = started && t.display != Some(false);
-                update_typing(&mut Names::new(conn), shared, &t, started, e.created_at)?;
-            }
-        }
+        Some(Fact::Typing(t)) => update_typing(&mut Names::new(conn), shared, &t, e.created_at)?,
         _ => {}
     }
     Ok(())
@@ -133,122 +127,93 @@ fn fill(
     data: &mut FeedData,
 ) -> Result<(), StoreError> {
     let mut names = Names::new(conn);
-    match &env.event {
-        Event::MessageSent(m) | Event::MessageReceived(m) => {
-            let chat_id = m.chat_id.as_str();
+    match &env.fact {
+        Fact::Message(m) => {
             if live {
-                if let Some(from) = &m.from_phone {
-                    if shared.typing.stop(chat_id, Some(from)) {
-                        // The chat summary below carries the new typing state.
-                    }
+                if let Some(from) = &m.from {
+                    // The chat summary below carries the new typing state.
+                    shared.typing.stop(&m.chat_id, Some(from));
                 }
             }
-            data.message = queries::message(conn, &mut names, m.id.as_str())?;
-            set_chat(conn, data, chat_id)?;
+            data.message = messages::message(conn, &mut names, &m.id)?;
+            set_chat(conn, data, &m.chat_id)?;
         }
-        Event::MessageRead(r) => {
-            data.message = queries::message(conn, &mut names, r.id.as_str())?;
-            let chat_id = data
-                .message
-                .as_ref()
-                .map(|m| m.chat_id.clone())
-                .or(r.chat_id.as_ref().map(|c| c.0.clone()));
-            if let Some(chat_id) = chat_id {
-                set_chat(conn, data, &chat_id)?;
+        Fact::Read(r) => {
+            data.message = messages::message(conn, &mut names, &r.message_id)?;
+            message_chat(conn, data, r.chat_id.as_deref())?;
+        }
+        Fact::Reaction(r) => {
+            data.reaction = reactions::reaction_event(conn, &r.key())?;
+            data.message = messages::message(conn, &mut names, &r.message_id)?;
+            let named = data.reaction.as_ref().and_then(|x| x.chat_id.clone());
+            match r.change {
+                // An addition belongs to the chat its reaction names.
+                crate::linq::ReactionChange::Added => {
+                    if let Some(chat_id) = named {
+                        set_chat(conn, data, &chat_id)?;
+                    }
+                }
+                crate::linq::ReactionChange::Removed => {
+                    message_chat(conn, data, r.chat_id.as_deref())?
+                }
             }
         }
-        Event::ReactionSent(r) | Event::ReactionReceived(r) => {
-            data.reaction = queries::reaction_event(conn, r.id.as_str())?;
-            if let Some(message_id) = r.message_id() {
-                data.message = queries::message(conn, &mut names, message_id.as_str())?;
-            }
-            let chat_id = data.reaction.as_ref().and_then(|x| x.chat_id.clone());
-            if let Some(chat_id) = chat_id {
-                set_chat(conn, data, &chat_id)?;
-            }
-        }
-        Event::TypingStarted(t) | Event::TypingStopped(t) => {
-            let started = matches!(env.event, Event::TypingStarted(_)) && t.display != Some(false);
+        Fact::Typing(t) => {
             if live {
-                update_typing(&mut names, shared, t, started, e.created_at)?;
+                update_typing(&mut names, shared, t, e.created_at)?;
             }
-            let chat_id = t.chat_id.as_str();
-            data.chat_id = Some(chat_id.to_string());
+            data.chat_id = Some(t.chat_id.clone());
             data.typing = Some(TypingState {
-                chat_id: chat_id.to_string(),
-                typing: shared.typing.typing_in(chat_id),
+                chat_id: t.chat_id.clone(),
+                typing: shared.typing.typing_in(&t.chat_id),
             });
         }
-        Event::CallCompleted(c) => {
-            data.call = queries::call(conn, c.id.as_str())?;
+        Fact::Call(report) => {
+            data.call = calls::call(conn, &report.call.id)?;
             data.chat_id = data.call.as_ref().and_then(|c| c.chat_id.clone());
         }
-        Event::ContactCreated(c) | Event::ContactUpdated(c) => {
-            data.contact = queries::contact(conn, c.id.as_str())?;
+        Fact::Contact(c) => {
+            data.contact = contacts::contact(conn, &c.id)?;
         }
-        Event::ContactDeleted(c) => {
-            if queries::contact(conn, c.id.as_str())?.is_none() {
-                data.contact_deleted_id = Some(c.id.0.clone());
+        Fact::ContactDeleted { id } => {
+            if contacts::contact(conn, id)?.is_none() {
+                data.contact_deleted_id = Some(id.clone());
             }
         }
-        Event::ParticipantAdded(p) | Event::ParticipantRemoved(p) => {
-            for i in 0..p.handles.len() {
-                let key = if i == 0 {
-                    e.event_id.clone()
-                } else {
-                    format!("{}#{i}", e.event_id)
-                };
-                if let Some(item) = queries::membership_item(conn, &key)? {
+        Fact::Membership(m) => {
+            for i in 0..m.handles.len() {
+                if let Some(item) = membership_line(conn, &membership_key(&e.event_id, i))? {
                     data.memberships.push(item);
                 }
             }
             data.membership = data.memberships.first().cloned();
-            if let Some(chat_id) = &p.chat_id {
+            if let Some(chat_id) = &m.chat_id {
                 set_chat(conn, data, chat_id)?;
             }
         }
-        Event::ChatCreated(c) => {
+        Fact::ChatCreated(c) => {
             if let Some(chat_id) = &c.chat_id {
                 set_chat(conn, data, chat_id)?;
             }
         }
-        Event::MessageDelivered(m) => {
-            data.message = queries::message(conn, &mut names, m.id.as_str())?;
-            set_chat(conn, data, m.chat_id.as_str())?;
-        }
-        Event::MessageFailed(f) => {
+        Fact::Failed(f) => {
             if let Some(id) = &f.message_id {
-                data.message = queries::message(conn, &mut names, id.as_str())?;
+                data.message = messages::message(conn, &mut names, id)?;
             }
-            message_chat(conn, data, f.chat_id.as_ref().map(|c| c.as_str()))?;
+            message_chat(conn, data, f.chat_id.as_deref())?;
         }
-        Event::MessageEdited(edit) => {
-            data.message = queries::message(conn, &mut names, edit.message_id.as_str())?;
-            message_chat(conn, data, edit.chat_id.as_ref().map(|c| c.as_str()))?;
+        Fact::Edited(edit) => {
+            data.message = messages::message(conn, &mut names, &edit.message_id)?;
+            message_chat(conn, data, edit.chat_id.as_deref())?;
         }
-        Event::ReactionRemoved(r) => {
-            data.reaction = queries::reaction_event(conn, r.id.as_str())?;
-            if let Some(message_id) = r.message_id() {
-                data.message = queries::message(conn, &mut names, message_id.as_str())?;
+        Fact::ChatChanged(c) => {
+            data.chat_event = change_line(conn, &e.event_id)?;
+            if let Some(chat_id) = &c.chat_id {
+                set_chat(conn, data, chat_id)?;
             }
-            message_chat(conn, data, r.chat_id.as_ref().map(|c| c.as_str()))?;
-        }
-        Event::GroupChanged(g) => {
-            data.chat_event = queries_v3::chat_event(conn, &e.event_id)?;
-            set_chat(conn, data, g.chat_id.as_str())?;
-        }
-        Event::LocationSharing(l) => {
-            data.chat_event = queries_v3::chat_event(conn, &e.event_id)?;
-            if let Some(chat_id) = &l.chat_id {
-                set_chat(conn, data, chat_id.as_str())?;
-            }
-        }
-        Event::CallStage(stage) => {
-            data.call = queries::call(conn, stage.call.id.as_str())?;
-            data.chat_id = data.call.as_ref().and_then(|c| c.chat_id.clone());
         }
         // The status screen shows number health; it refetches on every stored event.
-        Event::NumberStatus(_) | Event::Unknown => {}
+        Fact::NumberHealth(_) | Fact::Unknown => {}
     }
     Ok(())
 }
@@ -274,7 +239,7 @@ fn message_chat(
 /// last message: it is reused rather than built twice (a third of the feed's work per message).
 fn set_chat(conn: &Connection, data: &mut FeedData, chat_id: &str) -> Result<(), StoreError> {
     data.chat_id = Some(chat_id.to_string());
-    data.chat = queries::chat_knowing(conn, chat_id, data.message.as_ref())?;
+    data.chat = chats::chat_knowing(conn, chat_id, data.message.as_ref())?;
     Ok(())
 }
 
@@ -284,13 +249,11 @@ fn update_typing(
     names: &mut Names<'_>,
     shared: &Shared,
     t: &Typing,
-    started: bool,
     created_at: Option<i64>,
 ) -> Result<(), StoreError> {
-    let chat_id = t.chat_id.as_str();
     let who = typist(names, t)?;
-    if !started {
-        shared.typing.stop(chat_id, who.identifier.as_deref());
+    if !t.started {
+        shared.typing.stop(&t.chat_id, who.identifier.as_deref());
         return Ok(());
     }
     let age_ms = now_millis() - created_at.unwrap_or_else(now_millis);
@@ -301,32 +264,23 @@ fn update_typing(
     // queue clears on time rather than 30 s after it finally arrived.
     let age = std::time::Duration::from_millis(age_ms.max(0) as u64);
     let seen = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
-    shared.typing.start(chat_id, who, seen);
+    shared.typing.start(&t.chat_id, who, seen);
     Ok(())
 }
 
 /// Who a typing indicator is about: its handle if it names one, else the one other person of a
 /// one-to-one chat, else "someone".
 fn typist(names: &mut Names<'_>, t: &Typing) -> Result<Typist, StoreError> {
-    let chat_id = t.chat_id.as_str();
-    let named = t
-        .chat_handle
-        .as_ref()
-        .and_then(|h| h.identifier.clone())
-        .or_else(|| t.from_phone.clone());
-    let identifier = named.or_else(|| {
-        let others: Vec<_> = t
-            .chat_handles
-            .iter()
-            .flatten()
-            .filter(|h| h.is_me != Some(true))
-            .map(|h| h.identifier.clone())
-            .collect();
-        (others.len() == 1).then(|| others[0].clone())
+    let identifier = t.who.clone().or_else(|| {
+        let others: Vec<_> = t.handles.iter().filter(|h| !h.is_me).collect();
+        match others.as_slice() {
+            [one] => Some(one.identifier.clone()),
+            _ => None,
+        }
     });
     Ok(match identifier {
         Some(id) => Typist {
-            name: names.resolve(Some(chat_id), &id)?,
+            name: names.resolve(Some(&t.chat_id), &id)?,
             identifier: Some(id),
         },
         None => Typist {
@@ -358,7 +312,7 @@ mod tests {
                 let Some(chat) = item.data.chat.as_ref() else {
                     continue;
                 };
-                let mut alone = queries::chat(&conn, &chat.chat_id)
+                let mut alone = chats::chat(&conn, &chat.chat_id)
                     .expect("chat")
                     .expect("the chat exists");
                 shared.decorate(&mut alone);

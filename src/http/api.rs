@@ -16,9 +16,9 @@ use crate::feed::{Presence, Shared};
 use crate::ingest::Ingest;
 use crate::linq::standard_webhooks::{secret_kind, SecretKind};
 use crate::linq::Secret;
-use crate::store::queries::Window;
 use crate::store::settings::{self as prefs, SettingsPatch};
-use crate::store::{log, project, queries, queries_v3, search, Store, StoreError};
+use crate::store::thread::{self, Window};
+use crate::store::{calls, chats, contacts, log, numbers, search, Store, StoreError};
 
 pub struct ApiState {
     pub store: Store,
@@ -158,10 +158,10 @@ async fn status(State(s): State<Arc<ApiState>>) -> ApiResult {
     let (counts, last, rejected, numbers) = s
         .read(|c| {
             Ok((
-                queries::counts(c)?,
+                log::counts(c)?,
                 log::last_received_at(c)?,
                 log::rejected_total(c)?,
-                queries_v3::number_health(c)?,
+                numbers::number_health(c)?,
             ))
         })
         .await?;
@@ -202,7 +202,7 @@ async fn chats(
     let n = limit(&p.limit, 100, 1000)?;
     let before = p.before.clone();
     let mut chats = s
-        .read(move |c| queries::chats(c, before.as_deref(), n + 1))
+        .read(move |c| chats::chats(c, before.as_deref(), n + 1))
         .await?;
     let has_more = chats.len() as i64 > n;
     chats.truncate(n as usize);
@@ -213,7 +213,7 @@ async fn chats(
 }
 
 async fn chat(State(s): State<Arc<ApiState>>, Path(chat_id): Path<String>) -> ApiResult {
-    let found = s.read(move |c| queries::chat(c, &chat_id)).await?;
+    let found = s.read(move |c| chats::chat(c, &chat_id)).await?;
     let mut chat = found.ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "no such chat".into()))?;
     s.shared.decorate(&mut chat);
     Ok(Json(json!(chat)))
@@ -227,7 +227,7 @@ async fn messages(
     let n = limit(&p.limit, 50, 500)?;
     let id = chat_id.clone();
     let exists = s
-        .read(move |c| queries::chat(c, &id).map(|x| x.is_some()))
+        .read(move |c| chats::chat(c, &id).map(|x| x.is_some()))
         .await?;
     if !exists {
         return Err(ApiError(StatusCode::NOT_FOUND, "no such chat".into()));
@@ -238,16 +238,16 @@ async fn messages(
         .read(move |c| {
             Ok(match (&p.before, &p.after, &p.around) {
                 (None, None, Some(id)) => {
-                    let (items, older, newer) = queries::thread_around(c, &chat_id, id, n)?;
+                    let (items, older, newer) = thread::thread_around(c, &chat_id, id, n)?;
                     json!({"messages": items, "has_more": older, "has_newer": newer})
                 }
                 (None, Some(id), None) => {
-                    let (items, newer) = queries::thread(c, &chat_id, Window::After(id), n)?;
+                    let (items, newer) = thread::thread(c, &chat_id, Window::After(id), n)?;
                     json!({"messages": items, "has_more": true, "has_newer": newer})
                 }
                 (before, None, None) => {
                     let window = before.as_deref().map_or(Window::Latest, Window::Before);
-                    let (items, older) = queries::thread(c, &chat_id, window, n)?;
+                    let (items, older) = thread::thread(c, &chat_id, window, n)?;
                     let newer = before.is_some();
                     json!({"messages": items, "has_more": older, "has_newer": newer})
                 }
@@ -265,7 +265,7 @@ async fn messages(
 async fn mark_read(State(s): State<Arc<ApiState>>, Path(chat_id): Path<String>) -> ApiResult {
     let id = chat_id.clone();
     let exists = s
-        .read(move |c| queries::chat(c, &id).map(|x| x.is_some()))
+        .read(move |c| chats::chat(c, &id).map(|x| x.is_some()))
         .await?;
     if !exists {
         return Err(ApiError(StatusCode::NOT_FOUND, "no such chat".into()));
@@ -279,7 +279,7 @@ async fn mark_read(State(s): State<Arc<ApiState>>, Path(chat_id): Path<String>) 
                  ON CONFLICT (chat_id) DO UPDATE SET read_through = max(read_through, excluded.read_through)",
                 [&chat_id],
             )?;
-            project::refresh_unread(conn, &chat_id)?;
+            chats::project::refresh_unread(conn, &chat_id)?;
             let unread: i64 = conn.query_row("SELECT unread_count FROM chats WHERE chat_id = ?1", [&chat_id], |r| r.get(0))?;
             Ok(json!({"chat_id": chat_id, "unread_count": unread}))
         })
@@ -290,20 +290,20 @@ async fn mark_read(State(s): State<Arc<ApiState>>, Path(chat_id): Path<String>) 
 async fn calls(State(s): State<Arc<ApiState>>, Query(p): Query<Page>) -> ApiResult {
     let n = limit(&p.limit, 100, 1000)?;
     let (calls, has_more) = s
-        .read(move |c| queries::calls(c, p.before.as_deref(), n))
+        .read(move |c| calls::calls(c, p.before.as_deref(), n))
         .await?;
     Ok(Json(json!({"calls": calls, "has_more": has_more})))
 }
 
 async fn call(State(s): State<Arc<ApiState>>, Path(id): Path<String>) -> ApiResult {
-    let found = s.read(move |c| queries::call(c, &id)).await?;
+    let found = s.read(move |c| calls::call(c, &id)).await?;
     found
         .map(|c| Json(json!(c)))
         .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "no such call".into()))
 }
 
 async fn contacts(State(s): State<Arc<ApiState>>) -> ApiResult {
-    let list = s.read(queries::contacts).await?;
+    let list = s.read(contacts::contacts).await?;
     Ok(Json(json!({"contacts": list})))
 }
 
@@ -351,7 +351,7 @@ async fn events(State(s): State<Arc<ApiState>>, Query(p): Query<Page>) -> ApiRes
         })?),
     };
     let (events, has_more) = s
-        .read(move |c| queries::events(c, before, p.event_type.as_deref(), n))
+        .read(move |c| log::events(c, before, p.event_type.as_deref(), n))
         .await?;
     Ok(Json(json!({"events": events, "has_more": has_more})))
 }
@@ -359,7 +359,7 @@ async fn events(State(s): State<Arc<ApiState>>, Query(p): Query<Page>) -> ApiRes
 async fn rejected(State(s): State<Arc<ApiState>>, Query(p): Query<Page>) -> ApiResult {
     let n = limit(&p.limit, 100, 1000)?;
     let (rows, total) = s
-        .read(move |c| Ok((queries::rejected(c, n)?, log::rejected_total(c)?)))
+        .read(move |c| Ok((log::rejected(c, n)?, log::rejected_total(c)?)))
         .await?;
     Ok(Json(json!({"rejected": rows, "total": total})))
 }

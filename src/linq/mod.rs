@@ -1,12 +1,20 @@
-//! What Linq sends: the webhook envelope and events, their timestamps, and their signatures.
+//! The vendor's vocabulary, translated once at the edge: one version-free model of the inbox's
+//! facts (`model.rs`), one reader per dialect that maps wire shapes into it (`v2.rs` and `v3.rs`
+//! for webhooks, `api.rs` for REST API records), the envelope every delivery carries, their
+//! timestamps, and their signatures.
 
-pub mod event;
+pub mod api;
+pub mod envelope;
 pub mod json;
+pub mod model;
+mod shapes;
 pub mod signature;
 pub mod standard_webhooks;
 pub mod time;
+pub mod v2;
 pub mod v3;
 pub mod value;
 
-pub use event::{parse_envelope, Envelope, Event, EventError};
+pub use envelope::{parse_envelope, EventError};
+pub use model::*;
 pub use signature::{Secret, SignatureError, SignatureForm};

@@ -23,8 +23,8 @@ pub const SUBSCRIPTIONS_PATH: &str = "/api/partner/v2/webhook_subscriptions";
 
 /// The v2 event types a subscription asks for: every type this build understands except
 /// `chat.created`, which v2 subscriptions do not offer (it ends `KNOWN_EVENT_TYPES`).
-pub const SUBSCRIBED_EVENTS: &[&str] = crate::linq::event::KNOWN_EVENT_TYPES
-    .split_at(crate::linq::event::KNOWN_EVENT_TYPES.len() - 1)
+pub const SUBSCRIBED_EVENTS: &[&str] = crate::linq::v2::KNOWN_EVENT_TYPES
+    .split_at(crate::linq::v2::KNOWN_EVENT_TYPES.len() - 1)
     .0;
 
 /// Checks the API base setting: an `http(s)://` URL without query; returned without a trailing

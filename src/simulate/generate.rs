@@ -10,8 +10,8 @@ use serde_json::json;
 use super::cast::{self, *};
 use super::rng::Rng;
 use super::story::{Attach as A, CallKind, Story};
-use crate::linq::event::KNOWN_EVENT_TYPES;
 use crate::linq::signature::sign;
+use crate::linq::v2::KNOWN_EVENT_TYPES;
 
 /// Which traffic to make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
@@ -461,7 +461,7 @@ fn filler(rng: &mut Rng, len: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::linq::{parse_envelope, Event};
+    use crate::linq::{parse_envelope, Direction, Fact, MembershipChange};
     use chrono::TimeZone;
     use std::collections::HashSet;
 
@@ -541,9 +541,13 @@ mod tests {
                 for (d, env) in out.iter().zip(envelopes(&out)) {
                     assert_eq!(env.event_type, d.event_type, "the label matches the body");
                     assert_eq!(env.event_id, d.event_id, "the label matches the body");
-                    assert_eq!(env.api_version.as_deref(), Some("v2"));
+                    assert_eq!(
+                        env.meta.api_version.as_deref(),
+                        Some("v2"),
+                        "the simulator speaks v2 unless told otherwise"
+                    );
                     assert!(
-                        !matches!(env.event, Event::Unknown),
+                        !matches!(env.fact, Fact::Unknown),
                         "{} is a known type",
                         d.event_type
                     );
@@ -600,29 +604,31 @@ mod tests {
             let out = generate(Scenario::Demo, 200, seed, now());
             let mut sent = HashSet::new();
             let mut received = HashSet::new();
-            for env in envelopes(&out) {
-                match env.event {
-                    Event::MessageSent(m) => drop(sent.insert(m.id.0)),
-                    Event::MessageReceived(m) => drop(received.insert(m.id.0)),
-                    Event::ReactionSent(r) | Event::ReactionReceived(r) => {
-                        let target = r
-                            .message_id()
-                            .map(|id| id.0.clone())
-                            .expect("names its message");
+            for (d, env) in out.iter().zip(envelopes(&out)) {
+                match env.fact {
+                    Fact::Message(m) if m.direction == Direction::Outbound => {
+                        sent.insert(m.id);
+                    }
+                    Fact::Message(m) => {
+                        received.insert(m.id);
+                    }
+                    Fact::Reaction(r) => {
+                        let target = r.message_id;
                         assert!(
                             sent.contains(&target) || received.contains(&target),
                             "seed {seed}: reaction to {target}, which came earlier"
                         );
-                        let associated = r.associated_message.and_then(|a| a.id).map(|id| id.0);
+                        let body: serde_json::Value =
+                            serde_json::from_str(&d.body).expect("every body is JSON");
                         assert_eq!(
-                            associated,
-                            Some(target),
+                            body["data"]["associated_message"]["id"].as_str(),
+                            body["data"]["chat_message_id"].as_str(),
                             "associated_message matches chat_message_id"
                         );
                     }
-                    Event::MessageRead(read) => {
+                    Fact::Read(read) => {
                         assert!(
-                            sent.contains(&read.id.0),
+                            sent.contains(&read.message_id),
                             "seed {seed}: read receipts are for the rep's messages"
                         );
                     }
@@ -637,12 +643,19 @@ mod tests {
         let out = generate(Scenario::Demo, DEFAULT_COUNT, 3, now());
         let changes: Vec<_> = envelopes(&out)
             .into_iter()
-            .filter_map(|env| match env.event {
-                Event::ParticipantAdded(p) | Event::ParticipantRemoved(p) => Some(p),
+            .filter_map(|env| match env.fact {
+                Fact::Membership(p) => Some(p),
                 _ => None,
             })
             .collect();
         assert!(changes.len() >= 2, "someone joins and someone leaves");
+        assert!(
+            changes.iter().any(|p| p.change == MembershipChange::Added)
+                && changes
+                    .iter()
+                    .any(|p| p.change == MembershipChange::Removed),
+            "both joins and leaves"
+        );
         for p in changes {
             assert!(p.chat_id.is_some(), "a membership change names its chat");
             assert!(
@@ -657,17 +670,16 @@ mod tests {
         for seed in 0..10 {
             let mut named = HashSet::new();
             for env in envelopes(&generate(Scenario::Demo, 200, seed, now())) {
-                match env.event {
-                    Event::ChatCreated(c) => drop(named.insert(c.chat_id.expect("names its chat"))),
-                    Event::MessageSent(m) | Event::MessageReceived(m) => {
-                        let handles = m.chat_handles.map_or(0, |h| h.len());
-                        if handles > 2 {
-                            assert!(
-                                named.contains(&m.chat_id.0),
-                                "seed {seed}: group {} has a title first",
-                                m.chat_id
-                            );
-                        }
+                match env.fact {
+                    Fact::ChatCreated(c) => {
+                        named.insert(c.chat_id.expect("names its chat"));
+                    }
+                    Fact::Message(m) if m.handles.len() > 2 => {
+                        assert!(
+                            named.contains(&m.chat_id),
+                            "seed {seed}: group {} has a title first",
+                            m.chat_id
+                        );
                     }
                     _ => {}
                 }
@@ -680,9 +692,9 @@ mod tests {
         let out = generate(Scenario::Burst, 200, 4, now());
         let chats: HashSet<String> = envelopes(&out)
             .into_iter()
-            .filter_map(|env| match env.event {
-                Event::MessageReceived(m) => Some(m.chat_id.0),
-                Event::TypingStarted(t) | Event::TypingStopped(t) => Some(t.chat_id.0),
+            .filter_map(|env| match env.fact {
+                Fact::Message(m) => Some(m.chat_id),
+                Fact::Typing(t) => Some(t.chat_id),
                 _ => None,
             })
             .collect();
@@ -750,8 +762,8 @@ mod tests {
         assert_eq!(ids.len(), 500, "every load delivery is new");
         let chats: HashSet<String> = envelopes(&out)
             .into_iter()
-            .filter_map(|e| match e.event {
-                Event::MessageReceived(m) => Some(m.chat_id.0),
+            .filter_map(|e| match e.fact {
+                Fact::Message(m) => Some(m.chat_id),
                 _ => None,
             })
             .collect();

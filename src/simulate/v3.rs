@@ -499,7 +499,7 @@ fn stamp(v: &Value) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::linq::{parse_envelope, Event};
+    use crate::linq::{parse_envelope, Fact};
 
     fn now() -> DateTime<Utc> {
         time::parse("2026-11-20T17:15:00Z")
@@ -524,7 +524,7 @@ mod tests {
             assert_eq!(v["api_version"], json!("v3"));
             let env = parse_envelope(&v).expect("a v3 envelope");
             assert!(
-                !matches!(env.event, Event::Unknown),
+                !matches!(env.fact, Fact::Unknown),
                 "{} is projected, not kept raw",
                 d.event_type
             );

@@ -123,7 +123,7 @@ fn every_vendor_fixture_parses_and_projects() {
         let env =
             parse_envelope(&value).unwrap_or_else(|e| panic!("{} must parse: {e}", path.display()));
         assert!(
-            !matches!(env.event, crate::linq::Event::Unknown),
+            !matches!(env.fact, crate::linq::Fact::Unknown),
             "{} is a known type",
             path.display()
         );

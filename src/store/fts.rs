@@ -1,4 +1,9 @@
-//! Upkeep of the full-text index: merging its segments a little at a time.
+//! The full-text index's write side: the one rowid scheme every indexed thing shares, adding
+//! and removing entries, and merging the index's segments a little at a time.
+//!
+//! Rowids: the owner's own rowid times four, plus a kind tag ([`Kind`]), so a message, a call
+//! and a contact never collide and a rowid says which table (messages in `search`, calls and
+//! contacts in their own small `search_other`, migration 0004) holds it.
 //!
 //! Every commit that indexed something leaves a new FTS5 segment. FTS5's own automatic merge
 //! pays for them in bursts: every 64 leaf pages written, one commit merged 64 pages per index
@@ -7,9 +12,88 @@
 //! spread evenly, and [`tidy`] after a bulk load. The calls' and contacts' small index
 //! (migration 0004) keeps FTS5's automerge: its bursts are tiny.
 
-use rusqlite::Connection;
+use rusqlite::{params, Connection};
 
 use super::StoreError;
+
+/// The full-text table of messages.
+pub(crate) const MESSAGE_INDEX: &str = "search";
+/// The small full-text table of calls and contacts, so searching them never walks the
+/// messages' index.
+pub(crate) const OTHER_INDEX: &str = "search_other";
+
+/// What an index entry belongs to; its tag is the rowid's remainder by four.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Message,
+    Call,
+    Contact,
+}
+
+impl Kind {
+    fn tag(self) -> i64 {
+        match self {
+            Kind::Message => 0,
+            Kind::Call => 1,
+            Kind::Contact => 2,
+        }
+    }
+
+    /// The name search hits carry.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Kind::Message => "message",
+            Kind::Call => "call",
+            Kind::Contact => "contact",
+        }
+    }
+}
+
+/// The index rowid of the `kind` row whose own rowid is `owner_rowid`.
+pub(crate) fn rowid(kind: Kind, owner_rowid: i64) -> i64 {
+    owner_rowid * 4 + kind.tag()
+}
+
+/// The full-text table an index rowid lives in.
+fn table(rowid: i64) -> &'static str {
+    if rowid.rem_euclid(4) == Kind::Message.tag() {
+        MESSAGE_INDEX
+    } else {
+        OTHER_INDEX
+    }
+}
+
+/// One entry to index: what it is, whose it is, where and when.
+pub(crate) struct Entry<'a> {
+    pub kind: Kind,
+    pub owner_rowid: i64,
+    pub body: &'a str,
+    pub ref_id: &'a str,
+    pub chat_id: Option<&'a str>,
+    pub at: i64,
+}
+
+/// Indexes (or re-indexes) an entry; a blank body indexes nothing.
+pub(crate) fn index(conn: &Connection, e: &Entry<'_>) -> Result<(), StoreError> {
+    if e.body.trim().is_empty() {
+        return Ok(());
+    }
+    let rowid = rowid(e.kind, e.owner_rowid);
+    conn.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO {} (rowid, body, kind, ref_id, chat_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        table(rowid)
+    ))?
+    .execute(params![rowid, e.body, e.kind.as_str(), e.ref_id, e.chat_id, e.at])?;
+    Ok(())
+}
+
+/// Removes an owner's entry (before re-indexing it, or for good).
+pub(crate) fn unindex(conn: &Connection, kind: Kind, owner_rowid: i64) -> Result<(), StoreError> {
+    let rowid = rowid(kind, owner_rowid);
+    conn.prepare_cached(&format!("DELETE FROM {} WHERE rowid = ?1", table(rowid)))?
+        .execute(params![rowid])?;
+    Ok(())
+}
 
 /// Merge work for a transaction that wrote `events` events: at least a few pages, and about
 /// what the automatic merge averaged per event (a message indexes to well under a page, and the
@@ -90,8 +174,28 @@ mod tests {
 
     #[test]
     fn merge_work_follows_the_batch_within_bounds() {
-        assert_eq!(pages_for(1), 32);
-        assert_eq!(pages_for(100), 400);
-        assert_eq!(pages_for(usize::MAX), 4096);
+        assert_eq!(pages_for(1), 32, "at least a few pages");
+        assert_eq!(pages_for(100), 400, "four pages an event");
+        assert_eq!(pages_for(usize::MAX), 4096, "at most 4096 pages");
+    }
+
+    #[test]
+    fn each_kind_has_its_own_rowids_and_table() {
+        let ids: Vec<i64> = [Kind::Message, Kind::Call, Kind::Contact]
+            .into_iter()
+            .map(|k| rowid(k, 7))
+            .collect();
+        assert_eq!(
+            ids,
+            [28, 29, 30],
+            "the same owner rowid never collides across kinds"
+        );
+        assert_eq!(
+            table(28),
+            MESSAGE_INDEX,
+            "messages live in the messages' index"
+        );
+        assert_eq!(table(29), OTHER_INDEX, "calls live in the small index");
+        assert_eq!(table(30), OTHER_INDEX, "contacts live in the small index");
     }
 }

@@ -2,7 +2,9 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::views::{EventView, RejectedView};
 use super::StoreError;
+use crate::linq::time::format_millis;
 use crate::linq::SignatureForm;
 
 /// Refused deliveries kept; older ones are dropped (their total is still counted).
@@ -35,7 +37,7 @@ impl NewEvent {
         NewEvent {
             event_id: envelope.event_id.clone(),
             event_type: envelope.event_type.clone(),
-            api_version: envelope.api_version.clone(),
+            api_version: envelope.meta.api_version.clone(),
             created_at: envelope.created_at.as_ref().map(|t| t.0.millis()),
             created_at_original: envelope.created_at.as_ref().map(|t| t.0.original.clone()),
             received_at,
@@ -240,4 +242,69 @@ pub fn prune_typing(conn: &Connection, cutoff: i64) -> Result<usize, StoreError>
          AND received_at < ?1",
         params![cutoff],
     )?)
+}
+// ---- views ----
+
+/// A page of the log, newest first, older than `before`, maybe of one type; and whether
+/// older events remain.
+pub fn events(
+    conn: &Connection,
+    before: Option<i64>,
+    event_type: Option<&str>,
+    limit: i64,
+) -> Result<(Vec<EventView>, bool), StoreError> {
+    let mut rows = events_page(conn, before, event_type, limit + 1)?;
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(limit.max(0) as usize);
+    Ok((rows.into_iter().map(event_view).collect(), has_more))
+}
+
+pub fn event_view(e: StoredEvent) -> EventView {
+    let payload = serde_json::from_str(&e.payload).unwrap_or(serde_json::Value::String(e.payload));
+    EventView {
+        seq: e.seq,
+        event_id: e.event_id,
+        event_type: e.event_type,
+        created_at: e.created_at.map(format_millis),
+        created_at_original: e.created_at_original,
+        received_at: format_millis(e.received_at),
+        signature: e.signature,
+        payload,
+    }
+}
+
+/// The newest refused deliveries.
+pub fn rejected(conn: &Connection, limit: i64) -> Result<Vec<RejectedView>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, received_at, status, reason, remote_addr, headers, size, body_prefix
+         FROM rejected ORDER BY id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map(params![limit], |r| {
+        let headers: String = r.get(5)?;
+        Ok(RejectedView {
+            id: r.get(0)?,
+            received_at: format_millis(r.get(1)?),
+            status: r.get(2)?,
+            reason: r.get(3)?,
+            remote_addr: r.get(4)?,
+            headers: serde_json::from_str(&headers).unwrap_or_default(),
+            size: r.get(6)?,
+            body_prefix: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Row counts for the status screen.
+pub fn counts(conn: &Connection) -> Result<serde_json::Value, StoreError> {
+    let count =
+        |sql: &str| -> Result<i64, StoreError> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
+    Ok(serde_json::json!({
+        "events": count("SELECT count(*) FROM events")?,
+        "chats": count("SELECT count(*) FROM chats")?,
+        "messages": count("SELECT count(*) FROM messages")?,
+        "calls": count("SELECT count(*) FROM calls")?,
+        "contacts": count("SELECT count(*) FROM contacts WHERE deleted = 0")?,
+        "rejected": count("SELECT count(*) FROM rejected")?,
+    }))
 }

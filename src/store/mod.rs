@@ -1,20 +1,28 @@
 //! The local SQLite file: the raw event log (source of truth), its projections (the inbox),
-//! local state (settings, local reads), and the queries the UI API answers from.
+//! local state (settings, local reads), and the reads the UI API answers from.
+//!
+//! Sliced by concept, never by API version: each concept (messages, reactions, calls, chats,
+//! contacts, numbers, the log) holds both its projection rules and its reads; `project.rs`
+//! only dispatches a fact to them, and `fts.rs` holds the one search-index rowid scheme.
 //!
 //! One write connection belongs to the ingest writer; readers open their own WAL connections so
 //! a long read never blocks a commit and a commit never blocks a read.
 
+pub mod calls;
+pub mod chats;
+pub mod contacts;
 pub mod fts;
 pub mod log;
+pub mod messages;
+pub mod names;
+pub mod numbers;
 pub mod project;
-mod project_v3;
-pub mod queries;
-pub mod queries_v3;
+pub mod reactions;
 pub mod replay;
 pub mod schema;
 pub mod search;
 pub mod settings;
-mod summaries;
+pub mod thread;
 pub mod views;
 
 use std::path::{Path, PathBuf};
@@ -76,6 +84,7 @@ impl Store {
         schema::refuse_newer(&conn)?;
         configure(&conn)?;
         schema::migrate(&mut conn)?;
+        replay::reproject_if_stale(&mut conn)?;
         Ok(Store { path })
     }
 
@@ -117,6 +126,15 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A JSON array of strings, bound as one parameter and read with `json_each` so a page's worth
+/// of keys is one query. Distinct, in first-seen order: the queries join from the list, and a
+/// repeated key would repeat its rows.
+pub(crate) fn json_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let distinct: Vec<&str> = items.into_iter().filter(|i| seen.insert(*i)).collect();
+    serde_json::Value::from(distinct).to_string()
+}
+
 /// Milliseconds since the Unix epoch, now.
 pub fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -125,4 +143,6 @@ pub fn now_millis() -> i64 {
 #[cfg(test)]
 pub(crate) mod convergence_tests;
 #[cfg(test)]
-mod v3_tests;
+mod dialect_tests;
+#[cfg(test)]
+mod projection_tests;

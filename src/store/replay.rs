@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, Write};
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use serde_json::Value;
 
 use super::{fts, log, project, NewEvent, StoreError};
@@ -74,6 +74,39 @@ pub fn export(conn: &Connection, out: &mut impl Write) -> Result<usize, StoreErr
     Ok(count)
 }
 
+/// Re-derives every projection when they were made by other projection rules than this
+/// build's ([`project::RULES_VERSION`]), e.g. before reactions had one identity for every
+/// dialect; a database that has never projected anything only records the version. Returns
+/// how many events were replayed.
+pub fn reproject_if_stale(conn: &mut Connection) -> Result<usize, StoreError> {
+    const KEY: &str = "projection_rules";
+    let stored: Option<i64> = conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [KEY], |r| {
+            r.get::<_, String>(0)
+        })
+        .optional()?
+        .and_then(|v| v.parse().ok());
+    if stored == Some(project::RULES_VERSION) {
+        return Ok(0);
+    }
+    let replayed = if log::max_seq(conn)? > 0 {
+        tracing::info!(
+            from = ?stored,
+            to = project::RULES_VERSION,
+            "projection rules changed; rebuilding the inbox from the log"
+        );
+        rebuild(conn)?
+    } else {
+        0
+    };
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        rusqlite::params![KEY, project::RULES_VERSION.to_string()],
+    )?;
+    Ok(replayed)
+}
+
 /// Empties every projection and replays the whole log into it.
 pub fn rebuild(conn: &mut Connection) -> Result<usize, StoreError> {
     conn.pragma_update(None, "cache_size", IMPORT_CACHE_KIB)?;
@@ -95,7 +128,7 @@ pub fn rebuild(conn: &mut Connection) -> Result<usize, StoreError> {
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     for chat_id in chats {
-        project::refresh_unread(&tx, &chat_id)?;
+        super::chats::project::refresh_unread(&tx, &chat_id)?;
     }
     fts::tidy(&tx)?;
     tx.commit()?;

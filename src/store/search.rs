@@ -7,10 +7,10 @@ use std::collections::HashMap;
 
 use rusqlite::{params, Connection};
 
-use super::project::{MESSAGE_INDEX, OTHER_INDEX};
-use super::queries;
+use super::fts::{MESSAGE_INDEX, OTHER_INDEX};
 use super::views::{Highlight, SearchHit};
 use super::StoreError;
+use super::{calls, chats, contacts};
 use crate::linq::time::format_millis;
 
 // Private-use characters mark matches inside FTS5 snippets; they are stripped from the text.
@@ -164,7 +164,7 @@ fn bm25_shape(hits: usize, words: usize, average_words: f64) -> f64 {
 
 /// Hits from ranked rows: snippet offsets, and a title built once per chat.
 fn hits(conn: &Connection, rows: Vec<HitRow>) -> Result<Vec<SearchHit>, StoreError> {
-    let titles = queries::chat_titles(
+    let titles = chats::chat_titles(
         conn,
         rows.iter()
             .filter(|r| r.0 == "message")
@@ -203,7 +203,7 @@ fn title_for(
             Ok((title, chat_id))
         }
         "call" => {
-            let call = queries::call(conn, id)?;
+            let call = calls::call(conn, id)?;
             let title = call
                 .as_ref()
                 .and_then(|c| {
@@ -217,7 +217,7 @@ fn title_for(
             Ok((title, call.and_then(|c| c.chat_id)))
         }
         _ => {
-            let contact = queries::contact(conn, id)?;
+            let contact = contacts::contact(conn, id)?;
             let title = contact
                 .as_ref()
                 .and_then(|c| c.full_name.clone().or_else(|| c.phone_number.clone()))
@@ -256,18 +256,26 @@ pub fn split_marks(marked: &str) -> (String, Vec<Highlight>) {
 #[cfg(test)]
 mod tests {
     use super::super::convergence_tests::memory_db;
-    use super::super::project::{index, FTS_CALL, FTS_CONTACT, FTS_MESSAGE};
+    use super::super::fts::{index, Entry, Kind};
     use super::*;
 
     /// Indexes a message, call or contact whose own rowid is `n`, as the projection does.
     fn put(conn: &Connection, kind: &str, n: i64, body: &str) {
-        let tag = match kind {
-            "message" => FTS_MESSAGE,
-            "call" => FTS_CALL,
-            _ => FTS_CONTACT,
+        let kind = match kind {
+            "message" => Kind::Message,
+            "call" => Kind::Call,
+            _ => Kind::Contact,
         };
-        let ref_id = format!("{kind}{n}");
-        index(conn, n * 4 + tag, body, kind, &ref_id, Some("c1"), n * 1000).expect("index");
+        let ref_id = format!("{}{n}", kind.as_str());
+        let entry = Entry {
+            kind,
+            owner_rowid: n,
+            body,
+            ref_id: &ref_id,
+            chat_id: Some("c1"),
+            at: n * 1000,
+        };
+        index(conn, &entry).expect("index");
     }
 
     fn ids(hits: &[SearchHit]) -> Vec<&str> {

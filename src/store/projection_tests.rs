@@ -1,5 +1,6 @@
-//! Projection promises for Linq API v3: each v3 event lands in the same inbox model as v2, in
-//! any order, and a rebuild from the log ends in the same state.
+//! Projection promises for what v3 webhooks say (deliveries, failures, edits, replies, removed
+//! reactions, system lines, number health, call stages): each lands in the same inbox model as
+//! v2, in any order, and a rebuild from the log ends in the same state.
 
 use proptest::prelude::*;
 use rusqlite::Connection;
@@ -8,9 +9,10 @@ use serde_json::{json, Value};
 use super::convergence_tests::{
     differences, dump_queries, memory_db, shuffled_with_duplicates, SEARCH_DUMP,
 };
-use super::queries::{self, Names};
+use super::names::Names;
+use super::thread::{self, Window};
 use super::views::{Message, ThreadItem};
-use super::{log, project, queries_v3, replay, NewEvent};
+use super::{calls, chats, log, messages, numbers, project, replay, NewEvent};
 use crate::linq::{parse_envelope, SignatureForm};
 use crate::simulate::{generate_v3, Scenario};
 
@@ -68,14 +70,14 @@ fn received(id: &str, text: &str, at: &str) -> String {
 }
 
 fn thread(conn: &Connection) -> Vec<ThreadItem> {
-    queries::thread(conn, CHAT, queries::Window::Latest, 100)
+    thread::thread(conn, CHAT, Window::Latest, 100)
         .expect("thread")
         .0
 }
 
 fn message(conn: &Connection, id: &str) -> Message {
     let mut names = Names::new(conn);
-    queries::message(conn, &mut names, id)
+    messages::message(conn, &mut names, id)
         .expect("query")
         .unwrap_or_else(|| panic!("message {id} is in the inbox"))
 }
@@ -95,7 +97,7 @@ fn the_signed_fixture_projects_as_an_inbound_message_with_its_attachment() {
         m.status, None,
         "only outbound messages carry a delivery status"
     );
-    let chat = queries::chat(&conn, &m.chat_id)
+    let chat = chats::chat(&conn, &m.chat_id)
         .expect("query")
         .expect("chat");
     assert_eq!(chat.unread_count, 1, "an inbound message is unread");
@@ -414,7 +416,7 @@ fn participants_chat_created_and_group_changes_make_one_group() {
             json!({"handle": "+15550001", "chat_id": CHAT, "removed_at": "2026-11-20T17:13:00Z"}),
         ),
     );
-    let chat = queries::chat(&conn, CHAT).expect("query").expect("chat");
+    let chat = chats::chat(&conn, CHAT).expect("query").expect("chat");
     assert!(chat.is_group);
     assert_eq!(
         chat.title, "Renewal 2027",
@@ -444,7 +446,7 @@ fn participants_chat_created_and_group_changes_make_one_group() {
         ],
         "every change is a system line, in time order"
     );
-    let page = queries::thread(&conn, CHAT, queries::Window::Before("chatevent-e-i"), 10)
+    let page = thread::thread(&conn, CHAT, Window::Before("chatevent-e-i"), 10)
         .expect("paging before a system line")
         .0;
     assert_eq!(page.len(), 2, "the two renames come before the icon change");
@@ -467,10 +469,10 @@ fn typing_changes_no_projection() {
             json!({"chat_id": CHAT}),
         );
         let env = parse_envelope(&serde_json::from_str(&body).expect("json")).expect("parses");
-        assert!(matches!(
-            env.event,
-            crate::linq::Event::TypingStarted(_) | crate::linq::Event::TypingStopped(_)
-        ));
+        assert!(
+            matches!(env.fact, crate::linq::Fact::Typing(_)),
+            "{kind} is a typing indicator"
+        );
         ingest_body(&conn, &body);
     }
     let chats: i64 = conn
@@ -499,7 +501,7 @@ fn number_health_keeps_the_newest_report_and_flags_trouble() {
         &conn,
         &report("e1", "2026-11-20T17:00:00Z", "ACTIVE", "HEALTHY"),
     );
-    let health = queries_v3::number_health(&conn).expect("health");
+    let health = numbers::number_health(&conn).expect("health");
     assert_eq!(health.len(), 1);
     assert_eq!(health[0].status.as_deref(), Some("FLAGGED"), "newest wins");
     assert!(health[0].needs_attention);
@@ -507,7 +509,7 @@ fn number_health_keeps_the_newest_report_and_flags_trouble() {
         &conn,
         &report("e3", "2026-11-20T19:00:00Z", "ACTIVE", "HEALTHY"),
     );
-    assert!(!queries_v3::number_health(&conn).expect("health")[0].needs_attention);
+    assert!(!numbers::number_health(&conn).expect("health")[0].needs_attention);
 }
 
 #[test]
@@ -578,7 +580,7 @@ fn call_stages_merge_into_one_call_in_any_order() {
     let backwards = memory_db();
     stages.iter().rev().for_each(|b| ingest_body(&backwards, b));
     for conn in [&ordered, &backwards] {
-        let call = queries::call(conn, "k1").expect("query").expect("one call");
+        let call = calls::call(conn, "k1").expect("query").expect("one call");
         assert_eq!(
             call.status.as_deref(),
             Some("completed"),
@@ -597,7 +599,7 @@ fn call_stages_merge_into_one_call_in_any_order() {
         &missed,
         &call_stage("call.no_answer", "n2", "2026-11-20T17:00:30Z", json!({})),
     );
-    let call = queries::call(&missed, "k1").expect("query").expect("call");
+    let call = calls::call(&missed, "k1").expect("query").expect("call");
     assert_eq!(call.status.as_deref(), Some("no-answer"));
     assert!(call.missed);
 }

@@ -4,42 +4,60 @@
 
 use std::collections::HashMap;
 
-use rusqlite::types::FromSql;
 use rusqlite::{params, Connection};
 
-use super::queries::{
-    self, attachment, json_list, message_row, seven_columns, ChatRow, HandleRow, MembershipChange,
-    MessageRow, Names, ReactionRow, MESSAGE_COLUMNS, MESSAGE_FROM,
-};
-use super::views::{ChatSummary, Message};
-use super::StoreError;
+use super::read::{self, ChatRow, HandleRow, MembershipChange};
+use crate::store::json_list;
+use crate::store::messages::read::{self as messages, MessageRow, MESSAGE_COLUMNS, MESSAGE_FROM};
+use crate::store::names::Names;
+use crate::store::reactions::{self, ReactionRow, LIVE, REACTION_COLUMNS};
+use crate::store::views::{ChatSummary, Message};
+use crate::store::StoreError;
 
 /// Summaries of `rows`, in their order; without `last_message` when `with_last` is false.
-pub(super) fn summaries(
+pub(crate) fn summaries(
     conn: &Connection,
     rows: Vec<ChatRow>,
     with_last: bool,
 ) -> Result<Vec<ChatSummary>, StoreError> {
     let mut names = Names::new(conn);
-    let mut handles: HashMap<String, Vec<HandleRow>> =
-        per_chat(conn, HANDLES, rows.iter().map(|r| r.chat_id.as_str()))?;
+    let chat_ids = json_list(rows.iter().map(|r| r.chat_id.as_str()));
+    let mut handles = grouped(conn, HANDLES, &chat_ids, |r| {
+        Ok(HandleRow {
+            identifier: r.get(1)?,
+            display_name: r.get(2)?,
+            is_me: r.get(3)?,
+        })
+    })?;
     // `ORDER BY is_me, identifier`: a stable sort of rows already in identifier order.
     handles
         .values_mut()
-        .for_each(|h| h.sort_by_key(|(_, _, is_me)| *is_me));
-    let groups = rows.iter().filter(|r| r.is_group);
-    let mut changes: HashMap<String, Vec<MembershipChange>> =
-        per_chat(conn, MEMBERSHIPS, groups.map(|r| r.chat_id.as_str()))?;
+        .for_each(|h| h.sort_by_key(|h| h.is_me));
+    let groups = json_list(
+        rows.iter()
+            .filter(|r| r.is_group)
+            .map(|r| r.chat_id.as_str()),
+    );
+    let mut changes = grouped(conn, MEMBERSHIPS, &groups, |r| {
+        Ok(MembershipChange {
+            identifier: r.get(1)?,
+            action: r.get(2)?,
+            display_name: r.get(3)?,
+        })
+    })?;
     for row in &rows {
         let own = handles.get(&row.chat_id).into_iter().flatten();
-        names.prime_chat(&row.chat_id, own.map(|h| (h.0.as_str(), h.1.as_deref())));
+        names.prime_chat(
+            &row.chat_id,
+            own.map(|h| (h.identifier.as_str(), h.display_name.as_deref())),
+        );
     }
     names.prime_contacts(
         handles
             .values()
             .flatten()
-            .map(|h| h.0.as_str())
-            .chain(changes.values().flatten().map(|c| c.0.as_str())),
+            .map(|h| h.identifier.as_str())
+            .chain(changes.values().flatten().map(|c| c.identifier.as_str())),
     )?;
     let mut last = if with_last {
         let ids = rows.iter().filter_map(|r| r.last_message_id.as_deref());
@@ -50,14 +68,14 @@ pub(super) fn summaries(
     rows.into_iter()
         .map(|row| {
             let chat_id = row.chat_id.as_str();
-            let handles = queries::handle_views(
+            let handles = read::handle_views(
                 &mut names,
                 chat_id,
                 handles.remove(chat_id).unwrap_or_default(),
             )?;
             let members = if row.is_group {
                 let changes = changes.remove(chat_id).unwrap_or_default();
-                queries::members(&mut names, chat_id, &handles, changes)?
+                read::members(&mut names, chat_id, &handles, changes)?
             } else {
                 Vec::new()
             };
@@ -65,16 +83,11 @@ pub(super) fn summaries(
                 (Some(id), true) => match last.remove(id) {
                     Some(m) => Some(m),
                     // Two chats naming one message (not seen in practice): read it again.
-                    None => queries::message(conn, &mut names, id)?,
+                    None => messages::message(conn, &mut names, id)?,
                 },
                 _ => None,
             };
-            Ok(queries::assemble_summary(
-                row,
-                handles,
-                members,
-                last_message,
-            ))
+            Ok(read::assemble_summary(row, handles, members, last_message))
         })
         .collect()
 }
@@ -91,20 +104,6 @@ const MEMBERSHIPS: &str = "SELECT m.chat_id, m.identifier, m.action, m.display_n
      FROM json_each(?1) j JOIN memberships m ON m.chat_id = j.value
      ORDER BY j.key, m.at, m.event_id";
 
-/// Rows by the chat (or message) id they belong to.
-type ById<T> = HashMap<String, Vec<T>>;
-
-/// The three columns after the chat id of `sql`'s rows, per chat.
-fn per_chat<'a, A: FromSql, B: FromSql, C: FromSql>(
-    conn: &Connection,
-    sql: &str,
-    chat_ids: impl IntoIterator<Item = &'a str>,
-) -> Result<ById<(A, B, C)>, StoreError> {
-    grouped(conn, sql, &json_list(chat_ids), |r| {
-        Ok((r.get(1)?, r.get(2)?, r.get(3)?))
-    })
-}
-
 /// These messages, hydrated, by id.
 fn last_messages<'a>(
     conn: &Connection,
@@ -116,7 +115,7 @@ fn last_messages<'a>(
         .prepare_cached(&format!(
             "SELECT {MESSAGE_COLUMNS} FROM json_each(?1) j, {MESSAGE_FROM} WHERE m.id = j.value"
         ))?
-        .query_map(params![ids], message_row)?
+        .query_map(params![ids], messages::message_row)?
         .collect::<Result<_, _>>()?;
     let mut attachments = grouped(
         conn,
@@ -124,29 +123,32 @@ fn last_messages<'a>(
          FROM json_each(?1) j JOIN attachments a ON a.message_id = j.value
          ORDER BY j.key, a.position",
         &ids,
-        |r| attachment(r, 1),
+        |r| messages::attachment(r, 1),
     )?;
     let mut reactions: HashMap<String, Vec<ReactionRow>> = grouped(
         conn,
-        "SELECT r.message_id, r.id, r.reaction, r.from_identifier, r.is_from_me, r.sent_at,
-                r.custom_emoji, r.sticker
-         FROM json_each(?1) j JOIN reactions r ON r.message_id = j.value
-         WHERE r.removed_at IS NULL OR r.sent_at > r.removed_at
-         ORDER BY j.key, r.sent_at, r.id",
+        &format!(
+            "SELECT r.message_id, {REACTION_COLUMNS}
+             FROM json_each(?1) j JOIN reactions r ON r.message_id = j.value
+             WHERE {LIVE} ORDER BY j.key, r.sent_at, r.id"
+        ),
         &ids,
-        |r| seven_columns(r, 1),
+        |r| reactions::row(r, 1),
     )?;
     names.prime_contacts(
-        rows.iter()
-            .filter_map(|m| m.from_phone.as_deref())
-            .chain(reactions.values().flatten().filter_map(|r| r.2.as_deref())),
+        rows.iter().filter_map(|m| m.from_phone.as_deref()).chain(
+            reactions
+                .values()
+                .flatten()
+                .filter_map(|r| r.from.as_deref()),
+        ),
     )?;
     rows.into_iter()
         .map(|row| {
             let id = row.id.clone();
             let attachments = attachments.remove(&id).unwrap_or_default();
             let reactions = reactions.remove(&id).unwrap_or_default();
-            let message = queries::assemble_message(conn, names, row, attachments, reactions)?;
+            let message = messages::assemble(conn, names, row, attachments, reactions)?;
             Ok((id, message))
         })
         .collect()
@@ -170,9 +172,9 @@ fn grouped<T>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::convergence_tests::{ingest, memory_db};
-    use super::super::queries;
     use crate::simulate::{generate, Scenario};
+    use crate::store::chats::read;
+    use crate::store::convergence_tests::{ingest, memory_db};
 
     #[test]
     fn a_page_of_summaries_is_each_chat_summarized_alone() {
@@ -180,12 +182,12 @@ mod tests {
         for d in generate(Scenario::Demo, 400, 11, chrono::Utc::now()) {
             ingest(&conn, &d.body);
         }
-        let page = queries::chats(&conn, None, 1000).expect("chats");
+        let page = read::chats(&conn, None, 1000).expect("chats");
         assert!(page.len() > 3, "the demo has several chats");
         assert!(page.iter().any(|c| c.is_group && !c.members.is_empty()));
         assert!(page.iter().any(|c| c.last_message.is_some()));
         for summary in &page {
-            let alone = queries::chat(&conn, &summary.chat_id)
+            let alone = read::chat(&conn, &summary.chat_id)
                 .expect("chat")
                 .expect("the chat exists");
             assert_eq!(
@@ -209,7 +211,7 @@ mod tests {
                ('k1', '+1666', 'Bo Contact', 1, 'e1', 0);",
         )
         .expect("seed");
-        let page = queries::chats(&conn, None, 10).expect("chats");
+        let page = read::chats(&conn, None, 10).expect("chats");
         let titles: Vec<(&str, &str)> = page
             .iter()
             .map(|c| (c.chat_id.as_str(), c.title.as_str()))
@@ -239,7 +241,7 @@ mod tests {
                ('r-late', 'm1', 'like', 0, 20), ('r-early', 'm1', 'love', 1, 10);",
         )
         .expect("seed");
-        let page = queries::chats(&conn, None, 10).expect("chats");
+        let page = read::chats(&conn, None, 10).expect("chats");
         assert_eq!(page.len(), 2);
         for summary in &page {
             let last = serde_json::to_value(&summary.last_message).expect("json");
@@ -275,7 +277,7 @@ mod tests {
         )
         .expect("seed");
         let ids = |before: Option<&str>, limit: i64| -> Vec<String> {
-            queries::chats(&conn, before, limit)
+            read::chats(&conn, before, limit)
                 .expect("chats")
                 .into_iter()
                 .map(|c| c.chat_id)
