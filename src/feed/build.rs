@@ -7,7 +7,7 @@ use rusqlite::config::DbConfig;
 use rusqlite::Connection;
 use tokio::sync::watch;
 
-use super::{FeedData, Shared, StreamEvent, TypingState};
+use super::{FeedData, LiveState as Shared, StreamEvent, TypingState};
 use crate::linq::event::{Event, Typing};
 use crate::linq::time::format_millis;
 use crate::linq::{parse_envelope, Envelope};
