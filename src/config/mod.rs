@@ -379,9 +379,17 @@ mod tests {
             return;
         }
         let first = Settings::resolve(&a).expect("first run");
-        assert_eq!(first.secret_source, SecretSource::Generated);
+        assert_eq!(
+            first.secret_source,
+            SecretSource::Generated,
+            "with no secret anywhere the first run makes one"
+        );
         let second = Settings::resolve(&a).expect("second run");
-        assert_eq!(second.secret_source, SecretSource::ConfigFile);
+        assert_eq!(
+            second.secret_source,
+            SecretSource::ConfigFile,
+            "the second run reads the secret the first one saved"
+        );
         assert_eq!(
             first.secrets, second.secrets,
             "the generated secret is kept"
@@ -413,7 +421,10 @@ mod tests {
             .contains("--listen"));
         a.listen = None;
         a.webhook_path = Some("no-slash".into());
-        assert!(Settings::resolve(&a).is_err());
+        assert!(
+            Settings::resolve(&a).is_err(),
+            "a webhook path without a leading slash is refused"
+        );
     }
 
     #[test]
