@@ -1,12 +1,15 @@
-# The engine (crate linq-inbox at the root): build, lint, tests, benchmarks.
+# The engine (crate linq-inbox at the root): its tools, debug and release builds of both binaries
+# (engine and desktop app), lints, tests, the benchmark tools' own checks, and `serve`/`demo`.
 
 ENGINE_APT := pkg-config build-essential libdbus-1-dev
 
 .PHONY: engine-deps engine-debug engine-release lint engine-test bench-tools-test serve demo
 
+# System packages, and the cargo tools the suite runs (nextest; cargo-machete for `lint`).
 engine-deps:
 	@$(call apt_ensure,$(ENGINE_APT))
 	@command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
+	@command -v cargo-machete >/dev/null || cargo install cargo-machete --locked
 
 # One cargo invocation builds both binaries: the workspace resolves features once, so the engine
 # and the desktop app share every compiled dependency (built per package, serde and friends
@@ -19,11 +22,17 @@ engine-debug: engine-deps desktop-deps
 engine-release: engine-deps desktop-deps ui-build
 	cargo build --release --workspace --bins
 
-# The engine lints without GTK; the desktop crate joins once its system packages are there.
+# Formatting and clippy over the whole workspace (the desktop crate needs its GTK packages,
+# hence desktop-deps), no unused dependency in any manifest (cargo-machete), and no import cycle
+# between the engine's modules (tests/lint/module_cycles.py lists any it finds).
 lint: engine-deps desktop-deps
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	cargo machete
+	python3 tests/lint/module_cycles.py src
 
+# Unit, property and integration tests of both crates (tests/engine/main.rs is the engine's one
+# integration entry; the desktop crate's unit tests run here too).
 engine-test: engine-deps desktop-deps
 	cargo nextest run --workspace --no-fail-fast
 

@@ -34,7 +34,8 @@ $(E2E_STAMP): tests/e2e/package-lock.json
 e2e-deps: $(E2E_STAMP)
 	@$(call apt_ensure,chromium fonts-noto-color-emoji)
 
-# `engine-debug` (cargo build --bin linq-inbox) is defined by the engine's own fragment.
+# `engine-debug` (mk/engine.mk: `cargo build --workspace --bins`, the engine and the desktop
+# app in one resolution) builds the binary the browser tests start.
 e2e-test: e2e-deps ui-build engine-debug
 	cd tests/e2e && LINQ_INBOX_BIN=$(CURDIR)/target/debug/linq-inbox CHROMIUM=$(CHROMIUM) \
 		node --test --test-concurrency=1 --test-reporter=spec *.test.mjs

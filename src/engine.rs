@@ -9,14 +9,17 @@ use tokio::net::TcpListener;
 use tokio::sync::{broadcast, oneshot};
 
 use crate::config::Settings;
-use crate::feed::{self, Presence, Shared, StreamEvent, TypingState};
+use crate::feed::{self, LiveState, Presence, StreamEvent, TypingState};
 use crate::http::{self, ApiState, Auth, StatusInfo};
 use crate::ingest::{Ingest, WriterOptions};
 use crate::store::settings::{self as prefs, SettingsPatch, UiSettings};
 use crate::store::{chats, Store, StoreError};
 
+/// Why the engine did not start; each is one sentence for the rep (the CLI and the desktop app
+/// print it and exit non-zero).
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
+    /// The database could not be opened, migrated or read.
     #[error("{0}")]
     Store(#[from] StoreError),
     #[error("cannot listen on {addr} for the {what}: {reason}")]
@@ -25,12 +28,36 @@ pub enum EngineError {
         what: &'static str,
         reason: String,
     },
+    /// A thread or runtime the engine runs on could not be started (out of memory or threads).
+    #[error("could not start the {what}: {source}")]
+    Thread {
+        what: &'static str,
+        source: std::io::Error,
+    },
+    /// The key that signs UI sessions could not be read or created in the data folder.
+    #[error("cannot keep the session key in the data folder {dir}: {source}")]
+    SessionKey {
+        dir: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl From<crate::ingest::StartError> for EngineError {
+    fn from(e: crate::ingest::StartError) -> EngineError {
+        match e {
+            crate::ingest::StartError::Store(e) => EngineError::Store(e),
+            crate::ingest::StartError::Thread(source) => EngineError::Thread {
+                what: "writer thread",
+                source,
+            },
+        }
+    }
 }
 
 pub struct Engine {
     store: Store,
     ingest: Ingest,
-    shared: Shared,
+    live: LiveState,
     auth: Arc<Auth>,
     webhook_addr: SocketAddr,
     ui_addr: SocketAddr,
@@ -61,25 +88,42 @@ fn ui_runtime() -> Result<tokio::runtime::Handle, EngineError> {
         .thread_name("linq-ui")
         .enable_all()
         .build()
-        .map_err(|e| {
-            StoreError::Invalid(format!("could not start the UI server's runtime: {e}"))
+        .map_err(|source| EngineError::Thread {
+            what: "UI server's runtime",
+            source,
         })?;
     let handle = runtime.handle().clone();
     std::thread::Builder::new()
         .name("linq-ui-runtime".into())
         .spawn(move || runtime.block_on(std::future::pending::<()>()))
-        .map_err(|e| StoreError::Invalid(format!("could not start the UI server's thread: {e}")))?;
+        .map_err(|source| EngineError::Thread {
+            what: "UI server's thread",
+            source,
+        })?;
     Ok(handle)
 }
 
-impl Engine {
-    /// Opens the store and starts everything. Must run inside a tokio runtime.
-    pub async fn start(settings: Settings) -> Result<Engine, EngineError> {
-        let webhook_listener = bind(settings.listen, "webhook listener").await?;
-        let ui_listener = bind(settings.ui_listen, "UI server").await?;
-        let webhook_addr = webhook_listener.local_addr().unwrap_or(settings.listen);
-        let ui_addr = ui_listener.local_addr().unwrap_or(settings.ui_listen);
+/// Everything the two servers share, built before any socket: the store, the writer, the live
+/// feed state, the secrets, and the servers' states.
+struct Parts {
+    store: Store,
+    ingest: Ingest,
+    live: LiveState,
+    secrets: Arc<RwLock<Vec<crate::linq::Secret>>>,
+    auth: Arc<Auth>,
+    webhook_state: Arc<http::webhook::WebhookState>,
+    api: Arc<ApiState>,
+    linq: Arc<http::connect::ConnectState>,
+    activity: crate::memory::Activity,
+}
 
+impl Parts {
+    /// Opens the store, starts the writer and the feed builder. Must run inside a tokio runtime.
+    fn assemble(
+        settings: &Settings,
+        webhook_addr: SocketAddr,
+        ui_addr: SocketAddr,
+    ) -> Result<Parts, EngineError> {
         let store = Store::open(&settings.data_dir)?;
         let ui_settings = prefs::load(&store.reader()?)?;
         let retention = Duration::from_secs(settings.typing_retention_hours.saturating_mul(3600));
@@ -90,19 +134,20 @@ impl Engine {
                 wal_restart_frames: crate::ingest::WAL_RESTART_FRAMES,
             },
         )?;
-        let shared = Shared::new(ui_settings);
+        let live = LiveState::new(ui_settings);
         feed::spawn_builder(
             &store,
-            shared.clone(),
+            live.clone(),
             ingest.committed(),
             tokio::runtime::Handle::current(),
         )?;
 
         let secrets = Arc::new(RwLock::new(settings.secrets.clone()));
-        let session_key = http::auth::session_key(&settings.data_dir).map_err(|e| {
-            StoreError::Invalid(format!(
-                "cannot keep the session key in the data folder: {e}"
-            ))
+        let session_key = http::auth::session_key(&settings.data_dir).map_err(|source| {
+            EngineError::SessionKey {
+                dir: settings.data_dir.clone(),
+                source,
+            }
         })?;
         let auth = Arc::new(Auth::new(
             settings.ui_token.clone(),
@@ -114,13 +159,13 @@ impl Engine {
             secrets: secrets.clone(),
             allow_unsigned: settings.allow_unsigned,
         });
-        let linq_connection = crate::linq_api::Connection::from_settings(&settings);
+        let linq_connection = crate::linq_api::ConnectSettings::from_settings(settings);
         let activity = crate::memory::Activity::default();
         let api = Arc::new(ApiState {
             store: store.clone(),
             readers: Mutex::new(Vec::new()),
             ingest: ingest.clone(),
-            shared: shared.clone(),
+            live: live.clone(),
             info: StatusInfo {
                 listen: webhook_addr.to_string(),
                 webhook_path: settings.webhook_path.clone(),
@@ -138,6 +183,48 @@ impl Engine {
             secrets: secrets.clone(),
             api: api.clone(),
         });
+        Ok(Parts {
+            store,
+            ingest,
+            live,
+            secrets,
+            auth,
+            webhook_state,
+            api,
+            linq,
+            activity,
+        })
+    }
+}
+
+/// The UI server's whole router (auth guard, API, stream, `/api/linq/*`, static UI) over the data
+/// folder of `settings`, without binding a socket: tests drive it with `tower`'s `oneshot`. The
+/// Host and Origin checks expect `settings.ui_listen`'s port. Starts the writer and the feed
+/// builder like the engine does; must run inside a tokio runtime.
+pub fn ui_router(settings: &Settings) -> Result<axum::Router, EngineError> {
+    let parts = Parts::assemble(settings, settings.listen, settings.ui_listen)?;
+    Ok(http::ui_router(parts.api, parts.auth, parts.linq))
+}
+
+impl Engine {
+    /// Opens the store and starts everything. Must run inside a tokio runtime.
+    pub async fn start(settings: Settings) -> Result<Engine, EngineError> {
+        let webhook_listener = bind(settings.listen, "webhook listener").await?;
+        let ui_listener = bind(settings.ui_listen, "UI server").await?;
+        let webhook_addr = webhook_listener.local_addr().unwrap_or(settings.listen);
+        let ui_addr = ui_listener.local_addr().unwrap_or(settings.ui_listen);
+
+        let Parts {
+            store,
+            ingest,
+            live,
+            secrets,
+            auth,
+            webhook_state,
+            api,
+            linq,
+            activity,
+        } = Parts::assemble(&settings, webhook_addr, ui_addr)?;
 
         let mut shutdown = Vec::new();
         let mut tasks = Vec::new();
@@ -178,7 +265,7 @@ impl Engine {
                 Err(e) => tracing::error!(error = %e, "UI server could not start"),
             }
         }));
-        tasks.push(tokio::spawn(expire_typing(shared.clone())));
+        tasks.push(tokio::spawn(expire_typing(live.clone())));
         tasks.push(tokio::spawn(crate::memory::release_when_quiet(
             activity,
             ingest.committed(),
@@ -193,7 +280,7 @@ impl Engine {
         Ok(Engine {
             store,
             ingest,
-            shared,
+            live,
             auth,
             webhook_addr,
             ui_addr,
@@ -219,35 +306,35 @@ impl Engine {
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<StreamEvent>> {
-        self.shared.events.subscribe()
+        self.live.events.subscribe()
     }
 
     pub fn ui_settings(&self) -> Result<UiSettings, StoreError> {
-        Ok(self.shared.settings())
+        Ok(self.live.settings())
     }
 
     pub fn update_ui_settings(&self, patch: SettingsPatch) -> Result<UiSettings, StoreError> {
-        let updated = patch.apply(self.shared.settings())?;
+        let updated = patch.apply(self.live.settings())?;
         prefs::save(&self.store.writer()?, &updated)?;
-        if let Ok(mut s) = self.shared.settings.write() {
+        if let Ok(mut s) = self.live.settings.write() {
             *s = updated.clone();
         }
         Ok(updated)
     }
 
     pub fn presence(&self) -> Presence {
-        self.shared.presence()
+        self.live.presence()
     }
 
     pub fn set_window_focused(&self, focused: bool) {
-        if let Ok(mut p) = self.shared.presence.lock() {
+        if let Ok(mut p) = self.live.presence.lock() {
             p.focused = focused;
         }
     }
 
     pub fn unread_total(&self, exclude_muted: bool) -> Result<u64, StoreError> {
         let muted = if exclude_muted {
-            self.shared.settings().muted_chats
+            self.live.settings().muted_chats
         } else {
             Vec::new()
         };
@@ -270,18 +357,18 @@ impl Engine {
 }
 
 /// Clears typing dots 30 s after their last refresh and tells the streams.
-async fn expire_typing(shared: Shared) {
+async fn expire_typing(live: LiveState) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        for chat_id in shared.typing.expire(Instant::now()) {
-            let typing = shared.typing.typing_in(&chat_id);
+        for chat_id in live.typing.expire(Instant::now()) {
+            let typing = live.typing.typing_in(&chat_id);
             let data = feed::FeedData {
                 chat_id: Some(chat_id.clone()),
                 typing: Some(TypingState { chat_id, typing }),
                 ..feed::FeedData::default()
             };
-            shared.publish(StreamEvent::new(None, "typing", data));
+            live.publish(StreamEvent::new(None, "typing", data));
         }
     }
 }

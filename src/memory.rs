@@ -107,7 +107,10 @@ mod tests {
         assert!(!spell.tick(3), "work since the last tick: not quiet");
         assert!(!spell.tick(5), "still working");
         assert!(spell.tick(5), "quiet again after work");
-        assert!(!spell.tick(5));
+        assert!(
+            !spell.tick(5),
+            "one release per quiet spell: the next quiet tick does nothing"
+        );
     }
 
     #[test]

@@ -7,13 +7,13 @@ use rusqlite::config::DbConfig;
 use rusqlite::Connection;
 use tokio::sync::watch;
 
-use super::{FeedData, Shared, StreamEvent, TypingState};
+use super::{FeedData, LiveState, StreamEvent, TypingState};
 use crate::linq::time::format_millis;
 use crate::linq::{parse_envelope, Envelope, Fact, Typing};
 use crate::store::chats::system::{change_line, membership_key, membership_line};
 use crate::store::names::Names;
 use crate::store::views::Typist;
-use crate::store::{calls, chats, contacts, log, messages, now_millis, reactions};
+use crate::store::{calls, chat_list, contacts, log, messages, now_millis, reactions};
 use crate::store::{Store, StoreError, StoredEvent};
 
 /// Events read from the log per step of the builder.
@@ -22,7 +22,7 @@ const CHUNK: i64 = 512;
 /// Follows the committed sequence number and publishes every new event, in order.
 pub fn spawn_builder(
     store: &Store,
-    shared: Shared,
+    shared: LiveState,
     mut committed: watch::Receiver<i64>,
     runtime: tokio::runtime::Handle,
 ) -> Result<(), StoreError> {
@@ -74,7 +74,11 @@ pub fn spawn_builder(
 
 /// What a live event changes besides views: typing starts and stops (a message from someone
 /// also ends their typing). Cheap, so it runs for every event even when nobody listens.
-fn follow_unwatched(conn: &Connection, shared: &Shared, e: &StoredEvent) -> Result<(), StoreError> {
+fn follow_unwatched(
+    conn: &Connection,
+    shared: &LiveState,
+    e: &StoredEvent,
+) -> Result<(), StoreError> {
     let envelope = serde_json::from_str(&e.payload)
         .ok()
         .and_then(|v| parse_envelope(&v).ok());
@@ -94,7 +98,7 @@ fn follow_unwatched(conn: &Connection, shared: &Shared, e: &StoredEvent) -> Resu
 /// may change the typing state; replays for a resuming client leave that state alone.
 pub fn build_event(
     conn: &Connection,
-    shared: &Shared,
+    shared: &LiveState,
     e: &StoredEvent,
     live: bool,
 ) -> Result<StreamEvent, StoreError> {
@@ -120,7 +124,7 @@ pub fn build_event(
 
 fn fill(
     conn: &Connection,
-    shared: &Shared,
+    shared: &LiveState,
     env: &Envelope,
     e: &StoredEvent,
     live: bool,
@@ -239,7 +243,7 @@ fn message_chat(
 /// last message: it is reused rather than built twice (a third of the feed's work per message).
 fn set_chat(conn: &Connection, data: &mut FeedData, chat_id: &str) -> Result<(), StoreError> {
     data.chat_id = Some(chat_id.to_string());
-    data.chat = chats::chat_knowing(conn, chat_id, data.message.as_ref())?;
+    data.chat = chat_list::chat_knowing(conn, chat_id, data.message.as_ref())?;
     Ok(())
 }
 
@@ -247,7 +251,7 @@ fn set_chat(conn: &Connection, data: &mut FeedData, chat_id: &str) -> Result<(),
 /// redelivery after downtime) are ignored: nobody is typing from the past.
 fn update_typing(
     names: &mut Names<'_>,
-    shared: &Shared,
+    shared: &LiveState,
     t: &Typing,
     created_at: Option<i64>,
 ) -> Result<(), StoreError> {
@@ -294,15 +298,15 @@ fn typist(names: &mut Names<'_>, t: &Typing) -> Result<Typist, StoreError> {
 mod tests {
     use super::*;
     use crate::simulate::{generate, Scenario};
-    use crate::store::convergence_tests::{ingest, memory_db};
     use crate::store::settings::UiSettings;
+    use crate::store::tests::convergence::{ingest, memory_db};
 
     /// Built as the live feed builds it, right after each delivery is stored, the event's chat
     /// reads exactly as the chat does, whether its last message was reused or read.
     #[test]
     fn a_live_event_carries_the_same_chat_summary_as_reading_the_chat() {
         let conn = memory_db();
-        let shared = Shared::new(UiSettings::default());
+        let shared = LiveState::new(UiSettings::default());
         let (mut last_seq, mut reused, mut compared) = (0, 0, 0);
         for d in generate(Scenario::Demo, 300, 7, chrono::Utc::now()) {
             ingest(&conn, &d.body);
@@ -312,7 +316,7 @@ mod tests {
                 let Some(chat) = item.data.chat.as_ref() else {
                     continue;
                 };
-                let mut alone = chats::chat(&conn, &chat.chat_id)
+                let mut alone = chat_list::chat(&conn, &chat.chat_id)
                     .expect("chat")
                     .expect("the chat exists");
                 shared.decorate(&mut alone);

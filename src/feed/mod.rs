@@ -102,19 +102,20 @@ pub struct Presence {
     pub focused: bool,
 }
 
-/// State shared by the feed, the UI API and the desktop shell.
+/// What the engine knows live, beside the database: the stream broadcast, who is typing, the
+/// rep's notification preferences and presence. Shared by the feed, the UI API and the shell.
 #[derive(Clone)]
-pub struct Shared {
+pub struct LiveState {
     pub events: broadcast::Sender<Arc<StreamEvent>>,
     pub typing: TypingTracker,
     pub settings: Arc<RwLock<UiSettings>>,
     pub presence: Arc<Mutex<Presence>>,
 }
 
-impl Shared {
-    pub fn new(settings: UiSettings) -> Shared {
+impl LiveState {
+    pub fn new(settings: UiSettings) -> LiveState {
         let (events, _) = broadcast::channel(BROADCAST_CAPACITY);
-        Shared {
+        LiveState {
             events,
             typing: TypingTracker::default(),
             settings: Arc::new(RwLock::new(settings)),

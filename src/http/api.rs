@@ -1,105 +1,25 @@
 //! The UI API: every `/api/*` endpoint of DESIGN.md, answered from reader connections.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::error::ApiError;
+use super::state::ApiState;
 use crate::config::{self, SecretSource};
-use crate::feed::{Presence, Shared};
-use crate::ingest::Ingest;
+use crate::feed::Presence;
 use crate::linq::standard_webhooks::{secret_kind, SecretKind};
 use crate::linq::Secret;
 use crate::store::settings::{self as prefs, SettingsPatch};
 use crate::store::thread::{self, Window};
-use crate::store::{calls, chats, contacts, log, numbers, search, Store, StoreError};
-
-pub struct ApiState {
-    pub store: Store,
-    pub readers: Mutex<Vec<Connection>>,
-    pub ingest: Ingest,
-    pub shared: Shared,
-    pub info: StatusInfo,
-    pub secrets: Arc<std::sync::RwLock<Vec<Secret>>>,
-    /// Every read is counted, so the engine knows when the readers' caches went quiet.
-    pub activity: crate::memory::Activity,
-}
-
-/// What the status screen shows about the configuration.
-#[derive(Clone)]
-pub struct StatusInfo {
-    pub listen: String,
-    pub webhook_path: String,
-    pub ui_listen: String,
-    pub secret_source: SecretSource,
-    pub allow_unsigned: bool,
-    pub data_dir: std::path::PathBuf,
-    pub typing_retention_hours: u64,
-}
-
-/// An API failure: the status and one sentence; details go to the log, not the caller.
-pub struct ApiError(StatusCode, String);
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.0, Json(json!({"error": self.1}))).into_response()
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> ApiError {
-        match e {
-            StoreError::Invalid(m) => ApiError(StatusCode::BAD_REQUEST, m),
-            other => {
-                tracing::error!(error = %other, "UI API query failed");
-                ApiError(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "the database could not answer; see the app's log".into(),
-                )
-            }
-        }
-    }
-}
+use crate::store::{calls, chat_list, chats, contacts, log, numbers, search, StoreError};
 
 type ApiResult = Result<Json<Value>, ApiError>;
-
-impl ApiState {
-    /// Runs a read on a pooled reader connection off the async threads.
-    pub async fn read<T: Send + 'static>(
-        self: &Arc<Self>,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, ApiError> {
-        self.activity.touch();
-        let state = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = match state.readers.lock().ok().and_then(|mut p| p.pop()) {
-                Some(c) => c,
-                None => state.store.reader()?,
-            };
-            let result = f(&conn);
-            if let Ok(mut pool) = state.readers.lock() {
-                if pool.len() < 8 {
-                    pool.push(conn);
-                }
-            }
-            result
-        })
-        .await
-        .map_err(|_| {
-            ApiError(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the query was interrupted".into(),
-            )
-        })?
-        .map_err(ApiError::from)
-    }
-}
 
 pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()
@@ -137,7 +57,7 @@ fn limit(raw: &Option<String>, default: i64, max: i64) -> Result<i64, ApiError> 
         None => Ok(default),
         Some(s) => match s.parse::<i64>() {
             Ok(n) if (1..=max).contains(&n) => Ok(n),
-            _ => Err(ApiError(
+            _ => Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 format!("limit must be a whole number from 1 to {max}"),
             )),
@@ -202,20 +122,20 @@ async fn chats(
     let n = limit(&p.limit, 100, 1000)?;
     let before = p.before.clone();
     let mut chats = s
-        .read(move |c| chats::chats(c, before.as_deref(), n + 1))
+        .read(move |c| chat_list::chats(c, before.as_deref(), n + 1))
         .await?;
     let has_more = chats.len() as i64 > n;
     chats.truncate(n as usize);
-    chats.iter_mut().for_each(|chat| s.shared.decorate(chat));
+    chats.iter_mut().for_each(|chat| s.live.decorate(chat));
     // Serialized straight from the views: a `json!` copy of a thousand summaries cost as much
     // as reading them.
     Ok(Json(ChatsPage { chats, has_more }))
 }
 
 async fn chat(State(s): State<Arc<ApiState>>, Path(chat_id): Path<String>) -> ApiResult {
-    let found = s.read(move |c| chats::chat(c, &chat_id)).await?;
-    let mut chat = found.ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "no such chat".into()))?;
-    s.shared.decorate(&mut chat);
+    let found = s.read(move |c| chat_list::chat(c, &chat_id)).await?;
+    let mut chat = found.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such chat"))?;
+    s.live.decorate(&mut chat);
     Ok(Json(json!(chat)))
 }
 
@@ -227,10 +147,10 @@ async fn messages(
     let n = limit(&p.limit, 50, 500)?;
     let id = chat_id.clone();
     let exists = s
-        .read(move |c| chats::chat(c, &id).map(|x| x.is_some()))
+        .read(move |c| chat_list::chat(c, &id).map(|x| x.is_some()))
         .await?;
     if !exists {
-        return Err(ApiError(StatusCode::NOT_FOUND, "no such chat".into()));
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "no such chat"));
     }
     // `before` pages back, `after` pages forward, `around` opens a window on one item (a search
     // hit deep in history). The answer says whether more lies on either side it knows about.
@@ -265,10 +185,10 @@ async fn messages(
 async fn mark_read(State(s): State<Arc<ApiState>>, Path(chat_id): Path<String>) -> ApiResult {
     let id = chat_id.clone();
     let exists = s
-        .read(move |c| chats::chat(c, &id).map(|x| x.is_some()))
+        .read(move |c| chat_list::chat(c, &id).map(|x| x.is_some()))
         .await?;
     if !exists {
-        return Err(ApiError(StatusCode::NOT_FOUND, "no such chat".into()));
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "no such chat"));
     }
     let result = s
         .ingest
@@ -299,7 +219,7 @@ async fn call(State(s): State<Arc<ApiState>>, Path(id): Path<String>) -> ApiResu
     let found = s.read(move |c| calls::call(c, &id)).await?;
     found
         .map(|c| Json(json!(c)))
-        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "no such call".into()))
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such call"))
 }
 
 async fn contacts(State(s): State<Arc<ApiState>>) -> ApiResult {
@@ -319,17 +239,17 @@ async fn search_handler(State(s): State<Arc<ApiState>>, Query(q): Query<SearchQu
     let n = limit(&q.limit, 50, 200)?;
     if let Some(kind) = &q.kind {
         if !search::KINDS.contains(&kind.as_str()) {
-            return Err(ApiError(
+            return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "kind must be message, call or contact".into(),
+                "kind must be message, call or contact",
             ));
         }
     }
     let text = q.q.unwrap_or_default();
     if text.len() > 500 {
-        return Err(ApiError(
+        return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "the search is too long".into(),
+            "the search is too long",
         ));
     }
     let query = text.clone();
@@ -341,15 +261,13 @@ async fn search_handler(State(s): State<Arc<ApiState>>, Query(q): Query<SearchQu
 
 async fn events(State(s): State<Arc<ApiState>>, Query(p): Query<Page>) -> ApiResult {
     let n = limit(&p.limit, 100, 1000)?;
-    let before = match &p.before {
-        None => None,
-        Some(b) => Some(b.parse::<i64>().map_err(|_| {
-            ApiError(
-                StatusCode::BAD_REQUEST,
-                "before must be a seq number".into(),
-            )
-        })?),
-    };
+    let before =
+        match &p.before {
+            None => None,
+            Some(b) => Some(b.parse::<i64>().map_err(|_| {
+                ApiError::new(StatusCode::BAD_REQUEST, "before must be a seq number")
+            })?),
+        };
     let (events, has_more) = s
         .read(move |c| log::events(c, before, p.event_type.as_deref(), n))
         .await?;
@@ -365,18 +283,18 @@ async fn rejected(State(s): State<Arc<ApiState>>, Query(p): Query<Page>) -> ApiR
 }
 
 async fn get_settings(State(s): State<Arc<ApiState>>) -> ApiResult {
-    Ok(Json(json!(s.shared.settings())))
+    Ok(Json(json!(s.live.settings())))
 }
 
 async fn put_settings(State(s): State<Arc<ApiState>>, body: axum::body::Bytes) -> ApiResult {
     let patch: SettingsPatch = serde_json::from_slice(&body)
-        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("invalid settings: {e}")))?;
-    let updated = patch.apply(s.shared.settings())?;
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid settings: {e}")))?;
+    let updated = patch.apply(s.live.settings())?;
     let to_save = updated.clone();
     s.ingest
         .run(move |conn| prefs::save(conn, &to_save).map(|_| Value::Null))
         .await?;
-    if let Ok(mut current) = s.shared.settings.write() {
+    if let Ok(mut current) = s.live.settings.write() {
         *current = updated.clone();
     }
     Ok(Json(json!(updated)))
@@ -391,12 +309,12 @@ struct PresenceBody {
 
 async fn presence(State(s): State<Arc<ApiState>>, body: axum::body::Bytes) -> ApiResult {
     let p: PresenceBody = serde_json::from_slice(&body)
-        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("invalid presence: {e}")))?;
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid presence: {e}")))?;
     let presence = Presence {
         chat_id: p.chat_id,
         focused: p.focused,
     };
-    if let Ok(mut current) = s.shared.presence.lock() {
+    if let Ok(mut current) = s.live.presence.lock() {
         *current = presence.clone();
     }
     Ok(Json(json!(presence)))
@@ -404,12 +322,9 @@ async fn presence(State(s): State<Arc<ApiState>>, body: axum::body::Bytes) -> Ap
 
 async fn reveal_secret(State(s): State<Arc<ApiState>>) -> ApiResult {
     let secrets = s.secrets.read().map(|v| v.clone()).unwrap_or_default();
-    let first = secrets.first().ok_or_else(|| {
-        ApiError(
-            StatusCode::NOT_FOUND,
-            "no webhook secret is configured".into(),
-        )
-    })?;
+    let first = secrets
+        .first()
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no webhook secret is configured"))?;
     Ok(Json(
         json!({"secret": String::from_utf8_lossy(first.expose())}),
     ))
@@ -420,23 +335,22 @@ async fn regenerate_secret(State(s): State<Arc<ApiState>>) -> ApiResult {
         s.info.secret_source,
         SecretSource::Environment | SecretSource::SecretFile
     ) {
-        return Err(ApiError(
+        return Err(ApiError::new(
             StatusCode::CONFLICT,
-            "the secret comes from LINQ_WEBHOOK_SECRET or --secret-file; change it there".into(),
+            "the secret comes from LINQ_WEBHOOK_SECRET or --secret-file; change it there",
         ));
     }
     // Replacing the secret behind Linq's back would make every delivery fail; a rotation
     // tells Linq and keeps the old secret for a grace period.
     if let Ok(Some(id)) = config::load_config(&s.info.data_dir).map(|f| f.linq.subscription_id) {
-        return Err(ApiError(
-            StatusCode::CONFLICT,
+        return Err(ApiError::new(StatusCode::CONFLICT,
             format!("this app is connected to Linq subscription {id}; use Rotate secret in Settings → Connect to Linq, which gives Linq the new secret too"),
         ));
     }
     let secret = config::generate_secret();
     let saved = secret.clone();
     config::update_config(&s.info.data_dir, move |f| f.webhook_secrets = vec![saved])
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     if let Ok(mut current) = s.secrets.write() {
         *current = vec![Secret::new(&secret)];
     }

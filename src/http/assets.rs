@@ -16,6 +16,14 @@ webhooks are being received and stored.</p>";
 
 pub async fn static_file(uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
+    // An `/api/` path no route took is an endpoint that does not exist, not a page of the app.
+    if path.starts_with("api/") {
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(serde_json::json!({"error": "no such endpoint"})),
+        )
+            .into_response();
+    }
     let path = if path.is_empty() { "index.html" } else { path };
     if let Some(file) = Dist::get(path) {
         let mime = mime_guess::from_path(path).first_or_octet_stream();

@@ -245,17 +245,18 @@ pub struct LoginQuery {
     token: Option<String>,
 }
 
-/// `GET /login?token=T`: trades a one-time token for a session cookie.
+/// `GET /login?token=T`: trades a one-time token (or the fixed UI token) for a session cookie.
+/// Checking a one-time token consumes it, so a link works once; the session is not derived from
+/// the token (it is a fresh signed id), so nothing of the link lives on in the cookie.
 pub async fn login(State(auth): State<Arc<Auth>>, Query(q): Query<LoginQuery>) -> Response {
-    let Some(token) = q.token.filter(|t| auth.consume_login(t)) else {
+    if !q.token.as_deref().is_some_and(|t| auth.consume_login(t)) {
         return (
             StatusCode::UNAUTHORIZED,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
             "This login link is not valid or was already used. Open the newest link that linq-inbox printed, or restart it for a new one.\n",
         )
             .into_response();
-    };
-    let _ = token;
+    }
     let session = auth.new_session();
     let cookie = format!("{COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/");
     Response::builder()

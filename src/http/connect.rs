@@ -7,21 +7,21 @@ use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::ApiState;
+use super::error::ApiError;
+use super::state::ApiState;
 use crate::linq::Secret;
 use crate::linq_api::connection::refresh_secrets;
 use crate::linq_api::delivery::{self, TEST_EVENT_TYPE};
-use crate::linq_api::{ConnectError, Connection};
+use crate::linq_api::{ConnectError, ConnectSettings};
 use crate::store::log;
 
 pub struct ConnectState {
-    pub connection: Connection,
+    pub connection: ConnectSettings,
     pub secrets: Arc<RwLock<Vec<Secret>>>,
     pub api: Arc<ApiState>,
 }
@@ -38,16 +38,7 @@ pub fn router(state: Arc<ConnectState>) -> Router {
         .with_state(state)
 }
 
-/// A refusal: the status and one sentence, answered as `{"error": "..."}`.
-pub struct Failure(StatusCode, String);
-
-impl IntoResponse for Failure {
-    fn into_response(self) -> Response {
-        (self.0, Json(json!({ "error": self.1 }))).into_response()
-    }
-}
-
-fn error_response(e: ConnectError) -> Failure {
+fn error_response(e: ConnectError) -> ApiError {
     let status = match &e {
         ConnectError::Api(_) => StatusCode::BAD_GATEWAY,
         ConnectError::NotConnected | ConnectError::ExternalSecret(_) => StatusCode::CONFLICT,
@@ -57,15 +48,15 @@ fn error_response(e: ConnectError) -> Failure {
         }
         _ => StatusCode::BAD_REQUEST,
     };
-    Failure(status, e.to_string())
+    ApiError::new(status, e.to_string())
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body)
-        .map_err(|e| Failure(StatusCode::BAD_REQUEST, format!("invalid request: {e}")))
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid request: {e}")))
 }
 
-type Answer = Result<Json<Value>, Failure>;
+type Answer = Result<Json<Value>, ApiError>;
 
 fn current_secret(s: &ConnectState) -> Option<Secret> {
     s.secrets.read().ok().and_then(|v| v.first().cloned())

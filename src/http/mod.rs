@@ -5,7 +5,9 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod connect;
+pub mod error;
 pub mod sse;
+pub mod state;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -15,8 +17,9 @@ use axum::serve::{ListenerExt, TapIo};
 use axum::Router;
 use tokio::net::{TcpListener, TcpStream};
 
-pub use api::{ApiState, StatusInfo};
 pub use auth::Auth;
+pub use error::ApiError;
+pub use state::{ApiState, StatusInfo};
 
 /// The UI server's routes, all behind the auth guard.
 pub fn ui_router(api: Arc<ApiState>, auth: Arc<Auth>, linq: Arc<connect::ConnectState>) -> Router {

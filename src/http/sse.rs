@@ -10,9 +10,11 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::Stream;
 use serde::Deserialize;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::watch;
 
-use super::api::{ApiError, ApiState};
+use super::error::ApiError;
+use super::state::ApiState;
 use crate::feed::{build_event, FeedData, StreamEvent};
 use crate::store::log;
 
@@ -50,7 +52,7 @@ pub async fn stream(
     headers: HeaderMap,
     Query(q): Query<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let live = s.shared.events.subscribe();
+    let live = s.live.events.subscribe();
     let health = s.ingest.health_changes();
     let resume = headers
         .get("last-event-id")
@@ -61,7 +63,7 @@ pub async fn stream(
     let (backlog, last_sent) = match resume {
         None => (Vec::new(), s.read(log::max_seq).await?),
         Some(after) => {
-            let shared = s.shared.clone();
+            let state = s.live.clone();
             s.read(move |conn| {
                 let events = log::events_after(conn, after, MAX_REPLAY + 1)?;
                 if events.len() as i64 > MAX_REPLAY {
@@ -73,7 +75,7 @@ pub async fn stream(
                 let mut items = Vec::with_capacity(events.len());
                 let mut last = after;
                 for e in &events {
-                    items.push(build_event(conn, &shared, e, false)?);
+                    items.push(build_event(conn, &state, e, false)?);
                     last = e.seq;
                 }
                 Ok((items, last))
@@ -86,7 +88,26 @@ pub async fn stream(
             .into_iter()
             .map(|item| Ok::<Event, Infallible>(to_sse(&item))),
     );
-    let live_stream = futures_util::stream::unfold(
+    let live_stream = follow(live, Some(health), last_sent);
+    Ok(
+        Sse::new(futures_util::StreamExt::chain(output, live_stream)).keep_alive(
+            KeepAlive::new()
+                .interval(Duration::from_secs(15))
+                .text("keep-alive"),
+        ),
+    )
+}
+
+/// The live part of a stream: broadcast items newer than `last_sent`, `reset` when this client
+/// fell behind the broadcast, and `store` whenever the store's health changes. Ends when the
+/// broadcast closes. Once the health sender is gone (the writer stopped) health is no longer
+/// watched: its `changed()` would answer at once forever and the loop would spin on it.
+fn follow(
+    live: broadcast::Receiver<Arc<StreamEvent>>,
+    health: Option<watch::Receiver<Option<String>>>,
+    last_sent: i64,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    futures_util::stream::unfold(
         (live, health, last_sent),
         |(mut live, mut health, mut last_sent)| async move {
             loop {
@@ -105,9 +126,17 @@ pub async fn stream(
                         }
                         Err(RecvError::Closed) => return None,
                     },
-                    changed = health.changed() => {
-                        if changed.is_err() { continue; }
-                        let error = health.borrow_and_update().clone();
+                    changed = async {
+                        match health.as_mut() {
+                            Some(h) => h.changed().await.is_ok(),
+                            None => std::future::pending().await,
+                        }
+                    } => {
+                        let Some(receiver) = health.as_mut().filter(|_| changed) else {
+                            health = None;
+                            continue;
+                        };
+                        let error = receiver.borrow_and_update().clone();
                         let data = FeedData { ok: Some(error.is_none()), error, ..FeedData::default() };
                         let item = StreamEvent::new(None, "store", data);
                         return Some((Ok(to_sse(&item)), (live, health, last_sent)));
@@ -115,12 +144,54 @@ pub async fn stream(
                 }
             }
         },
-    );
-    Ok(
-        Sse::new(futures_util::StreamExt::chain(output, live_stream)).keep_alive(
-            KeepAlive::new()
-                .interval(Duration::from_secs(15))
-                .text("keep-alive"),
-        ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use futures_util::StreamExt;
+
+    use super::*;
+
+    /// Regression: when the store's health sender was dropped, `changed()` answered an error at
+    /// once on every poll, and the stream's loop spun on it at 100% CPU without ever yielding.
+    #[test]
+    fn a_dropped_health_sender_is_waited_on_not_spun_on() {
+        let (events, live) = broadcast::channel::<Arc<StreamEvent>>(8);
+        let (health_tx, health) = watch::channel::<Option<String>>(None);
+        drop(health_tx);
+        let (done, finished) = std::sync::mpsc::channel();
+        // On a thread of its own: a spinning stream never yields, so no timeout in the same
+        // runtime could end it.
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let outcome = runtime.block_on(async move {
+                let mut stream = Box::pin(follow(live, Some(health), 0));
+                let idle = tokio::time::timeout(Duration::from_millis(200), stream.next())
+                    .await
+                    .is_err();
+                let item = StreamEvent::new(Some(1), "message.received", FeedData::default());
+                let _ = events.send(Arc::new(item));
+                let next = tokio::time::timeout(Duration::from_secs(5), stream.next()).await;
+                (idle, matches!(next, Ok(Some(Ok(_)))))
+            });
+            let _ = done.send(outcome);
+        });
+        let (idle, delivered) = finished.recv_timeout(Duration::from_secs(10)).expect(
+            "the stream yields to the runtime instead of spinning on a closed health channel",
+        );
+        assert!(
+            idle,
+            "with nothing to send the stream waits (no store event is made up for a closed channel)"
+        );
+        assert!(
+            delivered,
+            "live items still flow after the health sender is gone"
+        );
+    }
 }

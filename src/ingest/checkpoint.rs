@@ -142,10 +142,26 @@ mod tests {
 
     #[test]
     fn passes_come_often_while_the_log_moves_and_slow_down_when_it_stands() {
-        assert_eq!(super::next_wait(None, (10, 0)), super::BUSY);
-        assert_eq!(super::next_wait(Some((10, 0)), (14, 10)), super::BUSY);
-        assert_eq!(super::next_wait(Some((14, 10)), (14, 14)), super::BUSY);
-        assert_eq!(super::next_wait(Some((14, 14)), (14, 14)), super::IDLE);
+        assert_eq!(
+            super::next_wait(None, (10, 0)),
+            super::BUSY,
+            "the first pass counts as busy"
+        );
+        assert_eq!(
+            super::next_wait(Some((10, 0)), (14, 10)),
+            super::BUSY,
+            "a log that grew is busy"
+        );
+        assert_eq!(
+            super::next_wait(Some((14, 10)), (14, 14)),
+            super::BUSY,
+            "frames copied since the last pass is movement"
+        );
+        assert_eq!(
+            super::next_wait(Some((14, 14)), (14, 14)),
+            super::IDLE,
+            "a log exactly as the last pass left it is idle"
+        );
         assert_eq!(
             super::next_wait(Some((14, 14)), (3, 3)),
             super::BUSY,

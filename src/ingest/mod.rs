@@ -40,6 +40,36 @@ pub enum IngestError {
     Closed,
 }
 
+/// Why a local write ([`Ingest::run`]) did not happen. The first three are the machine's state,
+/// not the request's fault: the UI API answers them 503 with `Retry-After`, as the webhook
+/// listener does for deliveries.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("the inbox is busy writing; try again in a moment")]
+    QueueFull,
+    /// The batch could not commit because of the disk (full, I/O error, read-only); the store's
+    /// health says so too (the disk banner). The text is the writer's one sentence.
+    #[error("{0}")]
+    Disk(String),
+    #[error("the app is shutting down")]
+    Closed,
+    /// The batch could not commit for another reason; details in the app's log.
+    #[error("the database could not save the change: {0}")]
+    Commit(String),
+    /// The task itself refused or failed (e.g. an invalid setting); nothing of it was kept.
+    #[error(transparent)]
+    Task(StoreError),
+}
+
+/// Why the writer could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("could not start the writer thread: {0}")]
+    Thread(std::io::Error),
+}
+
 type Task = Box<dyn FnOnce(&Connection) -> Result<serde_json::Value, StoreError> + Send>;
 
 pub(crate) enum Job {
@@ -51,7 +81,7 @@ pub(crate) enum Job {
     Reject(Rejection),
     Task {
         task: Task,
-        reply: oneshot::Sender<Result<serde_json::Value, StoreError>>,
+        reply: oneshot::Sender<Result<serde_json::Value, WriteError>>,
     },
 }
 
@@ -109,7 +139,7 @@ pub const WAL_RESTART_FRAMES: i64 = 16_000;
 
 impl Ingest {
     /// Starts the writer thread on its own connection.
-    pub fn start(store: &Store, options: WriterOptions) -> Result<Ingest, StoreError> {
+    pub fn start(store: &Store, options: WriterOptions) -> Result<Ingest, StartError> {
         let conn = store.writer()?;
         checkpoint::configure_writer(&conn, options.wal_restart_frames)?;
         let start_seq = crate::store::log::max_seq(&conn)?;
@@ -129,7 +159,7 @@ impl Ingest {
         std::thread::Builder::new()
             .name("linq-writer".into())
             .spawn(move || writer.run())
-            .map_err(|e| StoreError::Invalid(format!("could not start the writer thread: {e}")))?;
+            .map_err(StartError::Thread)?;
         Ok(Ingest {
             tx,
             committed,
@@ -162,21 +192,27 @@ impl Ingest {
         }
     }
 
-    /// Runs `task` on the writer's connection inside its transaction and returns its result.
-    pub async fn run<F>(&self, task: F) -> Result<serde_json::Value, StoreError>
+    /// Runs `task` on the writer's connection inside its transaction and returns its result
+    /// once the transaction committed.
+    ///
+    /// Errors: [`WriteError::QueueFull`] without waiting when the writer's queue is full;
+    /// [`WriteError::Disk`] or [`WriteError::Commit`] when the batch it rode in did not commit
+    /// (a disk failure also raises the store's health error); [`WriteError::Task`] with the
+    /// task's own error.
+    pub async fn run<F>(&self, task: F) -> Result<serde_json::Value, WriteError>
     where
         F: FnOnce(&Connection) -> Result<serde_json::Value, StoreError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        self.tx
-            .try_send(Job::Task {
-                task: Box::new(task),
-                reply,
-            })
-            .map_err(|_| StoreError::Invalid("the writer is busy; try again".into()))?;
-        answer
-            .await
-            .unwrap_or_else(|_| Err(StoreError::Invalid("the app is shutting down".into())))
+        match self.tx.try_send(Job::Task {
+            task: Box::new(task),
+            reply,
+        }) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => return Err(WriteError::QueueFull),
+            Err(TrySendError::Disconnected(_)) => return Err(WriteError::Closed),
+        }
+        answer.await.unwrap_or(Err(WriteError::Closed))
     }
 
     /// The highest committed sequence number, updated after every commit.

@@ -8,7 +8,7 @@ use rusqlite::Connection;
 use tokio::sync::watch;
 
 use super::checkpoint::{self, RestartWanted};
-use super::{Ack, Health, IngestError, Job, WriterOptions, MAX_BATCH};
+use super::{Ack, Health, IngestError, Job, WriteError, WriterOptions, MAX_BATCH};
 use crate::store::{fts, log, now_millis, project, StoreError};
 
 /// How often the writer looks for typing indicators to prune.
@@ -27,7 +27,7 @@ pub(super) struct Writer {
 enum Outcome {
     Event(tokio::sync::oneshot::Sender<Result<Ack, IngestError>>, Ack),
     Task(
-        tokio::sync::oneshot::Sender<Result<serde_json::Value, StoreError>>,
+        tokio::sync::oneshot::Sender<Result<serde_json::Value, WriteError>>,
         Result<serde_json::Value, StoreError>,
     ),
     None,
@@ -100,7 +100,7 @@ impl Writer {
                             let _ = reply.send(Ok(ack));
                         }
                         Outcome::Task(reply, result) => {
-                            let _ = reply.send(result);
+                            let _ = reply.send(result.map_err(WriteError::Task));
                         }
                         Outcome::None => {}
                     }
@@ -109,7 +109,8 @@ impl Writer {
             Err(e) => {
                 let text = describe(&e);
                 tracing::error!(error = %text, "batch not committed; deliveries answered 503");
-                if e.is_disk() {
+                let disk = e.is_disk();
+                if disk {
                     self.health.set(Some(text.clone()));
                 }
                 for outcome in outcomes {
@@ -118,7 +119,11 @@ impl Writer {
                             let _ = reply.send(Err(IngestError::Store(text.clone())));
                         }
                         Outcome::Task(reply, _) => {
-                            let _ = reply.send(Err(StoreError::Invalid(text.clone())));
+                            let _ = reply.send(Err(if disk {
+                                WriteError::Disk(text.clone())
+                            } else {
+                                WriteError::Commit(text.clone())
+                            }));
                         }
                         Outcome::None => {}
                     }
@@ -297,19 +302,25 @@ fn store_event(
     Ok(Ack::Stored { seq })
 }
 
-/// Runs a local task in a savepoint so a failing one leaves no partial write behind.
+/// Runs a local task in a savepoint so a failing one leaves no partial write behind. A disk
+/// failure inside the task fails the batch as it is (not as text), so the store's health
+/// reports it and the caller is told the disk failed, as a delivery would be.
 fn run_task(
     tx: &rusqlite::Transaction<'_>,
     task: super::Task,
 ) -> Result<Result<serde_json::Value, StoreError>, StoreError> {
     tx.execute_batch("SAVEPOINT task")?;
-    let result = task(tx);
-    match &result {
-        Ok(_) => tx.execute_batch("RELEASE task")?,
-        Err(e) if e.is_disk() => return Err(StoreError::Invalid(e.to_string())),
-        Err(_) => tx.execute_batch("ROLLBACK TO task; RELEASE task")?,
+    match task(tx) {
+        Ok(value) => {
+            tx.execute_batch("RELEASE task")?;
+            Ok(Ok(value))
+        }
+        Err(e) if e.is_disk() => Err(e),
+        Err(e) => {
+            tx.execute_batch("ROLLBACK TO task; RELEASE task")?;
+            Ok(Err(e))
+        }
     }
-    Ok(result)
 }
 
 fn describe(e: &StoreError) -> String {

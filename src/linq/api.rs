@@ -9,7 +9,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::envelope::{require_object, typed, EventError};
+use super::error::{require_object, typed, EventError};
 use super::model::{Fact, Reaction, ReactionChange};
 use super::shapes::handle_of;
 use super::v3;

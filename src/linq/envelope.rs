@@ -5,28 +5,12 @@
 //! presence (optional fields may be missing, unknown fields are ignored), because the vendor
 //! documents shapes loosely but a wrongly typed field means the body is not what Linq sends.
 
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+pub use super::error::EventError;
 use super::model::{Envelope, Meta};
 use super::value::{kind_of, Time};
 use super::{v2, v3};
-
-/// Why a body is not a usable Linq envelope. The text is one sentence for the sender.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum EventError {
-    #[error("body is not JSON: {0}")]
-    NotJson(String),
-    #[error("body is not a JSON object")]
-    NotObject,
-    #[error("envelope field {field} {problem}")]
-    Envelope {
-        field: &'static str,
-        problem: String,
-    },
-    #[error("data does not fit {event_type}: {problem}")]
-    Data { event_type: String, problem: String },
-}
 
 /// Which of Linq's webhook dialects a delivery speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,35 +119,6 @@ fn envelope_err(field: &'static str, problem: impl Into<String>) -> EventError {
         field,
         problem: problem.into(),
     }
-}
-
-pub(crate) fn typed<T: DeserializeOwned>(event_type: &str, data: &Value) -> Result<T, EventError> {
-    serde_path_to_error::deserialize(data).map_err(
-        |e: serde_path_to_error::Error<serde_json::Error>| {
-            let path = e.path().to_string();
-            let inner = e.into_inner().to_string();
-            let problem = if path == "." {
-                inner
-            } else {
-                format!("{path}: {inner}")
-            };
-            EventError::Data {
-                event_type: event_type.to_string(),
-                problem,
-            }
-        },
-    )
-}
-
-/// `data` must be an object for a known event type.
-pub(crate) fn require_object(event_type: &str, data: &Value) -> Result<(), EventError> {
-    if data.is_object() {
-        return Ok(());
-    }
-    Err(EventError::Data {
-        event_type: event_type.to_string(),
-        problem: format!("data must be an object, not {}", kind_of(data)),
-    })
 }
 
 #[cfg(test)]

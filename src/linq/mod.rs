@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod envelope;
+pub mod error;
 pub mod json;
 pub mod model;
 mod shapes;
@@ -15,6 +16,7 @@ pub mod v2;
 pub mod v3;
 pub mod value;
 
-pub use envelope::{parse_envelope, EventError};
+pub use envelope::parse_envelope;
+pub use error::EventError;
 pub use model::*;
 pub use signature::{Secret, SignatureError, SignatureForm};

@@ -7,7 +7,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::envelope::{require_object, typed, EventError};
+use super::error::{require_object, typed, EventError};
 use super::model::{
     Attachment, Call, CallReport, Contact, ContactOwner, Direction, Fact, Handle, MembershipChange,
     Message, Reaction, ReactionChange, Read, Recording, TextPart, Typing,

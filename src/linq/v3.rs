@@ -9,7 +9,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::envelope::{require_object, typed, EventError};
+use super::error::{require_object, typed, EventError};
 use super::model::{
     Attachment, Call, CallReport, CallStage, ChatChange, ChatChangeKind, Direction, Edit, Fact,
     Failure, Handle, MembershipChange, Message, NumberHealth, Reaction, ReactionChange, Read,

@@ -12,8 +12,8 @@ use serde::Serialize;
 
 use super::client::{LinqApiError, LinqClient, Subscription, SubscriptionRequest};
 use super::delivery::{self, DeliveryReport};
-use super::profile::RetiringSecret;
 use super::token::{self, Token, TokenError, TokenSource};
+use crate::config::linq::{is_loopback_host, RetiringSecret};
 use crate::config::{self, ConfigError, ConfigFile, SecretSource, Settings};
 use crate::linq::Secret;
 
@@ -39,9 +39,10 @@ pub enum ConnectError {
     Token(#[from] TokenError),
 }
 
-/// Everything the operations need from the settings.
+/// The settings the connection operations work with: where the `[linq]` table lives, Linq's
+/// API base, the webhook path, where the secret comes from, the grace period and the timeout.
 #[derive(Debug, Clone)]
-pub struct Connection {
+pub struct ConnectSettings {
     pub data_dir: PathBuf,
     pub api_base: String,
     pub webhook_path: String,
@@ -107,9 +108,9 @@ pub struct RetiringInfo {
     pub expires_at: DateTime<Utc>,
 }
 
-impl Connection {
-    pub fn from_settings(settings: &Settings) -> Connection {
-        Connection {
+impl ConnectSettings {
+    pub fn from_settings(settings: &Settings) -> ConnectSettings {
+        ConnectSettings {
             data_dir: settings.data_dir.clone(),
             api_base: settings.linq_api_base.clone(),
             webhook_path: settings.webhook_path.clone(),
@@ -436,7 +437,7 @@ pub fn webhook_url(public_url: &str, webhook_path: &str) -> Result<String, Strin
     let host = url.host_str().unwrap_or_default();
     match url.scheme() {
         "https" => {}
-        "http" if super::is_loopback_host(host) => {}
+        "http" if is_loopback_host(host) => {}
         _ => {
             return Err(format!(
             "the public URL must start with https:// (Linq delivers only over HTTPS), not {text:?}"

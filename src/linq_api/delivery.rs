@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::json;
 
+use super::client::describe_transport;
 use crate::linq::{signature, Secret};
 
 /// The event type of test deliveries: unknown to the projections, so it is kept in the raw
@@ -218,26 +219,6 @@ fn is_tls(e: &reqwest::Error) -> bool {
         source = s.source();
     }
     false
-}
-
-/// The innermost cause of a transport failure, in words: "connection refused".
-pub fn describe_transport(e: &reqwest::Error) -> String {
-    let mut last = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            return match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => {
-                    "connection refused: nothing is listening there".into()
-                }
-                std::io::ErrorKind::ConnectionReset => "the connection was reset".into(),
-                _ => io.to_string(),
-            };
-        }
-        last = s.to_string();
-        source = s.source();
-    }
-    last
 }
 
 /// Builds the report once the store was asked whether the event arrived.

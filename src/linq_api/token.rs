@@ -8,57 +8,15 @@
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+pub use crate::config::linq::Token;
 use crate::config::{self, ConfigError};
 
 pub const ENV_TOKEN: &str = "LINQ_INTEGRATION_TOKEN";
 /// `off` keeps the token out of the OS keyring (config file only).
 pub const ENV_KEYRING: &str = "LINQ_INBOX_KEYRING";
 const KEYRING_SERVICE: &str = "linq-inbox";
-
-/// An integration token. Its text never appears in `Debug` output, logs or errors.
-#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(transparent)]
-pub struct Token(String);
-
-impl Token {
-    /// A token from user input: trimmed; refused when empty, too long or not printable.
-    pub fn parse(text: &str) -> Result<Token, String> {
-        let t = text.trim();
-        if t.is_empty() {
-            return Err("the integration token is empty".into());
-        }
-        if t.len() > 512 || t.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err(
-                "that does not look like an integration token (one line of printable characters, no spaces)"
-                    .into(),
-            );
-        }
-        Ok(Token(t.to_string()))
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// The token with all but its ends hidden, for showing it again: `lq_a…9f3c`.
-    pub fn masked(&self) -> String {
-        let chars: Vec<char> = self.0.chars().collect();
-        if chars.len() < 12 {
-            return "•".repeat(8);
-        }
-        let head: String = chars[..4].iter().collect();
-        let tail: String = chars[chars.len() - 4..].iter().collect();
-        format!("{head}…{tail}")
-    }
-}
-
-impl std::fmt::Debug for Token {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Token(<redacted>)")
-    }
-}
 
 /// Where the token in use came from; shown in the UI and `--json`, never the token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -141,36 +99,4 @@ pub fn forget(data_dir: &Path) -> Result<(), TokenError> {
     }
     config::update_config(data_dir, |f| f.linq.integration_token = None)?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_token_is_shown_only_masked() {
-        let token = Token::parse("  lq_live_0123456789abcdef  ").expect("valid");
-        assert_eq!(token.masked(), "lq_l…cdef");
-        assert_eq!(format!("{token:?}"), "Token(<redacted>)");
-        let short = Token::parse("abc123").expect("valid");
-        assert!(
-            !short.masked().contains("abc"),
-            "a short token shows nothing of itself"
-        );
-        let section = crate::linq_api::profile::LinqSection {
-            integration_token: Some(token),
-            ..Default::default()
-        };
-        assert!(
-            !format!("{section:?}").contains("0123456789"),
-            "the config section's Debug hides the token"
-        );
-    }
-
-    #[test]
-    fn bad_tokens_are_refused_with_a_sentence() {
-        assert!(Token::parse("   ").is_err());
-        assert!(Token::parse("two words").is_err());
-        assert!(Token::parse(&"x".repeat(600)).is_err());
-    }
 }

@@ -160,9 +160,9 @@ struct HeldBurst {
 #[derive(Debug)]
 struct Overflow {
     count: usize,
-    /// The one chat everything held belongs to, so a click can open it; `None` once mixed.
+    /// The one chat everything held belongs to, so a click can open it; `None` once two chats
+    /// (or a notification without a chat) are held, and from then on until it is shown.
     chat_id: Option<String>,
-    mixed: bool,
 }
 
 impl Policy {
@@ -360,11 +360,10 @@ impl Policy {
         let overflow = self.overflow.get_or_insert_with(|| Overflow {
             count: 0,
             chat_id: chat_id.map(str::to_owned),
-            mixed: false,
         });
         overflow.count += count;
-        if overflow.chat_id.as_deref() != chat_id || overflow.mixed {
-            overflow.mixed = true;
+        // `None` is never replaced by a chat: once mixed, it stays mixed.
+        if overflow.chat_id.as_deref() != chat_id {
             overflow.chat_id = None;
         }
     }

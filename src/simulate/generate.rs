@@ -8,9 +8,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use super::cast::{self, *};
+use super::delivery::Delivery;
 use super::rng::Rng;
 use super::story::{Attach as A, CallKind, Story};
-use crate::linq::signature::sign;
 use crate::linq::v2::KNOWN_EVENT_TYPES;
 
 /// Which traffic to make.
@@ -50,34 +50,6 @@ impl Scenario {
 impl std::fmt::Display for Scenario {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// One webhook POST to make.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    /// The compact JSON envelope, exactly the bytes to send and sign.
-    pub body: String,
-    pub event_type: String,
-    pub event_id: String,
-    /// Send with a wrong signature; the expected answer is 401.
-    pub tamper: bool,
-    /// A redelivery (same body, same `event_id`) of the delivery at this earlier index.
-    pub duplicate_of: Option<usize>,
-}
-
-impl Delivery {
-    /// The `X-Webhook-Signature` to send with this delivery under `secret`: the right one, or
-    /// for a tampered delivery one made with a key the server cannot have (what a stale or
-    /// mistyped secret at Linq's end looks like).
-    pub fn signature(&self, secret: &[u8]) -> String {
-        if self.tamper {
-            let mut wrong = b"not-".to_vec();
-            wrong.extend_from_slice(secret);
-            sign(&wrong, self.body.as_bytes())
-        } else {
-            sign(secret, self.body.as_bytes())
-        }
     }
 }
 

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::generate::{Delivery, Scenario};
+use super::delivery::Delivery;
+use super::generate::Scenario;
 use super::send::Outcome;
 
 /// The result of `simulate`. `--json` prints it as JSON; `Display` prints a short table.

@@ -11,7 +11,7 @@ use reqwest::{Client, StatusCode, Url};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::generate::Delivery;
+use super::delivery::Delivery;
 use super::SimulateError;
 use crate::linq::standard_webhooks;
 use crate::linq::Secret;

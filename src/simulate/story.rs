@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, FixedOffset, Offset, Utc};
 use serde_json::{json, Value};
 
 use super::cast::{self, ChatSpec, Line, Person, CHATS, LINES, PEOPLE};
-use super::generate::Delivery;
+use super::delivery::Delivery;
 use super::rng::Rng;
 use crate::linq::signature::canonical_json;
 

@@ -12,7 +12,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
-use super::generate::{chaos, generate, Delivery, Scenario};
+use super::delivery::Delivery;
+use super::generate::{chaos, generate, Scenario};
 use super::rng::Rng;
 use crate::linq::signature::canonical_json;
 use crate::linq::time;

@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::chats::read::direct_chat;
 use super::fts::{self, Kind};
 use super::names::Names;
-use super::project::{millis, original, Ctx};
+use super::rules::{millis, original, Ctx};
 use super::views::{Call, Recording};
 use super::StoreError;
 use crate::linq::time::format_millis;

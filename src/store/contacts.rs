@@ -5,7 +5,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::chats::read::direct_chat;
 use super::fts::{self, Kind};
-use super::project::{millis, original, Ctx};
+use super::rules::{millis, original, Ctx};
 use super::views::{Contact as ContactView, ContactOwner};
 use super::StoreError;
 use crate::linq::time::format_millis;

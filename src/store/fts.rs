@@ -124,8 +124,8 @@ pub fn tidy(conn: &Connection) -> Result<(), StoreError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::convergence_tests::memory_db;
     use super::*;
+    use crate::store::tests::convergence::memory_db;
 
     fn index_in_its_own_transaction(conn: &Connection, rowid: i64, body: &str) {
         conn.execute_batch("BEGIN").expect("begin");

@@ -9,6 +9,7 @@
 //! a long read never blocks a commit and a commit never blocks a read.
 
 pub mod calls;
+pub mod chat_list;
 pub mod chats;
 pub mod contacts;
 pub mod fts;
@@ -19,6 +20,7 @@ pub mod numbers;
 pub mod project;
 pub mod reactions;
 pub mod replay;
+pub mod rules;
 pub mod schema;
 pub mod search;
 pub mod settings;
@@ -141,8 +143,4 @@ pub fn now_millis() -> i64 {
 }
 
 #[cfg(test)]
-pub(crate) mod convergence_tests;
-#[cfg(test)]
-mod dialect_tests;
-#[cfg(test)]
-mod projection_tests;
+pub(crate) mod tests;

@@ -3,7 +3,7 @@
 
 use rusqlite::{params, Connection};
 
-use super::project::{millis, original, Ctx};
+use super::rules::{millis, original, Ctx};
 use super::views::NumberHealth as NumberHealthView;
 use super::StoreError;
 use crate::linq::time::format_millis;

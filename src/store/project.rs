@@ -8,23 +8,9 @@
 
 use rusqlite::Connection;
 
+use super::rules::Ctx;
 use super::{calls, chats, contacts, messages, numbers, reactions, StoreError};
 use crate::linq::{Envelope, Fact};
-
-/// The version of the projection rules. Raise it whenever a rule changes what the tables hold
-/// for the same log (a new identity, a new column filled): a database projected by other rules
-/// is rebuilt from its log when it is opened (`replay::reproject_if_stale`).
-///
-/// 1: one model for every dialect (reactions keyed by who reacted how to which part, v2 and v3
-///    alike; calls merged from records and stages by one rule and all of them searchable).
-pub const RULES_VERSION: i64 = 1;
-
-/// What every rule may need besides its fact: the event's identity (a stable tie-breaker), and
-/// when it happened by the vendor's clock, else when it was received.
-pub(crate) struct Ctx<'a> {
-    pub event_id: &'a str,
-    pub at: i64,
-}
 
 /// Applies `env`'s fact to the projections.
 pub fn apply(conn: &Connection, env: &Envelope, received_at: i64) -> Result<(), StoreError> {
@@ -63,14 +49,4 @@ pub fn clear(conn: &Connection) -> Result<(), StoreError> {
          DELETE FROM chat_events; DELETE FROM number_health;",
     )?;
     Ok(())
-}
-
-/// Milliseconds of an optional vendor time.
-pub(crate) fn millis(t: Option<&crate::linq::value::Time>) -> Option<i64> {
-    t.map(|t| t.0.millis())
-}
-
-/// The vendor's own text of an optional time.
-pub(crate) fn original(t: Option<&crate::linq::value::Time>) -> Option<&str> {
-    t.map(|t| t.0.original.as_str())
 }

@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::chats::project as chats;
 use super::names::Names;
-use super::project::{millis, original, Ctx};
+use super::rules::{millis, original, Ctx};
 use super::views::{Reaction as ReactionView, ReactionEvent};
 use super::StoreError;
 use crate::linq::time::format_millis;

@@ -6,7 +6,7 @@ use std::io::{BufRead, Write};
 use rusqlite::{Connection, OptionalExtension};
 use serde_json::Value;
 
-use super::{fts, log, project, NewEvent, StoreError};
+use super::{fts, log, project, rules, NewEvent, StoreError};
 use crate::linq::{parse_envelope, signature::canonical_json, SignatureForm};
 
 /// Page cache for `import` and `rebuild` (negative: KiB), freed when the command ends.
@@ -75,7 +75,7 @@ pub fn export(conn: &Connection, out: &mut impl Write) -> Result<usize, StoreErr
 }
 
 /// Re-derives every projection when they were made by other projection rules than this
-/// build's ([`project::RULES_VERSION`]), e.g. before reactions had one identity for every
+/// build's ([`rules::RULES_VERSION`]), e.g. before reactions had one identity for every
 /// dialect; a database that has never projected anything only records the version. Returns
 /// how many events were replayed.
 pub fn reproject_if_stale(conn: &mut Connection) -> Result<usize, StoreError> {
@@ -86,13 +86,13 @@ pub fn reproject_if_stale(conn: &mut Connection) -> Result<usize, StoreError> {
         })
         .optional()?
         .and_then(|v| v.parse().ok());
-    if stored == Some(project::RULES_VERSION) {
+    if stored == Some(rules::RULES_VERSION) {
         return Ok(0);
     }
     let replayed = if log::max_seq(conn)? > 0 {
         tracing::info!(
             from = ?stored,
-            to = project::RULES_VERSION,
+            to = rules::RULES_VERSION,
             "projection rules changed; rebuilding the inbox from the log"
         );
         rebuild(conn)?
@@ -102,7 +102,7 @@ pub fn reproject_if_stale(conn: &mut Connection) -> Result<usize, StoreError> {
     conn.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        rusqlite::params![KEY, project::RULES_VERSION.to_string()],
+        rusqlite::params![KEY, rules::RULES_VERSION.to_string()],
     )?;
     Ok(replayed)
 }

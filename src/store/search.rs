@@ -10,7 +10,7 @@ use rusqlite::{params, Connection};
 use super::fts::{MESSAGE_INDEX, OTHER_INDEX};
 use super::views::{Highlight, SearchHit};
 use super::StoreError;
-use super::{calls, chats, contacts};
+use super::{calls, chat_list, contacts};
 use crate::linq::time::format_millis;
 
 // Private-use characters mark matches inside FTS5 snippets; they are stripped from the text.
@@ -164,7 +164,7 @@ fn bm25_shape(hits: usize, words: usize, average_words: f64) -> f64 {
 
 /// Hits from ranked rows: snippet offsets, and a title built once per chat.
 fn hits(conn: &Connection, rows: Vec<HitRow>) -> Result<Vec<SearchHit>, StoreError> {
-    let titles = chats::chat_titles(
+    let titles = chat_list::chat_titles(
         conn,
         rows.iter()
             .filter(|r| r.0 == "message")
@@ -255,9 +255,9 @@ pub fn split_marks(marked: &str) -> (String, Vec<Highlight>) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::convergence_tests::memory_db;
     use super::super::fts::{index, Entry, Kind};
     use super::*;
+    use crate::store::tests::convergence::memory_db;
 
     /// Indexes a message, call or contact whose own rowid is `n`, as the projection does.
     fn put(conn: &Connection, kind: &str, n: i64, body: &str) {

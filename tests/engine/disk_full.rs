@@ -291,3 +291,96 @@ fn disk_full_refuses_with_503_and_recovers_by_itself() {
         refused.len()
     );
 }
+
+/// A UI write (`PUT /api/settings`): (status, Retry-After, body).
+fn put_settings(agent: &ureq::Agent, server: &Server, body: &str) -> (u16, Option<String>, String) {
+    let answer = agent
+        .put(&format!("http://{}/api/settings", server.ui))
+        .set("Authorization", &format!("Bearer {}", server.token))
+        .set("Content-Type", "application/json")
+        .send_string(body);
+    let (status, r) = match answer {
+        Ok(r) => (r.status(), r),
+        Err(ureq::Error::Status(code, r)) => (code, r),
+        Err(e) => panic!("transport error: {e}"),
+    };
+    let retry = r.header("retry-after").map(str::to_string);
+    (status, retry, r.into_string().unwrap_or_default())
+}
+
+/// Settings that differ on every call and take some pages, so each save needs new space.
+fn muted(round: usize) -> String {
+    let chats: Vec<String> = (0..400)
+        .map(|c| format!("round-{round}-muted-chat-{c:04}"))
+        .collect();
+    json!({ "muted_chats": chats }).to_string()
+}
+
+/// Regression (issue 17): a UI write that failed on a full disk answered 400 with SQLite's text
+/// ("database or disk is full"), as if the request were wrong, and did not raise the disk
+/// banner (the writer turned the disk error into text before the health check saw it).
+#[test]
+fn ui_writes_on_a_full_disk_answer_503_with_retry_after() {
+    let fs = Tmpfs::mount("24m");
+    let data: PathBuf = fs.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let server = Server::start(&data);
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(20))
+        .build();
+    let (s, _, body) = put_settings(&agent, &server, &muted(0));
+    assert_eq!(s, 200, "with space left, settings are saved: {body}");
+
+    let filler = fs.path().join("filler");
+    fill(&filler);
+    // Deliveries keep the database growing, so the full disk is met by every commit soon
+    // (at the edge some still fit in space the log already holds).
+    let url = server.webhook_url();
+    let mut refused = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut round = 1;
+    while refused.len() < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the full disk never refused a UI write ({round} tried)"
+        );
+        let _ = deliver(&agent, &url, &message(round));
+        let (s, retry, body) = put_settings(&agent, &server, &muted(round));
+        match s {
+            200 => {}
+            503 => refused.push((retry, body)),
+            other => panic!(
+                "a UI write on a full disk answers 200 (it fit) or 503 (retry), not {other}: {body}"
+            ),
+        }
+        round += 1;
+    }
+    for (retry, body) in &refused {
+        assert_eq!(
+            retry.as_deref(),
+            Some("5"),
+            "a refused UI write says when to retry, like a refused delivery: {body}"
+        );
+        assert!(
+            !body.contains("database or disk"),
+            "SQLite's text stays in the app's log, not in the answer: {body}"
+        );
+        assert!(
+            body.contains("disk"),
+            "the answer says the disk is the problem: {body}"
+        );
+    }
+    let status = server.api("/api/status");
+    assert_eq!(
+        status["store"]["ok"],
+        json!(false),
+        "the disk banner is up while writes fail: {status}"
+    );
+
+    std::fs::remove_file(&filler).unwrap();
+    let (s, _, body) = put_settings(&agent, &server, &muted(round));
+    assert_eq!(
+        s, 200,
+        "once space returns, the same write is saved: {body}"
+    );
+}

@@ -344,7 +344,10 @@ fn secrets_never_leak_into_logs_answers_or_errors() {
             sig,
             "application/json",
         );
-        assert_eq!(s, 401);
+        assert_eq!(
+            s, 401,
+            "a delivery with a wrong signature is refused, whatever its body"
+        );
         seen.push(r.to_string());
     }
     let (_, r) = server.post_signed("{\"not\":\"an envelope\"}");

@@ -108,7 +108,11 @@ fn sse_live_and_resume() {
     let mut ids = Vec::new();
     for i in 0..6 {
         let (id, body) = msg(i);
-        assert_eq!(server.post_signed(&body).0, 200);
+        assert_eq!(
+            server.post_signed(&body).0,
+            200,
+            "the delivery is stored before the stream is read"
+        );
         ids.push(id);
     }
     let got = live.read_until(&ids[5]);
@@ -135,14 +139,22 @@ fn sse_live_and_resume() {
     // Two more while disconnected.
     for i in 6..8 {
         let (id, body) = msg(i);
-        assert_eq!(server.post_signed(&body).0, 200);
+        assert_eq!(
+            server.post_signed(&body).0,
+            200,
+            "the delivery is stored before the stream is read"
+        );
         ids.push(id);
     }
     let k = seqs[2];
     let resumed = connect(&server, Some(k));
     std::thread::sleep(Duration::from_millis(100));
     let (sentinel, body) = msg(99);
-    assert_eq!(server.post_signed(&body).0, 200);
+    assert_eq!(
+        server.post_signed(&body).0,
+        200,
+        "the delivery is stored before the stream is read"
+    );
     let got = resumed.read_until(&sentinel);
     let got_ids: Vec<String> = got
         .iter()
@@ -229,7 +241,11 @@ fn stalled_client_is_reset_and_never_slows_ingest() {
     );
 
     let (sentinel, body) = msg(N);
-    assert_eq!(server.post_signed(&body).0, 200);
+    assert_eq!(
+        server.post_signed(&body).0,
+        200,
+        "the delivery is acknowledged while a client stalls"
+    );
     let got = live.read_until(&sentinel);
     let mut seen: Vec<i64> = got.iter().map(|g| g.0).collect();
     assert!(

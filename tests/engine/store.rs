@@ -269,7 +269,11 @@ fn cli_contracts() {
         after,
         "--data-dir before or after `export` is the same"
     );
-    assert_eq!(after.lines().count(), 20);
+    assert_eq!(
+        after.lines().count(),
+        20,
+        "the export holds every one of the 20 events, one a line"
+    );
 
     // --out writes the same JSONL to a file.
     let file = dir.path().join("out.jsonl");
@@ -292,7 +296,11 @@ fn cli_contracts() {
     assert!(ok, "import: {err}");
     let server = Server::start(fresh.path());
     let events = server.all_events();
-    assert_eq!(events.len(), 20);
+    assert_eq!(
+        events.len(),
+        20,
+        "importing the export into a fresh folder brings back all 20 events"
+    );
     assert!(
         events.iter().all(|e| e["signature"] == json!("unsigned")),
         "imported events are `unsigned`"

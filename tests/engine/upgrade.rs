@@ -53,7 +53,10 @@ fn reference(dir: &Path) -> Snapshot {
     let mut server = Server::start(dir);
     send_all(&server, &demo(150, 31));
     let (s, _) = server.post_raw(b"{\"refused\":true}", Some("sha256=00"), "application/json");
-    assert_eq!(s, 401);
+    assert_eq!(
+        s, 401,
+        "a wrongly signed delivery is refused, so the old version has a rejection to carry over"
+    );
     server.rejected_at_least(1);
     let chats = server.api("/api/chats");
     let chat_id = chats["chats"][0]["chat_id"].as_str().unwrap().to_string();

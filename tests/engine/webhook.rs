@@ -408,7 +408,7 @@ fn rejected_table_is_capped_but_counted() {
     for i in 0..1005 {
         let body = format!("{{\"n\":{i}}}");
         let (s, _) = server.post_raw(body.as_bytes(), Some("sha256=00"), "application/json");
-        assert_eq!(s, 401);
+        assert_eq!(s, 401, "a wrongly signed delivery is refused");
     }
     let r = server.rejected_at_least(1005);
     assert_eq!(

@@ -1,10 +1,9 @@
 //! Chats: their handles and names, unread counts, group membership and system lines (a group
-//! renamed, location shared); projected by `project.rs` and `system.rs`, summarized for the
-//! chat list by `read.rs` and `summaries.rs`.
+//! renamed, location shared); projected by `project.rs` and `system.rs`, read by `read.rs`
+//! (the chat list itself is `store::chat_list`, which also reads messages).
 
 pub mod project;
 pub mod read;
-mod summaries;
 pub mod system;
 
-pub use read::{chat, chat_knowing, chat_titles, chats, unread_total};
+pub use read::unread_total;

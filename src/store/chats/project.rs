@@ -4,7 +4,7 @@
 use rusqlite::{params, Connection};
 
 use crate::linq::{ChatCreated, Handle};
-use crate::store::project::Ctx;
+use crate::store::rules::Ctx;
 use crate::store::StoreError;
 
 pub(crate) fn ensure(conn: &Connection, chat_id: &str) -> Result<(), StoreError> {

@@ -1,13 +1,10 @@
-//! The chat list: chats newest first, each summarized with its title, handles, members,
-//! unread count and a bounded preview of its last message.
-
-use std::collections::HashMap;
+//! A chat as the rep knows it: its row, title, handles by name, current members, a bounded
+//! preview of its last message, and which one-to-one chat a number belongs to.
 
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::system::member_name;
 use crate::linq::time::format_millis;
-use crate::store::json_list;
 use crate::store::names::Names;
 use crate::store::views::{ChatSummary, HandleView, Member, Message};
 use crate::store::StoreError;
@@ -22,10 +19,10 @@ pub(crate) struct ChatRow {
     pub unread_count: i64,
 }
 
-const CHAT_COLUMNS: &str =
+pub(crate) const CHAT_COLUMNS: &str =
     "chat_id, display_name, is_group, last_message_id, last_activity_at, unread_count";
 
-fn chat_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatRow> {
+pub(crate) fn chat_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatRow> {
     Ok(ChatRow {
         chat_id: r.get(0)?,
         display_name: r.get(1)?,
@@ -34,104 +31,6 @@ fn chat_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatRow> {
         last_activity_at: r.get(4)?,
         unread_count: r.get(5)?,
     })
-}
-
-/// Chats, newest activity first, after the chat `before` (paging), at most `limit`.
-pub fn chats(
-    conn: &Connection,
-    before: Option<&str>,
-    limit: i64,
-) -> Result<Vec<ChatSummary>, StoreError> {
-    let cursor: Option<(i64, String)> = match before {
-        Some(id) => conn
-            .prepare_cached(
-                "SELECT coalesce(last_activity_at, 0), chat_id FROM chats WHERE chat_id = ?1",
-            )?
-            .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?,
-        None => None,
-    };
-    let (at, id) = cursor.unwrap_or((i64::MAX, String::new()));
-    let bounded = before.is_some() as i64;
-    // The order is (activity or 0, chat id), newest first. Chats with activity come first and
-    // are read along the activity index, stopping at the limit (sorting all 10,000 for a
-    // coalesced key was the page's largest cost); only a page past them reads the rest.
-    let mut rows = chat_page(conn, ACTIVE_CHATS, (bounded, at, &id), limit)?;
-    let short = limit - rows.len() as i64;
-    if short > 0 {
-        rows.extend(chat_page(conn, IDLE_CHATS, (bounded, at, &id), short)?);
-    }
-    super::summaries::summaries(conn, rows, true)
-}
-
-const ACTIVE_CHATS: &str = "last_activity_at > 0
-     AND (?1 = 0 OR (last_activity_at, chat_id) < (?2, ?3))
-     ORDER BY last_activity_at DESC, chat_id DESC";
-
-const IDLE_CHATS: &str = "coalesce(last_activity_at, 0) <= 0
-     AND (?1 = 0 OR (coalesce(last_activity_at, 0), chat_id) < (?2, ?3))
-     ORDER BY coalesce(last_activity_at, 0) DESC, chat_id DESC";
-
-/// Chat rows matching `filter` (a condition and order on `?1` bounded, `?2` at, `?3` id).
-fn chat_page(
-    conn: &Connection,
-    filter: &str,
-    (bounded, at, id): (i64, i64, &str),
-    limit: i64,
-) -> Result<Vec<ChatRow>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {CHAT_COLUMNS} FROM chats WHERE {filter} LIMIT ?4"
-    ))?;
-    let rows = stmt
-        .query_map(params![bounded, at, id, limit], chat_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
-}
-
-/// One chat's summary, if the chat exists.
-pub fn chat(conn: &Connection, chat_id: &str) -> Result<Option<ChatSummary>, StoreError> {
-    chat_knowing(conn, chat_id, None)
-}
-
-/// [`chat`], given a message view already built (a live event's own message): when it is the
-/// chat's last message it is used rather than read and assembled a second time.
-pub fn chat_knowing(
-    conn: &Connection,
-    chat_id: &str,
-    known: Option<&Message>,
-) -> Result<Option<ChatSummary>, StoreError> {
-    let row = conn
-        .prepare_cached(&format!(
-            "SELECT {CHAT_COLUMNS} FROM chats WHERE chat_id = ?1"
-        ))?
-        .query_row(params![chat_id], chat_row)
-        .optional()?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let known = known.filter(|m| row.last_message_id.as_deref() == Some(m.id.as_str()));
-    let mut summary = super::summaries::summaries(conn, vec![row], known.is_none())?.pop();
-    if let (Some(summary), Some(message)) = (summary.as_mut(), known) {
-        summary.last_message = Some(preview(message.clone()));
-    }
-    Ok(summary)
-}
-
-/// The titles of these chats (those that exist), as their summaries show them.
-pub fn chat_titles<'a>(
-    conn: &Connection,
-    chat_ids: impl IntoIterator<Item = &'a str>,
-) -> Result<HashMap<String, String>, StoreError> {
-    let rows: Vec<ChatRow> = conn
-        .prepare_cached(&format!(
-            "SELECT {CHAT_COLUMNS} FROM chats WHERE chat_id IN (SELECT value FROM json_each(?1))"
-        ))?
-        .query_map(params![json_list(chat_ids)], chat_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(super::summaries::summaries(conn, rows, false)?
-        .into_iter()
-        .map(|s| (s.chat_id, s.title))
-        .collect())
 }
 
 /// A summary from its parts; `handles` are in `ORDER BY is_me, identifier` order.
@@ -306,59 +205,4 @@ pub fn unread_total(conn: &Connection, excluded: &[String]) -> Result<u64, Store
         }
     }
     Ok(total)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::convergence_tests::memory_db;
-
-    /// Regression: a chat whose last message was 900 KB of text (or hundreds of attachments)
-    /// made every chat-list load carry it whole.
-    #[test]
-    fn the_chat_list_carries_a_bounded_preview_of_a_huge_last_message() {
-        let conn = memory_db();
-        let huge = "quarterly pricing ".repeat(60_000);
-        conn.execute(
-            "INSERT INTO messages (id, chat_id, text, sent_at, direction) VALUES ('big', 'c1', ?1, 9, 'inbound')",
-            [&huge],
-        )
-        .expect("a huge message");
-        conn.execute_batch(
-            "INSERT INTO chats (chat_id, last_activity_at, last_message_id) VALUES ('c1', 9, 'big');
-             WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 499)
-             INSERT INTO attachments (message_id, position, id, filename)
-             SELECT 'big', i, 'a' || i, 'file ' || i || '.pdf' FROM n;",
-        )
-        .expect("five hundred attachments");
-        let list = chats(&conn, None, 100).expect("chat list");
-        let body = serde_json::to_string(&list).expect("json");
-        assert!(
-            huge.len() > 1_000_000 && body.len() < 100_000,
-            "a 1 MB message makes a {} byte chat list",
-            body.len()
-        );
-        let last = list[0].last_message.as_ref().expect("the preview is there");
-        let text = last.text.as_deref().unwrap_or_default();
-        assert!(
-            text.starts_with("quarterly pricing") && text.ends_with('…'),
-            "the preview is the text's beginning, marked as cut"
-        );
-        assert_eq!(
-            text.chars().count(),
-            PREVIEW_CHARS + 1,
-            "the preview is bounded in characters, not bytes"
-        );
-        assert_eq!(
-            last.attachments.len(),
-            PREVIEW_ITEMS,
-            "the preview carries a few attachments, not all five hundred"
-        );
-        let alone = chat(&conn, "c1").expect("chat").expect("exists");
-        assert_eq!(
-            serde_json::to_string(&alone).expect("json"),
-            serde_json::to_string(&list[0]).expect("json"),
-            "one chat reads as it does in the list"
-        );
-    }
 }

@@ -8,7 +8,7 @@ use super::project::{bump_activity, ensure, mark_group};
 use crate::linq::time::format_millis;
 use crate::linq::{ChatChange, ChatChangeKind, Membership};
 use crate::store::names::Names;
-use crate::store::project::{millis, original, Ctx};
+use crate::store::rules::{millis, original, Ctx};
 use crate::store::views::{ChatEventItem, MembershipItem, ThreadItem};
 use crate::store::StoreError;
 

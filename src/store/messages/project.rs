@@ -8,7 +8,7 @@ use super::read::edited_text;
 use crate::linq::{Edit, Failure, Message, Read, TextPart};
 use crate::store::chats::project as chats;
 use crate::store::fts::{self, Kind};
-use crate::store::project::{millis, original, Ctx};
+use crate::store::rules::{millis, original, Ctx};
 use crate::store::StoreError;
 
 /// A sent or received message: its chat and handles, its row, attachments and search entry

@@ -6,15 +6,15 @@ use proptest::prelude::*;
 use rusqlite::Connection;
 use serde_json::{json, Value};
 
-use super::convergence_tests::{
+use super::convergence::{
     differences, dump_queries, memory_db, shuffled_with_duplicates, SEARCH_DUMP,
 };
-use super::names::Names;
-use super::thread::{self, Window};
-use super::views::{Message, ThreadItem};
-use super::{calls, chats, log, messages, numbers, project, replay, NewEvent};
 use crate::linq::{parse_envelope, SignatureForm};
 use crate::simulate::{generate_v3, Scenario};
+use crate::store::names::Names;
+use crate::store::thread::{self, Window};
+use crate::store::views::{Message, ThreadItem};
+use crate::store::{calls, chat_list, log, messages, numbers, project, replay, NewEvent};
 
 fn ingest_body(conn: &Connection, body: &str) {
     let value: Value = serde_json::from_str(body).expect("body is JSON");
@@ -97,7 +97,7 @@ fn the_signed_fixture_projects_as_an_inbound_message_with_its_attachment() {
         m.status, None,
         "only outbound messages carry a delivery status"
     );
-    let chat = chats::chat(&conn, &m.chat_id)
+    let chat = chat_list::chat(&conn, &m.chat_id)
         .expect("query")
         .expect("chat");
     assert_eq!(chat.unread_count, 1, "an inbound message is unread");
@@ -251,12 +251,12 @@ fn edits_replace_the_text_newest_wins_in_any_order_and_search_follows() {
         "the newest edit wins though an older one came last"
     );
     assert_eq!(m.edited_at.as_deref(), Some("2026-11-20T17:02:00Z"));
-    let hits = super::search::search(&conn, "thursday", None, None, 10).expect("search");
+    let hits = crate::store::search::search(&conn, "thursday", None, None, 10).expect("search");
     assert!(
         hits.iter().any(|h| h.id == "m1"),
         "search finds the edited text"
     );
-    let stale = super::search::search(&conn, "wednesday", None, None, 10).expect("search");
+    let stale = crate::store::search::search(&conn, "wednesday", None, None, 10).expect("search");
     assert!(
         stale.iter().all(|h| h.id != "m1"),
         "and no longer the text before the edit"
@@ -416,7 +416,7 @@ fn participants_chat_created_and_group_changes_make_one_group() {
             json!({"handle": "+15550001", "chat_id": CHAT, "removed_at": "2026-11-20T17:13:00Z"}),
         ),
     );
-    let chat = chats::chat(&conn, CHAT).expect("query").expect("chat");
+    let chat = chat_list::chat(&conn, CHAT).expect("query").expect("chat");
     assert!(chat.is_group);
     assert_eq!(
         chat.title, "Renewal 2027",

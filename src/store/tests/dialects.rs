@@ -10,10 +10,10 @@ use proptest::prelude::*;
 use rusqlite::Connection;
 use serde_json::{json, Value};
 
-use super::convergence_tests::{dump_queries, memory_db, shuffled_with_duplicates, SEARCH_DUMP};
-use super::thread::{thread, Window};
-use super::{chats, log, project, NewEvent};
+use super::convergence::{dump_queries, memory_db, shuffled_with_duplicates, SEARCH_DUMP};
 use crate::linq::{parse_envelope, SignatureForm};
+use crate::store::thread::{thread, Window};
+use crate::store::{chat_list, log, project, NewEvent};
 
 const ME: &str = "+17205550142";
 const TAPBACKS: [&str; 6] = ["love", "like", "dislike", "laugh", "emphasize", "question"];
@@ -380,7 +380,7 @@ fn ingest(conn: &Connection, body: &str) {
 /// The inbox as the rep sees it: the chat list, every thread, and the search index. The one
 /// thing only v2 says, a reaction's own vendor id, is left out of the comparison.
 fn inbox(conn: &Connection) -> Vec<String> {
-    let list = chats::chats(conn, None, 1000).expect("chat list");
+    let list = chat_list::chats(conn, None, 1000).expect("chat list");
     let mut out = vec![without_vendor_reaction_ids(
         serde_json::to_value(&list).expect("json"),
     )];

@@ -4,9 +4,9 @@
 use proptest::prelude::*;
 use rusqlite::Connection;
 
-use super::{log, project, schema, NewEvent};
 use crate::linq::{parse_envelope, SignatureForm};
 use crate::simulate::{generate, Scenario};
+use crate::store::{log, project, schema, NewEvent};
 
 /// Both full-text tables, as one sorted dump.
 pub(super) const SEARCH_DUMP: &str = "SELECT kind, ref_id, body FROM search UNION ALL

@@ -1,21 +1,121 @@
-//! Chat summaries for a whole page of chats in a fixed handful of set-based queries (handles,
-//! memberships, contact names, last messages with their attachments and reactions) instead of
-//! about ten per chat: the UI loads the thousand newest chats at once.
+//! The chat list: chats newest first, a page summarized in a fixed handful of set-based
+//! queries (handles, memberships, contact names, last messages with their attachments and
+//! reactions) instead of about ten per chat: the UI loads the thousand newest chats at once.
 
 use std::collections::HashMap;
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
-use super::read::{self, ChatRow, HandleRow, MembershipChange};
-use crate::store::json_list;
-use crate::store::messages::read::{self as messages, MessageRow, MESSAGE_COLUMNS, MESSAGE_FROM};
-use crate::store::names::Names;
-use crate::store::reactions::{self, ReactionRow, LIVE, REACTION_COLUMNS};
-use crate::store::views::{ChatSummary, Message};
-use crate::store::StoreError;
+use super::chats::read::{
+    self, chat_row, preview, ChatRow, HandleRow, MembershipChange, CHAT_COLUMNS,
+};
+use super::json_list;
+use super::messages::read::{self as messages, MessageRow, MESSAGE_COLUMNS, MESSAGE_FROM};
+use super::names::Names;
+use super::reactions::{self, ReactionRow, LIVE, REACTION_COLUMNS};
+use super::views::{ChatSummary, Message};
+use super::StoreError;
+
+/// Chats, newest activity first, after the chat `before` (paging), at most `limit`.
+pub fn chats(
+    conn: &Connection,
+    before: Option<&str>,
+    limit: i64,
+) -> Result<Vec<ChatSummary>, StoreError> {
+    let cursor: Option<(i64, String)> = match before {
+        Some(id) => conn
+            .prepare_cached(
+                "SELECT coalesce(last_activity_at, 0), chat_id FROM chats WHERE chat_id = ?1",
+            )?
+            .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?,
+        None => None,
+    };
+    let (at, id) = cursor.unwrap_or((i64::MAX, String::new()));
+    let bounded = before.is_some() as i64;
+    // The order is (activity or 0, chat id), newest first. Chats with activity come first and
+    // are read along the activity index, stopping at the limit (sorting all 10,000 for a
+    // coalesced key was the page's largest cost); only a page past them reads the rest.
+    let mut rows = chat_page(conn, ACTIVE_CHATS, (bounded, at, &id), limit)?;
+    let short = limit - rows.len() as i64;
+    if short > 0 {
+        rows.extend(chat_page(conn, IDLE_CHATS, (bounded, at, &id), short)?);
+    }
+    summaries(conn, rows, true)
+}
+
+const ACTIVE_CHATS: &str = "last_activity_at > 0
+     AND (?1 = 0 OR (last_activity_at, chat_id) < (?2, ?3))
+     ORDER BY last_activity_at DESC, chat_id DESC";
+
+const IDLE_CHATS: &str = "coalesce(last_activity_at, 0) <= 0
+     AND (?1 = 0 OR (coalesce(last_activity_at, 0), chat_id) < (?2, ?3))
+     ORDER BY coalesce(last_activity_at, 0) DESC, chat_id DESC";
+
+/// Chat rows matching `filter` (a condition and order on `?1` bounded, `?2` at, `?3` id).
+fn chat_page(
+    conn: &Connection,
+    filter: &str,
+    (bounded, at, id): (i64, i64, &str),
+    limit: i64,
+) -> Result<Vec<ChatRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {CHAT_COLUMNS} FROM chats WHERE {filter} LIMIT ?4"
+    ))?;
+    let rows = stmt
+        .query_map(params![bounded, at, id, limit], chat_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// One chat's summary, if the chat exists.
+pub fn chat(conn: &Connection, chat_id: &str) -> Result<Option<ChatSummary>, StoreError> {
+    chat_knowing(conn, chat_id, None)
+}
+
+/// [`chat`], given a message view already built (a live event's own message): when it is the
+/// chat's last message it is used rather than read and assembled a second time.
+pub fn chat_knowing(
+    conn: &Connection,
+    chat_id: &str,
+    known: Option<&Message>,
+) -> Result<Option<ChatSummary>, StoreError> {
+    let row = conn
+        .prepare_cached(&format!(
+            "SELECT {CHAT_COLUMNS} FROM chats WHERE chat_id = ?1"
+        ))?
+        .query_row(params![chat_id], chat_row)
+        .optional()?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let known = known.filter(|m| row.last_message_id.as_deref() == Some(m.id.as_str()));
+    let mut summary = summaries(conn, vec![row], known.is_none())?.pop();
+    if let (Some(summary), Some(message)) = (summary.as_mut(), known) {
+        summary.last_message = Some(preview(message.clone()));
+    }
+    Ok(summary)
+}
+
+/// The titles of these chats (those that exist), as their summaries show them.
+pub fn chat_titles<'a>(
+    conn: &Connection,
+    chat_ids: impl IntoIterator<Item = &'a str>,
+) -> Result<HashMap<String, String>, StoreError> {
+    let rows: Vec<ChatRow> = conn
+        .prepare_cached(&format!(
+            "SELECT {CHAT_COLUMNS} FROM chats WHERE chat_id IN (SELECT value FROM json_each(?1))"
+        ))?
+        .query_map(params![json_list(chat_ids)], chat_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(summaries(conn, rows, false)?
+        .into_iter()
+        .map(|s| (s.chat_id, s.title))
+        .collect())
+}
 
 /// Summaries of `rows`, in their order; without `last_message` when `with_last` is false.
-pub(crate) fn summaries(
+fn summaries(
     conn: &Connection,
     rows: Vec<ChatRow>,
     with_last: bool,
@@ -172,9 +272,9 @@ fn grouped<T>(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use crate::simulate::{generate, Scenario};
-    use crate::store::chats::read;
-    use crate::store::convergence_tests::{ingest, memory_db};
+    use crate::store::tests::convergence::{ingest, memory_db};
 
     #[test]
     fn a_page_of_summaries_is_each_chat_summarized_alone() {
@@ -182,12 +282,12 @@ mod tests {
         for d in generate(Scenario::Demo, 400, 11, chrono::Utc::now()) {
             ingest(&conn, &d.body);
         }
-        let page = read::chats(&conn, None, 1000).expect("chats");
+        let page = chats(&conn, None, 1000).expect("chats");
         assert!(page.len() > 3, "the demo has several chats");
         assert!(page.iter().any(|c| c.is_group && !c.members.is_empty()));
         assert!(page.iter().any(|c| c.last_message.is_some()));
         for summary in &page {
-            let alone = read::chat(&conn, &summary.chat_id)
+            let alone = chat(&conn, &summary.chat_id)
                 .expect("chat")
                 .expect("the chat exists");
             assert_eq!(
@@ -211,7 +311,7 @@ mod tests {
                ('k1', '+1666', 'Bo Contact', 1, 'e1', 0);",
         )
         .expect("seed");
-        let page = read::chats(&conn, None, 10).expect("chats");
+        let page = chats(&conn, None, 10).expect("chats");
         let titles: Vec<(&str, &str)> = page
             .iter()
             .map(|c| (c.chat_id.as_str(), c.title.as_str()))
@@ -241,7 +341,7 @@ mod tests {
                ('r-late', 'm1', 'like', 0, 20), ('r-early', 'm1', 'love', 1, 10);",
         )
         .expect("seed");
-        let page = read::chats(&conn, None, 10).expect("chats");
+        let page = chats(&conn, None, 10).expect("chats");
         assert_eq!(page.len(), 2);
         for summary in &page {
             let last = serde_json::to_value(&summary.last_message).expect("json");
@@ -277,7 +377,7 @@ mod tests {
         )
         .expect("seed");
         let ids = |before: Option<&str>, limit: i64| -> Vec<String> {
-            read::chats(&conn, before, limit)
+            chats(&conn, before, limit)
                 .expect("chats")
                 .into_iter()
                 .map(|c| c.chat_id)
@@ -291,5 +391,54 @@ mod tests {
         assert_eq!(ids(None, 2), ["c", "f"]);
         assert_eq!(ids(Some("a"), 2), ["b", "e"], "a page across both kinds");
         assert_eq!(ids(Some("e"), 5), ["d"]);
+    }
+
+    /// Regression: a chat whose last message was 900 KB of text (or hundreds of attachments)
+    /// made every chat-list load carry it whole.
+    #[test]
+    fn the_chat_list_carries_a_bounded_preview_of_a_huge_last_message() {
+        let conn = memory_db();
+        let huge = "quarterly pricing ".repeat(60_000);
+        conn.execute(
+            "INSERT INTO messages (id, chat_id, text, sent_at, direction) VALUES ('big', 'c1', ?1, 9, 'inbound')",
+            [&huge],
+        )
+        .expect("a huge message");
+        conn.execute_batch(
+            "INSERT INTO chats (chat_id, last_activity_at, last_message_id) VALUES ('c1', 9, 'big');
+             WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 499)
+             INSERT INTO attachments (message_id, position, id, filename)
+             SELECT 'big', i, 'a' || i, 'file ' || i || '.pdf' FROM n;",
+        )
+        .expect("five hundred attachments");
+        let list = chats(&conn, None, 100).expect("chat list");
+        let body = serde_json::to_string(&list).expect("json");
+        assert!(
+            huge.len() > 1_000_000 && body.len() < 100_000,
+            "a 1 MB message makes a {} byte chat list",
+            body.len()
+        );
+        let last = list[0].last_message.as_ref().expect("the preview is there");
+        let text = last.text.as_deref().unwrap_or_default();
+        assert!(
+            text.starts_with("quarterly pricing") && text.ends_with('…'),
+            "the preview is the text's beginning, marked as cut"
+        );
+        assert_eq!(
+            text.chars().count(),
+            read::PREVIEW_CHARS + 1,
+            "the preview is bounded in characters, not bytes"
+        );
+        assert_eq!(
+            last.attachments.len(),
+            read::PREVIEW_ITEMS,
+            "the preview carries a few attachments, not all five hundred"
+        );
+        let alone = chat(&conn, "c1").expect("chat").expect("exists");
+        assert_eq!(
+            serde_json::to_string(&alone).expect("json"),
+            serde_json::to_string(&list[0]).expect("json"),
+            "one chat reads as it does in the list"
+        );
     }
 }

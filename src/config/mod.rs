@@ -2,17 +2,26 @@
 //!
 //! Everything that can be wrong with a setting is found here, before anything starts, and
 //! reported as one sentence that says what to change.
+//!
+//! This is the engine's bottom layer: it imports no other module of the crate but the vendor's
+//! vocabulary (`linq::Secret`). `file` reads and rewrites `config.toml` (one writer at a time,
+//! atomically); `linq` is its `[linq]` table and the API base's validation, which the layers
+//! above (`linq_api`, `http`, the CLI) use.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::linq::Secret;
-use crate::linq_api::profile::LinqSection;
+
+mod file;
+pub mod linq;
+
+use file::read_config;
+pub use file::{load_config, update_config, ConfigFile};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 pub const DEFAULT_UI_LISTEN: &str = "127.0.0.1:8788";
@@ -117,27 +126,6 @@ pub enum ConfigError {
     ConfigFile { path: String, reason: String },
 }
 
-/// The config file's keys. Unknown keys are refused so a typo is noticed.
-#[derive(Debug, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConfigFile {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub listen: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub webhook_path: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ui_listen: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub webhook_secrets: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub typing_retention_hours: Option<u64>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub allow_unsigned: bool,
-    /// The connection to Linq's API: subscription, public URL, secrets in their grace period.
-    #[serde(default, skip_serializing_if = "LinqSection::is_empty")]
-    pub linq: LinqSection,
-}
-
 impl Settings {
     /// Resolves settings from flags and environment (already merged by clap), then the config
     /// file, then defaults. On a first run with no secret, generates one and saves it.
@@ -147,8 +135,7 @@ impl Settings {
             None => default_data_dir()?,
         };
         prepare_data_dir(&data_dir)?;
-        let config_path = data_dir.join(CONFIG_FILE);
-        let mut file = read_config(&config_path)?;
+        let mut file = read_config(&data_dir.join(CONFIG_FILE))?;
 
         let listen = parse_addr(
             "--listen",
@@ -182,7 +169,7 @@ impl Settings {
         )?;
         let allow_unsigned = args.allow_unsigned || file.allow_unsigned;
         let (mut secrets, secret_source) =
-            resolve_secrets(args, &mut file, &config_path, allow_unsigned)?;
+            resolve_secrets(args, &mut file, &data_dir, allow_unsigned)?;
         if matches!(
             secret_source,
             SecretSource::ConfigFile | SecretSource::Generated
@@ -190,11 +177,11 @@ impl Settings {
             // Secrets rotated out less than the grace period ago are still accepted.
             secrets.extend(file.linq.live_retiring(chrono::Utc::now()));
         }
-        let linq_api_base = crate::linq_api::validate_base(
+        let linq_api_base = linq::validate_api_base(
             args.linq_api_base
                 .as_deref()
                 .or(file.linq.api_base.as_deref())
-                .unwrap_or(crate::linq_api::DEFAULT_API_BASE),
+                .unwrap_or(linq::DEFAULT_API_BASE),
         )
         .map_err(ConfigError::Invalid)?;
         let ui_token = match &args.ui_token {
@@ -258,68 +245,6 @@ fn prepare_data_dir(dir: &Path) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn read_config(path: &Path) -> Result<ConfigFile, ConfigError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ConfigFile::default()),
-        Err(e) => {
-            return Err(ConfigError::ConfigFile {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })
-        }
-    };
-    toml::from_str(&text).map_err(|e| ConfigError::ConfigFile {
-        path: path.display().to_string(),
-        reason: e.message().to_string(),
-    })
-}
-
-/// Reads the config file in `data_dir` (an absent file reads as empty).
-pub fn load_config(data_dir: &Path) -> Result<ConfigFile, ConfigError> {
-    read_config(&data_dir.join(CONFIG_FILE))
-}
-
-/// Writes the config file with mode 0600: it holds the webhook secret.
-pub fn write_config(path: &Path, file: &ConfigFile) -> Result<(), ConfigError> {
-    let fail = |reason: String| ConfigError::ConfigFile {
-        path: path.display().to_string(),
-        reason,
-    };
-    let text = toml::to_string(file).map_err(|e| fail(e.to_string()))?;
-    let tmp = path.with_extension("toml.tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut out = options.open(&tmp).map_err(|e| fail(e.to_string()))?;
-    out.write_all(text.as_bytes())
-        .and_then(|_| out.sync_all())
-        .map_err(|e| fail(e.to_string()))?;
-    std::fs::rename(&tmp, path).map_err(|e| fail(e.to_string()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| fail(e.to_string()))?;
-    }
-    Ok(())
-}
-
-/// Reads, modifies and rewrites the config file (used to save a new secret).
-pub fn update_config(
-    data_dir: &Path,
-    change: impl FnOnce(&mut ConfigFile),
-) -> Result<(), ConfigError> {
-    let path = data_dir.join(CONFIG_FILE);
-    let mut file = read_config(&path)?;
-    change(&mut file);
-    write_config(&path, &file)
-}
-
 fn split_secrets(text: &str) -> Vec<Secret> {
     text.split([',', '\n'])
         .map(str::trim)
@@ -331,7 +256,7 @@ fn split_secrets(text: &str) -> Vec<Secret> {
 fn resolve_secrets(
     args: &SettingsArgs,
     file: &mut ConfigFile,
-    config_path: &Path,
+    data_dir: &Path,
     allow_unsigned: bool,
 ) -> Result<(Vec<Secret>, SecretSource), ConfigError> {
     if let Some(path) = &args.secret_file {
@@ -367,10 +292,26 @@ fn resolve_secrets(
     if allow_unsigned {
         return Ok((Vec::new(), SecretSource::None));
     }
-    let secret = generate_secret();
-    file.webhook_secrets = vec![secret.clone()];
-    write_config(config_path, file)?;
-    Ok((vec![Secret::new(&secret)], SecretSource::Generated))
+    // Saved under the config file's lock; a secret another process saved since `file` was read
+    // (a second first run at the same moment) is kept and used instead.
+    let generated = generate_secret();
+    let (kept, saved) = update_config(data_dir, |f| {
+        if f.webhook_secrets.is_empty() {
+            f.webhook_secrets = vec![generated.clone()];
+        }
+        (
+            f.webhook_secrets.clone(),
+            f.webhook_secrets == [generated.clone()],
+        )
+    })?;
+    file.webhook_secrets = kept.clone();
+    let secrets = kept.iter().flat_map(|s| split_secrets(s)).collect();
+    let source = if saved {
+        SecretSource::Generated
+    } else {
+        SecretSource::ConfigFile
+    };
+    Ok((secrets, source))
 }
 
 /// A new webhook secret: 32 random bytes as hex.
@@ -438,9 +379,17 @@ mod tests {
             return;
         }
         let first = Settings::resolve(&a).expect("first run");
-        assert_eq!(first.secret_source, SecretSource::Generated);
+        assert_eq!(
+            first.secret_source,
+            SecretSource::Generated,
+            "with no secret anywhere the first run makes one"
+        );
         let second = Settings::resolve(&a).expect("second run");
-        assert_eq!(second.secret_source, SecretSource::ConfigFile);
+        assert_eq!(
+            second.secret_source,
+            SecretSource::ConfigFile,
+            "the second run reads the secret the first one saved"
+        );
         assert_eq!(
             first.secrets, second.secrets,
             "the generated secret is kept"
@@ -472,7 +421,10 @@ mod tests {
             .contains("--listen"));
         a.listen = None;
         a.webhook_path = Some("no-slash".into());
-        assert!(Settings::resolve(&a).is_err());
+        assert!(
+            Settings::resolve(&a).is_err(),
+            "a webhook path without a leading slash is refused"
+        );
     }
 
     #[test]

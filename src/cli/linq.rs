@@ -11,7 +11,7 @@ use clap::{Args, Subcommand};
 use linq_inbox::config::Settings;
 use linq_inbox::linq_api::connection::{Connected, Listing, Rotated, Status};
 use linq_inbox::linq_api::delivery::{DeliveryReport, TEST_EVENT_TYPE};
-use linq_inbox::linq_api::{Connection, Subscription, TokenSource};
+use linq_inbox::linq_api::{ConnectSettings, Subscription, TokenSource};
 use linq_inbox::store::{log, Store};
 use serde::Serialize;
 
@@ -58,11 +58,8 @@ enum LinqCommand {
 }
 
 pub fn run(settings: Settings, args: LinqArgs) -> anyhow::Result<ExitCode> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("could not start the async runtime")?;
-    let connection = Connection::from_settings(&settings);
+    let rt = crate::runtime()?;
+    let connection = ConnectSettings::from_settings(&settings);
     let secret = settings.secrets.first().cloned();
     let json = args.json;
     rt.block_on(async move {

@@ -1,0 +1,101 @@
+//! `linq-inbox`: the engine's command line. This file is the entry: the commands and their
+//! flags (every subcommand also takes the settings of `config::SettingsArgs`), and the dispatch
+//! to one module per command family: `serve`, `replay` (import, export, rebuild), `doctor`,
+//! `linq` (connect the app to Linq). `simulate` lives in the library (`linq_inbox::simulate`).
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use linq_inbox::config::{Settings, SettingsArgs};
+
+mod doctor;
+mod linq;
+mod replay;
+mod serve;
+
+#[derive(Parser)]
+#[command(
+    name = "linq-inbox",
+    version,
+    about = "Linq Inbox: verified Linq webhooks, kept in a local inbox"
+)]
+struct Cli {
+    #[command(flatten)]
+    settings: SettingsArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the engine headless: webhook listener and UI server.
+    Serve,
+    /// Import a JSONL file of envelopes (`-` for standard input). Idempotent.
+    Import { file: String },
+    /// Export the raw event log as JSONL.
+    Export {
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Re-derive every projection from the raw event log.
+    Rebuild,
+    /// Check config, ports, secret and database.
+    Doctor,
+    /// Send realistic signed Linq webhook traffic to a listener.
+    Simulate(linq_inbox::simulate::SimulateArgs),
+    /// Connect to Linq: create, list or delete the webhook subscription, test the tunnel,
+    /// rotate the secret.
+    Linq(linq::LinqArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("linq_inbox=info,warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("linq-inbox: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Simulate(args) = &cli.command {
+        let report = runtime()?.block_on(linq_inbox::simulate::run(args))?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            println!("{report}");
+        }
+        return Ok(if report.is_clean() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
+    let settings = Settings::resolve(&cli.settings)?;
+    match cli.command {
+        Command::Serve => serve::run(settings),
+        Command::Import { file } => replay::import(&settings, &file),
+        Command::Export { out } => replay::export(&settings, out.as_deref()),
+        Command::Rebuild => replay::rebuild(&settings),
+        Command::Doctor => doctor::run(settings),
+        Command::Linq(args) => linq::run(settings, args),
+        Command::Simulate(_) => Ok(ExitCode::SUCCESS),
+    }
+}

@@ -1,0 +1,61 @@
+//! `linq-inbox import`, `export` and `rebuild`: the raw event log in and out as JSONL, and every
+//! projection re-derived from it.
+
+use std::io::{BufReader, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use linq_inbox::config::Settings;
+use linq_inbox::store::{replay, Store};
+
+/// Imports a JSONL file of envelopes (`-` for standard input); idempotent.
+pub fn import(settings: &Settings, file: &str) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&settings.data_dir)?;
+    let mut conn = store.writer()?;
+    let report = if file == "-" {
+        replay::import(&mut conn, std::io::stdin().lock())?
+    } else {
+        let f = std::fs::File::open(file).with_context(|| format!("cannot open {file}"))?;
+        replay::import(&mut conn, BufReader::new(f))?
+    };
+    println!(
+        "imported {} events ({} already present)",
+        report.stored, report.duplicates
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Exports the raw event log as JSONL to `out`, or to standard output.
+pub fn export(settings: &Settings, out: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&settings.data_dir)?;
+    let conn = store.reader()?;
+    let count = match out {
+        Some(path) => {
+            let mut f = std::io::BufWriter::new(
+                std::fs::File::create(path)
+                    .with_context(|| format!("cannot create {}", path.display()))?,
+            );
+            let n = replay::export(&conn, &mut f)?;
+            f.flush()?;
+            n
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = std::io::BufWriter::new(stdout.lock());
+            let n = replay::export(&conn, &mut lock)?;
+            lock.flush()?;
+            n
+        }
+    };
+    eprintln!("exported {count} events");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Re-derives every projection from the raw event log.
+pub fn rebuild(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&settings.data_dir)?;
+    let n = replay::rebuild(&mut store.writer()?)?;
+    println!("rebuilt the inbox from {n} events");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,71 @@
+//! What every UI API handler shares: the store and its pool of reader connections, the writer,
+//! the live state of the feed, the configuration the status screen shows, and the secrets.
+
+use std::sync::{Arc, Mutex};
+
+use axum::http::StatusCode;
+use rusqlite::Connection;
+
+use super::error::ApiError;
+use crate::config::SecretSource;
+use crate::feed::LiveState;
+use crate::ingest::Ingest;
+use crate::linq::Secret;
+use crate::store::{Store, StoreError};
+
+/// The UI API's state, one per UI server.
+pub struct ApiState {
+    pub store: Store,
+    pub readers: Mutex<Vec<Connection>>,
+    pub ingest: Ingest,
+    /// What the feed keeps in memory: the broadcast, typing, preferences, presence.
+    pub live: LiveState,
+    pub info: StatusInfo,
+    pub secrets: Arc<std::sync::RwLock<Vec<Secret>>>,
+    /// Every read is counted, so the engine knows when the readers' caches went quiet.
+    pub activity: crate::memory::Activity,
+}
+
+/// What the status screen shows about the configuration.
+#[derive(Clone)]
+pub struct StatusInfo {
+    pub listen: String,
+    pub webhook_path: String,
+    pub ui_listen: String,
+    pub secret_source: SecretSource,
+    pub allow_unsigned: bool,
+    pub data_dir: std::path::PathBuf,
+    pub typing_retention_hours: u64,
+}
+
+impl ApiState {
+    /// Runs a read on a pooled reader connection off the async threads.
+    pub async fn read<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        self.activity.touch();
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = match state.readers.lock().ok().and_then(|mut p| p.pop()) {
+                Some(c) => c,
+                None => state.store.reader()?,
+            };
+            let result = f(&conn);
+            if let Ok(mut pool) = state.readers.lock() {
+                if pool.len() < 8 {
+                    pool.push(conn);
+                }
+            }
+            result
+        })
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the query was interrupted",
+            )
+        })?
+        .map_err(ApiError::from)
+    }
+}

@@ -1,0 +1,7 @@
+//! The store's promises that span its concepts: any order of a conversation's events ends in
+//! one state (`convergence`), what v3 adds projects by the same rules (`projection`), and one
+//! conversation told in either dialect is one inbox (`dialects`).
+
+pub(crate) mod convergence;
+mod dialects;
+mod projection;

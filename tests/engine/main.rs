@@ -1,0 +1,21 @@
+//! Integration tests: the real `linq-inbox` binary over real HTTP, one module per area, plus
+//! the UI router's guards driven in-process without a socket (`router`). `harness` starts the
+//! binary on free ports with a temp data folder; `linq_fake` is Linq's REST API on loopback.
+
+mod abuse;
+mod auth;
+mod contracts;
+mod crash;
+mod disk_full;
+mod exposure;
+mod harness;
+mod hostile;
+mod linq_connect;
+mod linq_fake;
+mod router;
+mod sse;
+mod store;
+mod ui;
+mod upgrade;
+mod v3;
+mod webhook;
