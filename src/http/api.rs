@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::config::{self, SecretSource};
-use crate::feed::{Presence, Shared};
+use crate::feed::{ActivityPage, Presence, Shared};
 use crate::ingest::Ingest;
 use crate::linq::standard_webhooks::{secret_kind, SecretKind};
 use crate::linq::Secret;
@@ -113,6 +113,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/contacts", get(contacts))
         .route("/api/search", get(search_handler))
         .route("/api/events", get(events))
+        .route("/api/activity", get(activity))
         .route("/api/rejected", get(rejected))
         .route("/api/settings", get(get_settings).put(put_settings))
         .route("/api/presence", post(presence))
@@ -354,6 +355,29 @@ async fn events(State(s): State<Arc<ApiState>>, Query(p): Query<Page>) -> ApiRes
         .read(move |c| queries::events(c, before, p.event_type.as_deref(), n))
         .await?;
     Ok(Json(json!({"events": events, "has_more": has_more})))
+}
+
+/// The activity timeline: each stored event as the stream item it is (typing left out), newest
+/// first, paged by `before` (a seq).
+async fn activity(
+    State(s): State<Arc<ApiState>>,
+    Query(p): Query<Page>,
+) -> Result<Json<ActivityPage>, ApiError> {
+    let n = limit(&p.limit, 100, 500)?;
+    let before = match &p.before {
+        None => None,
+        Some(b) => Some(b.parse::<i64>().map_err(|_| {
+            ApiError(
+                StatusCode::BAD_REQUEST,
+                "before must be a seq number".into(),
+            )
+        })?),
+    };
+    let shared = s.shared.clone();
+    let page = s
+        .read(move |c| crate::feed::activity_page(c, &shared, before, n))
+        .await?;
+    Ok(Json(page))
 }
 
 async fn rejected(State(s): State<Arc<ApiState>>, Query(p): Query<Page>) -> ApiResult {

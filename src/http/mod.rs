@@ -6,6 +6,8 @@ pub mod assets;
 pub mod auth;
 pub mod connect;
 pub mod sse;
+#[cfg(test)]
+mod ts_types;
 pub mod webhook;
 
 use std::sync::Arc;
