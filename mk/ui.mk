@@ -8,7 +8,13 @@ UI_SOURCES := $(shell find ui/src -type f 2>/dev/null) ui/index.html ui/vite.con
 	ui/tsconfig.json ui/package.json ui/package-lock.json
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: ui-deps ui-build ui-test e2e-deps e2e-test
+.PHONY: ui-deps ui-build ui-test ui-types e2e-deps e2e-test
+
+# Rewrites ui/src/lib/types.generated.ts from the Rust types the UI API serializes (ts-rs, in
+# the engine's test http::ts_types). The same test, run by engine-test, fails when the checked-in
+# file and the Rust types differ, so the two cannot drift.
+ui-types:
+	LINQ_UPDATE_UI_TYPES=1 cargo test --lib http::ts_types::ui_types_match_the_rust_view_types
 
 # `npm ci` only when node_modules is missing or older than the lock file.
 $(UI_STAMP): ui/package-lock.json

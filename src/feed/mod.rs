@@ -6,6 +6,7 @@
 //! from the log through its own reader connection, so the writer never waits for the feed and
 //! a slow consumer only ever lags its own bounded broadcast buffer.
 
+mod activity;
 mod build;
 mod typing;
 
@@ -14,6 +15,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
+pub use activity::{activity_page, ActivityItem, ActivityPage};
 pub use build::{build_event, spawn_builder};
 pub use typing::TypingTracker;
 
@@ -45,6 +47,8 @@ impl StreamEvent {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "TypingUpdate"))]
 pub struct TypingState {
     pub chat_id: String,
     pub typing: Vec<views::Typist>,
@@ -52,6 +56,8 @@ pub struct TypingState {
 
 /// The `data:` of a stream event; only the fields that apply are present.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "StreamEvent", optional_fields = nullable))]
 pub struct FeedData {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seq: Option<i64>,
@@ -80,6 +86,7 @@ pub struct FeedData {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub typing: Option<TypingState>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(test, ts(as = "Option<Vec<views::ThreadItem>>", optional))]
     pub memberships: Vec<views::ThreadItem>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub membership: Option<views::ThreadItem>,

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::error::ApiError;
 use super::state::ApiState;
 use crate::config::{self, SecretSource};
-use crate::feed::Presence;
+use crate::feed::{ActivityPage, Presence};
 use crate::linq::standard_webhooks::{secret_kind, SecretKind};
 use crate::linq::Secret;
 use crate::store::settings::{self as prefs, SettingsPatch};
@@ -33,6 +33,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/contacts", get(contacts))
         .route("/api/search", get(search_handler))
         .route("/api/events", get(events))
+        .route("/api/activity", get(activity))
         .route("/api/rejected", get(rejected))
         .route("/api/settings", get(get_settings).put(put_settings))
         .route("/api/presence", post(presence))
@@ -272,6 +273,27 @@ async fn events(State(s): State<Arc<ApiState>>, Query(p): Query<Page>) -> ApiRes
         .read(move |c| log::events(c, before, p.event_type.as_deref(), n))
         .await?;
     Ok(Json(json!({"events": events, "has_more": has_more})))
+}
+
+/// The activity timeline: each stored event as the stream item it is (typing left out), newest
+/// first, paged by `before` (a seq).
+async fn activity(
+    State(s): State<Arc<ApiState>>,
+    Query(p): Query<Page>,
+) -> Result<Json<ActivityPage>, ApiError> {
+    let n = limit(&p.limit, 100, 500)?;
+    let before = match &p.before {
+        None => None,
+        Some(b) => Some(
+            b.parse::<i64>()
+                .map_err(|_| ApiError::bad_request("before must be a seq number"))?,
+        ),
+    };
+    let live = s.live.clone();
+    let page = s
+        .read(move |c| crate::feed::activity_page(c, &live, before, n))
+        .await?;
+    Ok(Json(page))
 }
 
 async fn rejected(State(s): State<Arc<ApiState>>, Query(p): Query<Page>) -> ApiResult {

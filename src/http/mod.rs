@@ -8,6 +8,8 @@ pub mod connect;
 pub mod error;
 pub mod sse;
 pub mod state;
+#[cfg(test)]
+mod ts_types;
 pub mod webhook;
 
 use std::sync::Arc;

@@ -232,17 +232,34 @@ pub fn rejected_total(conn: &Connection) -> Result<i64, StoreError> {
     Ok(v.and_then(|s| s.parse().ok()).unwrap_or(0))
 }
 
+/// The typing-indicator event types of both API versions, as an SQL list.
+const TYPING_TYPES: &str = "('typing_indicator.received', 'typing_indicator.removed',
+    'chat.typing_indicator.started', 'chat.typing_indicator.stopped')";
+
 /// Deletes typing-indicator events received before `cutoff` (ms). They change no projection,
 /// and a busy account would otherwise grow the log by thousands a day.
 pub fn prune_typing(conn: &Connection, cutoff: i64) -> Result<usize, StoreError> {
     Ok(conn.execute(
-        "DELETE FROM events WHERE event_type IN
-           ('typing_indicator.received', 'typing_indicator.removed',
-            'chat.typing_indicator.started', 'chat.typing_indicator.stopped')
-         AND received_at < ?1",
+        &format!("DELETE FROM events WHERE event_type IN {TYPING_TYPES} AND received_at < ?1"),
         params![cutoff],
     )?)
 }
+/// Events newest first, before `before` (a seq), leaving out typing indicators: what the
+/// activity timeline pages through (typing is live state, never an entry of it).
+pub fn events_page_without_typing(
+    conn: &Connection,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events
+         WHERE seq < ?1 AND event_type NOT IN {TYPING_TYPES}
+         ORDER BY seq DESC LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![before.unwrap_or(i64::MAX), limit], event_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 // ---- views ----
 
 /// A page of the log, newest first, older than `before`, maybe of one type; and whether

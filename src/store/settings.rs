@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::StoreError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Theme {
     #[default]
@@ -17,6 +18,7 @@ pub enum Theme {
 
 /// Which kinds of event raise a desktop notification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct NotifyEvents {
     pub message: bool,
@@ -35,9 +37,12 @@ impl Default for NotifyEvents {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "Settings"))]
 pub struct UiSettings {
     pub muted_chats: Vec<String>,
     pub do_not_disturb: bool,
+    #[cfg_attr(test, ts(type = "string | null"))]
     pub dnd_until: Option<DateTime<Utc>>,
     pub previews: bool,
     pub notify: NotifyEvents,

@@ -8,6 +8,7 @@
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     Inbound,
@@ -25,6 +26,8 @@ impl Direction {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "Handle"))]
 pub struct HandleView {
     pub display_name: Option<String>,
     pub identifier: String,
@@ -34,6 +37,7 @@ pub struct HandleView {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Member {
     pub identifier: String,
     pub is_me: bool,
@@ -41,6 +45,8 @@ pub struct Member {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "TypingEntry"))]
 pub struct Typist {
     /// `None` when Linq did not say who is typing.
     pub identifier: Option<String>,
@@ -48,6 +54,7 @@ pub struct Typist {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ChatSummary {
     pub chat_id: String,
     pub handles: Vec<HandleView>,
@@ -63,6 +70,7 @@ pub struct ChatSummary {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Attachment {
     pub filename: Option<String>,
     pub id: Option<String>,
@@ -71,9 +79,11 @@ pub struct Attachment {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Reaction {
     /// v3 `custom` reactions: the emoji itself.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional = nullable))]
     pub custom_emoji: Option<String>,
     pub from: Option<String>,
     pub from_name: Option<String>,
@@ -83,11 +93,13 @@ pub struct Reaction {
     pub sent_at: Option<String>,
     /// v3 `sticker` reactions: the sticker object as Linq sent it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional = nullable, type = "{ file_name?: string | null, mime_type?: string | null, url?: string | null }"))]
     pub sticker: Option<serde_json::Value>,
 }
 
 /// Why Linq could not deliver an outbound message (v3 `message.failed`).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Failure {
     pub code: Option<String>,
     pub detail_code: Option<String>,
@@ -97,6 +109,7 @@ pub struct Failure {
 
 /// The message a reply answers, as much of it as is known.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ReplyTo {
     pub direction: Option<Direction>,
     /// False while the answered message has not arrived (or is in no chat we hold).
@@ -108,6 +121,7 @@ pub struct ReplyTo {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Message {
     pub attachments: Vec<Attachment>,
     pub chat_id: String,
@@ -120,6 +134,7 @@ pub struct Message {
     pub from_name: Option<String>,
     pub from_phone: Option<String>,
     pub id: String,
+    #[cfg_attr(test, ts(type = "\"message\""))]
     pub kind: &'static str,
     pub reactions: Vec<Reaction>,
     pub read_at: Option<String>,
@@ -129,12 +144,19 @@ pub struct Message {
     pub sent_at_original: Option<String>,
     pub service: Option<String>,
     /// Outbound only: `sent`, `delivered`, `read` or `failed` (a later delivery beats a failure).
+    #[cfg_attr(
+        test,
+        ts(type = "\"sent\" | \"delivered\" | \"read\" | \"failed\" | null")
+    )]
     pub status: Option<&'static str>,
     pub text: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "Membership"))]
 pub struct MembershipItem {
+    #[cfg_attr(test, ts(type = "\"membership\""))]
     pub kind: &'static str,
     pub id: String,
     pub chat_id: String,
@@ -148,7 +170,10 @@ pub struct MembershipItem {
 /// A system line that is not a membership change: a group's name or icon changed, location
 /// sharing began or ended (v3).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "ChatEvent"))]
 pub struct ChatEventItem {
+    #[cfg_attr(test, ts(type = "\"chat_event\""))]
     pub kind: &'static str,
     pub id: String,
     pub chat_id: String,
@@ -167,6 +192,7 @@ pub struct ChatEventItem {
 // Items are built for one answer and serialized at once; boxing the common variant buys nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(untagged)]
 pub enum ThreadItem {
     Message(Message),
@@ -186,6 +212,7 @@ impl ThreadItem {
 
 /// The health of one of the rep's numbers (v3 `phone_number.status_updated`).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct NumberHealth {
     pub phone_number: String,
     /// `ACTIVE` or `FLAGGED`.
@@ -201,6 +228,7 @@ pub struct NumberHealth {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Recording {
     pub id: Option<String>,
     pub url: Option<String>,
@@ -210,6 +238,7 @@ pub struct Recording {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Call {
     pub id: String,
     pub from: Option<String>,
@@ -233,6 +262,7 @@ pub struct Call {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ContactOwner {
     pub id: Option<String>,
     pub name: Option<String>,
@@ -240,6 +270,7 @@ pub struct ContactOwner {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Contact {
     pub id: String,
     pub first_name: Option<String>,
@@ -261,6 +292,7 @@ pub struct Contact {
 
 /// A reaction as the activity feed and notifications need it: who, what, on which message.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ReactionEvent {
     pub id: String,
     pub message_id: String,
@@ -274,13 +306,16 @@ pub struct ReactionEvent {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Highlight {
     pub start: usize,
     pub end: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SearchHit {
+    #[cfg_attr(test, ts(type = "\"message\" | \"call\" | \"contact\""))]
     pub kind: String,
     pub id: String,
     pub chat_id: Option<String>,
@@ -291,6 +326,8 @@ pub struct SearchHit {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "RawEvent"))]
 pub struct EventView {
     pub seq: i64,
     pub event_id: String,
@@ -300,10 +337,13 @@ pub struct EventView {
     pub received_at: String,
     /// `raw`, `canonical`, `unsigned` (v2), `standard` or `legacy` (v3).
     pub signature: String,
+    #[cfg_attr(test, ts(type = "JsonValue"))]
     pub payload: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "Rejected"))]
 pub struct RejectedView {
     pub id: i64,
     pub received_at: String,

@@ -97,7 +97,13 @@ fn another_origin_can_neither_read_nor_change_anything() {
             ],
         ),
     ] {
-        for path in ["/api/chats", "/api/events", "/api/status", "/api/stream"] {
+        for path in [
+            "/api/chats",
+            "/api/events",
+            "/api/activity",
+            "/api/status",
+            "/api/stream",
+        ] {
             let mut headers = vec![host.clone()];
             headers.extend(extra.clone());
             let (s, text) = ui(&server, "GET", path, &headers, "");
@@ -366,6 +372,8 @@ fn secrets_never_leak_into_logs_answers_or_errors() {
         "/api/contacts".into(),
         "/api/search?q=hello".into(),
         "/api/events?limit=1000".into(),
+        "/api/activity?limit=500".into(),
+        "/api/activity?before=x".into(),
         "/api/rejected?limit=1000".into(),
         "/api/settings".into(),
         "/api/chats/nope".into(),

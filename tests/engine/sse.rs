@@ -263,3 +263,75 @@ fn stalled_client_is_reset_and_never_slows_ingest() {
         "a client that fell behind its bounded buffer must be sent `reset`"
     );
 }
+
+/// `GET /api/activity` is the stream's items for the log: every stored event but typing, newest
+/// first, each one what a stream resumed from the start sends for it (issue 17: the Activity
+/// screen reads the same after a reload as it did live, because both are these items).
+#[test]
+fn activity_pages_are_the_stream_items_of_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let deliveries = demo(linq_inbox::simulate::DEFAULT_COUNT, 3);
+    send_all(&server, &deliveries);
+    let last = deliveries.last().expect("a demo").event_id.clone();
+
+    let mut paged = Vec::new();
+    let mut before: Option<i64> = None;
+    loop {
+        let path = match before {
+            Some(b) => format!("/api/activity?limit=25&before={b}"),
+            None => "/api/activity?limit=25".to_string(),
+        };
+        let page = server.api(&path);
+        let items = page["items"].as_array().cloned().expect("items");
+        assert!(items.len() <= 25, "a page holds at most its limit");
+        before = items.last().and_then(|i| i["seq"].as_i64());
+        paged.extend(items);
+        if page["has_more"] != json!(true) {
+            break;
+        }
+    }
+
+    // A chat's typing dots belong to the moment of reading; the rest is the item.
+    let without_typing = |mut v: Value| {
+        if let Some(chat) = v.get_mut("chat").and_then(Value::as_object_mut) {
+            chat.remove("typing");
+        }
+        v
+    };
+    let streamed: Vec<_> = connect(&server, Some(0))
+        .read_until(&last)
+        .into_iter()
+        .filter(|(_, event, _)| !event.contains("typing_indicator"))
+        .rev()
+        .collect();
+    assert!(
+        streamed.len() > 30,
+        "the demo stores many events besides typing"
+    );
+    assert_eq!(
+        paged.iter().map(|i| i["seq"].as_i64()).collect::<Vec<_>>(),
+        streamed
+            .iter()
+            .map(|(seq, _, _)| Some(*seq))
+            .collect::<Vec<_>>(),
+        "the pages are the stream's stored events newest first, typing left out, none twice"
+    );
+    for (item, (seq, event, data)) in paged.iter().zip(streamed) {
+        assert_eq!(
+            item["event"],
+            json!(event),
+            "#{seq} is named as the stream names it"
+        );
+        assert_eq!(
+            without_typing(item["data"].clone()),
+            without_typing(data),
+            "#{seq} ({event}) is the stream's item"
+        );
+    }
+
+    let (status, body) = server.get("/api/activity?limit=501");
+    assert_eq!(status, 400, "a limit over 500 is refused: {body}");
+    let (status, body) = server.get("/api/activity?before=yesterday");
+    assert_eq!(status, 400, "before must be a seq: {body}");
+}

@@ -2,7 +2,7 @@
 // authenticates every call, and writes carry `Content-Type: application/json` as the server
 // requires.
 import type {
-  Call, ChatSummary, Contact, RawEvent, Rejected, SearchHit, Settings, Status, ThreadItem,
+  ActivityPage, Call, ChatSummary, Contact, RawEvent, Rejected, SearchHit, Settings, Status, ThreadItem,
 } from './types';
 
 export class ApiError extends Error {
@@ -63,6 +63,7 @@ export const api = {
     request<{ query: string; results: SearchHit[] }>('GET', '/api/search', undefined, { q, ...opts }),
   events: (q: { limit?: number; before?: number; type?: string } = {}) =>
     request<{ events: RawEvent[]; has_more: boolean }>('GET', '/api/events', undefined, q),
+  activity: (q: { limit?: number; before?: number } = {}) => request<ActivityPage>('GET', '/api/activity', undefined, q),
   rejected: (limit = 200) => request<{ rejected: Rejected[]; total: number }>('GET', '/api/rejected', undefined, { limit }),
   settings: () => request<Settings>('GET', '/api/settings'),
   putSettings: (patch: Partial<Settings>) => request<Settings>('PUT', '/api/settings', patch),

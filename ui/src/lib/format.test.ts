@@ -46,7 +46,7 @@ describe('names', () => {
   ];
   it('prefers the title, then the other party, never the rep', () => {
     expect(chatName({ chat_id: '1', title: 'Renewal team', handles, members: [] })).toBe('Renewal team');
-    expect(chatName({ chat_id: '1', title: null, handles, members: [] })).toBe('John Doe');
+    expect(chatName({ chat_id: '1', title: '', handles, members: [] })).toBe('John Doe');
     expect(chatName({ chat_id: '1', title: '', handles: [{ ...handles[0]!, name: '', display_name: null }], members: [] })).toBe('+15551234567');
   });
   it('initials come from letters only', () => {

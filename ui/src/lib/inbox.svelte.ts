@@ -6,13 +6,13 @@
 import { api, ApiError } from './api';
 import { SseParser } from './sse';
 import {
-  activityFromRaw, activityFromStream, contactName, firstUnreadId, mergeActivity, mergeItems,
+  activityEntries, contactName, firstUnreadId, followActivity, mergeActivity, mergeItems,
   patchChat, sortCalls, sortChats, sortContacts, upsertCall, upsertChat, upsertContact,
   type ActivityEntry,
 } from './state';
 import { chatName } from './format';
 import type {
-  Call, ChatSummary, Contact, Handle, Settings, Status, StreamEvent, ThreadItem, TypingUpdate,
+  ActivityItem, Call, ChatSummary, Contact, Handle, Settings, Status, StreamEvent, ThreadItem, TypingUpdate,
 } from './types';
 
 export type Connection = 'connecting' | 'live' | 'reconnecting' | 'signed-out';
@@ -47,7 +47,10 @@ export class Inbox {
   chats = $state.raw<ChatSummary[]>([]);
   calls = $state.raw<Call[]>([]);
   contacts = $state.raw<Contact[]>([]);
-  activity = $state.raw<ActivityEntry[]>([]);
+  /** The timeline's stream items, newest first: the first page of `/api/activity`, then live ones. */
+  activityItems = $state.raw<ActivityItem[]>([]);
+  /** The timeline in words, worded when read, with the names the inbox knows by then. */
+  readonly activity: ActivityEntry[] = $derived.by(() => activityEntries(this.activityItems, this.nameOf, this.chatTitle));
   threads = $state.raw<Record<string, ThreadState>>({});
   status = $state.raw<Status | null>(null);
   settings = $state.raw<Settings | null>(null);
@@ -94,10 +97,10 @@ export class Inbox {
 
   private async loadAll(): Promise<void> {
     try {
-      // The event log first: its newest seq is where the stream resumes, so anything committed
-      // while the other lists load is replayed (applying twice is harmless) and nothing is lost.
-      const events = await api.events({ limit: 200 });
-      const seq = events.events.reduce((m, e) => Math.max(m, e.seq), 0);
+      // The timeline first: the log's seq it was read at is where the stream resumes, so
+      // anything committed while the other lists load is replayed (applying twice is harmless)
+      // and nothing is lost.
+      const activity = await api.activity({ limit: 200 });
       const [chats, calls, contacts, status, settings] = await Promise.all([
         api.chats({ limit: 1000 }),
         api.calls({ limit: 500 }),
@@ -111,11 +114,8 @@ export class Inbox {
       this.status = status;
       this.showStore(status.store.ok, status.store.error);
       this.settings = settings;
-      this.lastSeq = Math.max(this.lastSeq, seq);
-      this.activity = mergeActivity(
-        [],
-        events.events.map((e) => activityFromRaw(e, this.nameOf, this.chatTitle)).filter((a): a is ActivityEntry => a !== null),
-      );
+      this.lastSeq = Math.max(this.lastSeq, activity.log_seq);
+      this.activityItems = mergeActivity([], activity.items);
       this.loadError = null;
       this.loaded = true;
       // Cached threads are dropped; the open one reloads from its newest page, with its
@@ -445,7 +445,7 @@ export class Inbox {
     const ev = parsed as StreamEvent;
     const seq = id !== null && /^\d+$/u.test(id) ? Number(id) : ev.seq;
     if (typeof seq === 'number' && seq <= this.lastSeq && seq > 0) return; // already applied
-    this.apply(ev);
+    this.apply(ev, event);
     if (typeof seq === 'number') this.lastSeq = Math.max(this.lastSeq, seq);
   }
 
@@ -454,8 +454,8 @@ export class Inbox {
     this.chats = patchChat(this.chats, t.chat_id, { typing: Array.isArray(t.typing) ? t.typing : [] });
   }
 
-  /** Applies one stored event's projections. */
-  apply(ev: StreamEvent): void {
+  /** Applies one stored event's projections; `event` is the stream's `event:` name. */
+  apply(ev: StreamEvent, event: string = ev.event_type ?? ''): void {
     if (ev.chat) {
       const local = this.chat(ev.chat.chat_id);
       const chat = { ...ev.chat };
@@ -495,8 +495,10 @@ export class Inbox {
     if (ev.call) this.calls = upsertCall(this.calls, ev.call);
     if (ev.contact) this.contacts = upsertContact(this.contacts, ev.contact);
     if (ev.contact_deleted_id) this.contacts = this.contacts.filter((c) => c.id !== ev.contact_deleted_id);
-    const entry = activityFromStream(ev, this.nameOf, this.chatTitle);
-    if (entry) this.activity = mergeActivity(this.activity, [entry]);
+    if (typeof ev.seq === 'number' && !event.includes('typing_indicator')) {
+      // Typing is live state, not a timeline entry (the activity page leaves it out too).
+      this.activityItems = followActivity(this.activityItems, { seq: ev.seq, event, data: ev });
+    }
     if (ev.message?.direction === 'inbound' && ev.message.chat_id === this.openChatId) this.readIfLooking();
     if (this.status) {
       this.status = { ...this.status, last_event_at: new Date().toISOString() };

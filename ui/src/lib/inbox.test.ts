@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Inbox, STORE_BANNER_HOLD_MS } from './inbox.svelte';
-import { chat, msg } from './testing/fixtures';
+import { call, chat, member, msg } from './testing/fixtures';
+import type { ActivityItem, StreamEvent } from './types';
 
 /** A fake UI API: answers each path from a table and records every request. */
 function fakeApi(routes: Record<string, unknown>) {
@@ -27,7 +28,10 @@ const status = {
 
 function baseRoutes(extra: Record<string, unknown> = {}) {
   return {
-    '/api/events': { events: [{ seq: 4, event_id: 'e4', event_type: 'message.received', created_at: null, received_at: '', signature: 'raw', payload: {} }], has_more: false },
+    '/api/activity': {
+      items: [{ seq: 4, event: 'message.received', data: { seq: 4, event_id: 'e4', event_type: 'message.received', created_at: null, received_at: '' } }],
+      has_more: false, log_seq: 4,
+    },
     '/api/chats': { chats: [chat('c1', '2025-05-21T10:00:00Z', { unread_count: 1 }), chat('c2', '2025-05-21T11:00:00Z')], has_more: false },
     '/api/calls': { calls: [], has_more: false },
     '/api/contacts': { contacts: [] },
@@ -74,6 +78,72 @@ describe('Inbox store', () => {
     expect(inbox.chats[0]?.unread_count, 'unfocused: it stays unread').toBe(2);
     expect(inbox.activity[0]?.text).toBe('María López: Can we talk tomorrow?');
     expect(inbox.lastSeq).toBe(5);
+  });
+
+  it('shows the same timeline after a reload as it did live, for every kind of item', async () => {
+    // The items as the stream sends them; `/api/activity` answers the same items after a reload,
+    // each with the newest views (here: the edited message, the renamed contact, the read).
+    const at = (m: number) => `2025-05-21T12:${String(m).padStart(2, '0')}:00Z`;
+    const hi = msg('m1', at(1), { text: 'Wednesday?' });
+    const edited = { ...hi, text: 'Thursday?', edited_at: at(3) };
+    const mine = msg('m2', at(2), { direction: 'outbound', from_phone: '+15559990000', from_name: null, text: 'Sure' });
+    const failed = { ...msg('m3', at(4), { direction: 'outbound' as const, text: 'Still there?' }), status: 'failed' as const, failure: { code: '4001', detail_code: null, reason: 'Recipient not on iMessage', failed_at: at(4) } };
+    const ann = { id: 'k1', first_name: 'Ann', last_name: null, full_name: 'Ann', email: null, phone_number: '+15550000077', company: null, title: null, location: null, image_url: null, created_at: null, created_at_original: null, updated_at: null, updated_at_original: null, owner: null, chat_id: null };
+    const like = { id: 'r1', message_id: 'm2', chat_id: 'c1', reaction: 'like', from: '+15550000001', from_name: 'María López', is_from_me: false, message_text: 'Sure', sent_at: at(5) };
+    const line = { kind: 'chat_event' as const, id: 'ce1', chat_id: 'c1', action: 'group_name', actor: '+15550000001', actor_name: 'María López', old_value: null, new_value: 'Deal room', sent_at: at(6), sent_at_original: null };
+    const stream: [string, Partial<StreamEvent>][] = [
+      ['message.received', { message: hi, chat: chat('c1', at(1), { last_message: hi }) }],
+      ['typing_indicator.received', { chat_id: 'c1', typing: { chat_id: 'c1', typing: [{ identifier: '+15550000001', name: 'María López' }] } }],
+      ['message.sent', { message: mine }],
+      ['message.edited', { message: edited }],
+      ['message.failed', { message: failed, chat_id: 'c1' }],
+      ['reaction.received', { reaction: like, message: { ...mine, reactions: [{ id: 'r1', reaction: 'like', from: '+15550000001', from_name: 'María López', is_from_me: false, sent_at: at(5) }] } }],
+      ['message.read', { message: { ...mine, read_at: at(6) }, chat_id: 'c1' }],
+      ['call.completed', { call: call('call1', { missed: true, answered_by: null, status: 'no-answer' }) }],
+      ['contact.created', { contact: ann }],
+      ['contact.updated', { contact: { ...ann, full_name: 'Ann Lee' } }],
+      ['participant.added', { membership: member('mb1', at(7)), memberships: [member('mb1', at(7))] }],
+      ['chat.group_name_updated', { chat_event: line, chat_id: 'c1' }],
+      ['message.delivered', { message: { ...mine, status: 'delivered', delivered_at: at(8) } }],
+      ['phone_number.status_updated', {}],
+    ];
+    const items: ActivityItem[] = stream.map(([event, data], i) => ({
+      seq: 10 + i, event, data: { seq: 10 + i, event_id: `e${10 + i}`, event_type: event, created_at: at(i), received_at: at(i), ...data },
+    }));
+    const routes = baseRoutes({ '/api/activity': { items: [], has_more: false, log_seq: 9 } });
+    fakeApi(routes);
+    const live = new Inbox();
+    await loaded(live);
+    for (const it of items) live.dispatch(it.event, JSON.stringify(it.data), String(it.seq));
+
+    // The reload: the page holds every item but typing, newest first, each with today's views.
+    const now = (d: StreamEvent): StreamEvent => ({
+      ...d,
+      ...(d.message?.id === 'm1' ? { message: edited } : {}),
+      ...(d.message?.id === 'm2' ? { message: { ...mine, read_at: at(6), status: 'delivered', delivered_at: at(8), reactions: stream[5]?.[1].message?.reactions ?? [] } } : {}),
+      ...(d.contact?.id === 'k1' ? { contact: { ...ann, full_name: 'Ann Lee' } } : {}),
+    });
+    const page = items.filter((i) => !i.event.includes('typing')).reverse().map((i) => ({ ...i, data: now(i.data) }));
+    fakeApi(baseRoutes({ '/api/activity': { items: page, has_more: false, log_seq: 23 }, '/api/contacts': { contacts: [{ ...ann, full_name: 'Ann Lee' }] } }));
+    const reloaded = new Inbox();
+    await loaded(reloaded);
+
+    expect(reloaded.activity, 'the reload reads entry for entry as the live timeline').toEqual(live.activity);
+    expect(live.activity.map((e) => e.text), 'one entry per item that says something, newest first').toEqual([
+      'Event phone_number.status_updated received',
+      'María López named the group “Deal room”',
+      'Amara Obi was added to a group chat',
+      'Contact updated: Ann Lee',
+      'New contact: Ann Lee',
+      'Missed call from Koji Tanaka',
+      "Chat c1 read 'Sure'",
+      "María López reacted 👍 to 'Sure'",
+      'Not delivered to Chat c1: Recipient not on iMessage',
+      "María López edited: 'Thursday?'",
+      'You to Chat c1: Sure',
+      'María López: Thursday?',
+    ]);
+    expect(reloaded.lastSeq, 'the stream resumes after the log the page was read from').toBe(23);
   });
 
   it('puts API v3 system lines into the open thread and updates a message in place', async () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
-  activityFromRaw, activityFromStream, buildRows, callSummary, chunks, curlFor, filterChats, firstUnreadId,
-  mergeActivity, mergeItems, myNumbers, sortChats, typingNames, upsertChat, type Row,
+  activityEntries, activityFromStream, buildRows, callSummary, chunks, curlFor, filterChats, firstUnreadId,
+  followActivity, mergeActivity, mergeItems, myNumbers, sortChats, typingNames, upsertChat, type Row,
 } from './state';
 import { call, chat, member, msg } from './testing/fixtures';
-import type { RawEvent } from './types';
+import type { ActivityItem, RawEvent, StreamEvent } from './types';
 
 const nameOf = (id: string | null | undefined, fallback?: string | null) =>
   ({ '+15550000002': 'Priya Raman' })[id ?? ''] ?? fallback ?? id ?? 'Unknown';
@@ -42,7 +42,7 @@ describe('chat list', () => {
 
   it('names who is typing, or "Someone" when Linq did not say', () => {
     expect(typingNames({ typing: [] })).toBeNull();
-    expect(typingNames({ typing: [{ identifier: null, name: null }] })).toBe('Someone');
+    expect(typingNames({ typing: [{ identifier: null, name: '' }] })).toBe('Someone');
     expect(typingNames({ typing: [{ identifier: '+1', name: 'Ann' }] })).toBe('Ann');
   });
 });
@@ -117,19 +117,66 @@ describe('activity', () => {
     expect(activityFromStream({ seq: 8, event_id: 'e', event_type: 'chat.created', created_at: null }, nameOf, chatTitle)?.href, 'unknown types open the event log').toBe('#/events/8');
   });
 
-  it('describes raw stored events the same way', () => {
-    const raw = (event_type: string, data: Record<string, unknown>): RawEvent => ({
-      seq: 1, event_id: 'e1', event_type, created_at: '2025-05-21T21:30:00Z', received_at: '2025-05-21T21:30:01Z', signature: 'raw',
-      payload: { api_version: 'v2', event_type, data } as RawEvent['payload'],
+  it('describes the items of an activity page with the words of the live stream', () => {
+    // What `/api/activity` answers after a reload: the engine's own views, never a payload.
+    const item = (seq: number, event: string, data: Partial<StreamEvent>): ActivityItem => ({
+      seq, event, data: { seq, event_id: `e${seq}`, event_type: event, created_at: '2025-05-21T21:30:00Z', received_at: '2025-05-21T21:30:01Z', ...data },
     });
-    expect(activityFromRaw(raw('message.received', { id: '1', chat_id: 'c1', text: 'Hi there', from_phone: '+1999', chat_handles: [{ identifier: '+1999', display_name: 'Zoe Field', is_me: false }] }), nameOf, chatTitle)?.text).toBe('Zoe Field: Hi there');
-    expect(activityFromRaw(raw('reaction.received', { reaction: 'like', chat_id: 'c1', chat_handle: { identifier: '+15550000002' }, associated_message: { id: '5', text: 'Deal?' } }), nameOf, chatTitle)?.text).toBe("Priya Raman reacted 👍 to 'Deal?'");
-    expect(activityFromRaw(raw('participant.added', { chat_id: 'g1', participant: { handle: '+1777', display_name: 'Amara Obi' } }), nameOf, chatTitle)?.text).toBe('Amara Obi was added to Renewal team');
-    expect(activityFromRaw(raw('call.completed', { id: '3', from: '+15550000002', to: '+1', direction: 'inbound', status: 'no-answer', answered_by: null, voicemail: true, duration: 40 }), nameOf, chatTitle)?.text).toBe('Missed call from Priya Raman: voicemail, 40 s');
+    const zoe = msg('1', '2025-05-21T21:30:00Z', { text: 'Hi there', from_phone: '+1999', from_name: 'Zoe Field' });
+    const deal = msg('5', '2025-05-21T21:00:00Z', { text: 'Deal?', direction: 'outbound' });
+    const like = { id: 'r1', message_id: '5', chat_id: 'c1', reaction: 'like', from: '+15550000002', from_name: null, is_from_me: false, message_text: 'Deal?', sent_at: null };
+    const missed = call('3', { from: '+15550000002', status: 'no-answer', answered_by: null, voicemail: true, missed: true, duration: 40 });
+    const page = [
+      item(4, 'call.completed', { call: missed }),
+      item(3, 'participant.added', { membership: member('x', '2025-05-21T15:00:00Z', { identifier: '+1777' }) }),
+      item(2, 'reaction.received', { reaction: like, message: deal }),
+      item(1, 'message.received', { message: zoe }),
+    ];
+    expect(activityEntries(page, nameOf, chatTitle).map((e) => e.text)).toEqual([
+      'Missed call from Priya Raman: voicemail, 40 s',
+      'Amara Obi was added to Renewal team',
+      "Priya Raman reacted 👍 to 'Deal?'",
+      'Zoe Field: Hi there',
+    ]);
+    for (const it of page) {
+      expect(activityEntries([it], nameOf, chatTitle), `${it.event} reads as the live item does`).toEqual([
+        activityFromStream(it.data, nameOf, chatTitle),
+      ]);
+    }
+    expect(activityEntries(page, nameOf, chatTitle)[3]?.at, 'the entry is dated by the vendor time').toBe('2025-05-21T21:30:00Z');
+  });
+
+  it('missed calls are the engine\'s call, not a rule of the UI', () => {
+    const unanswered = call('3', { status: 'no-answer', answered_by: null, missed: false });
+    expect(callSummary(unanswered, 'Koji'), 'an inbound call the engine did not call missed').toBe('Call from Koji, 5 min 30 s');
+    expect(callSummary({ ...unanswered, missed: true }, 'Koji'), 'the engine says missed').toBe('Missed call from Koji');
+  });
+
+  it('words earlier entries with the newest copy of what they show, as a reload does', () => {
+    const item = (seq: number, event: string, data: Partial<StreamEvent>): ActivityItem => ({
+      seq, event, data: { seq, event_id: `e${seq}`, event_type: event, created_at: null, received_at: '2025-05-21T21:30:01Z', ...data },
+    });
+    const before = msg('9', '2025-05-21T15:00:00Z', { text: 'Wednesday?' });
+    const after = { ...before, text: 'Thursday?', edited_at: '2025-05-21T15:01:00Z' };
+    let items: ActivityItem[] = [];
+    items = followActivity(items, item(1, 'message.received', { message: before }));
+    items = followActivity(items, item(2, 'message.edited', { message: after }));
+    expect(activityEntries(items, nameOf, chatTitle).map((e) => e.text), 'the message entry shows the edited text').toEqual([
+      "María López edited: 'Thursday?'",
+      'María López: Thursday?',
+    ]);
+    const ann = { id: 'k1', first_name: 'Ann', last_name: null, full_name: 'Ann', email: null, phone_number: '+1', company: null, title: null, location: null, image_url: null, created_at: null, created_at_original: null, updated_at: null, updated_at_original: null, owner: null, chat_id: null };
+    items = followActivity(items, item(3, 'contact.created', { contact: ann }));
+    items = followActivity(items, item(4, 'contact.updated', { contact: { ...ann, full_name: 'Ann Lee' } }));
+    expect(activityEntries(items, nameOf, chatTitle)[1]?.text, 'a created contact shows its newest name').toBe('New contact: Ann Lee');
+    items = followActivity(items, item(5, 'contact.deleted', { contact_deleted_id: 'k1' }));
+    expect(activityEntries(items, nameOf, chatTitle).slice(0, 3).map((e) => e.text), 'a deleted contact leaves no name behind').toEqual([
+      'A contact was deleted', 'A contact was updated (since deleted)', 'A contact was added (since deleted)',
+    ]);
   });
 
   it('keeps one entry per seq, newest first', () => {
-    const e = (seq: number) => ({ seq, at: null, type: 't', icon: 'event' as const, actor: null, text: String(seq), href: '#' });
+    const e = (seq: number): ActivityItem => ({ seq, event: 't', data: { seq, event_type: 't' } });
     expect(mergeActivity([e(1), e(3)], [e(2), e(3)]).map((a) => a.seq)).toEqual([3, 2, 1]);
     expect(mergeActivity([], [e(1), e(2), e(3)], 2).map((a) => a.seq)).toEqual([3, 2]);
   });
@@ -143,7 +190,7 @@ describe('activity', () => {
 
 describe('copy as curl', () => {
   it('quotes the body for the shell, even with single quotes in it', () => {
-    const ev: RawEvent = { seq: 1, event_id: 'e', event_type: 'message.received', created_at: null, received_at: '', signature: 'raw', payload: { text: "it's" } };
+    const ev: RawEvent = { seq: 1, event_id: 'e', event_type: 'message.received', created_at: null, created_at_original: null, received_at: '', signature: 'raw', payload: { text: "it's" } };
     const cmd = curlFor(ev, 'http://127.0.0.1:8787/webhooks/linq');
     expect(cmd).toContain(`body='{"text":"it'\\''s"}'`);
     expect(cmd).toContain("curl -sS -X POST 'http://127.0.0.1:8787/webhooks/linq'");

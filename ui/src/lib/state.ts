@@ -4,9 +4,9 @@
 
 import { chatName, clip, dayLabel, duration, parseTime, reactionEmoji, sameDay, clock } from './format';
 import type {
-  Call, ChatEvent, ChatSummary, Contact, JsonValue, Membership, Message, RawEvent, StreamEvent, ThreadItem,
+  ActivityItem, Call, ChatEvent, ChatSummary, Contact, Membership, Message, RawEvent, StreamEvent, ThreadItem,
 } from './types';
-import { chatEventText, deliveryLines, v3RawAsV2 } from './v3';
+import { chatEventText, deliveryLines, reactionGlyph } from './v3';
 
 // ---------- chats ----------
 
@@ -255,7 +255,8 @@ export function upsertContact(contacts: Contact[], contact: Contact): Contact[] 
 
 export function callSummary(c: Call, name: string): string {
   const len = duration(c.recording?.duration ?? c.duration);
-  if (c.missed || (c.direction === 'inbound' && c.status !== 'completed' && !c.answered_by)) {
+  // Whether a call was missed is the engine's rule (`Call.missed`), never worked out here.
+  if (c.missed) {
     return c.voicemail ? `Missed call from ${name}: voicemail${len ? `, ${len}` : ''}` : `Missed call from ${name}`;
   }
   if (c.voicemail) return `Voicemail from ${name}${len ? `, ${len}` : ''}`;
@@ -278,15 +279,6 @@ export interface ActivityEntry {
 /** Resolves a phone number or handle to the best name the inbox knows. */
 export type NameOf = (identifier: string | null | undefined, fallback?: string | null) => string;
 
-function obj(v: JsonValue | undefined): Record<string, JsonValue> {
-  return v && typeof v === 'object' && !Array.isArray(v) ? v : {};
-}
-function str(v: JsonValue | undefined): string | null {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number') return String(v);
-  return null;
-}
-
 function quote(text: string | null | undefined): string {
   return text ? `'${clip(text, 60)}'` : 'a message';
 }
@@ -304,9 +296,13 @@ function chatHref(chatId: string | null | undefined, messageId?: string | null):
   return messageId ? `#/chats/${encodeURIComponent(chatId)}/m/${encodeURIComponent(messageId)}` : `#/chats/${encodeURIComponent(chatId)}`;
 }
 
-/** Activity from a live stream event, which carries resolved names. */
+/**
+ * The timeline entry for a stream item: the one rule for a live item and for a page of
+ * `/api/activity` (the same items), so the timeline reads the same after a reload. Names and
+ * chat titles are looked up when the entry is worded, from what the inbox knows then.
+ */
 export function activityFromStream(ev: StreamEvent, nameOf: NameOf, chatTitle: (id: string) => string | null): ActivityEntry | null {
-  const base = { seq: ev.seq, at: ev.created_at, type: ev.event_type };
+  const base = { seq: ev.seq ?? 0, at: ev.created_at ?? ev.received_at ?? null, type: ev.event_type ?? '' };
   const m = ev.message ?? null;
   switch (ev.event_type) {
     case 'message.received':
@@ -339,13 +335,16 @@ export function activityFromStream(ev: StreamEvent, nameOf: NameOf, chatTitle: (
     case 'reaction.added': {
       const re = ev.reaction;
       const mine = ev.event_type === 'reaction.sent' || (ev.event_type === 'reaction.added' && !!re?.is_from_me);
-      const r = re ?? m?.reactions?.at(-1);
+      // The reaction as the message shows it (a custom emoji, a sticker), else as the event names it.
+      const shown = re ? m?.reactions?.find((x) => x.id === re.id) : m?.reactions?.at(-1);
+      const r = re ?? shown;
       const who = mine ? 'You' : nameOf(r?.from, r?.from_name);
+      const glyph = shown ? reactionGlyph(shown) : reactionEmoji(r?.reaction ?? '');
       return {
         ...base,
         icon: 'reaction',
         actor: who,
-        text: `${who} reacted ${reactionEmoji(r?.reaction ?? '')} to ${quote(re?.message_text ?? m?.text)}`,
+        text: `${who} reacted ${glyph} to ${quote(m ? m.text : re?.message_text)}`,
         href: chatHref(m?.chat_id ?? re?.chat_id ?? ev.chat_id, m?.id ?? re?.message_id),
       };
     }
@@ -391,8 +390,13 @@ export function activityFromStream(ev: StreamEvent, nameOf: NameOf, chatTitle: (
     case 'contact.updated':
     case 'contact.deleted': {
       const c = ev.contact;
-      if (ev.event_type === 'contact.deleted' || !c) {
+      if (ev.event_type === 'contact.deleted') {
         return { ...base, icon: 'contact', actor: null, text: 'A contact was deleted', href: '#/contacts' };
+      }
+      if (!c) {
+        // The contact is gone since (the engine answers deleted contacts with none).
+        const what = ev.event_type === 'contact.created' ? 'A contact was added' : 'A contact was updated';
+        return { ...base, icon: 'contact', actor: null, text: `${what} (since deleted)`, href: '#/contacts' };
       }
       const name = contactName(c);
       return {
@@ -411,11 +415,12 @@ export function activityFromStream(ev: StreamEvent, nameOf: NameOf, chatTitle: (
       const mem = all[0];
       if (!mem) return null;
       const title = chatTitle(mem.chat_id) ?? 'a group chat';
-      const names = all.map((x) => x.name || x.identifier || 'Someone');
-      const text = all.length > 1
-        ? `${names.join(', ')} were ${mem.action === 'removed' ? 'removed from' : 'added to'} ${title}`
-        : membershipText(mem, title);
-      return { ...base, icon: 'member', actor: mem.name ?? mem.identifier, text, href: chatHref(mem.chat_id) };
+      const named = all.map((x) => ({ ...x, name: nameOf(x.identifier, x.name) }));
+      const first = named[0] ?? mem;
+      const text = named.length > 1
+        ? `${named.map((x) => x.name).join(', ')} were ${mem.action === 'removed' ? 'removed from' : 'added to'} ${title}`
+        : membershipText(first, title);
+      return { ...base, icon: 'member', actor: first.name, text, href: chatHref(mem.chat_id) };
     }
     case 'typing_indicator.received':
     case 'typing_indicator.removed':
@@ -424,135 +429,74 @@ export function activityFromStream(ev: StreamEvent, nameOf: NameOf, chatTitle: (
       return null;
     default: {
       const line = ev.chat_event?.kind === 'chat_event' ? ev.chat_event : null;
-      if (line) return { ...base, icon: 'event', actor: line.actor_name, text: chatEventText(line), href: chatHref(line.chat_id) };
-      return { ...base, icon: 'event', actor: null, text: `Event ${ev.event_type} received`, href: `#/events/${ev.seq}` };
+      if (line) {
+        const named = { ...line, actor_name: line.actor ? nameOf(line.actor, line.actor_name) : line.actor_name };
+        return { ...base, icon: 'event', actor: named.actor_name, text: chatEventText(named), href: chatHref(line.chat_id) };
+      }
+      return { ...base, icon: 'event', actor: null, text: `Event ${ev.event_type ?? ''} received`, href: `#/events/${base.seq}` };
     }
   }
 }
 
-/** Activity from a stored raw event (the first screenful, before the stream takes over). */
-export function activityFromRaw(raw: RawEvent, nameOf: NameOf, chatTitle: (id: string) => string | null): ActivityEntry | null {
-  // API v3 events read as their v2 counterparts; the ones a timeline does not show are skipped.
-  const ev = v3RawAsV2(raw);
-  if (!ev) return null;
-  const d = obj(ev.payload);
-  const data = obj(d['data'] ?? ev.payload);
-  const base = { seq: ev.seq, at: ev.created_at ?? ev.received_at, type: ev.event_type };
-  const chatId = str(data['chat_id']);
-  const handles = Array.isArray(data['chat_handles']) ? data['chat_handles'].map(obj) : [];
-  const handleName = (id: string | null): string | null => {
-    const h = handles.find((x) => str(x['identifier']) === id);
-    return h ? str(h['display_name']) : null;
-  };
-  switch (ev.event_type) {
-    case 'message.received':
-    case 'message.sent': {
-      const inbound = ev.event_type === 'message.received';
-      const from = str(data['from_phone']);
-      const who = inbound ? nameOf(from, handleName(from)) : 'You';
-      const atts = Array.isArray(data['attachments'])
-        ? data['attachments'].map((a) => ({ filename: str(obj(a)['filename']) }))
-        : [];
-      const text = messageText(str(data['text']), atts);
-      const title = chatId ? chatTitle(chatId) : null;
-      return {
-        ...base,
-        icon: inbound ? 'message' : 'sent',
-        actor: who,
-        text: inbound ? `${who}: ${text}` : `You${title ? ` to ${title}` : ''}: ${text}`,
-        href: chatHref(chatId, str(data['id'])),
-      };
-    }
-    case 'message.read': {
-      const title = chatId ? chatTitle(chatId) : null;
-      return { ...base, icon: 'read', actor: title, text: `${title ?? 'Someone'} read your message`, href: chatHref(chatId, str(data['id'])) };
-    }
-    case 'reaction.received':
-    case 'reaction.sent': {
-      const mine = ev.event_type === 'reaction.sent';
-      const fromId = str(obj(data['chat_handle'])['identifier']);
-      const who = mine ? 'You' : nameOf(fromId, handleName(fromId));
-      const assoc = obj(data['associated_message']);
-      return {
-        ...base,
-        icon: 'reaction',
-        actor: who,
-        text: `${who} reacted ${reactionEmoji(str(data['reaction']) ?? '')} to ${quote(str(assoc['text']))}`,
-        href: chatHref(chatId, str(data['chat_message_id']) ?? str(assoc['id'])),
-      };
-    }
-    case 'call.completed': {
-      const rec = obj(data['recording_data']);
-      const direction = str(data['direction']) ?? 'inbound';
-      const other = direction === 'outbound' ? str(data['to']) : str(data['from']);
-      const name = nameOf(other);
-      const call: Call = {
-        id: str(data['id']) ?? '',
-        from: str(data['from']),
-        from_name: null,
-        to: str(data['to']),
-        direction,
-        status: str(data['status']),
-        start_time: null,
-        end_time: null,
-        duration: typeof data['duration'] === 'number' ? data['duration'] : null,
-        call_type: str(data['call_type']),
-        forwarded_from: null,
-        answered_by: str(data['answered_by']),
-        voicemail: data['voicemail'] === true,
-        missed: direction === 'inbound' && !str(data['answered_by']) ,
-        chat_id: null,
-        recording: data['recording_data']
-          ? { id: str(rec['id']), url: str(rec['url']), duration: typeof rec['duration'] === 'number' ? rec['duration'] : null, transcription: str(rec['transcription']), summary: str(rec['summary']) }
-          : null,
-      };
-      return { ...base, icon: call.missed ? 'missed' : 'call', actor: name, text: callSummary(call, name), href: `#/calls/${encodeURIComponent(call.id)}` };
-    }
-    case 'contact.created':
-    case 'contact.updated': {
-      const name = str(data['full_name']) || [str(data['first_name']), str(data['last_name'])].filter(Boolean).join(' ') || 'a contact';
-      return {
-        ...base,
-        icon: 'contact',
-        actor: name,
-        text: ev.event_type === 'contact.created' ? `New contact: ${name}` : `Contact updated: ${name}`,
-        href: `#/contacts/${encodeURIComponent(str(data['id']) ?? '')}`,
-      };
-    }
-    case 'contact.deleted':
-      return { ...base, icon: 'contact', actor: null, text: 'A contact was deleted', href: '#/contacts' };
-    case 'participant.added':
-    case 'participant.removed': {
-      const p = obj(data['participant'] ?? data['handle'] ?? data['chat_handle']);
-      const id = str(p['identifier']) ?? str(p['handle']) ?? str(p['phone_number']) ?? str(data['handle']);
-      const name = nameOf(id, str(p['display_name']) ?? str(p['name']));
-      const mem: Membership = {
-        kind: 'membership',
-        id: ev.event_id,
-        chat_id: chatId ?? '',
-        action: ev.event_type === 'participant.added' ? 'added' : 'removed',
-        identifier: id,
-        name,
-        sent_at: ev.created_at,
-      };
-      return { ...base, icon: 'member', actor: name, text: membershipText(mem, (chatId && chatTitle(chatId)) || 'a group chat'), href: chatHref(chatId) };
-    }
-    case 'typing_indicator.received':
-    case 'typing_indicator.removed':
-    case 'chat.typing_indicator.started':
-    case 'chat.typing_indicator.stopped':
-      return null;
-    default:
-      return { ...base, icon: 'event', actor: null, text: `Event ${ev.event_type} received`, href: `#/events/${ev.seq}` };
-  }
-}
+/** How many stream items the timeline keeps, newest first. */
+export const ACTIVITY_CAP = 500;
 
-/** Adds entries to the timeline, newest first, one per seq, capped. */
-export function mergeActivity(existing: ActivityEntry[], incoming: ActivityEntry[], cap = 500): ActivityEntry[] {
-  const bySeq = new Map<number, ActivityEntry>();
+/** Adds items to the timeline, newest first, one per seq (the newer copy wins), capped. */
+export function mergeActivity(existing: ActivityItem[], incoming: ActivityItem[], cap = ACTIVITY_CAP): ActivityItem[] {
+  const bySeq = new Map<number, ActivityItem>();
   for (const e of existing) bySeq.set(e.seq, e);
   for (const e of incoming) bySeq.set(e.seq, e);
   return [...bySeq.values()].sort((a, b) => b.seq - a.seq).slice(0, cap);
+}
+
+/**
+ * The timeline after a live item: the item joins it, and earlier items that show the same
+ * message, call or contact take the newer copy the item carries (an edit, a read, a reaction,
+ * a later call stage, a renamed or deleted contact). `/api/activity` builds every item from the
+ * engine's current views, so this is what the timeline reads after a reload too.
+ */
+export function followActivity(items: ActivityItem[], item: ActivityItem, cap = ACTIVITY_CAP): ActivityItem[] {
+  const d = item.data;
+  const message = d.message ?? null;
+  const call = d.call ?? null;
+  const contact = d.contact ?? null;
+  const gone = d.contact_deleted_id ?? null;
+  const updated = items.map((old) => {
+    const o = old.data;
+    let data = o;
+    if (message && o.message && o.message.id === message.id && o.message !== message) data = { ...data, message };
+    if (message && o.reaction && o.reaction.message_id === message.id && o.reaction.message_text !== message.text) {
+      data = { ...data, reaction: { ...o.reaction, message_text: message.text } };
+    }
+    if (call && o.call && o.call.id === call.id && o.call !== call) data = { ...data, call };
+    if (contact && o.contact && o.contact.id === contact.id && o.contact !== contact) data = { ...data, contact };
+    if (gone !== null && o.contact && o.contact.id === gone) data = { ...data, contact: undefined };
+    return data === o ? old : { ...old, data };
+  });
+  return mergeActivity(updated, [item], cap);
+}
+
+/** The entries the timeline shows for its items, newest first. */
+export function activityEntries(items: ActivityItem[], nameOf: NameOf, chatTitle: (id: string) => string | null): ActivityEntry[] {
+  // One lookup per person and chat per wording: a timeline of 500 names few people.
+  const names = new Map<string, string>();
+  const named: NameOf = (identifier, fallback) => {
+    const key = `${identifier ?? ''}\u0000${fallback ?? ''}`;
+    let name = names.get(key);
+    if (name === undefined) names.set(key, (name = nameOf(identifier, fallback)));
+    return name;
+  };
+  const titles = new Map<string, string | null>();
+  const titled = (id: string): string | null => {
+    if (!titles.has(id)) titles.set(id, chatTitle(id));
+    return titles.get(id) ?? null;
+  };
+  const out: ActivityEntry[] = [];
+  for (const item of items) {
+    const entry = activityFromStream({ ...item.data, seq: item.seq, event_type: item.data.event_type ?? item.event }, named, titled);
+    if (entry) out.push(entry);
+  }
+  return out;
 }
 
 /** Copy-as-curl for a stored event: re-posts its payload, signed in the shell with the secret. */

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { activityFromRaw, activityFromStream, buildRows } from './state';
+import { activityEntries, activityFromStream, buildRows } from './state';
 import { msg } from './testing/fixtures';
-import type { ChatEvent, NumberHealth, RawEvent, Reaction, StreamEvent } from './types';
+import type { ActivityItem, ChatEvent, NumberHealth, Reaction, StreamEvent } from './types';
 import {
   chatEventText, deliveryLine, deliveryLines, healthText, numbersNeedingAttention, reactionGlyph, reactionKey,
-  replyPreview, v3RawAsV2,
+  replyPreview,
 } from './v3';
 
 const out = (id: string, at: string, over = {}) => msg(id, at, { direction: 'outbound', from_name: null, ...over });
@@ -12,14 +12,14 @@ const out = (id: string, at: string, over = {}) => msg(id, at, { direction: 'out
 function event(action: string, over: Partial<ChatEvent> = {}): ChatEvent {
   return {
     kind: 'chat_event', id: `chatevent-${action}`, chat_id: 'g1', action, actor: '+15550000001',
-    actor_name: 'María', old_value: null, new_value: null, sent_at: '2026-11-20T17:00:00Z', ...over,
+    actor_name: 'María', old_value: null, new_value: null, sent_at: '2026-11-20T17:00:00Z', sent_at_original: null, ...over,
   };
 }
 
 function health(over: Partial<NumberHealth> = {}): NumberHealth {
   return {
     phone_number: '+17205550142', status: 'ACTIVE', reputation: 'HEALTHY', previous_status: null,
-    previous_reputation: null, changed_at: '2026-11-20T17:00:00Z', needs_attention: false, ...over,
+    previous_reputation: null, changed_at: '2026-11-20T17:00:00Z', changed_at_original: null, needs_attention: false, ...over,
   };
 }
 
@@ -107,7 +107,7 @@ describe('system lines', () => {
 
   it('show in the activity feed, and typing of API v3 does not', () => {
     const ev = { seq: 9, event_id: 'e', event_type: 'chat.group_name_updated', created_at: null, chat_event: event('group_name', { new_value: 'X' }) } as StreamEvent;
-    expect(activityFromStream(ev, () => 'n', () => null)?.text).toBe('María named the group “X”');
+    expect(activityFromStream(ev, (id, fallback) => fallback ?? id ?? 'n', () => null)?.text).toBe('María named the group “X”');
     const typing = { seq: 10, event_id: 't', event_type: 'chat.typing_indicator.started', created_at: null } as StreamEvent;
     expect(activityFromStream(typing, () => 'n', () => null)).toBeNull();
   });
@@ -128,23 +128,30 @@ describe('number health', () => {
 });
 
 describe('stored v3 events on the activity timeline', () => {
-  const raw = (event_type: string, data: Record<string, unknown>) => ({
-    seq: 1, event_id: 'e', event_type, created_at: null, received_at: '2026-11-20T17:00:00Z', signature: 'standard',
-    payload: { api_version: 'v3', event_type, data },
-  }) as unknown as RawEvent;
+  // A reload reads `/api/activity`: the engine's views of v3 events, never their payloads.
+  const item = (seq: number, event: string, data: Partial<StreamEvent>): ActivityItem => ({
+    seq, event, data: { seq, event_id: `e${seq}`, event_type: event, created_at: null, received_at: '2026-11-20T17:00:00Z', ...data },
+  });
 
   it('reads a v3 message like a v2 one', () => {
-    const ev = raw('message.received', {
-      id: 'm1', chat: { id: 'c1' }, direction: 'inbound', sender_handle: { handle: '+1555' },
-      parts: [{ type: 'text', value: 'Hola' }, { type: 'media', filename: 'q.pdf' }],
-    });
-    expect(activityFromRaw(ev, (id) => `name of ${id}`, () => null)?.text).toBe('name of +1555: Hola');
+    const m = msg('m1', '2026-11-20T17:00:00Z', { from_phone: '+1555', from_name: null, text: 'Hola', attachments: [{ id: 'a', filename: 'q.pdf', mime_type: null, url: null }] });
+    expect(activityEntries([item(1, 'message.received', { message: m })], (id) => `name of ${id}`, () => null)[0]?.text).toBe('name of +1555: Hola');
   });
 
   it('reads a v3 custom reaction as received with its emoji, and hides delivery reports', () => {
-    const ev = raw('reaction.added', { is_from_me: false, reaction_type: 'custom', custom_emoji: '🦄', message_id: 'm1', from_handle: { handle: '+1' } });
-    expect(v3RawAsV2(ev)?.event_type).toBe('reaction.received');
-    expect(activityFromRaw(ev, () => 'Ann', () => null)?.text).toContain('🦄');
-    expect(activityFromRaw(raw('message.delivered', {}), () => 'x', () => null)).toBeNull();
+    const unicorn = { id: 'r', message_id: 'm1', chat_id: 'c1', reaction: 'custom', from: '+1', from_name: null, is_from_me: false, message_text: null, sent_at: null };
+    const reacted = msg('m1', '2026-11-20T17:00:00Z', { reactions: [{ id: 'r', reaction: 'custom', custom_emoji: '🦄', from: '+1', from_name: null, is_from_me: false, sent_at: null }] });
+    const [entry] = activityEntries([item(1, 'reaction.added', { reaction: unicorn, message: reacted })], () => 'Ann', () => null);
+    expect(entry?.text).toContain('🦄');
+    expect(entry?.text, 'a reaction from someone else reads as theirs').toMatch(/^Ann reacted/u);
+    expect(activityEntries([item(2, 'message.delivered', { message: msg('m1', '2026-11-20T17:00:00Z') })], () => 'x', () => null)).toEqual([]);
+  });
+
+  it('words a failed delivery the same after a reload', () => {
+    const failed = msg('o1', '2026-11-20T17:00:00Z', {
+      direction: 'outbound', status: 'failed', failure: { code: '4001', detail_code: null, reason: 'Recipient not on iMessage', failed_at: '2026-11-20T17:00:05Z' },
+    });
+    const [entry] = activityEntries([item(3, 'message.failed', { message: failed, chat_id: 'c1' })], () => 'x', () => 'María');
+    expect(entry?.text, 'never "Event message.failed received"').toBe('Not delivered to María: Recipient not on iMessage');
   });
 });

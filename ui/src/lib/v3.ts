@@ -3,7 +3,7 @@
 // group name and photo changes and location sharing as system lines, and number health.
 
 import { clip, clock, parseTime, reactionEmoji } from './format';
-import type { ChatEvent, JsonValue, Message, NumberHealth, RawEvent, Reaction, ThreadItem } from './types';
+import type { ChatEvent, Message, NumberHealth, Reaction, ThreadItem } from './types';
 
 /** The line under an outbound message: "Not delivered: …" for a failure, else "Delivered". */
 export function deliveryLine(m: Message): { text: string; failed: boolean } | null {
@@ -102,59 +102,4 @@ export function healthText(n: NumberHealth): string | null {
 /** The numbers that need the rep's attention, for a warning on the status screen. */
 export function numbersNeedingAttention(numbers: NumberHealth[] | undefined): NumberHealth[] {
   return (numbers ?? []).filter((n) => n.needs_attention);
-}
-
-type Json = { [key: string]: JsonValue };
-
-function o(v: JsonValue | undefined): Json {
-  return v && typeof v === 'object' && !Array.isArray(v) ? v : {};
-}
-
-function s(v: JsonValue | undefined): string | null {
-  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null;
-}
-
-/** v3 event types that say nothing a timeline needs (the message or call event says it). */
-const QUIET_V3 = new Set([
-  'message.delivered', 'reaction.removed', 'chat.typing_indicator.started', 'chat.typing_indicator.stopped',
-  'call.initiated', 'call.ringing', 'call.answered',
-]);
-
-/**
- * A stored API v3 event in the v2 shape the activity timeline reads (messages, reactions), the
- * event unchanged when v2 has no such event, or `null` when it belongs on no timeline.
- */
-export function v3RawAsV2(ev: RawEvent): RawEvent | null {
-  const payload = o(ev.payload);
-  if (payload['api_version'] !== 'v3') return ev;
-  if (QUIET_V3.has(ev.event_type)) return null;
-  const data = o(payload['data']);
-  const inner = o(data['message']);
-  const m = Object.keys(inner).length ? { ...inner, chat_id: data['chat_id'] ?? null } : data;
-  switch (ev.event_type) {
-    case 'message.received':
-    case 'message.sent':
-    case 'message.read': {
-      const parts = Array.isArray(m['parts']) ? m['parts'].map(o) : [];
-      const text = parts.filter((p) => p['type'] === 'text' || p['type'] === 'link').map((p) => s(p['value']) ?? '').join('\n');
-      const attachments = parts.filter((p) => p['type'] === 'media').map((p) => ({ filename: s(p['filename']) }));
-      const v2 = {
-        id: s(m['id']),
-        chat_id: s(o(m['chat'])['id']) ?? s(m['chat_id']),
-        text: text || null,
-        from_phone: s(o(m['sender_handle'])['handle']) ?? s(data['from_handle']) ?? s(o(data['from_handle'])['handle']),
-        attachments,
-      };
-      return { ...ev, payload: { ...payload, data: v2 } };
-    }
-    case 'reaction.added': {
-      const mine = data['is_from_me'] === true;
-      const from = s(o(data['from_handle'])['handle']) ?? s(data['from_handle']) ?? s(data['from']);
-      const kind = s(data['reaction_type']) === 'custom' ? s(data['custom_emoji']) : s(data['reaction_type']);
-      const v2 = { chat_id: s(data['chat_id']), chat_message_id: s(data['message_id']), reaction: kind, chat_handle: { identifier: from } };
-      return { ...ev, event_type: mine ? 'reaction.sent' : 'reaction.received', payload: { ...payload, data: v2 } };
-    }
-    default:
-      return ev;
-  }
 }

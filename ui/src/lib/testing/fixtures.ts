@@ -13,6 +13,13 @@ export function msg(id: string, at: string, over: Partial<Message> = {}): Messag
     from_name: 'María López',
     service: 'iMessage',
     read_at: null,
+    read_at_original: null,
+    sent_at_original: null,
+    delivered_at: null,
+    edited_at: null,
+    failure: null,
+    reply_to: null,
+    status: null,
     attachments: [],
     reactions: [],
     ...over,
@@ -20,7 +27,7 @@ export function msg(id: string, at: string, over: Partial<Message> = {}): Messag
 }
 
 export function member(id: string, at: string, over: Partial<Membership> = {}): Membership {
-  return { kind: 'membership', id, chat_id: 'g1', action: 'added', identifier: '+15550000009', name: 'Amara Obi', sent_at: at, ...over };
+  return { kind: 'membership', id, chat_id: 'g1', action: 'added', identifier: '+15550000009', name: 'Amara Obi', sent_at: at, sent_at_original: null, ...over };
 }
 
 export function chat(id: string, at: string, over: Partial<ChatSummary> = {}): ChatSummary {
@@ -51,8 +58,11 @@ export function call(id: string, over: Partial<Call> = {}): Call {
     to: '+15559990000',
     direction: 'inbound',
     status: 'completed',
+    to_name: null,
     start_time: '2025-05-21T21:00:00Z',
+    start_time_original: null,
     end_time: '2025-05-21T21:05:30Z',
+    end_time_original: null,
     duration: 330,
     call_type: 'normal',
     forwarded_from: null,
