@@ -33,6 +33,7 @@ lint: engine-deps desktop-deps
 	cargo machete
 	python3 tests/lint/module_cycles.py src
 	python3 tests/lint/bare_asserts_selftest.py
+	python3 tests/lint/bare_asserts.py src tests src-tauri benches/src fuzz
 
 # Unit, property and integration tests of both crates (tests/engine/main.rs is the engine's one
 # integration entry; the desktop crate's unit tests run here too).
