@@ -23,13 +23,17 @@ engine-release: engine-deps desktop-deps ui-build
 	cargo build --release --workspace --bins
 
 # Formatting and clippy over the whole workspace (the desktop crate needs its GTK packages,
-# hence desktop-deps), no unused dependency in any manifest (cargo-machete), and no import cycle
-# between the engine's modules (tests/lint/module_cycles.py lists any it finds).
+# hence desktop-deps), no unused dependency in any manifest (cargo-machete), no import cycle
+# between the engine's modules (tests/lint/module_cycles.py lists any it finds), and no assertion
+# without its reason (tests/lint/bare_asserts.py names each bare one by file:line; its self-test
+# runs first, so a lint that stopped finding anything fails instead of passing every tree).
 lint: engine-deps desktop-deps
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo machete
 	python3 tests/lint/module_cycles.py src
+	python3 tests/lint/bare_asserts_selftest.py
+	python3 tests/lint/bare_asserts.py src tests src-tauri benches/src fuzz
 
 # Unit, property and integration tests of both crates (tests/engine/main.rs is the engine's one
 # integration entry; the desktop crate's unit tests run here too).

@@ -127,7 +127,10 @@ mod tests {
         let sum: i64 = conn
             .query_row("SELECT sum(length(x)) FROM t", [], |r| r.get(0))
             .expect("read");
-        assert_eq!(sum, 4_000_000);
+        assert_eq!(
+            sum, 4_000_000,
+            "the table was read in full, filling the page cache"
+        );
         let freed = release();
         assert!(
             freed > 2_000_000,
@@ -136,6 +139,9 @@ mod tests {
         let again: i64 = conn
             .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
             .expect("the connection still reads after a release");
-        assert_eq!(again, 2000);
+        assert_eq!(
+            again, 2000,
+            "the connection reads every row after a release"
+        );
     }
 }

@@ -82,7 +82,8 @@ mod tests {
         let (h, p) = split_url("http://127.0.0.1:8787/webhooks/linq").expect("valid");
         assert_eq!(
             (h.as_str(), p.as_str()),
-            ("127.0.0.1:8787", "/webhooks/linq")
+            ("127.0.0.1:8787", "/webhooks/linq"),
+            "the URL splits into the host to connect to and the path to post to"
         );
         assert!(
             split_url("https://x/").is_err(),

@@ -326,8 +326,16 @@ mod tests {
 
     #[test]
     fn dates_match_known_instants() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_767_225_600), "2026-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(0),
+            "1970-01-01T00:00:00Z",
+            "the epoch formats as RFC 3339"
+        );
+        assert_eq!(
+            rfc3339(1_767_225_600),
+            "2026-01-01T00:00:00Z",
+            "a known 2026 instant formats as RFC 3339"
+        );
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z", "leap day");
     }
 
@@ -335,15 +343,27 @@ mod tests {
     fn a_load_delivery_is_valid_json_of_about_a_kilobyte() {
         let body = load_delivery("r1", 7, 100, 1_767_225_600);
         let v: serde_json::Value = serde_json::from_str(&body).expect("valid JSON");
-        assert_eq!(v["event_id"], "r1-e7");
+        assert_eq!(
+            v["event_id"], "r1-e7",
+            "the event id carries the run and the sequence number"
+        );
         assert!((800..1300).contains(&body.len()), "{} bytes", body.len());
     }
 
     #[test]
     fn a_signature_verifies_and_a_changed_body_does_not() {
         let sig = sign(b"s3cret", b"{}");
-        assert!(verify(b"s3cret", &sig, b"{}"));
-        assert!(!verify(b"s3cret", &sig, b"{ }"));
-        assert!(!verify(b"other", &sig, b"{}"));
+        assert!(
+            verify(b"s3cret", &sig, b"{}"),
+            "a signature verifies over the body it was made for"
+        );
+        assert!(
+            !verify(b"s3cret", &sig, b"{ }"),
+            "a changed body does not verify"
+        );
+        assert!(
+            !verify(b"other", &sig, b"{}"),
+            "another secret does not verify"
+        );
     }
 }

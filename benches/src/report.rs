@@ -315,7 +315,11 @@ mod tests {
             "{}",
             r[2].result
         );
-        assert_eq!(r[2].pass, Some(false));
+        assert_eq!(
+            r[2].pass,
+            Some(false),
+            "the app under 60% of baseline fails its target"
+        );
     }
 
     #[test]
@@ -325,13 +329,17 @@ mod tests {
             "stream_after_ack": {"p50_ms": 0.5, "p99_ms": 24.0}})];
         let r = rows(&results);
         assert_eq!(
-            r[0].result,
-            "p50 4.00 ms · p99 30.0 ms (after the delivery's ack: p99 24.0 ms)"
+            r[0].result, "p50 4.00 ms · p99 30.0 ms (after the delivery's ack: p99 24.0 ms)",
+            "the live row shows the stream's latency and what it adds after the ack"
         );
         assert_eq!(r[0].pass, Some(false), "30 ms is over the 25 ms target");
         let older = vec![json!({"kind": "load", "label": "stream 1000/s",
             "stream": {"p50_ms": 4.0, "p99_ms": 20.0}, "stream_missing": 0})];
-        assert_eq!(rows(&older)[0].result, "p50 4.00 ms · p99 20.0 ms");
+        assert_eq!(
+            rows(&older)[0].result,
+            "p50 4.00 ms · p99 20.0 ms",
+            "a run without after-ack figures shows the stream latency alone"
+        );
     }
 
     #[test]
@@ -348,7 +356,10 @@ mod tests {
             .iter()
             .find(|r| r.what == "Ack latency at 1,000/s, `serve` with 100000 messages")
             .expect("a row for the run under load");
-        assert_eq!(row.result, "p50 4.00 ms · p99 25.0 ms · p99.9 60.0 ms");
+        assert_eq!(
+            row.result, "p50 4.00 ms · p99 25.0 ms · p99.9 60.0 ms",
+            "the run under load shows p50, p99 and p99.9 of the ack"
+        );
         assert_eq!(row.pass, None, "no target of its own");
     }
 

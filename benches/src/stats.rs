@@ -50,11 +50,11 @@ mod tests {
     fn percentiles_pick_the_ranked_sample() {
         let mut s: Vec<u64> = (1..=1000).map(|i| i * 1000).collect();
         let sum = summarize(&mut s);
-        assert_eq!(sum.count, 1000);
+        assert_eq!(sum.count, 1000, "every sample is counted");
         assert_eq!(
             sum.p50_ms, 501.0,
             "median of 1..1000 ms rounds to the 500th sample"
         );
-        assert_eq!(sum.max_ms, 1000.0);
+        assert_eq!(sum.max_ms, 1000.0, "the maximum is the slowest sample");
     }
 }

@@ -136,7 +136,8 @@ mod tests {
     fn markup_in_message_text_is_shown_as_text() {
         assert_eq!(
             escape_markup("<b>50% off</b> & <a href=x>more</a>"),
-            "&lt;b&gt;50% off&lt;/b&gt; &amp; &lt;a href=x&gt;more&lt;/a&gt;"
+            "&lt;b&gt;50% off&lt;/b&gt; &amp; &lt;a href=x&gt;more&lt;/a&gt;",
+            "markup in a message shows as text in the notification, never as formatting or a link"
         );
     }
 }

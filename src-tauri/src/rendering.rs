@@ -69,7 +69,10 @@ mod tests {
 
     #[test]
     fn a_machine_with_a_gpu_is_left_alone() {
-        assert!(settings_for(true, |_| false).is_empty());
+        assert!(
+            settings_for(true, |_| false).is_empty(),
+            "a machine with a render node keeps the default GPU rendering"
+        );
     }
 
     #[test]
@@ -84,17 +87,24 @@ mod tests {
                 "GDK_GL",
                 "WEBKIT_DISABLE_DMABUF_RENDERER",
                 "WEBKIT_WEB_RENDER_DEVICE_FILE"
-            ]
+            ],
+            "without a GPU the app sets the three variables that keep GL out of its process"
         );
     }
 
     #[test]
     fn what_the_user_set_is_kept() {
         let set = settings_for(false, |name| name == "WEBKIT_DISABLE_DMABUF_RENDERER");
-        assert!(set
-            .iter()
-            .all(|(name, _)| *name != "WEBKIT_DISABLE_DMABUF_RENDERER"));
-        assert_eq!(set.len(), 2);
+        assert!(
+            set.iter()
+                .all(|(name, _)| *name != "WEBKIT_DISABLE_DMABUF_RENDERER"),
+            "a variable the user already set is not overridden"
+        );
+        assert_eq!(
+            set.len(),
+            2,
+            "only the variables the user left unset are set"
+        );
     }
 
     #[test]
@@ -107,7 +117,13 @@ mod tests {
             "a primary node is not a render node"
         );
         std::fs::write(dir.path().join("renderD128"), b"").expect("renderD128");
-        assert!(has_render_node(dir.path()));
-        assert!(!has_render_node(&dir.path().join("missing")));
+        assert!(
+            has_render_node(dir.path()),
+            "a renderD node is a render node"
+        );
+        assert!(
+            !has_render_node(&dir.path().join("missing")),
+            "a missing folder has no render node rather than an error"
+        );
     }
 }

@@ -194,14 +194,19 @@ mod tests {
             unread: 3,
             paused: None,
         };
-        assert_eq!(status_line(&state), "3 unread messages");
+        assert_eq!(
+            status_line(&state),
+            "3 unread messages",
+            "the tray counts unread messages"
+        );
         let state = TrayState {
             unread: 1,
             paused: Some(None),
         };
         assert_eq!(
             status_line(&state),
-            "1 unread message · notifications paused"
+            "1 unread message · notifications paused",
+            "one unread is singular and a pause is mentioned"
         );
     }
 
@@ -209,7 +214,11 @@ mod tests {
     fn the_pause_shown_is_the_switch_or_a_timed_pause_still_running() {
         let now = Utc::now();
         let off = UiSettings::default();
-        assert_eq!(pause_of(&off, now), None);
+        assert_eq!(
+            pause_of(&off, now),
+            None,
+            "no switch and no timed pause shows no pause"
+        );
         let switched = UiSettings {
             do_not_disturb: true,
             ..UiSettings::default()
@@ -220,7 +229,11 @@ mod tests {
             dnd_until: Some(hour),
             ..UiSettings::default()
         };
-        assert_eq!(pause_of(&timed, now), Some(Some(hour)));
+        assert_eq!(
+            pause_of(&timed, now),
+            Some(Some(hour)),
+            "a timed pause shows when it ends"
+        );
         assert_eq!(
             pause_of(&timed, hour + TimeDelta::seconds(1)),
             None,
@@ -236,6 +249,10 @@ mod tests {
             .unwrap_or_else(Local::now);
         let end = tomorrow_morning(late).with_timezone(&Local);
         assert_eq!(end.day(), 28, "the next calendar day, not 24 hours on");
-        assert_eq!((end.hour(), end.minute()), (8, 0));
+        assert_eq!(
+            (end.hour(), end.minute()),
+            (8, 0),
+            "until tomorrow ends at 8:00"
+        );
     }
 }

@@ -156,19 +156,29 @@ mod tests {
         let ui = url("http://127.0.0.1:8788/");
         assert_eq!(
             route(&ui, &url("http://127.0.0.1:8788/login?token=x")),
-            Route::InApp
+            Route::InApp,
+            "the UI's login page stays in the window"
         );
         assert_eq!(
             route(&ui, &url("http://127.0.0.1:8788/#/chats/1")),
-            Route::InApp
+            Route::InApp,
+            "a UI route stays in the window"
         );
-        assert_eq!(route(&ui, &url("about:blank")), Route::InApp);
+        assert_eq!(
+            route(&ui, &url("about:blank")),
+            Route::InApp,
+            "about:blank stays in the window"
+        );
     }
 
     #[test]
     fn other_web_pages_go_to_the_browser() {
         let ui = url("http://127.0.0.1:8788/");
-        assert_eq!(route(&ui, &url("https://example.com/x")), Route::Browser);
+        assert_eq!(
+            route(&ui, &url("https://example.com/x")),
+            Route::Browser,
+            "another site opens in the browser, not in the app window"
+        );
         assert_eq!(
             route(&ui, &url("http://127.0.0.1:9999/")),
             Route::Browser,

@@ -415,10 +415,13 @@ mod tests {
         assert!(err.to_string().contains("loopback"), "{err}");
         a.ui_listen = None;
         a.listen = Some("nonsense".into());
-        assert!(Settings::resolve(&a)
-            .expect_err("bad addr")
-            .to_string()
-            .contains("--listen"));
+        assert!(
+            Settings::resolve(&a)
+                .expect_err("bad addr")
+                .to_string()
+                .contains("--listen"),
+            "a bad --listen address is named in the error"
+        );
         a.listen = None;
         a.webhook_path = Some("no-slash".into());
         assert!(

@@ -105,15 +105,19 @@ mod tests {
     fn typing_expires_without_a_refresh() {
         let t = TypingTracker::default();
         let now = Instant::now();
-        assert!(t.start("c", who("+1"), now));
-        assert_eq!(t.typing_in("c").len(), 1);
+        assert!(
+            t.start("c", who("+1"), now),
+            "a first indicator is a change"
+        );
+        assert_eq!(t.typing_in("c").len(), 1, "one person is typing");
         assert!(
             t.expire(now + Duration::from_secs(29)).is_empty(),
             "still fresh at 29 s"
         );
         assert_eq!(
             t.expire(now + Duration::from_secs(31)),
-            vec!["c".to_string()]
+            vec!["c".to_string()],
+            "after 30 s without a refresh the chat stops typing, and is reported as changed"
         );
         assert!(
             t.typing_in("c").is_empty(),
@@ -135,7 +139,10 @@ mod tests {
             "refreshed at 20 s, alive at 40 s"
         );
         t.start("c", who("+2"), now);
-        assert!(t.stop("c", Some("+1")));
+        assert!(
+            t.stop("c", Some("+1")),
+            "stopping one of two typers is a change"
+        );
         assert_eq!(
             t.typing_in("c"),
             vec![who("+2")],

@@ -196,7 +196,8 @@ mod tests {
         let v = json!({"b": {"z": 1, "a": [{"y": "é", "x": null}]}, "a": "\u{1F600}\n"});
         assert_eq!(
             canonical_json(&v),
-            "{\"a\":\"\u{1F600}\\n\",\"b\":{\"a\":[{\"x\":null,\"y\":\"é\"}],\"z\":1}}"
+            "{\"a\":\"\u{1F600}\\n\",\"b\":{\"a\":[{\"x\":null,\"y\":\"é\"}],\"z\":1}}",
+            "the canonical form sorts keys at every depth and keeps non-ASCII as is"
         );
     }
 
@@ -206,7 +207,8 @@ mod tests {
         let header = sign(b"new", body);
         assert_eq!(
             verify(&secrets(), Some(&header), body, None),
-            Ok(SignatureForm::Raw)
+            Ok(SignatureForm::Raw),
+            "a delivery signed with any secret of a rotation verifies"
         );
     }
 
@@ -217,7 +219,8 @@ mod tests {
         let header = sign(b"old", canonical_json(&value).as_bytes());
         assert_eq!(
             verify(&secrets(), Some(&header), raw, Some(&value)),
-            Ok(SignatureForm::Canonical)
+            Ok(SignatureForm::Canonical),
+            "a delivery signed over the canonical JSON verifies when the raw body does not"
         );
     }
 
@@ -233,19 +236,23 @@ mod tests {
         );
         assert_eq!(
             verify(&secrets(), None, body, None),
-            Err(SignatureError::Missing)
+            Err(SignatureError::Missing),
+            "no signature header is refused as missing"
         );
         assert_eq!(
             verify(&secrets(), Some(""), body, None),
-            Err(SignatureError::Missing)
+            Err(SignatureError::Missing),
+            "an empty signature header is refused as missing"
         );
         assert_eq!(
             verify(&secrets(), Some(&header[..40]), body, None),
-            Err(SignatureError::Malformed)
+            Err(SignatureError::Malformed),
+            "a truncated signature is malformed"
         );
         assert_eq!(
             verify(&[], Some(&header), body, None),
-            Err(SignatureError::NoSecret)
+            Err(SignatureError::NoSecret),
+            "without a configured secret nothing verifies"
         );
     }
 
@@ -253,7 +260,8 @@ mod tests {
     fn secrets_do_not_debug_print() {
         assert_eq!(
             format!("{:?}", Secret::new("hunter2")),
-            "Secret(<redacted>)"
+            "Secret(<redacted>)",
+            "a secret never shows in debug output"
         );
     }
 }
@@ -321,7 +329,8 @@ mod reference {
         for row in &rows() {
             assert_eq!(
                 check(row, "wrong-secret", Some(&row.raw)),
-                Err(SignatureError::Mismatch)
+                Err(SignatureError::Mismatch),
+                "a signature made with another secret is refused"
             );
             let mut flipped = row.raw.clone().into_bytes();
             let last = flipped.len() - 1;
@@ -334,13 +343,19 @@ mod reference {
             );
             assert_eq!(
                 check(row, &row.secret, Some(&row.raw[..row.raw.len() - 2])),
-                Err(SignatureError::Malformed)
+                Err(SignatureError::Malformed),
+                "a truncated signature is malformed"
             );
             assert_eq!(
                 check(row, &row.secret, Some("")),
-                Err(SignatureError::Missing)
+                Err(SignatureError::Missing),
+                "an empty signature is refused as missing"
             );
-            assert_eq!(check(row, &row.secret, None), Err(SignatureError::Missing));
+            assert_eq!(
+                check(row, &row.secret, None),
+                Err(SignatureError::Missing),
+                "no signature is refused as missing"
+            );
         }
     }
 }

@@ -321,7 +321,11 @@ mod tests {
 
     #[test]
     fn whsec_secrets_are_recognised() {
-        assert_eq!(secret_kind(&secret()), SecretKind::StandardWebhooks);
+        assert_eq!(
+            secret_kind(&secret()),
+            SecretKind::StandardWebhooks,
+            "a whsec_ secret is a Standard Webhooks secret"
+        );
         assert_eq!(
             secret_kind(&Secret::new("a1b2c3")),
             SecretKind::Shared,
@@ -353,7 +357,8 @@ mod tests {
                 body,
                 1614265330
             ),
-            Ok(())
+            Ok(()),
+            "the specification's reference delivery verifies"
         );
         let key = standard_key(&secret()).expect("key");
         assert_eq!(
@@ -370,23 +375,28 @@ mod tests {
         let good = sign(&key, "id1", 1000, b"x");
         assert_eq!(
             verify(&s, None, Some("1000"), &good, b"x", 1000),
-            Err(StandardError::MissingHeaders)
+            Err(StandardError::MissingHeaders),
+            "a delivery without webhook-id is refused as missing headers"
         );
         assert_eq!(
             verify(&s, Some("id1"), Some("soon"), &good, b"x", 1000),
-            Err(StandardError::BadTimestamp)
+            Err(StandardError::BadTimestamp),
+            "a timestamp that is not a number is refused"
         );
         assert_eq!(
             verify(&s, Some("id1"), Some("1000"), "v2,abc", b"x", 1000),
-            Err(StandardError::Malformed)
+            Err(StandardError::Malformed),
+            "a signature entry in an unknown version is malformed"
         );
         assert_eq!(
             verify(&[], Some("id1"), Some("1000"), &good, b"x", 1000),
-            Err(StandardError::NoSecret)
+            Err(StandardError::NoSecret),
+            "without a configured secret nothing verifies"
         );
         assert_eq!(
             verify(&s, Some("id1"), Some("1000"), &good, b"x", 1000 + 301),
-            Err(StandardError::Stale)
+            Err(StandardError::Stale),
+            "a delivery more than five minutes old is refused as a replay"
         );
         assert_eq!(
             verify(&s, Some("id1"), Some("1000"), &good, b"x", 1000 + 300),
@@ -401,7 +411,8 @@ mod tests {
         let sig = sign_legacy(issued.expose(), 5000, b"{}");
         assert_eq!(
             verify_legacy(std::slice::from_ref(&issued), "5000", &sig, b"{}", 5000),
-            Ok(())
+            Ok(()),
+            "the legacy form verifies with the secret as issued"
         );
         assert_eq!(
             verify_legacy(std::slice::from_ref(&issued), "5001", &sig, b"{}", 5000),
@@ -410,7 +421,8 @@ mod tests {
         );
         assert_eq!(
             verify_legacy(&[issued], "5000", &sig, b"{}", 5000 - 360),
-            Err(StandardError::Stale)
+            Err(StandardError::Stale),
+            "a legacy delivery six minutes old is refused as a replay"
         );
     }
 }
@@ -481,7 +493,8 @@ mod reference {
         let f = Fixture::load();
         assert_eq!(
             f.check(&f.id, &f.timestamp, &f.signature, &f.body, f.ts()),
-            Ok(())
+            Ok(()),
+            "the independently signed fixture verifies"
         );
     }
 
@@ -543,11 +556,16 @@ mod reference {
     fn a_list_with_one_stale_and_one_good_entry_is_accepted() {
         let f = Fixture::load();
         let list = format!("{STALE_ENTRY} {}", f.signature);
-        assert_eq!(f.check(&f.id, &f.timestamp, &list, &f.body, f.ts()), Ok(()));
+        assert_eq!(
+            f.check(&f.id, &f.timestamp, &list, &f.body, f.ts()),
+            Ok(()),
+            "one good entry among the signatures is enough"
+        );
         let reversed = format!("{} {STALE_ENTRY}", f.signature);
         assert_eq!(
             f.check(&f.id, &f.timestamp, &reversed, &f.body, f.ts()),
-            Ok(())
+            Ok(()),
+            "the good entry counts in any position"
         );
         assert_eq!(
             f.check(&f.id, &f.timestamp, STALE_ENTRY, &f.body, f.ts()),
@@ -567,7 +585,8 @@ mod reference {
                 &f.body,
                 f.ts()
             ),
-            Ok(())
+            Ok(()),
+            "the fixture's legacy signature verifies"
         );
         assert_eq!(
             verify_legacy(
@@ -577,7 +596,8 @@ mod reference {
                 &f.body,
                 f.ts() + 360
             ),
-            Err(StandardError::Stale)
+            Err(StandardError::Stale),
+            "a legacy delivery six minutes later is refused as a replay"
         );
         let mut body = f.body.clone();
         body[10] ^= 0x01;
@@ -589,7 +609,8 @@ mod reference {
                 &body,
                 f.ts()
             ),
-            Err(StandardError::Mismatch)
+            Err(StandardError::Mismatch),
+            "a tampered body fails the legacy signature"
         );
     }
 
@@ -597,7 +618,8 @@ mod reference {
     fn the_fixture_secret_is_a_standard_webhooks_secret() {
         assert_eq!(
             secret_kind(&Fixture::load().secret),
-            SecretKind::StandardWebhooks
+            SecretKind::StandardWebhooks,
+            "the fixture's secret is recognised as Standard Webhooks"
         );
     }
 }

@@ -73,7 +73,11 @@ mod tests {
         let a = parse("2025-05-21T15:30:00-06:00").expect("rfc3339 form parses");
         let b = parse("2025-05-21 15:30:00 -0600").expect("space form parses");
         assert_eq!(a.utc, b.utc, "both forms name the same moment");
-        assert_eq!(format_utc(&a.utc), "2025-05-21T21:30:00Z");
+        assert_eq!(
+            format_utc(&a.utc),
+            "2025-05-21T21:30:00Z",
+            "times are stored as UTC"
+        );
         assert_eq!(
             b.original, "2025-05-21 15:30:00 -0600",
             "original text is kept"
@@ -83,7 +87,11 @@ mod tests {
     #[test]
     fn fractions_and_zulu_parse() {
         let t = parse("2025-05-21T21:30:00.250Z").expect("fraction parses");
-        assert_eq!(t.millis() % 1000, 250);
+        assert_eq!(
+            t.millis() % 1000,
+            250,
+            "fractions of a second are kept as milliseconds"
+        );
     }
 
     #[test]

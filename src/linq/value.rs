@@ -159,8 +159,8 @@ mod tests {
     fn ids_accept_strings_and_numbers_of_any_size() {
         let ids: Vec<Id> = serde_json::from_str(r#"["abc", 123, 123456789012345678901234567890]"#)
             .expect("ids parse");
-        assert_eq!(ids[0].as_str(), "abc");
-        assert_eq!(ids[1].as_str(), "123");
+        assert_eq!(ids[0].as_str(), "abc", "a string id is kept");
+        assert_eq!(ids[1].as_str(), "123", "a numeric id becomes text");
         assert_eq!(
             ids[2].as_str(),
             "123456789012345678901234567890",
@@ -220,7 +220,14 @@ mod tests {
     #[test]
     fn ints_accept_numbers_and_numeric_strings() {
         let n: Vec<Int> = serde_json::from_str(r#"[330, "40", 12.6]"#).expect("ints parse");
-        assert_eq!(n, vec![Int(330), Int(40), Int(13)]);
-        assert!(serde_json::from_str::<Int>("\"soon\"").is_err());
+        assert_eq!(
+            n,
+            vec![Int(330), Int(40), Int(13)],
+            "numbers and numeric strings are ints, fractions rounded"
+        );
+        assert!(
+            serde_json::from_str::<Int>("\"soon\"").is_err(),
+            "a non-numeric string is not an int"
+        );
     }
 }

@@ -467,18 +467,43 @@ mod tests {
             .await
             .expect("201 is a success");
         assert_eq!(created.id, "77", "a numeric id is kept as text");
-        assert!(created.active && created.secret_configured);
+        assert!(
+            created.active && created.secret_configured,
+            "the created subscription is active and holds a secret"
+        );
         let seen = seen.lock().expect("seen").clone();
-        assert_eq!(seen.len(), 1);
-        assert_eq!(seen[0].method, "POST");
-        assert_eq!(seen[0].path, "/api/partner/v2/webhook_subscriptions");
-        assert_eq!(seen[0].token.as_deref(), Some("lq_test_token_0123456789"));
+        assert_eq!(seen.len(), 1, "create sends exactly one request");
+        assert_eq!(
+            seen[0].method, "POST",
+            "a subscription is created with POST"
+        );
+        assert_eq!(
+            seen[0].path, "/api/partner/v2/webhook_subscriptions",
+            "create uses Linq's webhook subscriptions path"
+        );
+        assert_eq!(
+            seen[0].token.as_deref(),
+            Some("lq_test_token_0123456789"),
+            "the integration token goes in its header"
+        );
         let body = seen[0].body.clone().expect("a JSON body");
         let inner = &body["webhook_subscription"];
-        assert_eq!(inner["webhook_url"], "https://t.example/webhooks/linq");
-        assert_eq!(inner["version"], 2);
-        assert_eq!(inner["secret"], "s3cret");
-        assert_eq!(inner["active"], true);
+        assert_eq!(
+            inner["webhook_url"], "https://t.example/webhooks/linq",
+            "the body carries the URL Linq should deliver to"
+        );
+        assert_eq!(
+            inner["version"], 2,
+            "subscriptions are asked for in webhook version 2"
+        );
+        assert_eq!(
+            inner["secret"], "s3cret",
+            "the body carries this app's secret"
+        );
+        assert_eq!(
+            inner["active"], true,
+            "the new subscription is active at once"
+        );
         assert_eq!(
             inner["events"].as_array().map(Vec::len),
             Some(crate::linq_api::SUBSCRIBED_EVENTS.len()),
@@ -506,7 +531,8 @@ mod tests {
         let list = c.list().await.expect("list");
         assert_eq!(
             list.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
-            vec!["a1", "2"]
+            vec!["a1", "2"],
+            "list returns every subscription, numeric ids as text"
         );
         let updated = c
             .update(
@@ -515,7 +541,10 @@ mod tests {
             )
             .await
             .expect("a wrapped answer is unwrapped");
-        assert_eq!(updated.id, "a1");
+        assert_eq!(
+            updated.id, "a1",
+            "update answers the subscription it changed"
+        );
         c.delete("a1").await.expect("204 is a success");
         let seen = seen.lock().expect("seen").clone();
         let calls: Vec<(String, String)> = seen
@@ -534,14 +563,16 @@ mod tests {
                     "DELETE".into(),
                     "/api/partner/v2/webhook_subscriptions/a1".into()
                 ),
-            ]
+            ],
+            "list, update and delete each use their own method and path"
         );
         assert_eq!(
             seen[1]
                 .body
                 .as_ref()
                 .map(|b| b["webhook_subscription"]["secret"].clone()),
-            Some(json!("n"))
+            Some(json!("n")),
+            "update sends the new secret"
         );
         assert!(
             seen.iter().all(|s| s.token.is_some()),
@@ -571,7 +602,11 @@ mod tests {
             async move { c.delete(id).await.expect_err("scripted failure") }
         };
         let bad = err("bad-token").await;
-        assert_eq!(bad, LinqApiError::BadToken { status: 401 });
+        assert_eq!(
+            bad,
+            LinqApiError::BadToken { status: 401 },
+            "a 401 is a bad token"
+        );
         assert!(bad.to_string().contains("integration token"), "{bad}");
         let invalid = err("invalid").await;
         assert_eq!(
@@ -581,16 +616,24 @@ mod tests {
         );
         assert_eq!(
             err("limited").await,
-            LinqApiError::RateLimited { retry_after: 17 }
+            LinqApiError::RateLimited { retry_after: 17 },
+            "a 429 says when to retry, from Retry-After"
         );
         let server = err("broken").await;
-        assert_eq!(server, LinqApiError::Server { status: 503 });
+        assert_eq!(
+            server,
+            LinqApiError::Server { status: 503 },
+            "a 5xx is Linq's own trouble"
+        );
         assert!(server.to_string().contains("try again"), "{server}");
-        assert!(matches!(
-            err("gone").await,
-            LinqApiError::NoSuchSubscription { .. }
-        ));
-        assert!(err("other").await.to_string().contains("418"));
+        assert!(
+            matches!(err("gone").await, LinqApiError::NoSuchSubscription { .. }),
+            "a 404 on a subscription says it no longer exists"
+        );
+        assert!(
+            err("other").await.to_string().contains("418"),
+            "an unexpected status is named in the sentence"
+        );
         for e in [bad, invalid, server] {
             let text = e.to_string();
             assert!(
@@ -604,17 +647,24 @@ mod tests {
     async fn a_422_message_in_its_other_shapes() {
         assert_eq!(
             message_of(r#"{"error":"webhook_url is invalid"}"#).as_deref(),
-            Some("webhook_url is invalid")
+            Some("webhook_url is invalid"),
+            "a single error string is passed on"
         );
         assert_eq!(
             message_of(r#"{"errors":["a","b"]}"#).as_deref(),
-            Some("a; b")
+            Some("a; b"),
+            "a list of errors is joined into one sentence"
         );
         assert_eq!(
             message_of(r#"{"message":"line1\nline2"}"#).as_deref(),
-            Some("line1 line2")
+            Some("line1 line2"),
+            "a multi-line message becomes one line"
         );
-        assert_eq!(message_of("<html>oops</html>"), None);
+        assert_eq!(
+            message_of("<html>oops</html>"),
+            None,
+            "a body that is not JSON gives no message to pass on"
+        );
     }
 
     #[tokio::test]
@@ -661,7 +711,10 @@ mod tests {
             .delete("../../admin")
             .await
             .expect_err("refused locally");
-        assert!(matches!(err, LinqApiError::BadId(_)));
+        assert!(
+            matches!(err, LinqApiError::BadId(_)),
+            "an id that would change the path is refused"
+        );
         assert!(seen.lock().expect("seen").is_empty(), "no request was sent");
     }
 }

@@ -494,19 +494,32 @@ mod tests {
         let p = "/webhooks/linq";
         assert_eq!(
             webhook_url("https://abc.ngrok.app/", p).as_deref(),
-            Ok("https://abc.ngrok.app/webhooks/linq")
+            Ok("https://abc.ngrok.app/webhooks/linq"),
+            "the webhook path is appended to a bare public URL"
         );
         assert_eq!(
             webhook_url("https://abc.ngrok.app/webhooks/linq", p).as_deref(),
             Ok("https://abc.ngrok.app/webhooks/linq"),
             "a URL that already ends with the path is kept"
         );
-        assert!(webhook_url("http://abc.ngrok.app", p)
-            .expect_err("plain http to a remote host")
-            .contains("https"));
-        assert!(webhook_url("http://127.0.0.1:9/", p).is_ok());
-        assert!(webhook_url("abc.ngrok.app", p).is_err());
-        assert!(webhook_url("https://a.example/?x=1", p).is_err());
+        assert!(
+            webhook_url("http://abc.ngrok.app", p)
+                .expect_err("plain http to a remote host")
+                .contains("https"),
+            "plain http to a remote host is refused with a pointer to https"
+        );
+        assert!(
+            webhook_url("http://127.0.0.1:9/", p).is_ok(),
+            "plain http to this machine is allowed, for local testing"
+        );
+        assert!(
+            webhook_url("abc.ngrok.app", p).is_err(),
+            "a URL without a scheme is refused"
+        );
+        assert!(
+            webhook_url("https://a.example/?x=1", p).is_err(),
+            "a URL with a query is refused"
+        );
     }
 
     #[test]
@@ -526,7 +539,10 @@ mod tests {
             sub("3", "https://b.example/webhooks/linq"),
         ]);
         assert_eq!(warnings.len(), 1, "{warnings:?}");
-        assert!(warnings[0].contains("1, 2") && warnings[0].contains("2 times"));
+        assert!(
+            warnings[0].contains("1, 2") && warnings[0].contains("2 times"),
+            "the warning names the subscriptions and how many share the URL"
+        );
     }
 
     #[test]

@@ -241,7 +241,7 @@ mod tests {
             "no contact or handle name: the number"
         );
         assert_eq!(group, None, "a one-to-one chat names no group");
-        assert!(!outbound);
+        assert!(!outbound, "an inbound message is not the rep's own");
     }
 
     #[test]
@@ -252,7 +252,11 @@ mod tests {
         else {
             panic!("a message is a message");
         };
-        assert_eq!(group.as_deref(), Some("Renewals team"));
+        assert_eq!(
+            group.as_deref(),
+            Some("Renewals team"),
+            "a group message names its group"
+        );
         assert!(outbound, "the rep's own message must be recognised as such");
     }
 
@@ -269,12 +273,17 @@ mod tests {
             },
             "a voicemail wins over missed: it is what the rep must listen to"
         );
-        assert_eq!(outcome(call(false, true)), CallOutcome::Missed);
+        assert_eq!(
+            outcome(call(false, true)),
+            CallOutcome::Missed,
+            "a call not answered and without voicemail is missed"
+        );
         assert_eq!(
             outcome(call(false, false)),
             CallOutcome::Answered {
                 duration_secs: Some(330)
-            }
+            },
+            "an answered call keeps its duration"
         );
     }
 
@@ -295,16 +304,24 @@ mod tests {
         );
         assert_eq!(
             incoming.created_at,
-            parse_time(Some("2025-05-21T21:30:00Z"))
+            parse_time(Some("2025-05-21T21:30:00Z")),
+            "the event's time comes from the feed event"
         );
-        assert!(incoming.created_at.is_some());
-        assert!(matches!(incoming.what, What::Message { .. }));
+        assert!(incoming.created_at.is_some(), "the event's time is parsed");
+        assert!(
+            matches!(incoming.what, What::Message { .. }),
+            "a message event becomes a message to notify about"
+        );
 
         let typing = FeedData {
             event_type: Some("typing_indicator.received".into()),
             ..FeedData::default()
         };
-        assert_eq!(Incoming::from(&typing).what, What::Other);
+        assert_eq!(
+            Incoming::from(&typing).what,
+            What::Other,
+            "a typing indicator is nothing to notify about"
+        );
         let message_without_view = FeedData {
             event_type: Some("message.received".into()),
             ..FeedData::default()
@@ -334,13 +351,19 @@ mod tests {
             reaction: Some(reaction),
             ..FeedData::default()
         };
-        assert!(matches!(Incoming::from(&added).what, What::Reaction { .. }));
+        assert!(
+            matches!(Incoming::from(&added).what, What::Reaction { .. }),
+            "a v3 reaction.added notifies as a reaction"
+        );
         let missed = FeedData {
             event_type: Some("call.no_answer".into()),
             call: Some(call(false, true)),
             ..FeedData::default()
         };
-        assert!(matches!(Incoming::from(&missed).what, What::Call { .. }));
+        assert!(
+            matches!(Incoming::from(&missed).what, What::Call { .. }),
+            "a v3 call.no_answer notifies as a call"
+        );
         let ringing = FeedData {
             event_type: Some("call.ringing".into()),
             call: Some(call(false, true)),

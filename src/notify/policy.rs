@@ -569,9 +569,16 @@ mod tests {
             &message("e1", "c1", "John Doe", "Hello, how are you?", t0()),
             t0(),
         ));
-        assert_eq!(n.kind, Kind::Message);
-        assert_eq!(n.title, "John Doe");
-        assert_eq!(n.body, "Hello, how are you?");
+        assert_eq!(
+            n.kind,
+            Kind::Message,
+            "an inbound message notifies as a message"
+        );
+        assert_eq!(n.title, "John Doe", "the title names the sender");
+        assert_eq!(
+            n.body, "Hello, how are you?",
+            "the body shows the message text"
+        );
         assert_eq!(n.chat_id.as_deref(), Some("c1"), "a click opens the chat");
     }
 
@@ -588,7 +595,10 @@ mod tests {
             &Viewing::default(),
             t0(),
         ));
-        assert_eq!(n.title, "John Doe");
+        assert_eq!(
+            n.title, "John Doe",
+            "the sender still shows with previews off"
+        );
         assert_eq!(n.body, "New message", "with previews off no text may leak");
     }
 
@@ -606,8 +616,14 @@ mod tests {
             ..message("e1", "g1", "", "", t0())
         };
         let n = shown(decide(&mut p, &e, t0()));
-        assert_eq!(n.title, "Ana · Team Lunch");
-        assert_eq!(n.body, "Sent 2 attachments");
+        assert_eq!(
+            n.title, "Ana · Team Lunch",
+            "a group message names sender and group, on one line"
+        );
+        assert_eq!(
+            n.body, "Sent 2 attachments",
+            "a message with only attachments says how many"
+        );
     }
 
     #[test]
@@ -618,7 +634,10 @@ mod tests {
             &message("e1", "c1", "\u{202E} ", "hi", t0()),
             t0(),
         ));
-        assert_eq!(n.title, "Unknown sender");
+        assert_eq!(
+            n.title, "Unknown sender",
+            "a name with nothing printable reads as an unknown sender"
+        );
     }
 
     #[test]
@@ -630,7 +649,8 @@ mod tests {
         }
         assert_eq!(
             decide(&mut p, &e, t0()),
-            Decision::Suppress(Suppressed::Own)
+            Decision::Suppress(Suppressed::Own),
+            "the rep's own outbound message is not news to the rep"
         );
         let outgoing_call = Incoming {
             what: What::Call {
@@ -644,7 +664,8 @@ mod tests {
         };
         assert_eq!(
             decide(&mut p, &outgoing_call, t0()),
-            Decision::Suppress(Suppressed::Own)
+            Decision::Suppress(Suppressed::Own),
+            "the rep's own outgoing call is not news to the rep"
         );
         let prefs = UiSettings {
             notify: NotifyEvents {
@@ -674,7 +695,8 @@ mod tests {
         };
         assert_eq!(
             decide(&mut p, &e, t0()),
-            Decision::Suppress(Suppressed::NotNotifiable)
+            Decision::Suppress(Suppressed::NotNotifiable),
+            "events that are not messages, calls or reactions never notify"
         );
     }
 
@@ -684,17 +706,18 @@ mod tests {
         let missed = shown(decide(&mut p, &call("e1", CallOutcome::Missed, t0()), t0()));
         assert_eq!(
             (missed.title.as_str(), missed.body.as_str()),
-            ("John Doe", "Missed call")
+            ("John Doe", "Missed call"),
+            "a missed call names the caller and says it was missed"
         );
-        assert_eq!(missed.kind, Kind::Call);
+        assert_eq!(missed.kind, Kind::Call, "a missed call notifies as a call");
 
         let vm = CallOutcome::Voicemail {
             summary: Some("John called to confirm tomorrow's meeting at 2pm.".into()),
         };
         let n = shown(decide(&mut p, &call("e2", vm.clone(), t0()), t0()));
         assert_eq!(
-            n.body,
-            "Voicemail: John called to confirm tomorrow's meeting at 2pm."
+            n.body, "Voicemail: John called to confirm tomorrow's meeting at 2pm.",
+            "a voicemail shows its summary"
         );
 
         let answered = CallOutcome::Answered {
@@ -705,7 +728,10 @@ mod tests {
             &call("e3", answered, t0() + secs(10)),
             t0() + secs(10),
         ));
-        assert_eq!(n.body, "Answered call · 5:30");
+        assert_eq!(
+            n.body, "Answered call · 5:30",
+            "an answered call shows its duration"
+        );
 
         let quiet = UiSettings {
             previews: false,
@@ -744,8 +770,15 @@ mod tests {
             &Viewing::default(),
             t0(),
         ));
-        assert_eq!(n.kind, Kind::Reaction);
-        assert_eq!(n.body, "Liked “See you at 2”");
+        assert_eq!(
+            n.kind,
+            Kind::Reaction,
+            "an enabled reaction notifies as a reaction"
+        );
+        assert_eq!(
+            n.body, "Liked “See you at 2”",
+            "the body reads like a tapback on the quoted message"
+        );
     }
 
     #[test]
@@ -762,11 +795,13 @@ mod tests {
         let v = Viewing::default();
         assert_eq!(
             p.decide(&message("e1", "c1", "J", "hi", t0()), &prefs, &v, t0()),
-            Decision::Suppress(Suppressed::Disabled)
+            Decision::Suppress(Suppressed::Disabled),
+            "messages switched off never notify"
         );
         assert_eq!(
             p.decide(&call("e2", CallOutcome::Missed, t0()), &prefs, &v, t0()),
-            Decision::Suppress(Suppressed::Disabled)
+            Decision::Suppress(Suppressed::Disabled),
+            "calls switched off never notify"
         );
     }
 
@@ -805,7 +840,8 @@ mod tests {
         shown(decide(&mut p, &e, t0()));
         assert_eq!(
             decide(&mut p, &e, t0() + secs(60)),
-            Decision::Suppress(Suppressed::Duplicate)
+            Decision::Suppress(Suppressed::Duplicate),
+            "a redelivered event id notifies only once"
         );
     }
 
@@ -819,7 +855,8 @@ mod tests {
         let v = Viewing::default();
         assert_eq!(
             p.decide(&message("e1", "c1", "J", "hi", t0()), &prefs, &v, t0()),
-            Decision::Suppress(Suppressed::Muted)
+            Decision::Suppress(Suppressed::Muted),
+            "a muted chat's message stays quiet"
         );
         assert_eq!(
             p.decide(&call("e2", CallOutcome::Missed, t0()), &prefs, &v, t0()),
@@ -839,7 +876,8 @@ mod tests {
         };
         assert_eq!(
             p.decide(&message("e1", "c1", "J", "hi", t0()), &forever, &v, t0()),
-            Decision::Suppress(Suppressed::DoNotDisturb)
+            Decision::Suppress(Suppressed::DoNotDisturb),
+            "do not disturb holds a message"
         );
         // The tray's "Pause for 1 hour": a pause with an end, the switch left alone.
         let for_an_hour = UiSettings {
@@ -880,7 +918,8 @@ mod tests {
                 &looking,
                 t0()
             ),
-            Decision::Suppress(Suppressed::Viewing)
+            Decision::Suppress(Suppressed::Viewing),
+            "the chat the rep is looking at in a focused window stays quiet"
         );
         shown(p.decide(
             &message("e2", "c2", "K", "hi", t0()),
@@ -946,7 +985,8 @@ mod tests {
                 title: "Ana López".into(),
                 body: "7 more messages".into(),
                 chat_id: Some("c1".into()),
-            }]
+            }],
+            "the held rest of the burst is released as one summary for the chat"
         );
         assert_eq!(p.tick(&prefs, &v, t0() + secs(7)), vec![], "released once");
         let calm = t0() + secs(30);
@@ -1025,7 +1065,11 @@ mod tests {
                     t0(),
                 );
             }
-            assert_eq!(p.tick(&prefs, &viewing, t0() + secs(6)), vec![]);
+            assert_eq!(
+                p.tick(&prefs, &viewing, t0() + secs(6)),
+                vec![],
+                "a held summary is dropped when its chat was muted, opened or paused meanwhile"
+            );
             assert_eq!(p.next_due(t0()), None, "a dropped summary is not kept");
         }
     }
@@ -1043,7 +1087,11 @@ mod tests {
             let e = message(&format!("e{i}"), &format!("c{i}"), "J", "hi", at);
             match p.decide(&e, &prefs, &v, at) {
                 Decision::Show(_) => shown_count += 1,
-                Decision::Suppress(why) => assert_eq!(why, Suppressed::RateLimited),
+                Decision::Suppress(why) => assert_eq!(
+                    why,
+                    Suppressed::RateLimited,
+                    "past the cap a notification is only held by the rate limit"
+                ),
             }
         }
         assert_eq!(shown_count, cap, "no more than the cap per window");
@@ -1089,8 +1137,15 @@ mod tests {
             "three shown fill the cap; the burst summary waits for room"
         );
         let later = p.tick(&prefs, &v, t0() + secs(61));
-        assert_eq!(later.len(), 1);
-        assert_eq!(later[0].body, "5 more notifications");
+        assert_eq!(
+            later.len(),
+            1,
+            "the held burst is released as one summary once the cap has room"
+        );
+        assert_eq!(
+            later[0].body, "5 more notifications",
+            "the summary counts every held notification"
+        );
         assert_eq!(
             later[0].chat_id.as_deref(),
             Some("c1"),
@@ -1104,7 +1159,15 @@ mod tests {
         for i in 0..(REMEMBERED_IDS * 2) {
             p.remember(&format!("id{i}"));
         }
-        assert_eq!(p.seen.len(), REMEMBERED_IDS);
-        assert_eq!(p.seen_order.len(), REMEMBERED_IDS);
+        assert_eq!(
+            p.seen.len(),
+            REMEMBERED_IDS,
+            "the remembered event ids stay bounded"
+        );
+        assert_eq!(
+            p.seen_order.len(),
+            REMEMBERED_IDS,
+            "the remembered order stays bounded with the ids"
+        );
     }
 }

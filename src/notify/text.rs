@@ -156,29 +156,73 @@ mod tests {
 
     #[test]
     fn empty_or_invisible_names_fall_back() {
-        assert_eq!(name_or(" \u{202E}\n", "+15551234567", 40), "+15551234567");
-        assert_eq!(name_or("Ana López", "x", 40), "Ana López");
+        assert_eq!(
+            name_or(" \u{202E}\n", "+15551234567", 40),
+            "+15551234567",
+            "a name with nothing visible falls back to the number"
+        );
+        assert_eq!(
+            name_or("Ana López", "x", 40),
+            "Ana López",
+            "a printable name is kept"
+        );
     }
 
     #[test]
     fn reactions_read_like_tapbacks() {
-        assert_eq!(reaction_verb("like"), "Liked");
-        assert_eq!(reaction_verb("LAUGH"), "Laughed at");
+        assert_eq!(
+            reaction_verb("like"),
+            "Liked",
+            "a like reads as the tapback Liked"
+        );
+        assert_eq!(
+            reaction_verb("LAUGH"),
+            "Laughed at",
+            "reaction names are matched case-insensitively"
+        );
         assert_eq!(
             reaction_verb("fire"),
             "Reacted fire to",
             "unknown names are kept"
         );
-        assert_eq!(reaction_verb("\n"), "Reacted to");
+        assert_eq!(
+            reaction_verb("\n"),
+            "Reacted to",
+            "an invisible reaction name reads as a plain reaction"
+        );
     }
 
     #[test]
     fn durations_and_counts() {
-        assert_eq!(duration(330), "5:30");
-        assert_eq!(duration(3723), "1:02:03");
-        assert_eq!(count(1, "message", "messages"), "1 message");
-        assert_eq!(count(7, "message", "messages"), "7 messages");
-        assert_eq!(more(1, "message", "messages"), "1 more message");
-        assert_eq!(more(7, "call", "calls"), "7 more calls");
+        assert_eq!(
+            duration(330),
+            "5:30",
+            "durations under an hour read as minutes and seconds"
+        );
+        assert_eq!(
+            duration(3723),
+            "1:02:03",
+            "durations of an hour or more read with hours"
+        );
+        assert_eq!(
+            count(1, "message", "messages"),
+            "1 message",
+            "one is singular"
+        );
+        assert_eq!(
+            count(7, "message", "messages"),
+            "7 messages",
+            "more than one is plural"
+        );
+        assert_eq!(
+            more(1, "message", "messages"),
+            "1 more message",
+            "one more is singular"
+        );
+        assert_eq!(
+            more(7, "call", "calls"),
+            "7 more calls",
+            "more than one more is plural"
+        );
     }
 }

@@ -478,8 +478,16 @@ mod tests {
 
     #[test]
     fn demo_and_burst_make_exactly_count_and_chaos_adds_duplicates() {
-        assert_eq!(generate(Scenario::Demo, 100, 1, now()).len(), 100);
-        assert_eq!(generate(Scenario::Burst, 37, 1, now()).len(), 37);
+        assert_eq!(
+            generate(Scenario::Demo, 100, 1, now()).len(),
+            100,
+            "demo makes exactly --count deliveries"
+        );
+        assert_eq!(
+            generate(Scenario::Burst, 37, 1, now()).len(),
+            37,
+            "burst makes exactly --count deliveries"
+        );
         assert!(
             generate(Scenario::Chaos, 60, 1, now()).len() > 60,
             "chaos adds redeliveries"
@@ -535,10 +543,16 @@ mod tests {
         let mut delivery = generate(Scenario::Demo, 1, 2, now()).remove(0);
         let secrets = [Secret::new("k")];
         let good = delivery.signature(b"k");
-        assert!(verify(&secrets, Some(&good), delivery.body.as_bytes(), None).is_ok());
+        assert!(
+            verify(&secrets, Some(&good), delivery.body.as_bytes(), None).is_ok(),
+            "an honest delivery's signature verifies"
+        );
         delivery.tamper = true;
         let bad = delivery.signature(b"k");
-        assert!(verify(&secrets, Some(&bad), delivery.body.as_bytes(), None).is_err());
+        assert!(
+            verify(&secrets, Some(&bad), delivery.body.as_bytes(), None).is_err(),
+            "a tampered delivery's signature does not verify"
+        );
     }
 
     #[test]
@@ -721,9 +735,12 @@ mod tests {
     #[test]
     fn load_deliveries_have_the_size_asked_for_and_are_unique() {
         let out = generate_load(500, 1, now(), 2048);
-        assert_eq!(out.len(), 500);
+        assert_eq!(out.len(), 500, "load makes exactly the count asked for");
         for d in &out {
-            assert_eq!(d.event_type, "message.received");
+            assert_eq!(
+                d.event_type, "message.received",
+                "load deliveries are all inbound messages"
+            );
             let len = d.body.len();
             assert!(
                 (2048..2048 + 16).contains(&len) || len > 2048 && d.body.len() < 2200,

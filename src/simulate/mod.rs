@@ -360,7 +360,7 @@ mod tests {
             1 + 2,
             "one retry for the flaky event, the maximum for the busy one"
         );
-        assert_eq!(report.failed, 0);
+        assert_eq!(report.failed, 0, "every delivery got an answer");
 
         let seen = hook.seen.lock().unwrap_or_else(|e| e.into_inner());
         let flaky = &seen[&deliveries[2].event_id];
@@ -406,7 +406,11 @@ mod tests {
             .filter(|d| !d.tamper && d.duplicate_of.is_some())
             .count();
 
-        assert_eq!(report.deliveries, expected.len());
+        assert_eq!(
+            report.deliveries,
+            expected.len(),
+            "every generated delivery was sent, redeliveries included"
+        );
         assert_eq!(report.expected_refusals, tampered, "{report}");
         assert_eq!(
             report.refused,
@@ -416,10 +420,14 @@ mod tests {
         assert_eq!(report.duplicates, redelivered, "{report}");
         assert_eq!(
             report.accepted + report.duplicates + tampered,
-            expected.len()
+            expected.len(),
+            "every delivery was accepted, a duplicate, or a refused tampered one"
         );
         assert!(report.is_clean(), "{report}");
-        assert!(report.latency.max_ms >= report.latency.p50_ms && report.latency.p50_ms > 0.0);
+        assert!(
+            report.latency.max_ms >= report.latency.p50_ms && report.latency.p50_ms > 0.0,
+            "latencies were measured and the maximum is at least the median"
+        );
         let table = report.to_string();
         assert!(
             table.contains("expected (tampered), 0 unexpected"),
@@ -441,7 +449,7 @@ mod tests {
             "1",
         ]);
         let report = run(&args).await.expect("the server is up");
-        assert_eq!(report.accepted, 6);
+        assert_eq!(report.accepted, 6, "every paced delivery was accepted");
         assert!(
             report.elapsed_ms >= 240.0,
             "6 deliveries at 20/s take 5 intervals of 50 ms: {report}"
@@ -467,7 +475,8 @@ mod tests {
             format!(
                 "nothing is listening at {}; is `linq-inbox serve` running?",
                 url(addr)
-            )
+            ),
+            "nothing listening says so and how to start the listener"
         );
     }
 
@@ -475,10 +484,10 @@ mod tests {
     async fn missing_secret_and_bad_url_are_refused_before_sending() {
         let mut no_secret = args(&["--count", "3"]);
         no_secret.secret = Some(" , ".into());
-        assert!(matches!(
-            run(&no_secret).await,
-            Err(SimulateError::MissingSecret)
-        ));
+        assert!(
+            matches!(run(&no_secret).await, Err(SimulateError::MissingSecret)),
+            "a secret of only separators is refused before anything is sent"
+        );
         let bad = args(&["--to", "localhost:8787/webhooks/linq"]);
         let error = run(&bad).await.expect_err("no scheme");
         assert!(matches!(error, SimulateError::BadUrl { .. }), "{error:?}");
@@ -490,12 +499,36 @@ mod tests {
 
     #[test]
     fn rates_parse_in_the_forms_people_type() {
-        assert_eq!(parse_rate("20"), Ok(Rate::PerSecond(20.0)));
-        assert_eq!(parse_rate("20/s"), Ok(Rate::PerSecond(20.0)));
-        assert_eq!(parse_rate(" 0.5/sec "), Ok(Rate::PerSecond(0.5)));
-        assert_eq!(parse_rate("120/min"), Ok(Rate::PerSecond(2.0)));
-        assert_eq!(parse_rate("0"), Ok(Rate::Unlimited));
-        assert_eq!(parse_rate("max"), Ok(Rate::Unlimited));
+        assert_eq!(
+            parse_rate("20"),
+            Ok(Rate::PerSecond(20.0)),
+            "a bare number is per second"
+        );
+        assert_eq!(
+            parse_rate("20/s"),
+            Ok(Rate::PerSecond(20.0)),
+            "per second written as /s"
+        );
+        assert_eq!(
+            parse_rate(" 0.5/sec "),
+            Ok(Rate::PerSecond(0.5)),
+            "spaces and /sec are accepted"
+        );
+        assert_eq!(
+            parse_rate("120/min"),
+            Ok(Rate::PerSecond(2.0)),
+            "per minute is converted to per second"
+        );
+        assert_eq!(
+            parse_rate("0"),
+            Ok(Rate::Unlimited),
+            "zero means as fast as possible"
+        );
+        assert_eq!(
+            parse_rate("max"),
+            Ok(Rate::Unlimited),
+            "max means as fast as possible"
+        );
         for bad in ["fast", "-3", "20/h", "", "NaN"] {
             assert!(parse_rate(bad).is_err(), "{bad:?} is not a rate");
         }
@@ -518,10 +551,11 @@ mod tests {
             parsed.to, DEFAULT_TO,
             "the default target is the local listener"
         );
-        assert_eq!(parsed.rate, Some(Rate::PerSecond(20.0)));
+        assert_eq!(parsed.rate, Some(Rate::PerSecond(20.0)), "--rate is parsed");
         assert_eq!(
             (parsed.scenario, parsed.count, parsed.seed, parsed.json),
-            (Scenario::Burst, 200, Some(7), true)
+            (Scenario::Burst, 200, Some(7), true),
+            "--scenario, --count, --seed and --json are parsed"
         );
         assert!(
             !format!("{parsed:?}").contains(SECRET),

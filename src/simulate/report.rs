@@ -274,17 +274,31 @@ mod tests {
             },
         ];
         let r = Report::tally(info(), &deliveries, &outcomes);
-        assert_eq!((r.accepted, r.duplicates, r.failed), (1, 1, 1));
-        assert_eq!(r.refused, BTreeMap::from([(401, 1), (503, 1)]));
+        assert_eq!(
+            (r.accepted, r.duplicates, r.failed),
+            (1, 1, 1),
+            "the 200s, the duplicate and the failure are each counted once"
+        );
+        assert_eq!(
+            r.refused,
+            BTreeMap::from([(401, 1), (503, 1)]),
+            "refusals are counted by status"
+        );
         assert_eq!(
             r.expected_refusals, 1,
             "the tampered delivery's 401 was asked for"
         );
         assert_eq!(r.unexpected_refusals, 1, "the 503 was not");
         assert_eq!(r.tampered_accepted, 1, "a bad signature got through");
-        assert_eq!(r.retries, 2);
-        assert!(!r.is_clean());
-        assert_eq!(r.latency.max_ms, 5.0);
+        assert_eq!(r.retries, 2, "retries are summed over the deliveries");
+        assert!(
+            !r.is_clean(),
+            "a run with unexpected refusals or failures is not clean"
+        );
+        assert_eq!(
+            r.latency.max_ms, 5.0,
+            "the slowest answer is the maximum latency"
+        );
         assert_eq!(r.latency.p50_ms, 3.0, "nearest rank of 5 samples");
         let table = r.to_string();
         assert!(
@@ -301,14 +315,21 @@ mod tests {
     #[test]
     fn a_wrong_secret_gets_a_hint() {
         let r = Report::tally(info(), &[delivery(false, None)], &[answered(401, 1)]);
-        assert_eq!(r.unexpected_refusals, 1);
+        assert_eq!(
+            r.unexpected_refusals, 1,
+            "a 401 on an honest delivery is unexpected"
+        );
         assert!(r.to_string().contains("--secret differs"), "{r}");
     }
 
     #[test]
     fn no_answers_means_zero_latency_not_a_panic() {
         let r = Report::tally(info(), &[], &[]);
-        assert_eq!(r.latency, Latency::default());
+        assert_eq!(
+            r.latency,
+            Latency::default(),
+            "with no answers every latency is zero"
+        );
         assert!(r.is_clean(), "nothing sent, nothing wrong");
     }
 
@@ -316,7 +337,10 @@ mod tests {
     fn the_json_form_names_statuses() {
         let r = Report::tally(info(), &[delivery(true, None)], &[answered(401, 1)]);
         let json = serde_json::to_value(&r).expect("serializes");
-        assert_eq!(json["refused"]["401"], 1);
-        assert_eq!(json["scenario"], "chaos");
+        assert_eq!(
+            json["refused"]["401"], 1,
+            "refusals are keyed by status in JSON"
+        );
+        assert_eq!(json["scenario"], "chaos", "the JSON names the scenario");
     }
 }

@@ -372,8 +372,14 @@ mod tests {
 
     #[test]
     fn urls_must_be_http_with_a_host() {
-        assert!(parse_url("http://127.0.0.1:8787/webhooks/linq").is_ok());
-        assert!(parse_url("https://abc.ngrok.app/webhooks/linq").is_ok());
+        assert!(
+            parse_url("http://127.0.0.1:8787/webhooks/linq").is_ok(),
+            "a local http listener is a valid target"
+        );
+        assert!(
+            parse_url("https://abc.ngrok.app/webhooks/linq").is_ok(),
+            "an https tunnel is a valid target"
+        );
         for bad in [
             "ftp://example.com/x",
             "127.0.0.1:8787",
@@ -390,14 +396,22 @@ mod tests {
     #[test]
     fn credentials_never_show() {
         let url = parse_url("https://user:hunter2@tunnel.example/webhooks/linq").expect("valid");
-        assert_eq!(display_url(&url), "https://tunnel.example/webhooks/linq");
+        assert_eq!(
+            display_url(&url),
+            "https://tunnel.example/webhooks/linq",
+            "a URL's credentials never show"
+        );
     }
 
     #[test]
     fn retry_after_reads_seconds_and_dates() {
         let mut headers = HeaderMap::new();
         headers.insert(RETRY_AFTER, "2".parse().expect("header value"));
-        assert_eq!(retry_after(&headers), Some(Duration::from_secs(2)));
+        assert_eq!(
+            retry_after(&headers),
+            Some(Duration::from_secs(2)),
+            "Retry-After in seconds is honoured"
+        );
         headers.insert(
             RETRY_AFTER,
             "Wed, 21 Oct 2015 07:28:00 GMT"
@@ -410,6 +424,10 @@ mod tests {
             "a date in the past means now"
         );
         headers.insert(RETRY_AFTER, "soon".parse().expect("header value"));
-        assert_eq!(retry_after(&headers), None);
+        assert_eq!(
+            retry_after(&headers),
+            None,
+            "an unreadable Retry-After is ignored"
+        );
     }
 }

@@ -522,7 +522,11 @@ mod tests {
         }
         for d in &out {
             let v: Value = serde_json::from_str(&d.body).expect("JSON");
-            assert_eq!(v["api_version"], json!("v3"));
+            assert_eq!(
+                v["api_version"],
+                json!("v3"),
+                "every body of a v3 demo is a v3 envelope"
+            );
             let env = parse_envelope(&v).expect("a v3 envelope");
             assert!(
                 !matches!(env.fact, Fact::Unknown),
@@ -536,7 +540,8 @@ mod tests {
     fn the_same_seed_gives_the_same_stream() {
         assert_eq!(
             generate_v3(Scenario::Demo, 80, 3, now()),
-            generate_v3(Scenario::Demo, 80, 3, now())
+            generate_v3(Scenario::Demo, 80, 3, now()),
+            "the same seed gives the same v3 stream"
         );
     }
 }

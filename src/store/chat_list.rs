@@ -284,8 +284,14 @@ mod tests {
         }
         let page = chats(&conn, None, 1000).expect("chats");
         assert!(page.len() > 3, "the demo has several chats");
-        assert!(page.iter().any(|c| c.is_group && !c.members.is_empty()));
-        assert!(page.iter().any(|c| c.last_message.is_some()));
+        assert!(
+            page.iter().any(|c| c.is_group && !c.members.is_empty()),
+            "the demo includes a group chat with its members"
+        );
+        assert!(
+            page.iter().any(|c| c.last_message.is_some()),
+            "the demo includes chats with a last message"
+        );
         for summary in &page {
             let alone = chat(&conn, &summary.chat_id)
                 .expect("chat")
@@ -342,7 +348,11 @@ mod tests {
         )
         .expect("seed");
         let page = chats(&conn, None, 10).expect("chats");
-        assert_eq!(page.len(), 2);
+        assert_eq!(
+            page.len(),
+            2,
+            "two chats ending on the same message are both listed"
+        );
         for summary in &page {
             let last = serde_json::to_value(&summary.last_message).expect("json");
             let ids = |list: &str| -> Vec<String> {
@@ -388,9 +398,17 @@ mod tests {
             ["c", "f", "a", "b", "e", "d"],
             "ties: id descending"
         );
-        assert_eq!(ids(None, 2), ["c", "f"]);
+        assert_eq!(
+            ids(None, 2),
+            ["c", "f"],
+            "the first page is the two most recently active chats"
+        );
         assert_eq!(ids(Some("a"), 2), ["b", "e"], "a page across both kinds");
-        assert_eq!(ids(Some("e"), 5), ["d"]);
+        assert_eq!(
+            ids(Some("e"), 5),
+            ["d"],
+            "a chat with no activity comes after one at time zero"
+        );
     }
 
     /// Regression: a chat whose last message was 900 KB of text (or hundreds of attachments)

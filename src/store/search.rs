@@ -322,7 +322,11 @@ mod tests {
             "the three newest matches; the best but oldest one is past the pool"
         );
         let all = search_in(&conn, "quote", None, None, 10, 100).expect("search");
-        assert_eq!(all.len(), 6);
+        assert_eq!(
+            all.len(),
+            6,
+            "with a large enough pool every match is ranked"
+        );
         assert_eq!(all[0].id, "message1", "within the pool relevance decides");
     }
 
@@ -349,25 +353,41 @@ mod tests {
             "five pooled messages, the call, the contact"
         );
         let contacts = search_in(&conn, "gonzalez", Some("contact"), None, 50, 5).expect("search");
-        assert_eq!(ids(&contacts), ["contact1"]);
+        assert_eq!(
+            ids(&contacts),
+            ["contact1"],
+            "the contact filter returns only the contact"
+        );
         let messages = search_in(&conn, "gonzalez", Some("message"), None, 50, 5).expect("search");
-        assert_eq!(messages.len(), 5);
+        assert_eq!(
+            messages.len(),
+            5,
+            "the message filter returns the pooled messages only"
+        );
     }
 
     #[test]
     fn user_text_never_becomes_fts_syntax() {
         assert_eq!(
             fts_query("tom* OR \"x\" NEAR(a)").as_deref(),
-            Some("\"tom\"* \"OR\"* \"x\"* \"NEAR\"* \"a\"*")
+            Some("\"tom\"* \"OR\"* \"x\"* \"NEAR\"* \"a\"*"),
+            "FTS operators in user text are quoted as plain words"
         );
         assert_eq!(fts_query("  ;; "), None, "nothing searchable");
-        assert_eq!(fts_query("María").as_deref(), Some("\"María\"*"));
+        assert_eq!(
+            fts_query("María").as_deref(),
+            Some("\"María\"*"),
+            "a non-ASCII word becomes one quoted prefix term"
+        );
     }
 
     #[test]
     fn marks_become_code_point_offsets() {
         let (text, hl) = split_marks("Olá \u{E000}amanhã\u{E001}!");
-        assert_eq!(text, "Olá amanhã!");
+        assert_eq!(
+            text, "Olá amanhã!",
+            "the highlight marks are removed from the text"
+        );
         assert_eq!(
             (hl[0].start, hl[0].end),
             (4, 10),

@@ -156,9 +156,12 @@ mod tests {
                 .expect("patch parses");
         let s = patch.apply(UiSettings::default()).expect("valid");
         assert_eq!(s.muted_chats, vec!["a", "b"], "sorted, deduplicated");
-        assert_eq!(s.theme, Theme::Dark);
+        assert_eq!(s.theme, Theme::Dark, "the patched theme is applied");
         assert!(s.previews, "untouched fields keep their value");
-        assert!(serde_json::from_str::<SettingsPatch>(r#"{"theme": "neon"}"#).is_err());
+        assert!(
+            serde_json::from_str::<SettingsPatch>(r#"{"theme": "neon"}"#).is_err(),
+            "an unknown theme is refused"
+        );
         assert!(
             serde_json::from_str::<SettingsPatch>(r#"{"volume": 3}"#).is_err(),
             "unknown fields refused"
@@ -172,7 +175,7 @@ mod tests {
             dnd_until: Some(now + chrono::Duration::minutes(5)),
             ..UiSettings::default()
         };
-        assert!(s.quiet_at(now));
+        assert!(s.quiet_at(now), "do not disturb is on until its end");
         assert!(
             !s.quiet_at(now + chrono::Duration::minutes(6)),
             "a pause ends by itself"

@@ -7,7 +7,11 @@ fn times_ids_and_status() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let body = fixture("events/message.received.json");
-    assert_eq!(server.post_signed(&body).0, 200);
+    assert_eq!(
+        server.post_signed(&body).0,
+        200,
+        "a signed message.received is accepted"
+    );
     let msgs = server.api("/api/chats/324324/messages");
     let m = &msgs["messages"][0];
     assert_eq!(
@@ -20,9 +24,21 @@ fn times_ids_and_status() {
         json!("2025-05-21 15:30:00 -0600"),
         "the original text is kept: {m}"
     );
-    assert_eq!(m["direction"], json!("inbound"));
-    assert_eq!(m["from_name"], json!("John Doe"));
-    assert_eq!(m["attachments"][0]["filename"], json!("document.pdf"));
+    assert_eq!(
+        m["direction"],
+        json!("inbound"),
+        "a message.received is inbound"
+    );
+    assert_eq!(
+        m["from_name"],
+        json!("John Doe"),
+        "the sender's name comes from the chat handles"
+    );
+    assert_eq!(
+        m["attachments"][0]["filename"],
+        json!("document.pdf"),
+        "attachments keep their file names"
+    );
     let ev = &server.all_events()[0];
     assert_eq!(
         ev["created_at"],
@@ -31,12 +47,17 @@ fn times_ids_and_status() {
     );
     assert_eq!(
         ev["created_at_original"],
-        json!("2025-05-21T15:30:00-06:00")
+        json!("2025-05-21T15:30:00-06:00"),
+        "the envelope keeps the original created_at text"
     );
 
     // Numeric ids become strings.
     let deleted = fixture("events/contact.created.json");
-    assert_eq!(server.post_signed(&deleted).0, 200);
+    assert_eq!(
+        server.post_signed(&deleted).0,
+        200,
+        "a signed contact.created is accepted"
+    );
     let contacts = server.api("/api/contacts");
     assert!(
         contacts["contacts"][0]["id"].is_string(),
@@ -49,7 +70,11 @@ fn times_ids_and_status() {
         json!(2),
         "status counts events: {status}"
     );
-    assert_eq!(status["signing"]["mode"], json!("secret"));
+    assert_eq!(
+        status["signing"]["mode"],
+        json!("secret"),
+        "status says deliveries are verified with a secret"
+    );
     let text = status.to_string();
     assert!(
         !text.contains(SECRET),
@@ -142,11 +167,16 @@ fn local_read_state_survives_restart_and_rebuild() {
         server
             .post_signed(&fixture("events/message.received.json"))
             .0,
-        200
+        200,
+        "a signed message.received is accepted"
     );
-    assert_eq!(server.api("/api/chats/324324")["unread_count"], json!(1));
+    assert_eq!(
+        server.api("/api/chats/324324")["unread_count"],
+        json!(1),
+        "a new inbound message is unread"
+    );
     let (s, _) = server.post_api("/api/chats/324324/read", "{}");
-    assert_eq!(s, 200);
+    assert_eq!(s, 200, "marking a chat read succeeds");
     server.restart();
     assert_eq!(
         server.api("/api/chats/324324")["unread_count"],
@@ -216,7 +246,11 @@ fn search_highlights_are_code_points() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let text = "Café 😀 déjà vu — see you tomorrow at María's";
-    assert_eq!(server.post_signed(&text_msg(0, "uc", text)).0, 200);
+    assert_eq!(
+        server.post_signed(&text_msg(0, "uc", text)).0,
+        200,
+        "a signed message with non-ASCII text is accepted"
+    );
     for (q, want) in [
         ("tomorrow", "tomorrow"),
         ("tom", "tomorrow"),
@@ -262,7 +296,11 @@ fn body_of_exactly_one_mib_is_accepted() {
     let base = envelope("unknown.padded", "pad-1", json!({"pad": ""}));
     let pad = (1 << 20) - base.len();
     let body = envelope("unknown.padded", "pad-1", json!({"pad": "x".repeat(pad)}));
-    assert_eq!(body.len(), 1 << 20);
+    assert_eq!(
+        body.len(),
+        1 << 20,
+        "the padded body is exactly 1 MiB, the limit under test"
+    );
     let (s, r) = server.post_signed(&body);
     assert_eq!(s, 200, "a body of exactly 1 MiB is not over 1 MiB: {r}");
 }
@@ -276,14 +314,16 @@ fn paging_and_filters() {
             server
                 .post_signed(&text_msg(i, "pg", &format!("page message {i}")))
                 .0,
-            200
+            200,
+            "each signed message is accepted"
         );
     }
     assert_eq!(
         server
             .post_signed(&fixture("events/contact.created.json"))
             .0,
-        200
+        200,
+        "a signed contact.created is accepted"
     );
     let p1 = server.api("/api/chats/pg/messages?limit=3");
     let ids: Vec<&str> = p1["messages"]
@@ -297,7 +337,11 @@ fn paging_and_filters() {
         ["pg-m-4", "pg-m-5", "pg-m-6"],
         "the first page is the newest, oldest first: {p1}"
     );
-    assert_eq!(p1["has_more"], json!(true));
+    assert_eq!(
+        p1["has_more"],
+        json!(true),
+        "older messages remain before the first page"
+    );
     let p2 = server.api("/api/chats/pg/messages?limit=3&before=pg-m-4");
     let ids: Vec<&str> = p2["messages"]
         .as_array()
@@ -314,8 +358,16 @@ fn paging_and_filters() {
     let evs = ev["events"].as_array().unwrap();
     assert_eq!(evs.len(), 1, "type filters the event log: {ev}");
     let ev = server.api("/api/events?limit=2");
-    assert_eq!(ev["events"].as_array().unwrap().len(), 2);
-    assert_eq!(ev["has_more"], json!(true));
+    assert_eq!(
+        ev["events"].as_array().unwrap().len(),
+        2,
+        "limit caps the page of events"
+    );
+    assert_eq!(
+        ev["has_more"],
+        json!(true),
+        "more events remain past the limit"
+    );
     assert_eq!(
         ev["events"][0]["seq"].as_i64().unwrap(),
         8,
@@ -342,7 +394,11 @@ fn contacts_order_tolerant_and_resolve_names() {
     older["data"]["updated_at"] = json!("2025-08-01 10:00:00 -0600");
     // Newest first, then the base creation, then the older update.
     for v in [&newer, &base, &older] {
-        assert_eq!(server.post_signed(&v.to_string()).0, 200);
+        assert_eq!(
+            server.post_signed(&v.to_string()).0,
+            200,
+            "contact events are accepted in any order"
+        );
     }
     let c = server.api("/api/contacts");
     assert_eq!(
@@ -360,7 +416,8 @@ fn contacts_order_tolerant_and_resolve_names() {
         server
             .post_signed(&fixture("events/message.received.json"))
             .0,
-        200
+        200,
+        "a signed message.received is accepted"
     );
     let chat = server.api("/api/chats/324324");
     let h = chat["handles"]
@@ -384,7 +441,11 @@ fn contacts_order_tolerant_and_resolve_names() {
     let mut del: serde_json::Value =
         serde_json::from_str(&fixture("events/contact.deleted.json")).unwrap();
     del["created_at"] = json!(chrono::Utc::now().to_rfc3339());
-    assert_eq!(server.post_signed(&del.to_string()).0, 200);
+    assert_eq!(
+        server.post_signed(&del.to_string()).0,
+        200,
+        "a signed contact.deleted is accepted"
+    );
     assert_eq!(
         server.api("/api/contacts")["contacts"],
         json!([]),
@@ -406,7 +467,11 @@ fn contacts_order_tolerant_and_resolve_names() {
     // And a stale contact.updated after the delete does not bring it back.
     let mut stale = older.clone();
     stale["event_id"] = json!("upd-stale");
-    assert_eq!(server.post_signed(&stale.to_string()).0, 200);
+    assert_eq!(
+        server.post_signed(&stale.to_string()).0,
+        200,
+        "a stale contact.updated is still acknowledged, so Linq stops retrying it"
+    );
     assert_eq!(
         server.api("/api/contacts")["contacts"],
         json!([]),
@@ -423,7 +488,8 @@ fn sse_resume_by_query_and_across_restart() {
             server
                 .post_signed(&text_msg(i, "rs", &format!("resume {i}")))
                 .0,
-            200
+            200,
+            "each signed message is accepted"
         );
     }
     server.restart();

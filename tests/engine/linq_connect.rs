@@ -191,15 +191,22 @@ fn connect_sends_the_exact_request_then_adopts_instead_of_duplicating() {
         r#"{"public_url":"https://tunnel.example/"}"#,
     );
     assert_eq!(status, 200, "connect: {v}");
-    assert_eq!(v["created"], true);
-    assert_eq!(v["webhook_url"], "https://tunnel.example/webhooks/linq");
+    assert_eq!(
+        v["created"], true,
+        "a first connect creates the subscription"
+    );
+    assert_eq!(
+        v["webhook_url"], "https://tunnel.example/webhooks/linq",
+        "Linq delivers to the public URL's /webhooks/linq path"
+    );
     assert_eq!(
         v["subscription"]["id"], "100",
         "Linq's numeric id is kept as text"
     );
     assert_eq!(
         fake.calls(),
-        vec![format!("GET {PATH}"), format!("POST {PATH}")]
+        vec![format!("GET {PATH}"), format!("POST {PATH}")],
+        "connect looks for an existing subscription before creating one"
     );
     let create = &fake.seen()[1];
     assert_eq!(
@@ -207,7 +214,11 @@ fn connect_sends_the_exact_request_then_adopts_instead_of_duplicating() {
         Some(TOKEN),
         "X-LINQ-INTEGRATION-TOKEN carries the token"
     );
-    assert_eq!(create.content_type.as_deref(), Some("application/json"));
+    assert_eq!(
+        create.content_type.as_deref(),
+        Some("application/json"),
+        "the create request is sent as JSON"
+    );
     assert_eq!(
         create.body,
         Some(json!({"webhook_subscription": {
@@ -226,10 +237,14 @@ fn connect_sends_the_exact_request_then_adopts_instead_of_duplicating() {
         r#"{"public_url":"https://tunnel.example"}"#,
     );
     assert_eq!(status, 200, "{v}");
-    assert_eq!(v["created"], false);
+    assert_eq!(
+        v["created"], false,
+        "a second connect to the same URL adopts the subscription instead of creating one"
+    );
     assert_eq!(
         fake.calls()[2..],
-        [format!("GET {PATH}"), format!("PUT {PATH}/100")]
+        [format!("GET {PATH}"), format!("PUT {PATH}/100")],
+        "a reconnect updates the existing subscription in place rather than posting a duplicate"
     );
     assert_eq!(
         fake.subscriptions.lock().unwrap().len(),
@@ -238,12 +253,18 @@ fn connect_sends_the_exact_request_then_adopts_instead_of_duplicating() {
     );
 
     let status_now = server.api("/api/linq");
-    assert_eq!(status_now["subscription_id"], "100");
     assert_eq!(
-        status_now["webhook_url"],
-        "https://tunnel.example/webhooks/linq"
+        status_now["subscription_id"], "100",
+        "the app remembers which subscription is its own"
     );
-    assert!(!status_now.to_string().contains(TOKEN));
+    assert_eq!(
+        status_now["webhook_url"], "https://tunnel.example/webhooks/linq",
+        "the status shows where Linq delivers"
+    );
+    assert!(
+        !status_now.to_string().contains(TOKEN),
+        "the status never shows the integration token"
+    );
 
     // Regenerating the secret behind Linq's back is refused once connected: rotate instead.
     let (status, v) = server.post_api("/api/secret/regenerate", "{}");
@@ -261,7 +282,10 @@ fn connect_sends_the_exact_request_then_adopts_instead_of_duplicating() {
     // A second subscription on the same URL (made by hand) is warned about.
     fake.add(json!("hand-made"), "https://tunnel.example/webhooks/linq");
     let listing = server.api("/api/linq/subscriptions");
-    assert_eq!(listing["current_id"], "100");
+    assert_eq!(
+        listing["current_id"], "100",
+        "the listing marks the app's own subscription"
+    );
     let warnings = listing["warnings"].as_array().unwrap();
     assert_eq!(warnings.len(), 1, "{listing}");
     assert!(
@@ -282,19 +306,25 @@ fn connect_sends_the_exact_request_then_adopts_instead_of_duplicating() {
     );
     assert!(err.contains("warning: 2 subscriptions point at"), "{err}");
     let (ok, out, _) = linq(dir.path(), &fake, &["list", "--json"]);
-    assert!(ok);
+    assert!(ok, "list --json succeeds");
     let parsed: Value = serde_json::from_str(&out).expect("--json prints JSON");
-    assert_eq!(parsed["subscriptions"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        parsed["subscriptions"].as_array().unwrap().len(),
+        2,
+        "the JSON listing shows every subscription on the account, the hand-made one included"
+    );
 
     let (ok, out, err) = linq(dir.path(), &fake, &["disconnect", "hand-made"]);
     assert!(ok, "{err}");
     assert_eq!(
         out.trim(),
-        "Deleted Linq webhook subscription hand-made; Linq no longer delivers to it."
+        "Deleted Linq webhook subscription hand-made; Linq no longer delivers to it.",
+        "disconnect says in one sentence what it deleted and what that means"
     );
     assert_eq!(
         fake.calls().last().unwrap(),
-        &format!("DELETE {PATH}/hand-made")
+        &format!("DELETE {PATH}/hand-made"),
+        "disconnect deletes exactly the named subscription at Linq"
     );
 
     let (status, v) = call(&server, "DELETE", "/api/linq/subscriptions/100", None);
@@ -304,7 +334,10 @@ fn connect_sends_the_exact_request_then_adopts_instead_of_duplicating() {
         Value::Null,
         "the app forgets its own deleted subscription"
     );
-    assert!(fake.subscriptions.lock().unwrap().is_empty());
+    assert!(
+        fake.subscriptions.lock().unwrap().is_empty(),
+        "deleting the app's subscription leaves none at Linq"
+    );
 }
 
 /// A scripted Linq failure: status, headers, body, and the sentence expected from the app.
@@ -366,7 +399,8 @@ fn linq_failures_are_one_sentence_in_the_cli_and_the_api() {
     }
     assert_eq!(
         fake.seen().iter().filter(|s| s.method == "POST").count(),
-        cases.len()
+        cases.len(),
+        "each scripted failure was actually sent to Linq once"
     );
 
     // The same sentences reach the UI, as 502 (a 401 would read as "signed out").
@@ -387,7 +421,11 @@ fn linq_failures_are_one_sentence_in_the_cli_and_the_api() {
         &["connect", "--public-url", "http://t.example"],
     );
     assert!(!ok && err.contains("must start with https://"), "{err}");
-    assert_eq!(fake.seen().len(), before);
+    assert_eq!(
+        fake.seen().len(),
+        before,
+        "a non-https public URL is refused before any request reaches Linq"
+    );
 
     // Nothing listening where the API should be.
     let nowhere = format!("http://127.0.0.1:{}", free_port());
@@ -419,7 +457,10 @@ fn linq_failures_are_one_sentence_in_the_cli_and_the_api() {
     );
     let (status, v) = server.post_api("/api/linq/rotate", "{}");
     assert_eq!(status, 502, "{v}");
-    assert_eq!(v["error"], "Linq refused the request: secret is too short");
+    assert_eq!(
+        v["error"], "Linq refused the request: secret is too short",
+        "Linq's refusal reaches the UI as one sentence with Linq's own reason"
+    );
     let after = config(dir.path());
     assert_eq!(
         after["webhook_secrets"][0].as_str(),
@@ -433,7 +474,8 @@ fn linq_failures_are_one_sentence_in_the_cli_and_the_api() {
     );
     assert_eq!(
         post_signed_with(&server, SECRET, "after-refused-rotation"),
-        200
+        200,
+        "after a refused rotation the old secret still verifies deliveries"
     );
 }
 
@@ -459,8 +501,15 @@ fn a_test_delivery_goes_through_the_tunnel_or_says_where_it_failed() {
         (json!(true), json!("delivered")),
         "{ok}"
     );
-    assert_eq!(ok["status"], 200);
-    assert_eq!(ok["url"], format!("http://{proxy}/webhooks/linq"));
+    assert_eq!(
+        ok["status"], 200,
+        "the report carries the HTTP status the delivery came back with"
+    );
+    assert_eq!(
+        ok["url"],
+        format!("http://{proxy}/webhooks/linq"),
+        "the report names the URL the test delivery was sent to"
+    );
     let id = ok["event_id"].as_str().unwrap().to_string();
     let stored = server.all_events();
     assert!(
@@ -481,7 +530,10 @@ fn a_test_delivery_goes_through_the_tunnel_or_says_where_it_failed() {
         (json!("path"), json!(404)),
         "{wrong_path}"
     );
-    assert!(wrong_path["message"].as_str().unwrap().contains("404"));
+    assert!(
+        wrong_path["message"].as_str().unwrap().contains("404"),
+        "a wrong path is explained with the 404 it got"
+    );
 
     // The tunnel reaches a listener that holds another secret.
     let other_dir = tempfile::tempdir().unwrap();
@@ -496,10 +548,13 @@ fn a_test_delivery_goes_through_the_tunnel_or_says_where_it_failed() {
         (json!("signature"), json!(401)),
         "{mismatch}"
     );
-    assert!(mismatch["message"]
-        .as_str()
-        .unwrap()
-        .contains("different webhook secret"));
+    assert!(
+        mismatch["message"]
+            .as_str()
+            .unwrap()
+            .contains("different webhook secret"),
+        "a signature refusal is explained as a different webhook secret"
+    );
 
     let nothing = test(&format!("http://127.0.0.1:{}", free_port()));
     assert_eq!(nothing["stage"], "connect", "{nothing}");
@@ -532,7 +587,10 @@ fn a_test_delivery_goes_through_the_tunnel_or_says_where_it_failed() {
         "/api/linq/test-delivery",
         &json!({"public_url": format!("http://{silent_addr}"), "timeout_ms": 500}).to_string(),
     );
-    assert_eq!(status, 200);
+    assert_eq!(
+        status, 200,
+        "the test-delivery endpoint answers even when the tunnel never does"
+    );
     assert_eq!(stuck_quiet["stage"], "timeout", "{stuck_quiet}");
 
     let tls = test(&format!("https://127.0.0.1:{}", proxy.port()));
@@ -568,7 +626,10 @@ fn a_test_delivery_goes_through_the_tunnel_or_says_where_it_failed() {
     );
     assert!(!ok, "a failed test delivery exits non-zero");
     let report: Value = serde_json::from_str(&out).expect("--json");
-    assert_eq!(report["stage"], "path");
+    assert_eq!(
+        report["stage"], "path",
+        "the CLI's JSON report names the failing stage"
+    );
 }
 
 #[test]
@@ -588,7 +649,10 @@ fn rotation_accepts_both_secrets_during_the_grace_period_and_only_the_new_one_af
     let rotated_at = Instant::now();
     let new = current_secret(dir.path());
     assert_ne!(new, SECRET, "a new secret was generated");
-    assert_eq!(v["rotated"]["subscription_id"], "100");
+    assert_eq!(
+        v["rotated"]["subscription_id"], "100",
+        "rotation reports which subscription got the new secret"
+    );
     assert_eq!(
         v["status"]["retiring"].as_array().unwrap().len(),
         1,
@@ -599,8 +663,15 @@ fn rotation_accepts_both_secrets_during_the_grace_period_and_only_the_new_one_af
         "no secret in the answer"
     );
     let put = fake.seen().last().cloned().unwrap();
-    assert_eq!(put.method, "PUT");
-    assert_eq!(put.path, format!("{PATH}/100"));
+    assert_eq!(
+        put.method, "PUT",
+        "rotation updates the subscription at Linq in place"
+    );
+    assert_eq!(
+        put.path,
+        format!("{PATH}/100"),
+        "rotation updates the app's own subscription"
+    );
     assert_eq!(
         put.body.unwrap()["webhook_subscription"]["secret"],
         new.as_str(),
@@ -633,21 +704,33 @@ fn rotation_accepts_both_secrets_during_the_grace_period_and_only_the_new_one_af
         old_status, 401,
         "the old secret is refused after the grace period"
     );
-    assert_eq!(post_signed_with(&server, &new, "new-after-grace"), 200);
-    assert_eq!(server.api("/api/linq")["retiring"], json!([]));
+    assert_eq!(
+        post_signed_with(&server, &new, "new-after-grace"),
+        200,
+        "the new secret keeps working after the grace period"
+    );
+    assert_eq!(
+        server.api("/api/linq")["retiring"],
+        json!([]),
+        "no secret is shown as retiring once its grace period is over"
+    );
 
     // A rotation from the CLI reaches the running listener too.
     let (ok, out, err) = linq(dir.path(), &fake, &["rotate"]);
     assert!(ok, "{err}");
     assert!(out.starts_with("Rotated the webhook secret of Linq subscription 100; the previous secret is still accepted until "), "{out}");
     let newest = current_secret(dir.path());
-    assert_ne!(newest, new);
+    assert_ne!(newest, new, "a CLI rotation generates yet another secret");
     assert_eq!(
         post_signed_with(&server, &newest, "newest"),
         200,
         "the running engine picked up the CLI's rotation"
     );
-    assert_eq!(post_signed_with(&server, &new, "previous-in-grace"), 200);
+    assert_eq!(
+        post_signed_with(&server, &new, "previous-in-grace"),
+        200,
+        "the secret rotated out by the CLI is still accepted during its grace period"
+    );
 }
 
 #[test]
@@ -689,10 +772,18 @@ fn the_token_is_read_from_standard_input_and_shown_masked() {
     );
     let (ok, out, err) = cli_with(&["linq", "list"], dir.path(), None, &no_token);
     assert!(ok, "the saved token is used: {err}");
-    assert_eq!(out.trim(), "No webhook subscriptions on this Linq account.");
-    assert_eq!(fake.seen()[0].token.as_deref(), Some(TOKEN));
+    assert_eq!(
+        out.trim(),
+        "No webhook subscriptions on this Linq account.",
+        "list with the saved token reports the empty account in a sentence"
+    );
+    assert_eq!(
+        fake.seen()[0].token.as_deref(),
+        Some(TOKEN),
+        "the token read from standard input is the one sent to Linq"
+    );
     let (ok, _, _) = cli_with(&["linq", "token", "--forget"], dir.path(), None, &no_token);
-    assert!(ok);
+    assert!(ok, "token --forget succeeds");
     let (ok, _, err) = cli_with(&["linq", "list"], dir.path(), None, &no_token);
     assert!(
         !ok && err.contains("no Linq integration token is set"),
@@ -723,8 +814,16 @@ fn a_restart_keeps_a_rotated_out_secret_only_until_its_grace_ends() {
     let dir = tempfile::tempdir().unwrap();
     let new = rotate_with_grace(dir.path(), "86400");
     let server = Server::start_with(dir.path(), &env(&base, "86400", None));
-    assert_eq!(post_signed_with(&server, SECRET, "old-after-restart"), 200);
-    assert_eq!(post_signed_with(&server, &new, "new-after-restart"), 200);
+    assert_eq!(
+        post_signed_with(&server, SECRET, "old-after-restart"),
+        200,
+        "a restart within the grace period still accepts the rotated-out secret"
+    );
+    assert_eq!(
+        post_signed_with(&server, &new, "new-after-restart"),
+        200,
+        "a restart accepts the new secret"
+    );
     drop(server);
 
     // Rotated with a one-second grace that is over before the app starts: only the new one.
@@ -737,5 +836,9 @@ fn a_restart_keeps_a_rotated_out_secret_only_until_its_grace_ends() {
         401,
         "an expired secret is not revived by a restart"
     );
-    assert_eq!(post_signed_with(&server, &new, "new-only"), 200);
+    assert_eq!(
+        post_signed_with(&server, &new, "new-only"),
+        200,
+        "the new secret verifies after the old one's grace ended"
+    );
 }

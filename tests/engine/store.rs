@@ -15,7 +15,8 @@ fn persistence_across_restart() {
         server
             .post_raw(b"{}", Some("sha256=00"), "application/json")
             .0,
-        401
+        401,
+        "a delivery with a bad signature is refused"
     );
     server.rejected_at_least(1);
     let events = server.all_events();

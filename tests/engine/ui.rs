@@ -357,7 +357,11 @@ fn typing_and_unread() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     for i in 0..3 {
-        assert_eq!(server.post_signed(&inbound(i)).0, 200);
+        assert_eq!(
+            server.post_signed(&inbound(i)).0,
+            200,
+            "each signed inbound message is accepted"
+        );
     }
     let c = chat_summary(&server, "tchat");
     assert_eq!(
@@ -378,7 +382,11 @@ fn typing_and_unread() {
     );
     // Typing is live state that the change-feed builder applies just after the commit (the 200),
     // so it is read back with a short wait rather than immediately.
-    assert_eq!(server.post_signed(&typing).0, 200);
+    assert_eq!(
+        server.post_signed(&typing).0,
+        200,
+        "a signed typing indicator is accepted"
+    );
     let c = eventually(&server, "tchat", |c| {
         c["typing"].as_array().is_some_and(|t| t.len() == 1)
     });
@@ -405,7 +413,11 @@ fn typing_and_unread() {
         "typing-2",
         json!({"chat_id": "tchat", "display": false, "timestamp": chrono::Utc::now().to_rfc3339(), "chat_handles": handles, "from_phone": "+15550200002"}),
     );
-    assert_eq!(server.post_signed(&removed).0, 200);
+    assert_eq!(
+        server.post_signed(&removed).0,
+        200,
+        "a signed typing_indicator.removed is accepted"
+    );
     let c = eventually(&server, "tchat", |c| c["typing"] == json!([]));
     assert_eq!(
         c["typing"],
@@ -426,7 +438,11 @@ fn typing_and_unread() {
         json!(0),
         "after POST read the chat has no unread: {c}"
     );
-    assert_eq!(server.post_signed(&inbound(3)).0, 200);
+    assert_eq!(
+        server.post_signed(&inbound(3)).0,
+        200,
+        "a signed inbound message is accepted after the read"
+    );
     assert_eq!(
         chat_summary(&server, "tchat")["unread_count"],
         json!(1),
@@ -491,7 +507,11 @@ fn chaos_converges_to_in_order_state() {
 fn typing_expires_without_a_removed() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    assert_eq!(server.post_signed(&inbound(0)).0, 200);
+    assert_eq!(
+        server.post_signed(&inbound(0)).0,
+        200,
+        "a signed inbound message is accepted"
+    );
     let sent = chrono::Utc::now() - chrono::Duration::seconds(26);
     let mut typing: Value = serde_json::from_str(&envelope(
         "typing_indicator.received",
@@ -501,7 +521,11 @@ fn typing_expires_without_a_removed() {
     ))
     .unwrap();
     typing["created_at"] = json!(sent.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
-    assert_eq!(server.post_signed(&typing.to_string()).0, 200);
+    assert_eq!(
+        server.post_signed(&typing.to_string()).0,
+        200,
+        "a signed typing indicator sent 26 s ago is accepted"
+    );
     let c = eventually(&server, "tchat", |c| {
         c["typing"].as_array().is_some_and(|t| t.len() == 1)
     });
@@ -543,7 +567,11 @@ fn thread_windows_around_and_after() {
             json!({"id": format!("w{i:02}"), "chat_id": "wchat", "text": format!("window {i}"),
                    "sent_at": at, "from_phone": "+15550300003", "service": "SMS", "attachments": []}),
         );
-        assert_eq!(server.post_signed(&body).0, 200);
+        assert_eq!(
+            server.post_signed(&body).0,
+            200,
+            "each signed message is accepted"
+        );
     }
     let ids = |page: &Value| -> Vec<String> {
         page["messages"]
@@ -566,21 +594,41 @@ fn thread_windows_around_and_after() {
     assert_eq!(page["has_newer"], json!(true), "newer items remain");
 
     let page = server.api("/api/chats/wchat/messages?after=w14&limit=10");
-    assert_eq!(ids(&page), expect(15..25));
-    assert_eq!(page["has_newer"], json!(true));
+    assert_eq!(
+        ids(&page),
+        expect(15..25),
+        "after pages forward from the item, without it"
+    );
+    assert_eq!(
+        page["has_newer"],
+        json!(true),
+        "newer items remain after the forward page"
+    );
     let page = server.api("/api/chats/wchat/messages?after=w24&limit=10");
     assert_eq!(ids(&page), expect(25..30), "the last forward page");
     assert_eq!(page["has_newer"], json!(false), "it reaches the newest");
 
     let page = server.api("/api/chats/wchat/messages?around=w01&limit=10");
     assert_eq!(ids(&page), expect(0..10), "a window near the start");
-    assert_eq!(page["has_more"], json!(false));
+    assert_eq!(
+        page["has_more"],
+        json!(false),
+        "a window near the start has nothing older"
+    );
     let page = server.api("/api/chats/wchat/messages?around=w28&limit=10");
     assert_eq!(ids(&page), expect(20..30), "a window near the end");
-    assert_eq!(page["has_newer"], json!(false));
+    assert_eq!(
+        page["has_newer"],
+        json!(false),
+        "a window near the end has nothing newer"
+    );
 
     let latest = server.api("/api/chats/wchat/messages?limit=10");
-    assert_eq!(ids(&latest), expect(20..30));
+    assert_eq!(
+        ids(&latest),
+        expect(20..30),
+        "the newest page holds the last ten items"
+    );
     assert_eq!(
         latest["has_newer"],
         json!(false),

@@ -155,7 +155,7 @@ fn every_earlier_schema_version_opens_and_keeps_its_data() {
     let expected = reference(ref_dir.path());
     assert!(
         expected.events.len() > 100
-            && !expected.rejected["rejected"].as_array().unwrap().is_empty()
+            && !expected.rejected["rejected"].as_array().unwrap().is_empty(), "the reference database holds enough events and a rejected delivery to show data surviving each upgrade"
     );
     // A copy without the WAL, so ATTACH reads one self-contained file.
     let ref_db = ref_dir.path().join("reference.db");

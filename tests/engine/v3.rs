@@ -87,12 +87,19 @@ fn the_v3_fixture_is_accepted_and_deduplicated_by_webhook_id_over_http() {
 
     let (status, resp) = post_v3(&server, "msg_http_1", &body, now());
     assert_eq!(status, 200, "the fixture re-signed now is accepted: {resp}");
-    assert_eq!(resp["duplicate"], json!(false));
+    assert_eq!(
+        resp["duplicate"],
+        json!(false),
+        "the first delivery of a webhook-id is not a duplicate"
+    );
 
     // The same webhook-id again, even around a different event_id, is a duplicate.
     let other = body.replace("5b0c7f0e-4d1a-4c55-9a51-7f0f3f0e2a11", "another-event-id");
     let (status, resp) = post_v3(&server, "msg_http_1", &other, now());
-    assert_eq!(status, 200);
+    assert_eq!(
+        status, 200,
+        "a repeated webhook-id is acknowledged so Linq stops retrying"
+    );
     assert_eq!(
         resp["duplicate"],
         json!(true),
@@ -101,7 +108,11 @@ fn the_v3_fixture_is_accepted_and_deduplicated_by_webhook_id_over_http() {
 
     let events = server.all_events();
     assert_eq!(events.len(), 1, "one stored event");
-    assert_eq!(events[0]["signature"], json!("standard"));
+    assert_eq!(
+        events[0]["signature"],
+        json!("standard"),
+        "the event records that it was verified by a Standard Webhooks signature"
+    );
     let status = server.api("/api/status");
     assert_eq!(
         status["signing"]["secret_kinds"],
@@ -130,7 +141,11 @@ fn the_legacy_form_alone_is_accepted_and_recorded_as_legacy() {
         ],
     );
     assert_eq!(status, 200, "{resp}");
-    assert_eq!(server.all_events()[0]["signature"], json!("legacy"));
+    assert_eq!(
+        server.all_events()[0]["signature"],
+        json!("legacy"),
+        "an event verified only by the legacy headers is recorded as such"
+    );
 }
 
 #[test]
@@ -291,18 +306,38 @@ fn a_conversation_half_v2_half_v3_reads_back_as_one_thread() {
     let m1 = by_id("m1");
     assert_eq!(m1["reactions"], json!([]), "the v3 reaction was removed");
     let m2 = by_id("m2");
-    assert_eq!(m2["direction"], json!("outbound"));
+    assert_eq!(
+        m2["direction"],
+        json!("outbound"),
+        "a v2 message.sent is the rep's own, outbound"
+    );
     assert_eq!(
         m2["status"],
         json!("read"),
         "the v2 read receipt shows on the v2 message"
     );
-    assert_eq!(m2["reactions"][0]["reaction"], json!("love"));
+    assert_eq!(
+        m2["reactions"][0]["reaction"],
+        json!("love"),
+        "the v2 reaction stays on the message it was given to"
+    );
     let m3 = by_id("m3");
     assert_eq!(m3["text"], json!("Got it, thanks! Thursday?"), "edited");
-    assert_eq!(m3["edited_at"], json!(t(10)));
-    assert_eq!(m3["reply_to"]["message_id"], json!("m2"));
-    assert_eq!(m3["reply_to"]["found"], json!(true));
+    assert_eq!(
+        m3["edited_at"],
+        json!(t(10)),
+        "a v3 edit records when the message was edited"
+    );
+    assert_eq!(
+        m3["reply_to"]["message_id"],
+        json!("m2"),
+        "a v3 reply points at the v2 message it answers"
+    );
+    assert_eq!(
+        m3["reply_to"]["found"],
+        json!(true),
+        "the message a v3 reply answers is found in the same thread"
+    );
     assert_eq!(
         m3["reply_to"]["text"],
         json!("Sending it now"),
@@ -314,18 +349,50 @@ fn a_conversation_half_v2_half_v3_reads_back_as_one_thread() {
         "the name v2 gave her"
     );
     let m4 = by_id("m4");
-    assert_eq!(m4["status"], json!("delivered"));
-    assert_eq!(m4["delivered_at"], json!(t(7)));
+    assert_eq!(
+        m4["status"],
+        json!("delivered"),
+        "a v3 delivery receipt marks the v3 message delivered"
+    );
+    assert_eq!(
+        m4["delivered_at"],
+        json!(t(7)),
+        "the delivery time comes from the v3 receipt"
+    );
     let m5 = by_id("m5");
-    assert_eq!(m5["status"], json!("failed"));
-    assert_eq!(m5["failure"]["reason"], json!("Not reachable on iMessage"));
+    assert_eq!(
+        m5["status"],
+        json!("failed"),
+        "a v3 message.failed marks the message failed"
+    );
+    assert_eq!(
+        m5["failure"]["reason"],
+        json!("Not reachable on iMessage"),
+        "the failure keeps Linq's reason for the rep to read"
+    );
     let location = by_id("chatevent-v3-9");
-    assert_eq!(location["kind"], json!("chat_event"));
-    assert_eq!(location["action"], json!("location_started"));
-    assert_eq!(location["actor_name"], json!("María Gómez"));
+    assert_eq!(
+        location["kind"],
+        json!("chat_event"),
+        "a v3 location share shows in the thread as a chat event"
+    );
+    assert_eq!(
+        location["action"],
+        json!("location_started"),
+        "the chat event says a location share started"
+    );
+    assert_eq!(
+        location["actor_name"],
+        json!("María Gómez"),
+        "the chat event names who shared, with the name v2 gave her"
+    );
 
     let status = server.api("/api/status");
-    assert_eq!(status["numbers"][0]["phone_number"], json!(me));
+    assert_eq!(
+        status["numbers"][0]["phone_number"],
+        json!(me),
+        "a v3 number health update lists the rep's number"
+    );
     assert_eq!(
         status["numbers"][0]["needs_attention"],
         json!(true),
@@ -337,8 +404,16 @@ fn a_conversation_half_v2_half_v3_reads_back_as_one_thread() {
         .iter()
         .map(|e| e["signature"].as_str().unwrap_or("").to_string())
         .collect();
-    assert_eq!(forms.iter().filter(|f| *f == "raw").count(), 4);
-    assert_eq!(forms.iter().filter(|f| *f == "standard").count(), 10);
+    assert_eq!(
+        forms.iter().filter(|f| *f == "raw").count(),
+        4,
+        "the four v2 events are stored as verified by the raw v2 signature"
+    );
+    assert_eq!(
+        forms.iter().filter(|f| *f == "standard").count(),
+        10,
+        "the ten v3 events are stored as verified by Standard Webhooks"
+    );
 }
 
 #[test]
@@ -372,7 +447,7 @@ fn simulate_api_version_v3_is_accepted_end_to_end() {
     assert_eq!(report["accepted"], json!(60), "{report}");
     assert_eq!(report["unexpected_refusals"], json!(0), "{report}");
     let events = server.all_events();
-    assert_eq!(events.len(), 60);
+    assert_eq!(events.len(), 60, "every simulated v3 event is stored once");
     let types: std::collections::HashSet<String> = events
         .iter()
         .filter_map(|e| e["event_type"].as_str().map(str::to_string))
@@ -472,14 +547,27 @@ fn the_live_stream_carries_what_v3_changed() {
             .cloned()
             .unwrap_or_else(|| panic!("{id} came on the stream: {seen:?}"))
     };
-    assert_eq!(by_id("live-2")["message"]["status"], json!("delivered"));
-    assert_eq!(by_id("live-3")["message"]["text"], json!("Hi there"));
+    assert_eq!(
+        by_id("live-2")["message"]["status"],
+        json!("delivered"),
+        "the stream carries a v3 delivery receipt as the message's new status"
+    );
+    assert_eq!(
+        by_id("live-3")["message"]["text"],
+        json!("Hi there"),
+        "the stream carries a v3 edit's new text"
+    );
     assert_eq!(
         by_id("live-3")["message"]["edited_at"],
-        json!("2026-11-20T17:01:00Z")
+        json!("2026-11-20T17:01:00Z"),
+        "the stream carries when the message was edited"
     );
     let rename = by_id("live-4");
-    assert_eq!(rename["chat_event"]["action"], json!("group_name"));
+    assert_eq!(
+        rename["chat_event"]["action"],
+        json!("group_name"),
+        "the stream carries a v3 group rename as a chat event"
+    );
     assert_eq!(
         rename["chat"]["title"],
         json!("Pilot team"),

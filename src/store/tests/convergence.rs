@@ -132,10 +132,15 @@ fn every_vendor_fixture_parses_and_projects() {
     }
     assert_eq!(seen, 7, "every published example is covered");
     let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).expect("count") };
-    assert_eq!(count("SELECT count(*) FROM messages"), 1);
+    assert_eq!(
+        count("SELECT count(*) FROM messages"),
+        1,
+        "the one message fixture makes one message"
+    );
     assert_eq!(
         count("SELECT count(*) FROM calls WHERE transcription IS NOT NULL"),
-        1
+        1,
+        "the call fixture keeps its transcription"
     );
     assert_eq!(
         count("SELECT count(*) FROM contacts WHERE deleted = 1"),
@@ -144,11 +149,13 @@ fn every_vendor_fixture_parses_and_projects() {
     );
     assert_eq!(
         count("SELECT count(*) FROM reactions WHERE message_id = '67891'"),
-        1
+        1,
+        "the reaction fixture lands on its message"
     );
     assert_eq!(
         count("SELECT count(*) FROM read_receipts WHERE message_id = '12345'"),
-        1
+        1,
+        "the read fixture records a read receipt for its message"
     );
 }
 

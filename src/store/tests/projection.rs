@@ -89,10 +89,25 @@ fn the_signed_fixture_projects_as_an_inbound_message_with_its_attachment() {
     let body = std::fs::read_to_string(dir.join("message.received.json")).expect("fixture");
     ingest_body(&conn, &body);
     let m = message(&conn, "b3f1c2a4-0000-4000-8000-000000000001");
-    assert_eq!(m.chat_id, "c0ffee00-0000-4000-8000-000000000042");
-    assert_eq!(m.text.as_deref(), Some("Hola desde v3 — ¿seguimos mañana?"));
-    assert_eq!(m.from_phone.as_deref(), Some("+14155550101"));
-    assert_eq!(m.attachments.len(), 1);
+    assert_eq!(
+        m.chat_id, "c0ffee00-0000-4000-8000-000000000042",
+        "the message lands in the chat the v3 fixture names"
+    );
+    assert_eq!(
+        m.text.as_deref(),
+        Some("Hola desde v3 — ¿seguimos mañana?"),
+        "the text survives with its non-ASCII characters"
+    );
+    assert_eq!(
+        m.from_phone.as_deref(),
+        Some("+14155550101"),
+        "the sender's number is kept"
+    );
+    assert_eq!(
+        m.attachments.len(),
+        1,
+        "the fixture's one attachment is kept"
+    );
     assert_eq!(
         m.status, None,
         "only outbound messages carry a delivery status"
@@ -107,7 +122,11 @@ fn the_signed_fixture_projects_as_an_inbound_message_with_its_attachment() {
 fn sent_then_delivered_then_read_moves_the_status() {
     let conn = memory_db();
     ingest_body(&conn, &sent("m1", "Quote attached", "2026-11-20T17:00:00Z"));
-    assert_eq!(message(&conn, "m1").status, Some("sent"));
+    assert_eq!(
+        message(&conn, "m1").status,
+        Some("sent"),
+        "a message.sent shows as sent"
+    );
     let mut delivered = message_data("m1", true, "Quote attached", "2026-11-20T17:00:00Z");
     delivered["delivered_at"] = json!("2026-11-20T17:00:02Z");
     ingest_body(
@@ -120,8 +139,16 @@ fn sent_then_delivered_then_read_moves_the_status() {
         ),
     );
     let m = message(&conn, "m1");
-    assert_eq!(m.status, Some("delivered"));
-    assert_eq!(m.delivered_at.as_deref(), Some("2026-11-20T17:00:02Z"));
+    assert_eq!(
+        m.status,
+        Some("delivered"),
+        "a delivery report moves the message to delivered"
+    );
+    assert_eq!(
+        m.delivered_at.as_deref(),
+        Some("2026-11-20T17:00:02Z"),
+        "the delivery time comes from the report"
+    );
     let mut read = delivered;
     read["read_at"] = json!("2026-11-20T17:05:00Z");
     ingest_body(
@@ -129,8 +156,16 @@ fn sent_then_delivered_then_read_moves_the_status() {
         &v3("message.read", "e-r1", "2026-11-20T17:05:00Z", read),
     );
     let m = message(&conn, "m1");
-    assert_eq!(m.status, Some("read"));
-    assert_eq!(m.read_at.as_deref(), Some("2026-11-20T17:05:00Z"));
+    assert_eq!(
+        m.status,
+        Some("read"),
+        "a read report moves the message to read"
+    );
+    assert_eq!(
+        m.read_at.as_deref(),
+        Some("2026-11-20T17:05:00Z"),
+        "the read time comes from the report"
+    );
 }
 
 #[test]
@@ -149,7 +184,11 @@ fn a_delivery_report_before_its_message_still_counts() {
     );
     ingest_body(&conn, &sent("m1", "Hi", "2026-11-20T17:00:00Z"));
     let m = message(&conn, "m1");
-    assert_eq!(m.status, Some("delivered"));
+    assert_eq!(
+        m.status,
+        Some("delivered"),
+        "a delivery report that came before its message still marks it delivered"
+    );
     assert_eq!(
         thread(&conn).len(),
         1,
@@ -172,10 +211,22 @@ fn a_failure_shows_its_reason_and_a_later_delivery_wins() {
         ),
     );
     let m = message(&conn, "m1");
-    assert_eq!(m.status, Some("failed"));
+    assert_eq!(
+        m.status,
+        Some("failed"),
+        "a message.failed marks the message failed"
+    );
     let failure = m.failure.expect("the failure is shown");
-    assert_eq!(failure.code.as_deref(), Some("4001"));
-    assert_eq!(failure.reason.as_deref(), Some("Not reachable on iMessage"));
+    assert_eq!(
+        failure.code.as_deref(),
+        Some("4001"),
+        "the failure keeps Linq's code"
+    );
+    assert_eq!(
+        failure.reason.as_deref(),
+        Some("Not reachable on iMessage"),
+        "the failure keeps Linq's reason for the rep to read"
+    );
     let mut delivered = message_data("m1", true, "Hi", "2026-11-20T17:00:00Z");
     delivered["delivered_at"] = json!("2026-11-20T17:01:00Z");
     ingest_body(
@@ -209,7 +260,7 @@ fn a_failure_without_a_message_id_is_kept_raw() {
     let n: i64 = conn
         .query_row("SELECT count(*) FROM message_failures", [], |r| r.get(0))
         .expect("count");
-    assert_eq!(n, 0);
+    assert_eq!(n, 0, "a failure naming no message marks nothing failed");
     assert_eq!(
         log::max_seq(&conn).expect("seq"),
         1,
@@ -250,7 +301,11 @@ fn edits_replace_the_text_newest_wins_in_any_order_and_search_follows() {
         Some("See you Thursday"),
         "the newest edit wins though an older one came last"
     );
-    assert_eq!(m.edited_at.as_deref(), Some("2026-11-20T17:02:00Z"));
+    assert_eq!(
+        m.edited_at.as_deref(),
+        Some("2026-11-20T17:02:00Z"),
+        "the edit time is the newest edit's"
+    );
     let hits = crate::store::search::search(&conn, "thursday", None, None, 10).expect("search");
     assert!(
         hits.iter().any(|h| h.id == "m1"),
@@ -279,9 +334,17 @@ fn a_reply_shows_the_message_it_answers_once_that_arrives() {
         &sent("m1", "Does Thursday work?", "2026-11-20T17:00:00Z"),
     );
     let r = message(&conn, "m2").reply_to.expect("reply_to");
-    assert!(r.found);
-    assert_eq!(r.text.as_deref(), Some("Does Thursday work?"));
-    assert_eq!(r.from_name.as_deref(), Some("You"));
+    assert!(r.found, "the answered message is found once it arrives");
+    assert_eq!(
+        r.text.as_deref(),
+        Some("Does Thursday work?"),
+        "the reply shows the answered message's text"
+    );
+    assert_eq!(
+        r.from_name.as_deref(),
+        Some("You"),
+        "the rep's own answered message is shown as from You"
+    );
 }
 
 fn reaction(kind: &str, event_id: &str, at: &str, extra: Value) -> String {
@@ -302,9 +365,17 @@ fn reactions_are_removed_when_linq_says_so_in_any_order_and_can_come_back() {
     let removed = reaction("reaction.removed", "e-r", "2026-11-20T17:02:00Z", json!({}));
     ingest_body(&conn, &added);
     let shown = message(&conn, "m1").reactions;
-    assert_eq!(shown.len(), 1);
-    assert_eq!(shown[0].custom_emoji.as_deref(), Some("🦄"));
-    assert_eq!(shown[0].from.as_deref(), Some(THEM));
+    assert_eq!(shown.len(), 1, "an added reaction shows on its message");
+    assert_eq!(
+        shown[0].custom_emoji.as_deref(),
+        Some("🦄"),
+        "the reaction keeps its custom emoji"
+    );
+    assert_eq!(
+        shown[0].from.as_deref(),
+        Some(THEM),
+        "the reaction says who gave it"
+    );
     ingest_body(&conn, &removed);
     assert!(message(&conn, "m1").reactions.is_empty(), "removed");
 
@@ -343,10 +414,14 @@ fn sticker_reactions_keep_their_sticker() {
         ),
     );
     let r = &message(&conn, "m1").reactions[0];
-    assert_eq!(r.reaction, "sticker");
+    assert_eq!(
+        r.reaction, "sticker",
+        "a sticker reaction is shown as a sticker"
+    );
     assert_eq!(
         r.sticker.as_ref().and_then(|s| s["file_name"].as_str()),
-        Some("s.heic")
+        Some("s.heic"),
+        "a sticker reaction keeps its sticker file"
     );
 }
 
@@ -417,13 +492,16 @@ fn participants_chat_created_and_group_changes_make_one_group() {
         ),
     );
     let chat = chat_list::chat(&conn, CHAT).expect("query").expect("chat");
-    assert!(chat.is_group);
+    assert!(chat.is_group, "a chat with group changes is a group");
     assert_eq!(
         chat.title, "Renewal 2027",
         "the newest rename wins over the creation name and an older rename"
     );
     let members: Vec<&str> = chat.members.iter().map(|m| m.identifier.as_str()).collect();
-    assert!(members.contains(&"+15550002") && !members.contains(&"+15550001"));
+    assert!(
+        members.contains(&"+15550002") && !members.contains(&"+15550001"),
+        "membership follows the added and removed participants"
+    );
     let lines: Vec<(String, String)> = thread(&conn)
         .into_iter()
         .map(|i| match i {
@@ -502,14 +580,24 @@ fn number_health_keeps_the_newest_report_and_flags_trouble() {
         &report("e1", "2026-11-20T17:00:00Z", "ACTIVE", "HEALTHY"),
     );
     let health = numbers::number_health(&conn).expect("health");
-    assert_eq!(health.len(), 1);
+    assert_eq!(
+        health.len(),
+        1,
+        "a number has one health entry however many reports came"
+    );
     assert_eq!(health[0].status.as_deref(), Some("FLAGGED"), "newest wins");
-    assert!(health[0].needs_attention);
+    assert!(
+        health[0].needs_attention,
+        "a flagged, at-risk number needs attention"
+    );
     ingest_body(
         &conn,
         &report("e3", "2026-11-20T19:00:00Z", "ACTIVE", "HEALTHY"),
     );
-    assert!(!numbers::number_health(&conn).expect("health")[0].needs_attention);
+    assert!(
+        !numbers::number_health(&conn).expect("health")[0].needs_attention,
+        "a healthy report clears the attention flag"
+    );
 }
 
 #[test]
@@ -549,7 +637,8 @@ fn location_sharing_is_a_system_line() {
         vec![
             format!("location_started:{THEM}"),
             format!("location_stopped:{THEM}")
-        ]
+        ],
+        "a location share starting and stopping are two system lines naming who shared"
     );
 }
 
@@ -586,8 +675,16 @@ fn call_stages_merge_into_one_call_in_any_order() {
             Some("completed"),
             "the last stage wins"
         );
-        assert_eq!(call.duration, Some(292));
-        assert_eq!(call.start_time.as_deref(), Some("2026-11-20T17:00:00Z"));
+        assert_eq!(
+            call.duration,
+            Some(292),
+            "the call's duration comes from call.ended whatever the order"
+        );
+        assert_eq!(
+            call.start_time.as_deref(),
+            Some("2026-11-20T17:00:00Z"),
+            "the call's start time is kept whatever the order"
+        );
         assert!(!call.missed, "an answered call is not missed");
     }
     let missed = memory_db();
@@ -600,8 +697,12 @@ fn call_stages_merge_into_one_call_in_any_order() {
         &call_stage("call.no_answer", "n2", "2026-11-20T17:00:30Z", json!({})),
     );
     let call = calls::call(&missed, "k1").expect("query").expect("call");
-    assert_eq!(call.status.as_deref(), Some("no-answer"));
-    assert!(call.missed);
+    assert_eq!(
+        call.status.as_deref(),
+        Some("no-answer"),
+        "an unanswered call ends as no-answer"
+    );
+    assert!(call.missed, "an unanswered inbound call is missed");
 }
 
 #[test]
@@ -616,7 +717,11 @@ fn unknown_v3_types_are_stored_raw() {
             json!({"amount": 5}),
         ),
     );
-    assert_eq!(log::max_seq(&conn).expect("seq"), 1);
+    assert_eq!(
+        log::max_seq(&conn).expect("seq"),
+        1,
+        "an unknown v3 type is still kept in the log"
+    );
 }
 
 /// Every projection table v3 touches, as sorted text, without rowids.
