@@ -133,12 +133,13 @@ impl Parts {
                 typing_retention: retention,
                 wal_restart_frames: crate::ingest::WAL_RESTART_FRAMES,
             },
+            tokio::runtime::Handle::current(),
         )?;
         let live = LiveState::new(ui_settings);
         feed::spawn_builder(
             &store,
             live.clone(),
-            ingest.committed(),
+            ingest.projected(),
             tokio::runtime::Handle::current(),
         )?;
 

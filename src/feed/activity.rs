@@ -7,7 +7,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use super::{build_event, FeedData, LiveState};
-use crate::store::{log, StoreError};
+use crate::store::{log, projection, StoreError};
 
 /// One timeline item: the `id:`, `event:` and `data:` of the stream event for a stored event.
 #[derive(Debug, Clone, Serialize)]
@@ -25,9 +25,9 @@ pub struct ActivityPage {
     pub items: Vec<ActivityItem>,
     /// Older items exist: ask again with `before` = the last item's `seq`.
     pub has_more: bool,
-    /// The newest seq in the log when the page was read (typing included): where a stream
+    /// The last log row projected when the page was read (typing included): where a stream
     /// opened after this page resumes (`Last-Event-ID`) so that nothing falls between them.
-    pub log_seq: i64,
+    pub projected_seq: i64,
 }
 
 /// Up to `limit` items with `seq < before` (the newest when `before` is `None`), typing
@@ -38,10 +38,10 @@ pub fn activity_page(
     before: Option<i64>,
     limit: i64,
 ) -> Result<ActivityPage, StoreError> {
-    // The log's end first, and nothing newer on the page: an event committed between the two
-    // reads reaches the client through the stream that resumes from `log_seq`.
-    let log_seq = log::max_seq(conn)?;
-    let before = Some(before.map_or(log_seq + 1, |b| b.min(log_seq + 1)));
+    // What is projected in this read's snapshot, and nothing newer on the page: a row the
+    // projector folds in later reaches the client through the stream resumed from here.
+    let projected_seq = projection::cursor(conn)?;
+    let before = Some(before.map_or(projected_seq + 1, |b| b.min(projected_seq + 1)));
     let mut events = log::events_page_without_typing(conn, before, limit + 1)?;
     let has_more = events.len() as i64 > limit;
     events.truncate(limit.max(0) as usize);
@@ -59,7 +59,7 @@ pub fn activity_page(
     Ok(ActivityPage {
         items,
         has_more,
-        log_seq,
+        projected_seq,
     })
 }
 

@@ -17,7 +17,9 @@ use crate::linq::standard_webhooks::{secret_kind, SecretKind};
 use crate::linq::Secret;
 use crate::store::settings::{self as prefs, SettingsPatch};
 use crate::store::thread::{self, Window};
-use crate::store::{calls, chat_list, chats, contacts, log, numbers, search, StoreError};
+use crate::store::{
+    calls, chat_list, chats, contacts, log, numbers, projection, search, StoreError,
+};
 
 type ApiResult = Result<Json<Value>, ApiError>;
 
@@ -76,16 +78,19 @@ async fn status(State(s): State<Arc<ApiState>>) -> ApiResult {
     let secret_count = secret_kinds.len();
     let store_error = s.ingest.health().error();
     let db_path = s.store.path().to_path_buf();
-    let (counts, last, rejected, numbers) = s
+    let (counts, last, rejected, numbers, unprojected) = s
         .read(|c| {
             Ok((
                 log::counts(c)?,
                 log::last_received_at(c)?,
                 log::rejected_total(c)?,
                 numbers::number_health(c)?,
+                projection::failures(c)?,
             ))
         })
         .await?;
+    let log_seq = *s.ingest.committed().borrow();
+    let projected_seq = *s.ingest.projected().borrow();
     let size: u64 = ["", "-wal"]
         .iter()
         .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", db_path.display())).ok())
@@ -106,6 +111,10 @@ async fn status(State(s): State<Arc<ApiState>>) -> ApiResult {
         "store": {"ok": store_error.is_none(), "error": store_error},
         "typing_retention_hours": info.typing_retention_hours,
         "numbers": numbers,
+        "log_seq": log_seq,
+        "projected_seq": projected_seq,
+        "projection": {"lag": (log_seq - projected_seq).max(0), "max_lag": crate::ingest::MAX_LAG,
+                       "failed": unprojected},
     })))
 }
 

@@ -60,20 +60,21 @@ pub async fn stream(
         .map(str::to_string)
         .or(q.last_event_id)
         .and_then(|v| v.trim().parse::<i64>().ok());
+    // The stream carries what is projected: a log row the projector has not folded in yet
+    // reaches this client live, from the feed, once it has.
+    let projected = *s.ingest.projected().borrow();
     let (backlog, last_sent) = match resume {
-        None => (Vec::new(), s.read(log::max_seq).await?),
+        None => (Vec::new(), projected),
         Some(after) => {
             let state = s.live.clone();
             s.read(move |conn| {
-                let events = log::events_after(conn, after, MAX_REPLAY + 1)?;
+                let mut events = log::events_after(conn, after, MAX_REPLAY + 1)?;
+                events.retain(|e| e.seq <= projected);
                 if events.len() as i64 > MAX_REPLAY {
-                    return Ok((
-                        vec![reset("too far behind to replay; refetch")],
-                        log::max_seq(conn)?,
-                    ));
+                    return Ok((vec![reset("too far behind to replay; refetch")], projected));
                 }
                 let mut items = Vec::with_capacity(events.len());
-                let mut last = after;
+                let mut last = after.min(projected);
                 for e in &events {
                     items.push(build_event(conn, &state, e, false)?);
                     last = e.seq;

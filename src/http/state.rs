@@ -38,13 +38,20 @@ pub struct StatusInfo {
     pub typing_retention_hours: u64,
 }
 
+/// The longest a read waits for the projection to reach the log's end: the projector folds a
+/// delivery in within a few milliseconds, and only a flood puts it further behind.
+pub const READ_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
+
 impl ApiState {
-    /// Runs a read on a pooled reader connection off the async threads.
+    /// Runs a read on a pooled reader connection off the async threads, once the inbox has
+    /// caught up with every delivery acknowledged before the read began (or [`READ_WAIT`]
+    /// passed): the rep, or a script, that reads after a `200` sees what it acknowledged.
     pub async fn read<T: Send + 'static>(
         self: &Arc<Self>,
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, ApiError> {
         self.activity.touch();
+        self.ingest.projected_to_now(READ_WAIT).await;
         let state = self.clone();
         tokio::task::spawn_blocking(move || {
             let conn = match state.readers.lock().ok().and_then(|mut p| p.pop()) {

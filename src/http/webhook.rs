@@ -201,24 +201,24 @@ async fn accept(state: &WebhookState, headers: &HeaderMap, raw: &[u8]) -> Result
         .map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, "body is not UTF-8"))?;
     let mut event = NewEvent::from_envelope(&envelope, payload, verified.form, now_millis());
     event.webhook_id = verified.webhook_id;
-    state
-        .ingest
-        .submit(envelope, event)
-        .await
-        .map_err(|e| match e {
-            IngestError::QueueFull => Refusal::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the inbox is busy; retry shortly",
-            ),
-            IngestError::Store(_) => Refusal::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the inbox could not store the delivery; retry later",
-            ),
-            IngestError::Closed => Refusal::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the inbox is shutting down",
-            ),
-        })
+    state.ingest.submit(event).await.map_err(|e| match e {
+        IngestError::Lagging => Refusal::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the inbox is catching up; retry shortly",
+        ),
+        IngestError::QueueFull => Refusal::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the inbox is busy; retry shortly",
+        ),
+        IngestError::Store(_) => Refusal::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the inbox could not store the delivery; retry later",
+        ),
+        IngestError::Closed => Refusal::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the inbox is shutting down",
+        ),
+    })
 }
 
 /// Checks the delivery's signature under whichever scheme its headers carry (v2, or v3's

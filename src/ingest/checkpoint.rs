@@ -182,6 +182,7 @@ mod tests {
                 typing_retention: Duration::from_secs(3600),
                 wal_restart_frames: RESTART,
             },
+            tokio::runtime::Handle::current(),
         )
         .expect("ingest");
         write(&ingest, "CREATE TABLE bulk (b BLOB)").await;

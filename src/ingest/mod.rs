@@ -6,6 +6,8 @@
 //! timer adding latency when the app is idle.
 
 mod checkpoint;
+mod projector;
+mod turn;
 mod writer;
 
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
@@ -15,7 +17,6 @@ use std::time::Duration;
 use rusqlite::Connection;
 use tokio::sync::{oneshot, watch};
 
-use crate::linq::Envelope;
 use crate::store::{NewEvent, Rejection, Store, StoreError};
 
 /// Deliveries waiting for the writer before the listener answers 503.
@@ -34,6 +35,8 @@ pub enum Ack {
 pub enum IngestError {
     #[error("the ingest queue is full; retry shortly")]
     QueueFull,
+    #[error("the inbox is catching up with its log; retry shortly")]
+    Lagging,
     #[error("the database could not store the delivery: {0}")]
     Store(String),
     #[error("the app is shutting down")]
@@ -74,7 +77,6 @@ type Task = Box<dyn FnOnce(&Connection) -> Result<serde_json::Value, StoreError>
 
 pub(crate) enum Job {
     Event {
-        envelope: Box<Envelope>,
         event: NewEvent,
         reply: oneshot::Sender<Result<Ack, IngestError>>,
     },
@@ -113,11 +115,17 @@ impl Health {
     }
 }
 
+/// The most log rows the projection may lag behind before the listener answers 503 with
+/// `Retry-After`: about half a minute of projecting on this machine (docs/BENCHMARKS.md). Real
+/// traffic never comes near it; a flood past it is slowed down rather than shown late.
+pub const MAX_LAG: i64 = 200_000;
+
 /// The handle the listener and the UI API use to write.
 #[derive(Clone)]
 pub struct Ingest {
     tx: SyncSender<Job>,
     committed: watch::Receiver<i64>,
+    projected: watch::Receiver<i64>,
     health: Health,
     health_changes: watch::Receiver<Option<String>>,
 }
@@ -138,13 +146,22 @@ pub struct WriterOptions {
 pub const WAL_RESTART_FRAMES: i64 = 16_000;
 
 impl Ingest {
-    /// Starts the writer thread on its own connection.
-    pub fn start(store: &Store, options: WriterOptions) -> Result<Ingest, StartError> {
+    /// Starts the writer and the projector, each on its own connection. The projector waits on
+    /// the writer's commits through `runtime`.
+    pub fn start(
+        store: &Store,
+        options: WriterOptions,
+        runtime: tokio::runtime::Handle,
+    ) -> Result<Ingest, StartError> {
         let conn = store.writer()?;
         checkpoint::configure_writer(&conn, options.wal_restart_frames)?;
         let start_seq = crate::store::log::max_seq(&conn)?;
         let (tx, rx) = sync_channel(QUEUE_CAPACITY);
         let (committed_tx, committed) = watch::channel(start_seq);
+        let projector_conn = store.writer()?;
+        let (projected_tx, projected) =
+            watch::channel(crate::store::projection::cursor(&projector_conn)?);
+        let turn = turn::WriteTurn::default();
         let (health_tx, health_changes) = watch::channel(None);
         let health = Health {
             inner: Arc::default(),
@@ -155,27 +172,48 @@ impl Ingest {
             committed.clone(),
             options.wal_restart_frames,
         )?;
-        let writer = writer::Writer::new(conn, rx, committed_tx, health.clone(), options, restart);
+        let projector = projector::Projector::new(
+            projector_conn,
+            committed.clone(),
+            projected_tx,
+            turn.clone(),
+            runtime,
+        )?;
+        let writer = writer::Writer::new(
+            conn,
+            rx,
+            committed_tx,
+            health.clone(),
+            options,
+            restart,
+            turn,
+        );
         std::thread::Builder::new()
             .name("linq-writer".into())
             .spawn(move || writer.run())
             .map_err(StartError::Thread)?;
+        std::thread::Builder::new()
+            .name("linq-projector".into())
+            .spawn(move || projector.run())
+            .map_err(StartError::Thread)?;
         Ok(Ingest {
             tx,
             committed,
+            projected,
             health,
             health_changes,
         })
     }
 
-    /// Queues a verified delivery and waits until it is committed (or refused).
-    pub async fn submit(&self, envelope: Envelope, event: NewEvent) -> Result<Ack, IngestError> {
+    /// Queues a verified delivery's log row and waits until it is committed (or refused). The
+    /// projection follows on its own; only when it lags more than [`MAX_LAG`] rows is the
+    /// delivery refused, so Linq retries it later.
+    pub async fn submit(&self, event: NewEvent) -> Result<Ack, IngestError> {
+        if self.lag() > MAX_LAG {
+            return Err(IngestError::Lagging);
+        }
         let (reply, answer) = oneshot::channel();
-        let job = Job::Event {
-            envelope: Box::new(envelope),
-            event,
-            reply,
-        };
+        let job = Job::Event { event, reply };
         match self.tx.try_send(job) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(IngestError::QueueFull),
@@ -218,6 +256,25 @@ impl Ingest {
     /// The highest committed sequence number, updated after every commit.
     pub fn committed(&self) -> watch::Receiver<i64> {
         self.committed.clone()
+    }
+
+    /// The last log row projected into the inbox, updated after every projection batch.
+    pub fn projected(&self) -> watch::Receiver<i64> {
+        self.projected.clone()
+    }
+
+    /// Waits until the projection reaches the log's end as it is now, for at most `timeout`:
+    /// a read that starts after a delivery was acknowledged then sees it, while a projector
+    /// far behind (a flood) delays a read by no more than `timeout`.
+    pub async fn projected_to_now(&self, timeout: Duration) {
+        let target = *self.committed.borrow();
+        let mut projected = self.projected.clone();
+        let _ = tokio::time::timeout(timeout, projected.wait_for(|seq| *seq >= target)).await;
+    }
+
+    /// How far the projection is behind the log, in rows.
+    pub fn lag(&self) -> i64 {
+        (*self.committed.borrow() - *self.projected.borrow()).max(0)
     }
 
     pub fn health(&self) -> &Health {

@@ -1,5 +1,6 @@
-//! The writer thread: owns the write connection, commits jobs in batches, reports the result of
-//! each job only after its batch is durable.
+//! The writer thread: owns the log's write connection, commits jobs in batches (group commit,
+//! `synchronous=FULL`), reports the result of each job only after its batch is durable. It
+//! writes log rows, refusals and local tasks only; the projector folds the log into the inbox.
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -8,8 +9,9 @@ use rusqlite::Connection;
 use tokio::sync::watch;
 
 use super::checkpoint::{self, RestartWanted};
+use super::turn::WriteTurn;
 use super::{Ack, Health, IngestError, Job, WriteError, WriterOptions, MAX_BATCH};
-use crate::store::{fts, log, now_millis, project, StoreError};
+use crate::store::{log, now_millis, StoreError};
 
 /// How often the writer looks for typing indicators to prune.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
@@ -21,6 +23,7 @@ pub(super) struct Writer {
     health: Health,
     options: WriterOptions,
     restart: RestartWanted,
+    turn: WriteTurn,
 }
 
 /// A job's outcome, held until the commit decides whether it stands.
@@ -41,6 +44,7 @@ impl Writer {
         health: Health,
         options: WriterOptions,
         restart: RestartWanted,
+        turn: WriteTurn,
     ) -> Writer {
         Writer {
             conn,
@@ -49,6 +53,7 @@ impl Writer {
             health,
             options,
             restart,
+            turn,
         }
     }
 
@@ -79,6 +84,8 @@ impl Writer {
     }
 
     fn commit_batch(&mut self, batch: Vec<Job>) {
+        let turn = self.turn.clone();
+        let _turn = turn.writer();
         if let Some((acks, max_seq)) = self.write_fast(&batch) {
             self.committed(max_seq);
             for (job, ack) in batch.into_iter().zip(acks) {
@@ -147,12 +154,10 @@ impl Writer {
         }
     }
 
-    /// The common case, deliveries and refusals only, without a savepoint per event: FTS5
-    /// flushes its pending index to disk at every savepoint, which turned each delivery into
-    /// its own index segment and kept the writer merging them. `None` when anything failed or
-    /// the batch holds a local task; the transaction is then rolled back and the batch goes
-    /// through [`Writer::write`], which isolates each projection in a savepoint. Per event:
-    /// `None` for a refusal record.
+    /// The common case, log rows and refusals only, without a savepoint per job. `None` when
+    /// anything failed or the batch holds a local task; the transaction is then rolled back and
+    /// the batch goes through [`Writer::write`], which isolates each task in a savepoint. Per
+    /// event: `None` for a refusal record.
     fn write_fast(&mut self, batch: &[Job]) -> Option<(Vec<Option<Ack>>, Option<i64>)> {
         if batch.iter().any(|job| matches!(job, Job::Task { .. })) {
             return None;
@@ -162,12 +167,9 @@ impl Writer {
         let mut max_seq = None;
         for job in batch {
             match job {
-                Job::Event {
-                    envelope, event, ..
-                } => {
+                Job::Event { event, .. } => {
                     let ack = match append_event(&tx, event).ok()? {
                         Ok(seq) => {
-                            project::apply(&tx, envelope, event.received_at).ok()?;
                             max_seq = Some(seq);
                             Ack::Stored { seq }
                         }
@@ -182,7 +184,6 @@ impl Writer {
                 Job::Task { .. } => return None,
             }
         }
-        fts::merge(&tx, fts::pages_for(batch.len())).ok()?;
         tx.commit().ok()?;
         Some((acks, max_seq))
     }
@@ -196,16 +197,15 @@ impl Writer {
     ) -> Result<Option<i64>, StoreError> {
         let tx = self.conn.transaction()?;
         let mut max_seq = None;
-        let merge_pages = fts::pages_for(batch.len());
         let mut jobs = batch.into_iter();
         while let Some(job) = jobs.next() {
             let step = match job {
-                Job::Event {
-                    envelope,
-                    event,
-                    reply,
-                } => match store_event(&tx, &envelope, &event) {
-                    Ok(ack) => {
+                Job::Event { event, reply } => match append_event(&tx, &event) {
+                    Ok(appended) => {
+                        let ack = match appended {
+                            Ok(seq) => Ack::Stored { seq },
+                            Err(duplicate) => duplicate,
+                        };
                         if let Ack::Stored { seq } = ack {
                             max_seq = Some(seq);
                         }
@@ -234,7 +234,6 @@ impl Writer {
                 return Err(e);
             }
         }
-        fts::merge(&tx, merge_pages)?;
         tx.commit()?;
         Ok(max_seq)
     }
@@ -276,30 +275,6 @@ fn append_event(
             seq: log::duplicate_of(tx, event)?.unwrap_or(0),
         }),
     })
-}
-
-/// Appends and projects one event. A projection failure keeps the raw event (the log is the
-/// truth; `rebuild` can re-derive later) and is logged; only a failure to store the raw event
-/// fails the delivery.
-fn store_event(
-    tx: &rusqlite::Transaction<'_>,
-    envelope: &crate::linq::Envelope,
-    event: &crate::store::NewEvent,
-) -> Result<Ack, StoreError> {
-    let seq = match append_event(tx, event)? {
-        Ok(seq) => seq,
-        Err(duplicate) => return Ok(duplicate),
-    };
-    tx.execute_batch("SAVEPOINT projection")?;
-    match project::apply(tx, envelope, event.received_at) {
-        Ok(()) => tx.execute_batch("RELEASE projection")?,
-        Err(e) if e.is_disk() => return Err(e),
-        Err(e) => {
-            tracing::warn!(seq, event_type = %event.event_type, error = %e, "event stored raw; projection failed");
-            tx.execute_batch("ROLLBACK TO projection; RELEASE projection")?;
-        }
-    }
-    Ok(Ack::Stored { seq })
 }
 
 /// Runs a local task in a savepoint so a failing one leaves no partial write behind. A disk

@@ -273,7 +273,19 @@ pub fn events(
     let mut rows = events_page(conn, before, event_type, limit + 1)?;
     let has_more = rows.len() as i64 > limit;
     rows.truncate(limit.max(0) as usize);
-    Ok((rows.into_iter().map(event_view).collect(), has_more))
+    let mut failure =
+        conn.prepare_cached("SELECT reason FROM projection_failures WHERE seq = ?1")?;
+    let views = rows
+        .into_iter()
+        .map(|e| {
+            let reason: Option<String> =
+                failure.query_row(params![e.seq], |r| r.get(0)).optional()?;
+            let mut view = event_view(e);
+            view.projection_error = reason;
+            Ok(view)
+        })
+        .collect::<Result<_, StoreError>>()?;
+    Ok((views, has_more))
 }
 
 pub fn event_view(e: StoredEvent) -> EventView {
@@ -287,6 +299,7 @@ pub fn event_view(e: StoredEvent) -> EventView {
         received_at: format_millis(e.received_at),
         signature: e.signature,
         payload,
+        projection_error: None,
     }
 }
 

@@ -18,6 +18,7 @@ pub mod messages;
 pub mod names;
 pub mod numbers;
 pub mod project;
+pub mod projection;
 pub mod reactions;
 pub mod replay;
 pub mod rules;

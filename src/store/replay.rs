@@ -6,7 +6,7 @@ use std::io::{BufRead, Write};
 use rusqlite::{Connection, OptionalExtension};
 use serde_json::Value;
 
-use super::{fts, log, project, rules, NewEvent, StoreError};
+use super::{fts, log, projection, rules, NewEvent, StoreError};
 use crate::linq::{parse_envelope, signature::canonical_json, SignatureForm};
 
 /// Page cache for `import` and `rebuild` (negative: KiB), freed when the command ends.
@@ -46,13 +46,12 @@ pub fn import(conn: &mut Connection, input: impl BufRead) -> Result<ImportReport
             super::now_millis(),
         );
         match log::append(&tx, &event)? {
-            Some(_) => {
-                project::apply(&tx, &envelope, event.received_at)?;
-                report.stored += 1;
-            }
+            Some(_) => report.stored += 1,
             None => report.duplicates += 1,
         }
     }
+    // The same path as every delivery: the projector folds the new rows in, in order.
+    project_all(&tx)?;
     fts::tidy(&tx)?;
     tx.commit()?;
     Ok(report)
@@ -77,7 +76,7 @@ pub fn export(conn: &Connection, out: &mut impl Write) -> Result<usize, StoreErr
 /// Re-derives every projection when they were made by other projection rules than this
 /// build's ([`rules::RULES_VERSION`]), e.g. before reactions had one identity for every
 /// dialect; a database that has never projected anything only records the version. Returns
-/// how many events were replayed.
+/// how many log rows were projected again.
 pub fn reproject_if_stale(conn: &mut Connection) -> Result<usize, StoreError> {
     const KEY: &str = "projection_rules";
     let stored: Option<i64> = conn
@@ -107,30 +106,26 @@ pub fn reproject_if_stale(conn: &mut Connection) -> Result<usize, StoreError> {
     Ok(replayed)
 }
 
-/// Empties every projection and replays the whole log into it.
+/// Empties every projection and projects the whole log again, from its first row, the way the
+/// projector folds new deliveries in. Returns the log rows projected.
 pub fn rebuild(conn: &mut Connection) -> Result<usize, StoreError> {
     conn.pragma_update(None, "cache_size", IMPORT_CACHE_KIB)?;
     let tx = conn.transaction()?;
-    project::clear(&tx)?;
-    let mut count = 0;
-    log::for_each_event(&tx, |e| {
-        if let Some(env) = serde_json::from_str::<Value>(&e.payload)
-            .ok()
-            .and_then(|v| parse_envelope(&v).ok())
-        {
-            project::apply(&tx, &env, e.received_at)?;
-        }
-        count += 1;
-        Ok(())
-    })?;
-    let chats: Vec<String> = tx
-        .prepare("SELECT chat_id FROM chats")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    for chat_id in chats {
-        super::chats::project::refresh_unread(&tx, &chat_id)?;
-    }
+    projection::reset(&tx)?;
+    let count = project_all(&tx)?;
     fts::tidy(&tx)?;
     tx.commit()?;
     Ok(count)
+}
+
+/// Projects every log row after the cursor, within the caller's transaction.
+fn project_all(tx: &rusqlite::Transaction<'_>) -> Result<usize, StoreError> {
+    let mut count = 0;
+    loop {
+        let batch = projection::project_in(tx, 4096)?;
+        if batch.rows == 0 {
+            return Ok(count);
+        }
+        count += batch.rows;
+    }
 }

@@ -339,6 +339,9 @@ pub struct EventView {
     pub signature: String,
     #[cfg_attr(test, ts(type = "JsonValue"))]
     pub payload: serde_json::Value,
+    /// Why the projector could not fold this row into the inbox; `None` when it did (or has
+    /// not reached it yet).
+    pub projection_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

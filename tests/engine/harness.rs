@@ -178,6 +178,23 @@ impl Server {
         drop(old);
     }
 
+    /// Waits until the projector has folded every log row into the inbox, as `/api/status`
+    /// tells (`projected_seq` reaches `log_seq`); panics after 30 s.
+    pub fn wait_projected(&self) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let status = self.api("/api/status");
+            if status["projected_seq"] == status["log_seq"] && status["log_seq"].is_i64() {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the projector never caught up with the log: {status}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     pub fn webhook_url(&self) -> String {
         format!("http://{}/webhooks/linq", self.webhook)
     }

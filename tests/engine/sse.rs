@@ -335,3 +335,67 @@ fn activity_pages_are_the_stream_items_of_the_log() {
     let (status, body) = server.get("/api/activity?before=yesterday");
     assert_eq!(status, 400, "before must be a seq: {body}");
 }
+
+/// Regression for the log-first path: the stream carries only what the projector has folded
+/// in, and a client resuming across a projector restart gets every later event once, in order.
+#[test]
+fn resume_has_no_gap_across_a_projector_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path());
+    let live = connect(&server, None);
+    std::thread::sleep(Duration::from_millis(100));
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let (id, body) = msg(i);
+        assert_eq!(server.post_signed(&body).0, 200, "stored");
+        ids.push(id);
+    }
+    let seen = live.read_until(&ids[2]);
+    let last_seen = seen.last().map(|s| s.0).unwrap_or_default();
+    drop(live);
+    server.kill();
+
+    // Three more reach the log while the projector is stalled: acknowledged, not projected.
+    let mut stalled = Server::start_with(
+        dir.path(),
+        &[
+            ("LINQ_WEBHOOK_SECRET", Some(SECRET)),
+            ("LINQ_INBOX_TEST_PROJECTOR", Some("stall")),
+        ],
+    );
+    for i in 3..6 {
+        let (id, body) = msg(i);
+        assert_eq!(
+            stalled.post_signed(&body).0,
+            200,
+            "acknowledged while the projector is stalled"
+        );
+        ids.push(id);
+    }
+    let early = connect(&stalled, Some(last_seen));
+    assert!(
+        early
+            .rx
+            .recv_timeout(Duration::from_millis(700))
+            .map_or(true, |(id, event, _)| id.is_none() && event != "reset"),
+        "nothing the projector has not folded in reaches the stream"
+    );
+    drop(early);
+    stalled.kill();
+
+    server.restart();
+    let resumed = connect(&server, Some(last_seen));
+    let (sentinel, body) = msg(99);
+    assert_eq!(server.post_signed(&body).0, 200, "stored");
+    let got: Vec<String> = resumed
+        .read_until(&sentinel)
+        .iter()
+        .map(|(_, _, d)| d["event_id"].as_str().unwrap_or("").to_string())
+        .collect();
+    let mut expected: Vec<String> = ids[3..].to_vec();
+    expected.push(sentinel);
+    assert_eq!(
+        got, expected,
+        "resuming after {last_seen} across the restart gives exactly the later events, in order"
+    );
+}

@@ -138,8 +138,9 @@ fn database_at_version(dir: &Path, files: &[PathBuf], n: usize, reference_db: &P
             shared.push("rowid".into());
         }
         let cols = shared.join(", ");
+        // A migration may seed a row (0006: the projector's cursor); the reference's row wins.
         tx.execute(
-            &format!("INSERT INTO main.\"{table}\" ({cols}) SELECT {cols} FROM ref.\"{table}\""),
+            &format!("INSERT OR REPLACE INTO main.\"{table}\" ({cols}) SELECT {cols} FROM ref.\"{table}\""),
             [],
         )
         .unwrap_or_else(|e| panic!("copying {table} into a version {n} database: {e}"));

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 
 use crate::linq::{parse_envelope, SignatureForm};
 use crate::simulate::{generate, Scenario};
-use crate::store::{log, project, schema, NewEvent};
+use crate::store::{log, schema, NewEvent};
 
 /// Both full-text tables, as one sorted dump.
 pub(super) const SEARCH_DUMP: &str = "SELECT kind, ref_id, body FROM search UNION ALL
@@ -33,8 +33,19 @@ pub(crate) fn ingest(conn: &Connection, body: &str) {
         webhook_id: None,
     };
     if log::append(conn, &event).expect("append").is_some() {
-        project::apply(conn, &env, 0).expect("project");
+        project_pending(conn);
     }
+}
+
+/// Folds every log row not yet projected into the inbox, as the projector does.
+pub(crate) fn project_pending(conn: &Connection) {
+    let tx = conn.unchecked_transaction().expect("transaction");
+    while crate::store::projection::project_in(&tx, 256)
+        .expect("project")
+        .rows
+        > 0
+    {}
+    tx.commit().expect("commit");
 }
 
 /// Every projection table, as sorted text, leaving out rowids (they follow arrival order).

@@ -114,7 +114,7 @@ export class Inbox {
       this.status = status;
       this.showStore(status.store.ok, status.store.error);
       this.settings = settings;
-      this.lastSeq = Math.max(this.lastSeq, activity.log_seq);
+      this.lastSeq = Math.max(this.lastSeq, activity.projected_seq);
       this.activityItems = mergeActivity([], activity.items);
       this.loadError = null;
       this.loaded = true;

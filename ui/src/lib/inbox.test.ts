@@ -30,7 +30,7 @@ function baseRoutes(extra: Record<string, unknown> = {}) {
   return {
     '/api/activity': {
       items: [{ seq: 4, event: 'message.received', data: { seq: 4, event_id: 'e4', event_type: 'message.received', created_at: null, received_at: '' } }],
-      has_more: false, log_seq: 4,
+      has_more: false, projected_seq: 4,
     },
     '/api/chats': { chats: [chat('c1', '2025-05-21T10:00:00Z', { unread_count: 1 }), chat('c2', '2025-05-21T11:00:00Z')], has_more: false },
     '/api/calls': { calls: [], has_more: false },
@@ -110,7 +110,7 @@ describe('Inbox store', () => {
     const items: ActivityItem[] = stream.map(([event, data], i) => ({
       seq: 10 + i, event, data: { seq: 10 + i, event_id: `e${10 + i}`, event_type: event, created_at: at(i), received_at: at(i), ...data },
     }));
-    const routes = baseRoutes({ '/api/activity': { items: [], has_more: false, log_seq: 9 } });
+    const routes = baseRoutes({ '/api/activity': { items: [], has_more: false, projected_seq: 9 } });
     fakeApi(routes);
     const live = new Inbox();
     await loaded(live);
@@ -124,7 +124,7 @@ describe('Inbox store', () => {
       ...(d.contact?.id === 'k1' ? { contact: { ...ann, full_name: 'Ann Lee' } } : {}),
     });
     const page = items.filter((i) => !i.event.includes('typing')).reverse().map((i) => ({ ...i, data: now(i.data) }));
-    fakeApi(baseRoutes({ '/api/activity': { items: page, has_more: false, log_seq: 23 }, '/api/contacts': { contacts: [{ ...ann, full_name: 'Ann Lee' }] } }));
+    fakeApi(baseRoutes({ '/api/activity': { items: page, has_more: false, projected_seq: 23 }, '/api/contacts': { contacts: [{ ...ann, full_name: 'Ann Lee' }] } }));
     const reloaded = new Inbox();
     await loaded(reloaded);
 

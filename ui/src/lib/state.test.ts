@@ -190,7 +190,7 @@ describe('activity', () => {
 
 describe('copy as curl', () => {
   it('quotes the body for the shell, even with single quotes in it', () => {
-    const ev: RawEvent = { seq: 1, event_id: 'e', event_type: 'message.received', created_at: null, created_at_original: null, received_at: '', signature: 'raw', payload: { text: "it's" } };
+    const ev: RawEvent = { seq: 1, event_id: 'e', event_type: 'message.received', created_at: null, created_at_original: null, received_at: '', signature: 'raw', payload: { text: "it's" }, projection_error: null };
     const cmd = curlFor(ev, 'http://127.0.0.1:8787/webhooks/linq');
     expect(cmd).toContain(`body='{"text":"it'\\''s"}'`);
     expect(cmd).toContain("curl -sS -X POST 'http://127.0.0.1:8787/webhooks/linq'");

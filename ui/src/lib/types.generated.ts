@@ -103,7 +103,12 @@ export type RawEvent = { seq: number, event_id: string, event_type: string, crea
 /**
  * `raw`, `canonical`, `unsigned` (v2), `standard` or `legacy` (v3).
  */
-signature: string, payload: JsonValue, };
+signature: string, payload: JsonValue, 
+/**
+ * Why the projector could not fold this row into the inbox; `None` when it did (or has
+ * not reached it yet).
+ */
+projection_error: string | null, };
 
 export type Rejected = { id: number, received_at: string, status: number, reason: string, remote_addr: string | null, headers: Array<string>, size: number, body_prefix: string, };
 
@@ -127,10 +132,10 @@ export type ActivityPage = { items: Array<ActivityItem>,
  */
 has_more: boolean, 
 /**
- * The newest seq in the log when the page was read (typing included): where a stream
+ * The last log row projected when the page was read (typing included): where a stream
  * opened after this page resumes (`Last-Event-ID`) so that nothing falls between them.
  */
-log_seq: number, };
+projected_seq: number, };
 
 export type Theme = "system" | "light" | "dark";
 

@@ -1,0 +1,150 @@
+//! The projector thread: follows the log's committed sequence number and folds new rows into
+//! the inbox in sequence order, in batches, each committed with its cursor
+//! (`store::projection`). The listener's acknowledgements never wait for it; the change feed,
+//! the stream and the notifications follow what it has projected.
+//!
+//! Its connection commits with `synchronous=NORMAL`: a projection is derived from the log, and
+//! its cursor lives in the same transaction, so a commit the disk loses in a power cut is
+//! simply projected again. The log's own commits stay `FULL`, and since both write one WAL in
+//! order, each log commit's sync also makes every projection frame before it durable.
+
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+use tokio::sync::watch;
+
+use super::turn::WriteTurn;
+use crate::store::{projection, StoreError};
+
+/// Log rows per projection transaction: small enough that the writer never waits long for its
+/// turn (a few milliseconds), large enough that commits and index segments stay few.
+const BATCH: i64 = 256;
+
+/// After a failed batch (the disk, usually), the pause before trying again.
+const RETRY: Duration = Duration::from_millis(200);
+
+/// A test hook (`LINQ_INBOX_TEST_PROJECTOR`): `stall` projects nothing, `abort-mid-batch` ends
+/// the process with a batch folded but not committed. Never set outside tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hook {
+    None,
+    Stall,
+    AbortMidBatch,
+}
+
+impl Hook {
+    fn from_env() -> Hook {
+        match std::env::var("LINQ_INBOX_TEST_PROJECTOR").as_deref() {
+            Ok("stall") => Hook::Stall,
+            Ok("abort-mid-batch") => Hook::AbortMidBatch,
+            _ => Hook::None,
+        }
+    }
+}
+
+/// What one step of the projector did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Nothing was left to project.
+    Idle,
+    Progress,
+    /// The batch failed (and was rolled back); tried again after a pause.
+    Failed,
+}
+
+pub(super) struct Projector {
+    conn: Connection,
+    committed: watch::Receiver<i64>,
+    projected: watch::Sender<i64>,
+    turn: WriteTurn,
+    runtime: tokio::runtime::Handle,
+    hook: Hook,
+}
+
+impl Projector {
+    pub(super) fn new(
+        conn: Connection,
+        committed: watch::Receiver<i64>,
+        projected: watch::Sender<i64>,
+        turn: WriteTurn,
+        runtime: tokio::runtime::Handle,
+    ) -> Result<Projector, StoreError> {
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // The checkpoint thread copies the log back; commits here never checkpoint.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        Ok(Projector {
+            conn,
+            committed,
+            projected,
+            turn,
+            runtime,
+            hook: Hook::from_env(),
+        })
+    }
+
+    pub(super) fn run(mut self) {
+        if self.hook == Hook::Stall {
+            tracing::warn!("projector stalled by LINQ_INBOX_TEST_PROJECTOR (a test hook)");
+            return;
+        }
+        loop {
+            let target = *self.committed.borrow_and_update();
+            while *self.projected.borrow() < target {
+                if self.step() == Step::Idle {
+                    break;
+                }
+            }
+            if self.runtime.block_on(self.committed.changed()).is_err() {
+                // The writer is gone: fold what it committed, then stop.
+                while self.step() == Step::Progress {}
+                return;
+            }
+        }
+    }
+
+    /// Projects one batch.
+    fn step(&mut self) -> Step {
+        let started = Instant::now();
+        let turn = self.turn.clone();
+        let result = {
+            let _turn = turn.projector();
+            self.batch()
+        };
+        match result {
+            Ok(batch) if batch.rows == 0 => Step::Idle,
+            Ok(batch) => {
+                if batch.failed > 0 {
+                    tracing::warn!(
+                        failed = batch.failed,
+                        "log rows could not be projected; see the Events screen"
+                    );
+                }
+                tracing::trace!(rows = batch.rows, took = ?started.elapsed(), "projected");
+                self.projected.send_if_modified(|seq| {
+                    let moved = batch.cursor > *seq;
+                    *seq = (*seq).max(batch.cursor);
+                    moved
+                });
+                Step::Progress
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "projection batch failed; retrying shortly");
+                std::thread::sleep(RETRY);
+                Step::Failed
+            }
+        }
+    }
+
+    fn batch(&mut self) -> Result<projection::Batch, StoreError> {
+        let tx = self.conn.transaction()?;
+        let batch = projection::project_in(&tx, BATCH)?;
+        if self.hook == Hook::AbortMidBatch && batch.rows > 0 {
+            tracing::warn!("projector aborting mid-batch (LINQ_INBOX_TEST_PROJECTOR, a test hook)");
+            std::process::abort();
+        }
+        if batch.rows > 0 {
+            tx.commit()?;
+        }
+        Ok(batch)
+    }
+}

@@ -1,0 +1,151 @@
+//! The projector's cursor: which log rows have been folded into the inbox, and folding the next
+//! batch. Every source reaches the inbox this way (webhook deliveries, `import`, `rebuild`, and
+//! whatever else appends to the log): the log first, then the projection, in sequence order.
+//!
+//! A batch and the cursor that says it is done commit together, so after a crash (or a commit
+//! the disk lost) the batch is simply projected again. A row that cannot be projected stays in
+//! the log, is marked with its reason (`projection_failures`), and never holds back the rows
+//! after it.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde_json::Value;
+
+use super::{fts, log, now_millis, project, StoreError, StoredEvent};
+use crate::linq::parse_envelope;
+
+/// The last log row projected (0: none).
+pub fn cursor(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT seq FROM projector WHERE id = 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
+}
+
+fn set_cursor(conn: &Connection, seq: i64) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO projector (id, seq) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq",
+    )?
+    .execute(params![seq])?;
+    Ok(())
+}
+
+/// Empties every projection and moves the cursor back to the start of the log, so the next
+/// batches re-derive the inbox (`rebuild`, or new projection rules).
+pub fn reset(conn: &Connection) -> Result<(), StoreError> {
+    project::clear(conn)?;
+    conn.execute("DELETE FROM projection_failures", [])?;
+    set_cursor(conn, 0)
+}
+
+/// What one batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Batch {
+    /// Log rows read (projected or marked failed).
+    pub rows: usize,
+    /// Of those, rows that could not be projected.
+    pub failed: usize,
+    /// The cursor after the batch.
+    pub cursor: i64,
+}
+
+/// Projects up to `limit` log rows after the cursor in one transaction, with the cursor, and
+/// commits it. An empty batch (nothing new) commits nothing.
+pub fn project_next(conn: &mut Connection, limit: i64) -> Result<Batch, StoreError> {
+    let tx = conn.transaction()?;
+    let batch = project_in(&tx, limit)?;
+    if batch.rows > 0 {
+        tx.commit()?;
+    }
+    Ok(batch)
+}
+
+/// [`project_next`] inside a transaction the caller commits.
+pub fn project_in(tx: &Transaction<'_>, limit: i64) -> Result<Batch, StoreError> {
+    let from = cursor(tx)?;
+    let rows = log::events_after(tx, from, limit)?;
+    let Some(last) = rows.last().map(|e| e.seq) else {
+        return Ok(Batch {
+            cursor: from,
+            ..Batch::default()
+        });
+    };
+    // The common case folds the whole batch without a savepoint per row: FTS5 flushes its
+    // pending index at every savepoint, which made each row its own index segment. Only when
+    // something fails is the batch redone row by row, so the failing row can be set aside.
+    tx.execute_batch("SAVEPOINT batch")?;
+    let failed = match rows.iter().try_for_each(|e| apply(tx, e)) {
+        Ok(()) => {
+            tx.execute_batch("RELEASE batch")?;
+            0
+        }
+        Err(e) if e.is_disk() => return Err(e),
+        Err(_) => {
+            tx.execute_batch("ROLLBACK TO batch; RELEASE batch")?;
+            row_by_row(tx, &rows)?
+        }
+    };
+    set_cursor(tx, last)?;
+    fts::merge(tx, fts::pages_for(rows.len()))?;
+    Ok(Batch {
+        rows: rows.len(),
+        failed,
+        cursor: last,
+    })
+}
+
+/// Each row in its own savepoint; a row that fails is marked and left out. Returns how many
+/// failed.
+fn row_by_row(tx: &Transaction<'_>, rows: &[StoredEvent]) -> Result<usize, StoreError> {
+    let mut failed = 0;
+    for e in rows {
+        tx.execute_batch("SAVEPOINT row")?;
+        match apply(tx, e) {
+            Ok(()) => tx.execute_batch("RELEASE row")?,
+            Err(err) if err.is_disk() => return Err(err),
+            Err(err) => {
+                tx.execute_batch("ROLLBACK TO row; RELEASE row")?;
+                tracing::warn!(seq = e.seq, event_type = %e.event_type, error = %err, "log row not projected");
+                mark_failed(tx, e.seq, &err.to_string())?;
+                failed += 1;
+            }
+        }
+    }
+    Ok(failed)
+}
+
+/// Folds one log row into the inbox.
+fn apply(tx: &Transaction<'_>, e: &StoredEvent) -> Result<(), StoreError> {
+    let value: Value = serde_json::from_str(&e.payload)
+        .map_err(|err| StoreError::Corrupt(format!("the stored body is not JSON: {err}")))?;
+    let envelope = parse_envelope(&value)
+        .map_err(|err| StoreError::Corrupt(format!("the stored body is not an envelope: {err}")))?;
+    project::apply(tx, &envelope, e.received_at)
+}
+
+fn mark_failed(tx: &Transaction<'_>, seq: i64, reason: &str) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO projection_failures (seq, reason, failed_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (seq) DO UPDATE SET reason = excluded.reason, failed_at = excluded.failed_at",
+    )?
+    .execute(params![seq, reason, now_millis()])?;
+    Ok(())
+}
+
+/// Projects until the cursor reaches the end of the log (`import`, `rebuild`, tests). Returns
+/// the rows read.
+pub fn catch_up(conn: &mut Connection, batch: i64) -> Result<usize, StoreError> {
+    let mut total = 0;
+    loop {
+        let b = project_next(conn, batch)?;
+        if b.rows == 0 {
+            return Ok(total);
+        }
+        total += b.rows;
+    }
+}
+
+/// How many log rows could not be projected.
+pub fn failures(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row("SELECT count(*) FROM projection_failures", [], |r| r.get(0))?)
+}
