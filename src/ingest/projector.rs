@@ -91,6 +91,9 @@ impl Projector {
             let target = *self.committed.borrow_and_update();
             while *self.projected.borrow() < target {
                 if self.step() == Step::Idle {
+                    // Nothing left to read below the target: the rows up to it were pruned
+                    // (old typing indicators), and there is nothing of them to wait for.
+                    self.advance(target);
                     break;
                 }
             }
@@ -120,11 +123,7 @@ impl Projector {
                     );
                 }
                 tracing::trace!(rows = batch.rows, took = ?started.elapsed(), "projected");
-                self.projected.send_if_modified(|seq| {
-                    let moved = batch.cursor > *seq;
-                    *seq = (*seq).max(batch.cursor);
-                    moved
-                });
+                self.advance(batch.cursor);
                 Step::Progress
             }
             Err(e) => {
@@ -133,6 +132,15 @@ impl Projector {
                 Step::Failed
             }
         }
+    }
+
+    /// Tells the feed and the readers the projection has reached `seq`.
+    fn advance(&self, seq: i64) {
+        self.projected.send_if_modified(|projected| {
+            let moved = seq > *projected;
+            *projected = (*projected).max(seq);
+            moved
+        });
     }
 
     fn batch(&mut self) -> Result<projection::Batch, StoreError> {

@@ -218,3 +218,36 @@ fn a_row_that_cannot_be_projected_is_reported_and_the_rest_still_show() {
         "only the damaged row carries a projection error"
     );
 }
+
+/// Regression: rows pruned from the log before the projector reached them (typing indicators
+/// past their retention) left the projection behind the log for good, so every read waited out
+/// its full allowance for a catch-up that could never come.
+#[test]
+fn rows_pruned_before_projection_do_not_hold_the_projection_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start_with(dir.path(), &[SIGNED, STALL]);
+    let typing = envelope(
+        "typing_indicator.received",
+        "proj-typing-1",
+        json!({"chat_id": "proj-chat", "display": true, "from_phone": "+15550100002"}),
+    );
+    assert_eq!(
+        server.post_signed(&typing).0,
+        200,
+        "the indicator is logged while the projector is stalled"
+    );
+    server.kill();
+    // A retention of 0 hours: the writer prunes the indicator as it starts, before the
+    // projector ever reads it.
+    let restarted = Server::start_with(
+        dir.path(),
+        &[SIGNED, ("LINQ_INBOX_TYPING_RETENTION_HOURS", Some("0"))],
+    );
+    let status = restarted.wait_projected();
+    assert_eq!(
+        status["projection"]["lag"],
+        json!(0),
+        "the projection is not left behind a row that no longer exists: {status}"
+    );
+    drop(server);
+}
