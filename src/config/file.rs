@@ -119,6 +119,20 @@ fn write_config(path: &Path, file: &ConfigFile) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// Checks a file the app wrote can be read by its owner only (it holds a secret).
+#[cfg(test)]
+pub(crate) fn assert_owner_only(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .expect("the file exists")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{} holds a secret", path.display());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,14 +185,6 @@ mod tests {
         })
         .expect("update");
         assert_eq!(before, 0, "an absent file reads as empty");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(CONFIG_FILE))
-                .expect("config")
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600, "the config file holds a secret");
-        }
+        assert_owner_only(&dir.path().join(CONFIG_FILE));
     }
 }

@@ -394,15 +394,7 @@ mod tests {
             first.secrets, second.secrets,
             "the generated secret is kept"
         );
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(CONFIG_FILE))
-                .expect("config")
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600, "the config file holds a secret");
-        }
+        file::assert_owner_only(&dir.path().join(CONFIG_FILE));
     }
 
     #[test]

@@ -86,15 +86,6 @@ impl Writer {
     fn commit_batch(&mut self, batch: Vec<Job>) {
         let turn = self.turn.clone();
         let _turn = turn.writer();
-        if let Some((acks, max_seq)) = self.write_fast(&batch) {
-            self.committed(max_seq);
-            for (job, ack) in batch.into_iter().zip(acks) {
-                if let (Job::Event { reply, .. }, Some(ack)) = (job, ack) {
-                    let _ = reply.send(Ok(ack));
-                }
-            }
-            return;
-        }
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut waiting = Vec::new();
         let result = self.write(batch, &mut outcomes, &mut waiting);
@@ -154,41 +145,8 @@ impl Writer {
         }
     }
 
-    /// The common case, log rows and refusals only, without a savepoint per job. `None` when
-    /// anything failed or the batch holds a local task; the transaction is then rolled back and
-    /// the batch goes through [`Writer::write`], which isolates each task in a savepoint. Per
-    /// event: `None` for a refusal record.
-    fn write_fast(&mut self, batch: &[Job]) -> Option<(Vec<Option<Ack>>, Option<i64>)> {
-        if batch.iter().any(|job| matches!(job, Job::Task { .. })) {
-            return None;
-        }
-        let tx = self.conn.transaction().ok()?;
-        let mut acks = Vec::with_capacity(batch.len());
-        let mut max_seq = None;
-        for job in batch {
-            match job {
-                Job::Event { event, .. } => {
-                    let ack = match append_event(&tx, event).ok()? {
-                        Ok(seq) => {
-                            max_seq = Some(seq);
-                            Ack::Stored { seq }
-                        }
-                        Err(duplicate) => duplicate,
-                    };
-                    acks.push(Some(ack));
-                }
-                Job::Reject(r) => {
-                    log::record_rejection(&tx, r).ok()?;
-                    acks.push(None);
-                }
-                Job::Task { .. } => return None,
-            }
-        }
-        tx.commit().ok()?;
-        Some((acks, max_seq))
-    }
-
-    /// Writes the whole batch in one transaction. On error nothing of it is kept.
+    /// Writes the whole batch in one transaction: log rows and refusals as they come, each local
+    /// task in a savepoint of its own. On error nothing of it is kept.
     fn write(
         &mut self,
         batch: Vec<Job>,
@@ -201,11 +159,7 @@ impl Writer {
         while let Some(job) = jobs.next() {
             let step = match job {
                 Job::Event { event, reply } => match append_event(&tx, &event) {
-                    Ok(appended) => {
-                        let ack = match appended {
-                            Ok(seq) => Ack::Stored { seq },
-                            Err(duplicate) => duplicate,
-                        };
+                    Ok(ack) => {
                         if let Ack::Stored { seq } = ack {
                             max_seq = Some(seq);
                         }
@@ -263,17 +217,17 @@ impl Writer {
     }
 }
 
-/// Appends the raw event: its new sequence number, or the answer for a duplicate (same id and
-/// type, or same `webhook-id`) naming the stored event's number. Both write paths use it.
+/// Appends the raw event: stored with its new sequence number, or a duplicate (same id and
+/// type, or same `webhook-id`) naming the stored event's number.
 fn append_event(
     tx: &rusqlite::Transaction<'_>,
     event: &crate::store::NewEvent,
-) -> Result<Result<i64, Ack>, StoreError> {
+) -> Result<Ack, StoreError> {
     Ok(match log::append(tx, event)? {
-        Some(seq) => Ok(seq),
-        None => Err(Ack::Duplicate {
+        Some(seq) => Ack::Stored { seq },
+        None => Ack::Duplicate {
             seq: log::duplicate_of(tx, event)?.unwrap_or(0),
-        }),
+        },
     })
 }
 

@@ -59,11 +59,13 @@ pub fn read(event_type: &str, data: &Value) -> Result<Fact, EventError> {
             Fact::Message(message(event_type, data)?)
         }
         "message.read" => {
-            let m = message(event_type, data)?;
+            let w = wire_message(event_type, data)?;
+            let read_at = w.read_at.clone();
+            let m = from_wire(event_type, w)?;
             Fact::Read(Read {
                 message_id: m.id,
                 chat_id: Some(m.chat_id),
-                read_at: read_at(event_type, data)?,
+                read_at,
             })
         }
         "message.failed" => {
@@ -164,12 +166,6 @@ pub fn read(event_type: &str, data: &Value) -> Result<Fact, EventError> {
     Ok(fact)
 }
 
-/// `message.read`'s own read time, in either payload shape.
-fn read_at(event_type: &str, data: &Value) -> Result<Option<Time>, EventError> {
-    let w: WireMessage = typed(event_type, &lift_nested(data))?;
-    Ok(w.read_at)
-}
-
 /// The 2025-01-01 shape nests the message under `message`; lift it to the 2026-02-03 shape.
 fn lift_nested(data: &Value) -> Value {
     let Some(Value::Object(inner)) = data.get("message") else {
@@ -194,7 +190,15 @@ fn lift_nested(data: &Value) -> Value {
 
 /// A v3 message, from a webhook's `data` or a REST API message record (the same shape).
 pub(crate) fn message(event_type: &str, data: &Value) -> Result<Message, EventError> {
-    let w: WireMessage = typed(event_type, &lift_nested(data))?;
+    from_wire(event_type, wire_message(event_type, data)?)
+}
+
+/// A message payload as sent, in either shape.
+fn wire_message(event_type: &str, data: &Value) -> Result<WireMessage, EventError> {
+    typed(event_type, &lift_nested(data))
+}
+
+fn from_wire(event_type: &str, w: WireMessage) -> Result<Message, EventError> {
     let chat_id = match (w.chat.as_ref().map(|c| c.id.clone()), w.chat_id) {
         (Some(id), _) | (None, Some(id)) => id,
         (None, None) => {

@@ -49,18 +49,8 @@ pub struct Batch {
     pub cursor: i64,
 }
 
-/// Projects up to `limit` log rows after the cursor in one transaction, with the cursor, and
-/// commits it. An empty batch (nothing new) commits nothing.
-pub fn project_next(conn: &mut Connection, limit: i64) -> Result<Batch, StoreError> {
-    let tx = conn.transaction()?;
-    let batch = project_in(&tx, limit)?;
-    if batch.rows > 0 {
-        tx.commit()?;
-    }
-    Ok(batch)
-}
-
-/// [`project_next`] inside a transaction the caller commits.
+/// Projects up to `limit` log rows after the cursor, with the cursor, inside a transaction the
+/// caller commits (an empty batch, nothing new, writes nothing).
 pub fn project_in(tx: &Transaction<'_>, limit: i64) -> Result<Batch, StoreError> {
     let from = cursor(tx)?;
     let rows = log::events_after(tx, from, limit)?;
@@ -130,19 +120,6 @@ fn mark_failed(tx: &Transaction<'_>, seq: i64, reason: &str) -> Result<(), Store
     )?
     .execute(params![seq, reason, now_millis()])?;
     Ok(())
-}
-
-/// Projects until the cursor reaches the end of the log (`import`, `rebuild`, tests). Returns
-/// the rows read.
-pub fn catch_up(conn: &mut Connection, batch: i64) -> Result<usize, StoreError> {
-    let mut total = 0;
-    loop {
-        let b = project_next(conn, batch)?;
-        if b.rows == 0 {
-            return Ok(total);
-        }
-        total += b.rows;
-    }
 }
 
 /// How many log rows could not be projected.

@@ -25,6 +25,8 @@ import os
 import re
 import sys
 
+from rust_source import IDENT_CHAR, skip_literal
+
 # Macro name -> how many operands come before the message.
 OPERANDS = {
     "assert": 1,
@@ -38,57 +40,9 @@ OPERANDS = {
     "prop_assert_ne": 2,
 }
 
-IDENT_CHAR = re.compile(r"[A-Za-z0-9_]")
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 OPEN = {"(": ")", "[": "]", "{": "}"}
 SKIP_DIRS = {"target", "node_modules", ".git"}
-RAW_STRING = re.compile(r'(?:b|c)?r(#*)"')
-CHAR = re.compile(r"'(?:\\u\{[0-9A-Fa-f_]+\}|\\.|[^\\'\n])'")
-
-
-def _skip_literal(text, i):
-    """If a comment, string or char literal starts at i, returns the index just past it;
-    otherwise None. Lifetimes ('a) are not literals and return None."""
-    n = len(text)
-    if text.startswith("//", i):
-        j = text.find("\n", i)
-        return n if j < 0 else j
-    if text.startswith("/*", i):
-        depth, j = 1, i + 2
-        while j < n and depth:
-            if text.startswith("/*", j):
-                depth, j = depth + 1, j + 2
-            elif text.startswith("*/", j):
-                depth, j = depth - 1, j + 2
-            else:
-                j += 1
-        return j
-    # Raw strings: r"..", r#".."#, br#".."#, cr#".."# (no escapes inside).
-    m = RAW_STRING.match(text, i)
-    if m and (i == 0 or not IDENT_CHAR.match(text[i - 1])):
-        close = '"' + m.group(1)
-        j = text.find(close, m.end())
-        return n if j < 0 else j + len(close)
-    # Plain and byte strings.
-    if text[i] == '"' or (
-        text.startswith(('b"', 'c"'), i) and (i == 0 or not IDENT_CHAR.match(text[i - 1]))
-    ):
-        j = i + (1 if text[i] == '"' else 2)
-        while j < n:
-            if text[j] == "\\":
-                j += 2
-            elif text[j] == '"':
-                return j + 1
-            else:
-                j += 1
-        return n
-    # Char literals ('x', '\n', '\'', '\u{1F600}', b'x'); a lifetime ('a) has no closing quote.
-    start = i + 1 if text.startswith("b'", i) and (i == 0 or not IDENT_CHAR.match(text[i - 1])) else i
-    if text[start] == "'":
-        m = CHAR.match(text, start)
-        if m:
-            return m.end()
-    return None
 
 
 def blank(text):
@@ -98,7 +52,7 @@ def blank(text):
     out = []
     i, n = 0, len(text)
     while i < n:
-        j = _skip_literal(text, i)
+        j = skip_literal(text, i)
         if j is None:
             out.append(text[i])
             i += 1

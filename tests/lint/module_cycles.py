@@ -18,51 +18,9 @@ import os
 import re
 import sys
 
+from rust_source import strip_comments_and_strings
+
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
-
-
-def strip_comments_and_strings(text):
-    """Blanks comments, string and char literals, keeping line breaks (for line numbers)."""
-    out = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if text.startswith("//", i):
-            j = text.find("\n", i)
-            j = n if j < 0 else j
-            i = j
-        elif text.startswith("/*", i):
-            depth, j = 1, i + 2
-            while j < n and depth:
-                if text.startswith("/*", j):
-                    depth, j = depth + 1, j + 2
-                elif text.startswith("*/", j):
-                    depth, j = depth - 1, j + 2
-                else:
-                    j += 1
-            out.append("\n" * text.count("\n", i, j))
-            i = j
-        elif c == "r" and re.match(r'r#*"', text[i:i + 10]) and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")):
-            m = re.match(r'r(#*)"', text[i:])
-            end = '"' + m.group(1)
-            j = text.find(end, i + len(m.group(0)))
-            j = n if j < 0 else j + len(end)
-            out.append('""' + "\n" * text.count("\n", i, j))
-            i = j
-        elif c == '"':
-            j = i + 1
-            while j < n and text[j] != '"':
-                j += 2 if text[j] == "\\" else 1
-            out.append('""' + "\n" * text.count("\n", i, j))
-            i = j + 1
-        elif c == "'" and re.match(r"'(\\.|[^\\'])'", text[i:i + 4]):
-            m = re.match(r"'(\\.[^']*|[^\\'])'", text[i:])
-            i += len(m.group(0)) if m else 1
-            out.append("' '")
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
 
 
 def cut_test_modules(text):

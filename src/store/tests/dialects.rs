@@ -10,10 +10,9 @@ use proptest::prelude::*;
 use rusqlite::Connection;
 use serde_json::{json, Value};
 
-use super::convergence::{dump_queries, memory_db, shuffled_with_duplicates, SEARCH_DUMP};
-use crate::linq::{parse_envelope, SignatureForm};
+use super::convergence::{dump_queries, ingest, memory_db, shuffled_with_duplicates, SEARCH_DUMP};
+use crate::store::chat_list;
 use crate::store::thread::{thread, Window};
-use crate::store::{chat_list, log, project, NewEvent};
 
 const ME: &str = "+17205550142";
 const TAPBACKS: [&str; 6] = ["love", "like", "dislike", "laugh", "emphasize", "question"];
@@ -366,15 +365,6 @@ fn as_v3(told: &[Told]) -> Vec<String> {
             .to_string()
         })
         .collect()
-}
-
-fn ingest(conn: &Connection, body: &str) {
-    let value: Value = serde_json::from_str(body).expect("a told body is JSON");
-    let env = parse_envelope(&value).expect("a told body is an envelope");
-    let event = NewEvent::from_envelope(&env, body.to_string(), SignatureForm::Unsigned, 0);
-    if log::append(conn, &event).expect("append").is_some() {
-        project::apply(conn, &env, 0).expect("project");
-    }
 }
 
 /// The inbox as the rep sees it: the chat list, every thread, and the search index. The one
