@@ -19,11 +19,11 @@ use crate::store::{Store, StoreError, StoredEvent};
 /// Events read from the log per step of the builder.
 const CHUNK: i64 = 512;
 
-/// Follows the committed sequence number and publishes every new event, in order.
+/// Follows the projected sequence number and publishes every newly projected event, in order.
 pub fn spawn_builder(
     store: &Store,
     shared: LiveState,
-    mut committed: watch::Receiver<i64>,
+    mut projected: watch::Receiver<i64>,
     runtime: tokio::runtime::Handle,
 ) -> Result<(), StoreError> {
     let conn = store.reader()?;
@@ -31,45 +31,55 @@ pub fn spawn_builder(
     // expired at every bind and re-prepares them at every step (14% of the feed's CPU). Only
     // here: the UI's reads (search, the chat list) do better with plans that see the values.
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
-    let mut last = *committed.borrow();
+    let mut last = *projected.borrow();
     std::thread::Builder::new()
         .name("linq-feed".into())
         .spawn(move || loop {
-            let target = *committed.borrow_and_update();
+            let target = *projected.borrow_and_update();
             while last < target {
-                match log::events_after(&conn, last, CHUNK) {
-                    Ok(events) if events.is_empty() => break,
-                    Ok(events) => {
-                        for e in &events {
-                            last = e.seq;
-                            // Nobody listening (headless `serve`, no window or stream open):
-                            // keep the live typing state, skip building views nobody reads.
-                            if shared.events.receiver_count() == 0 {
-                                if let Err(err) = follow_unwatched(&conn, &shared, e) {
-                                    tracing::warn!(seq = e.seq, error = %err, "typing state not updated");
-                                }
-                                continue;
-                            }
-                            match build_event(&conn, &shared, e, true) {
-                                Ok(item) => shared.publish(item),
-                                Err(err) => {
-                                    tracing::warn!(seq = e.seq, error = %err, "feed item not built")
-                                }
-                            }
-                        }
-                    }
+                match publish_through(&conn, &shared, &mut last, target) {
+                    Ok(0) => break,
+                    Ok(_) => {}
                     Err(err) => {
                         tracing::warn!(error = %err, "feed could not read the log; retrying");
                         std::thread::sleep(std::time::Duration::from_millis(200));
                     }
                 }
             }
-            if runtime.block_on(committed.changed()).is_err() {
+            if runtime.block_on(projected.changed()).is_err() {
                 return;
             }
         })
         .map_err(|e| StoreError::Invalid(format!("could not start the feed thread: {e}")))?;
     Ok(())
+}
+
+/// Publishes the next log rows after `last`, up to `through` (the projected sequence: a row
+/// past it is in the log but not yet in the inbox, and its views would be missing), moving
+/// `last` along. Returns how many rows it read.
+fn publish_through(
+    conn: &Connection,
+    shared: &LiveState,
+    last: &mut i64,
+    through: i64,
+) -> Result<usize, StoreError> {
+    let events = log::events_between(conn, *last, through, CHUNK)?;
+    for e in &events {
+        *last = e.seq;
+        // Nobody listening (headless `serve`, no window or stream open): keep the live typing
+        // state, skip building views nobody reads.
+        if shared.events.receiver_count() == 0 {
+            if let Err(err) = follow_unwatched(conn, shared, e) {
+                tracing::warn!(seq = e.seq, error = %err, "typing state not updated");
+            }
+            continue;
+        }
+        match build_event(conn, shared, e, true) {
+            Ok(item) => shared.publish(item),
+            Err(err) => tracing::warn!(seq = e.seq, error = %err, "feed item not built"),
+        }
+    }
+    Ok(events.len())
 }
 
 /// What a live event changes besides views: typing starts and stops (a message from someone
@@ -300,6 +310,59 @@ mod tests {
     use crate::simulate::{generate, Scenario};
     use crate::store::settings::UiSettings;
     use crate::store::tests::convergence::{ingest, memory_db};
+
+    /// Regression (found by the desktop e2e's burst check): the feed read every committed log
+    /// row after its place, including rows the projector had not reached, and published them
+    /// without their message; it moved past them, so their notifications never came.
+    #[test]
+    fn the_feed_publishes_only_what_is_projected_and_comes_back_for_the_rest() {
+        let conn = memory_db();
+        let shared = LiveState::new(UiSettings::default());
+        let mut live = shared.events.subscribe();
+        let bodies: Vec<String> = generate(Scenario::Burst, 3, 3, chrono::Utc::now())
+            .into_iter()
+            .map(|d| d.body)
+            .collect();
+        for body in &bodies[..2] {
+            ingest(&conn, body);
+        }
+        // The third is in the log, not yet projected.
+        let value = serde_json::from_str(&bodies[2]).expect("json");
+        let env = parse_envelope(&value).expect("an envelope");
+        let row = crate::store::NewEvent::from_envelope(
+            &env,
+            bodies[2].clone(),
+            crate::linq::SignatureForm::Unsigned,
+            0,
+        );
+        let third = log::append(&conn, &row).expect("append").expect("new");
+        let projected = third - 1;
+        let mut last = 0;
+        let read = publish_through(&conn, &shared, &mut last, projected).expect("published");
+        assert_eq!(
+            (read, last),
+            (2, projected),
+            "the feed stops at the projected sequence"
+        );
+        let mut seen = Vec::new();
+        while let Ok(item) = live.try_recv() {
+            seen.push(item.seq);
+        }
+        assert_eq!(
+            seen,
+            [Some(projected - 1), Some(projected)],
+            "only projected rows are published"
+        );
+        crate::store::tests::convergence::project_pending(&conn);
+        publish_through(&conn, &shared, &mut last, third).expect("published");
+        let item = live
+            .try_recv()
+            .expect("the third is published once projected");
+        assert!(
+            item.seq == Some(third) && item.data.message.is_some(),
+            "published once projected, with its message"
+        );
+    }
 
     /// Built as the live feed builds it, right after each delivery is stored, the event's chat
     /// reads exactly as the chat does, whether its last message was reused or read.

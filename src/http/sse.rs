@@ -68,8 +68,7 @@ pub async fn stream(
         Some(after) => {
             let state = s.live.clone();
             s.read(move |conn| {
-                let mut events = log::events_after(conn, after, MAX_REPLAY + 1)?;
-                events.retain(|e| e.seq <= projected);
+                let events = log::events_between(conn, after, projected, MAX_REPLAY + 1)?;
                 if events.len() as i64 > MAX_REPLAY {
                     return Ok((vec![reset("too far behind to replay; refetch")], projected));
                 }

@@ -155,6 +155,20 @@ pub fn events_after(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Up to `limit` events after `after` and no later than `through`, oldest first.
+pub fn events_between(
+    conn: &Connection,
+    after: i64,
+    through: i64,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(params![after, through, limit], event_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Events newest first, before `before` (a seq), optionally of one type.
 pub fn events_page(
     conn: &Connection,
