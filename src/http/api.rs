@@ -108,6 +108,7 @@ async fn status(State(s): State<Arc<ApiState>>) -> ApiResult {
         "data_dir": info.data_dir,
         "last_event_at": last.map(crate::linq::time::format_millis),
         "rejected_count": rejected,
+        "rejected_dropped": s.ingest.refusals_dropped(),
         "store": {"ok": store_error.is_none(), "error": store_error},
         "typing_retention_hours": info.typing_retention_hours,
         "numbers": numbers,
@@ -310,7 +311,10 @@ async fn rejected(State(s): State<Arc<ApiState>>, Query(p): Query<Page>) -> ApiR
     let (rows, total) = s
         .read(move |c| Ok((log::rejected(c, n)?, log::rejected_total(c)?)))
         .await?;
-    Ok(Json(json!({"rejected": rows, "total": total})))
+    let dropped = s.ingest.refusals_dropped();
+    Ok(Json(
+        json!({"rejected": rows, "total": total, "dropped": dropped}),
+    ))
 }
 
 async fn get_settings(State(s): State<Arc<ApiState>>) -> ApiResult {

@@ -10,6 +10,7 @@ mod projector;
 mod turn;
 mod writer;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -128,6 +129,8 @@ pub struct Ingest {
     projected: watch::Receiver<i64>,
     health: Health,
     health_changes: watch::Receiver<Option<String>>,
+    /// Refusal records not queued because the writer was saturated, since the engine started.
+    refusals_dropped: Arc<AtomicU64>,
 }
 
 /// Options for the writer.
@@ -202,6 +205,7 @@ impl Ingest {
             projected,
             health,
             health_changes,
+            refusals_dropped: Arc::default(),
         })
     }
 
@@ -222,12 +226,19 @@ impl Ingest {
         answer.await.unwrap_or(Err(IngestError::Closed))
     }
 
-    /// Records a refused delivery; dropped (not queued) when the writer is saturated, so a
-    /// flood of bad requests can never push out good ones.
+    /// Records a refused delivery; dropped (not queued, only counted) when the writer is
+    /// saturated, so a flood of bad requests can never push out good ones.
     pub fn reject(&self, rejection: Rejection) {
         if self.tx.try_send(Job::Reject(rejection)).is_err() {
+            self.refusals_dropped.fetch_add(1, Ordering::Relaxed);
             tracing::debug!("refused-delivery record dropped: writer saturated");
         }
+    }
+
+    /// How many refused deliveries went unrecorded because the writer was saturated, since the
+    /// engine started (`rejected_dropped` in `GET /api/status`).
+    pub fn refusals_dropped(&self) -> u64 {
+        self.refusals_dropped.load(Ordering::Relaxed)
     }
 
     /// Runs `task` on the writer's connection inside its transaction and returns its result

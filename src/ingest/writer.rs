@@ -58,6 +58,9 @@ impl Writer {
     }
 
     pub(super) fn run(mut self) {
+        if std::env::var("LINQ_INBOX_TEST_WRITER").as_deref() == Ok("stall") {
+            self.stall();
+        }
         let mut last_prune = Instant::now() - PRUNE_EVERY;
         loop {
             if last_prune.elapsed() >= PRUNE_EVERY {
@@ -80,6 +83,16 @@ impl Writer {
             if self.restart.take() {
                 self.restart_log();
             }
+        }
+    }
+
+    /// A test hook (`LINQ_INBOX_TEST_WRITER=stall`, never set outside tests): the writer holds
+    /// its queue and takes nothing from it, so the queue fills as under a flood the disk cannot
+    /// keep up with.
+    fn stall(&self) -> ! {
+        tracing::warn!("writer stalled by LINQ_INBOX_TEST_WRITER (a test hook)");
+        loop {
+            std::thread::park();
         }
     }
 

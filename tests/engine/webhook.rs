@@ -437,3 +437,45 @@ fn rejected_table_is_capped_but_counted() {
         kept["rejected"][0]
     );
 }
+
+/// Issue 24: a refusal the writer had no room for was dropped without a trace, so the Events
+/// screen under-reported a flood of bad deliveries. Now every dropped record is counted.
+#[test]
+fn refusals_dropped_while_the_writer_is_saturated_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &[("LINQ_INBOX_TEST_WRITER", Some("stall"))]);
+    let queue = linq_inbox::ingest::QUEUE_CAPACITY;
+    let over = 312;
+    let senders = 4;
+    let each = (queue + over) / senders;
+    assert_eq!(
+        each * senders,
+        queue + over,
+        "the refusals split evenly between senders"
+    );
+    std::thread::scope(|scope| {
+        for t in 0..senders {
+            let server = &server;
+            scope.spawn(move || {
+                for i in 0..each {
+                    let body = format!("{{\"t\":{t},\"n\":{i}}}");
+                    let (s, _) =
+                        server.post_raw(body.as_bytes(), Some("sha256=00"), "application/json");
+                    assert_eq!(s, 401, "a wrongly signed delivery is refused at once");
+                }
+            });
+        }
+    });
+    let status = server.api("/api/status");
+    assert_eq!(
+        status["rejected_dropped"],
+        json!(over),
+        "the stalled writer's queue holds {queue} refusals; the {over} after them are counted: {status}"
+    );
+    let rejected = server.api("/api/rejected");
+    assert_eq!(
+        rejected["dropped"],
+        json!(over),
+        "the Events screen's list says how many refusals it could not record: {rejected}"
+    );
+}

@@ -64,7 +64,7 @@ export const api = {
   events: (q: { limit?: number; before?: number; type?: string } = {}) =>
     request<{ events: RawEvent[]; has_more: boolean }>('GET', '/api/events', undefined, q),
   activity: (q: { limit?: number; before?: number } = {}) => request<ActivityPage>('GET', '/api/activity', undefined, q),
-  rejected: (limit = 200) => request<{ rejected: Rejected[]; total: number }>('GET', '/api/rejected', undefined, { limit }),
+  rejected: (limit = 200) => request<{ rejected: Rejected[]; total: number; dropped?: number }>('GET', '/api/rejected', undefined, { limit }),
   settings: () => request<Settings>('GET', '/api/settings'),
   putSettings: (patch: Partial<Settings>) => request<Settings>('PUT', '/api/settings', patch),
   presence: (chat_id: string | null, focused: boolean) =>

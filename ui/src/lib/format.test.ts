@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chatName, clip, clock, dayLabel, duration, fullTime, highlight, initials, isHttps, linkify, listTime, safeHref } from './format';
+import { chatName, clip, clock, dayLabel, droppedRefusals, duration, fullTime, highlight, initials, isHttps, linkify, listTime, safeHref } from './format';
 
 describe('links', () => {
   it('only http and https become links', () => {
@@ -85,5 +85,15 @@ describe('times', () => {
       expect(fullTime(d.toISOString())).toBe(d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }));
     }
     expect(dayLabel(now, now)).toBe('Today');
+  });
+});
+
+describe('refusals the app could not record', () => {
+  it('says how many, in words a rep reads', () => {
+    expect(droppedRefusals(312), 'the count is named').toBe('312 more refused deliveries were not recorded while the app was busy.');
+    expect(droppedRefusals(1), 'one is singular').toBe('1 more refused delivery was not recorded while the app was busy.');
+    expect(droppedRefusals(12000), 'large counts are grouped').toBe('12,000 more refused deliveries were not recorded while the app was busy.');
+    expect(droppedRefusals(0), 'nothing dropped says nothing').toBeNull();
+    expect(droppedRefusals(undefined), 'an older engine says nothing').toBeNull();
   });
 });

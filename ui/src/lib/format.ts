@@ -232,3 +232,14 @@ export function clip(text: string, max = 80): string {
   const cps = Array.from(text.replace(/\s+/gu, ' ').trim());
   return cps.length > max ? `${cps.slice(0, max - 1).join('')}…` : cps.join('');
 }
+
+/**
+ * The line under the refused deliveries for the ones the app could not record (its writer was
+ * saturated), or null when every refusal was recorded.
+ */
+export function droppedRefusals(count: number | null | undefined): string | null {
+  if (!count || count <= 0) return null;
+  return count === 1
+    ? '1 more refused delivery was not recorded while the app was busy.'
+    : `${count.toLocaleString('en-US')} more refused deliveries were not recorded while the app was busy.`;
+}

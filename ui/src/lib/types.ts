@@ -27,6 +27,8 @@ export interface Status {
   };
   last_event_at: string | null;
   rejected_count: number;
+  /** Refused deliveries not recorded because the writer was saturated, since the app started. */
+  rejected_dropped?: number;
   store: { ok: boolean; error: string | null };
   typing_retention_hours?: number;
   /** The health of the rep's numbers, as Linq last reported it (API v3). */
