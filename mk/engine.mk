@@ -1,7 +1,9 @@
 # The engine (crate linq-inbox at the root): its tools, debug and release builds of both binaries
 # (engine and desktop app), lints, tests, the benchmark tools' own checks, and `serve`/`demo`.
 
-ENGINE_APT := pkg-config build-essential libdbus-1-dev
+# dbus-daemon, dbus-bin and gnome-keyring: tests/engine/keyring.rs runs a real Secret Service
+# (gnome-keyring-daemon) on a private session bus (dbus-run-session) and talks to it (dbus-send).
+ENGINE_APT := pkg-config build-essential libdbus-1-dev dbus-daemon dbus-bin gnome-keyring
 
 .PHONY: engine-deps engine-debug engine-release lint engine-test bench-tools-test serve demo
 

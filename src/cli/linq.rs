@@ -282,9 +282,10 @@ fn print_status(status: &Status, json: bool) -> anyhow::Result<ExitCode> {
             (None, _) => "not set".into(),
         };
         let mut out = format!(
-            "Linq API {}; token {}.\nPublic URL: {}; subscription: {}.",
+            "Linq API {}; token {}.\n{}\nPublic URL: {}; subscription: {}.",
             status.api_base,
             token,
+            status.token.location,
             status.webhook_url.as_deref().unwrap_or("not connected"),
             status.subscription_id.as_deref().unwrap_or("none")
         );

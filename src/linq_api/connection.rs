@@ -101,6 +101,8 @@ pub struct TokenStatus {
     pub source: TokenSource,
     /// `lq_a…9f3c`; never the whole token.
     pub masked: Option<String>,
+    /// One sentence saying where the token lives ([`token::location`]).
+    pub location: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -348,6 +350,7 @@ impl ConnectSettings {
                 configured: token.is_some(),
                 source,
                 masked: token.map(|t| t.masked()),
+                location: token::location(source, &self.data_dir),
             },
             public_url: file.linq.public_url.clone(),
             webhook_path: self.webhook_path.clone(),

@@ -76,6 +76,28 @@ pub fn current(data_dir: &Path) -> (Option<Token>, TokenSource) {
     }
 }
 
+/// One sentence saying where the token lives (Settings shows it under the token; `linq status`
+/// prints it), never the token itself.
+pub fn location(source: TokenSource, data_dir: &Path) -> String {
+    let file = data_dir.join(config::CONFIG_FILE);
+    match source {
+        TokenSource::Keyring => {
+            "The token is kept in the system keyring (Secret Service), not in any file.".into()
+        }
+        TokenSource::ConfigFile => format!(
+            "The token is kept in {}, readable only by you (mode 0600): no unlocked system keyring took it when it was saved.",
+            file.display()
+        ),
+        TokenSource::Environment => {
+            format!("The token comes from {ENV_TOKEN} in the app's environment; the app does not keep it.")
+        }
+        TokenSource::None => format!(
+            "A saved token goes to the system keyring when one is running and unlocked, else to {} (mode 0600).",
+            file.display()
+        ),
+    }
+}
+
 /// Keeps a token: in the OS keyring when one answers, else in `config.toml` (mode 0600).
 /// Returns where it went. Blocking.
 pub fn save(data_dir: &Path, token: &Token) -> Result<TokenSource, TokenError> {

@@ -65,7 +65,8 @@ describe('Connect to Linq', () => {
   it('token, connect, test delivery and rotation from Settings', async () => {
     fake = await fakeLinq();
     // An empty LINQ_WEBHOOK_SECRET lets the app own (and rotate) its generated secret.
-    engine = await L.startEngine({ env: { LINQ_API_BASE: fake.base, LINQ_WEBHOOK_SECRET: '', LINQ_INTEGRATION_TOKEN: '' } });
+    // No keyring here (tests/engine/keyring.rs covers a real one): the token goes to config.toml.
+    engine = await L.startEngine({ env: { LINQ_API_BASE: fake.base, LINQ_WEBHOOK_SECRET: '', LINQ_INTEGRATION_TOKEN: '', LINQ_INBOX_KEYRING: 'off' } });
     browser = await launch();
     const page = browser.page;
     await page.goto(engine.loginUrl);
@@ -77,6 +78,8 @@ describe('Connect to Linq', () => {
     await page.getByTestId('linq-token-masked').waitFor();
     assert.equal(await page.getByTestId('linq-token-masked').innerText(), 'lq_e…6789', 'the token is shown masked');
     assert.ok(!(await page.content()).includes(LINQ_TOKEN), 'the full token is nowhere on the page');
+    const where = await page.getByTestId('linq-token-location').innerText();
+    assert.match(where, /^The token is kept in .*config\.toml, readable only by you \(mode 0600\)/, `Settings says where the token lives: ${where}`);
 
     // Linq refuses the first attempt with a message that looks like markup: it stays text.
     fake.script.push({ status: 200, body: { webhook_subscriptions: [] } });

@@ -263,6 +263,19 @@ impl Server {
         )
     }
 
+    /// A UI API request with any method (`PUT`, `DELETE`), with a JSON body or none.
+    pub fn send_api(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+        let url = format!("http://{}{}", self.ui, path);
+        let req = self
+            .agent
+            .request(method, &url)
+            .set("Authorization", &format!("Bearer {}", self.token));
+        resp(match body {
+            Some(b) => req.set("Content-Type", "application/json").send_string(b),
+            None => req.call(),
+        })
+    }
+
     /// Every raw event, oldest first.
     pub fn all_events(&self) -> Vec<Value> {
         let mut out = Vec::new();

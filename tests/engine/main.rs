@@ -10,6 +10,7 @@ mod disk_full;
 mod exposure;
 mod harness;
 mod hostile;
+mod keyring;
 mod linq_connect;
 mod linq_fake;
 mod projector;

@@ -7,7 +7,8 @@ export type TokenSource = 'environment' | 'keyring' | 'config_file' | 'none';
 
 export interface LinqStatus {
   api_base: string;
-  token: { configured: boolean; source: TokenSource; masked: string | null };
+  /** `location`: one sentence saying where the token lives (keyring, config file, environment). */
+  token: { configured: boolean; source: TokenSource; masked: string | null; location: string };
   public_url: string | null;
   webhook_path: string;
   webhook_url: string | null;

@@ -19,7 +19,7 @@ function fakeApi(routes: Record<string, Answer[]>) {
 
 const status = (over: Partial<LinqStatus> = {}): LinqStatus => ({
   api_base: 'https://api.linqapp.com',
-  token: { configured: true, source: 'config_file', masked: 'lq_t…0123' },
+  token: { configured: true, source: 'config_file', masked: 'lq_t…0123', location: 'The token is kept in /tmp/d/config.toml, readable only by you (mode 0600): no unlocked system keyring took it when it was saved.' },
   public_url: 'https://t.example', webhook_path: '/webhooks/linq', webhook_url: 'https://t.example/webhooks/linq',
   subscription_id: '100', secret_source: 'config_file', rotatable: true, grace_secs: 86400, retiring: [],
   ...over,
