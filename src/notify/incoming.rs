@@ -163,6 +163,7 @@ mod tests {
             text: Some("Hello, how are you?".into()),
             sent_at: "2025-05-21T21:30:00Z".into(),
             sent_at_original: None,
+            tie: 1,
             direction,
             from_phone: Some("+15551234567".into()),
             from_name: None,

@@ -12,8 +12,13 @@ use super::rules::Ctx;
 use super::{calls, chats, contacts, messages, numbers, reactions, StoreError};
 use crate::linq::{Envelope, Fact};
 
-/// Applies `env`'s fact to the projections.
-pub fn apply(conn: &Connection, env: &Envelope, received_at: i64) -> Result<(), StoreError> {
+/// Applies `env`'s fact, from log row `seq`, to the projections.
+pub fn apply(
+    conn: &Connection,
+    env: &Envelope,
+    seq: i64,
+    received_at: i64,
+) -> Result<(), StoreError> {
     let ctx = Ctx {
         event_id: &env.event_id,
         at: env
@@ -21,6 +26,7 @@ pub fn apply(conn: &Connection, env: &Envelope, received_at: i64) -> Result<(), 
             .as_ref()
             .map(|t| t.0.millis())
             .unwrap_or(received_at),
+        seq,
     };
     match &env.fact {
         Fact::Message(m) => messages::project::message(conn, &ctx, m),

@@ -110,7 +110,7 @@ fn apply(tx: &Transaction<'_>, e: &StoredEvent) -> Result<(), StoreError> {
         .map_err(|err| StoreError::Corrupt(format!("the stored body is not JSON: {err}")))?;
     let envelope = parse_envelope(&value)
         .map_err(|err| StoreError::Corrupt(format!("the stored body is not an envelope: {err}")))?;
-    project::apply(tx, &envelope, e.received_at)
+    project::apply(tx, &envelope, e.seq, e.received_at)
 }
 
 fn mark_failed(tx: &Transaction<'_>, seq: i64, reason: &str) -> Result<(), StoreError> {

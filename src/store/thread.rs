@@ -1,5 +1,7 @@
-//! A chat's thread, read in pages: its messages and system lines merged in `(time, item id)`
-//! order, so a page boundary falls in the same place however the lines interleave.
+//! A chat's thread, read in pages: its messages and system lines merged in `(time, tie, item id)`
+//! order, so a page boundary falls in the same place however the lines interleave. A message's
+//! tie orders it among lines of the same time (Linq's finer time, else arrival: `messages.tie`);
+//! system lines have tie 0.
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -33,11 +35,11 @@ enum Line {
 
 impl Line {
     /// Where the line sits in its thread.
-    fn key(&self) -> (i64, &str) {
+    fn key(&self) -> (i64, i64, &str) {
         match self {
-            Line::Message(m) => (m.sent_at, &m.id),
-            Line::Membership(m) => (m.at, &m.item_id),
-            Line::Change(c) => (c.at, &c.item_id),
+            Line::Message(m) => (m.sent_at, m.tie, &m.id),
+            Line::Membership(m) => (m.at, 0, &m.item_id),
+            Line::Change(c) => (c.at, 0, &c.item_id),
         }
     }
 }
@@ -58,11 +60,12 @@ pub fn thread(
     };
     let newer = cmp != "<";
     let unbounded = cursor.is_none();
-    let (at, item_id) = cursor.unwrap_or((i64::MAX, String::new()));
+    let (at, tie, item_id) = cursor.unwrap_or((i64::MAX, 0, String::new()));
     let bound = Bound {
         unbounded,
         cmp,
         at,
+        tie,
         item_id: &item_id,
         limit: limit + 1,
     };
@@ -113,11 +116,11 @@ fn message_page(
     Ok(conn
         .prepare_cached(&format!(
             "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM}
-             WHERE m.chat_id = ?1 AND (?2 = 1 OR (m.sent_at, m.id) {cmp} (?3, ?4))
-             ORDER BY m.sent_at {order}, m.id {order} LIMIT ?5"
+             WHERE m.chat_id = ?1 AND (?2 = 1 OR (m.sent_at, m.tie, m.id) {cmp} (?3, ?6, ?4))
+             ORDER BY m.sent_at {order}, m.tie {order}, m.id {order} LIMIT ?5"
         ))?
         .query_map(
-            params![chat_id, b.unbounded, b.at, b.item_id, b.limit],
+            params![chat_id, b.unbounded, b.at, b.item_id, b.limit, b.tie],
             message_row,
         )?
         .collect::<Result<_, _>>()?)
@@ -144,21 +147,24 @@ pub fn thread_around(
     Ok((older, has_older, has_newer))
 }
 
-/// Where `item_id` sits in the thread, or a sentence naming the parameter that gave it.
+/// Where `item_id` sits in the thread (time, tie, id), or a sentence naming the parameter that
+/// gave it.
 fn item_cursor(
     conn: &Connection,
     chat_id: &str,
     param: &str,
     item_id: &str,
-) -> Result<(i64, String), StoreError> {
-    let at = match system::cursor_of(conn, chat_id, item_id)? {
-        Some(at) => Some(at),
+) -> Result<(i64, i64, String), StoreError> {
+    let place = match system::cursor_of(conn, chat_id, item_id)? {
+        Some(at) => Some((at, 0)),
         None => conn
-            .prepare_cached("SELECT sent_at FROM messages WHERE id = ?1 AND chat_id = ?2")?
-            .query_row(params![item_id, chat_id], |r| r.get(0))
+            .prepare_cached("SELECT sent_at, tie FROM messages WHERE id = ?1 AND chat_id = ?2")?
+            .query_row(params![item_id, chat_id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?,
     };
-    at.map(|at| (at, item_id.to_string())).ok_or_else(|| {
-        StoreError::Invalid(format!("{param}={item_id:?} is not an item of this chat"))
-    })
+    place
+        .map(|(at, tie)| (at, tie, item_id.to_string()))
+        .ok_or_else(|| {
+            StoreError::Invalid(format!("{param}={item_id:?} is not an item of this chat"))
+        })
 }

@@ -143,6 +143,11 @@ pub struct Message {
     pub sent_at: String,
     pub sent_at_original: Option<String>,
     pub service: Option<String>,
+    /// Orders messages with the same `sent_at`: a thread is in `(sent_at, tie, id)` order, system
+    /// lines counting 0. Linq's finer time in microseconds where it gave one, else the log
+    /// sequence of the report that first told the message (always smaller).
+    #[cfg_attr(test, ts(type = "number"))]
+    pub tie: i64,
     /// Outbound only: `sent`, `delivered`, `read` or `failed` (a later delivery beats a failure).
     #[cfg_attr(
         test,

@@ -399,3 +399,52 @@ fn resume_has_no_gap_across_a_projector_restart() {
         "resuming after {last_seen} across the restart gives exactly the later events, in order"
     );
 }
+
+/// Issue 24: the stream's messages carry the thread's order within a second (`tie`), so the UI
+/// merges a live "10" between "9" and "11" where a reload would put it, not after them.
+#[test]
+fn stream_items_carry_the_threads_order_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let stream = connect(&server, None);
+    let second = "2025-05-21 15:30:00 -0600";
+    for id in ["9", "10", "11"] {
+        let body = envelope(
+            "message.received",
+            &format!("tie-evt-{id}"),
+            json!({"id": id, "chat_id": "tie-chat", "text": format!("quick {id}"), "sent_at": second,
+                   "from_phone": "+15550100002", "service": "SMS", "attachments": []}),
+        );
+        assert_eq!(server.post_signed(&body).0, 200, "message {id} is accepted");
+    }
+    let live: Vec<(String, i64)> = stream
+        .read_until("tie-evt-11")
+        .into_iter()
+        .filter_map(|(_, _, data)| {
+            let m = &data["message"];
+            Some((m["id"].as_str()?.to_string(), m["tie"].as_i64()?))
+        })
+        .collect();
+    let thread: Vec<(String, i64)> = server.api("/api/chats/tie-chat/messages")["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["id"].as_str().unwrap().to_string(),
+                m["tie"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let mut by_key = live.clone();
+    by_key.sort_by_key(|(id, tie)| (*tie, id.clone()));
+    assert_eq!(
+        by_key, thread,
+        "the stream's items, ordered by their key, are the thread (live: {live:?})"
+    );
+    assert_eq!(
+        thread.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
+        ["9", "10", "11"],
+        "in Linq's order"
+    );
+}

@@ -640,3 +640,76 @@ fn thread_windows_around_and_after() {
     let (status, body) = server.get("/api/chats/wchat/messages?before=w10&after=w05");
     assert_eq!(status, 400, "before and after together are a 400: {body}");
 }
+
+/// Issue 24: a customer's "9", "10", "11" sent in one second (v2 times have one-second
+/// resolution; ids are integers sent as text) showed as 10, 11, 9. Over the real API they keep
+/// their order in the thread, across page boundaries both ways, around a search hit, in the
+/// chat list's last message, and in the order key the stream's items carry.
+#[test]
+fn messages_in_one_second_keep_their_order_over_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let second = "2025-05-21 15:30:00 -0600";
+    for id in ["9", "10", "11", "12"] {
+        let body = envelope(
+            "message.received",
+            &format!("tie-evt-{id}"),
+            json!({"id": id, "chat_id": "tchat", "text": format!("quick {id}"), "sent_at": second,
+                   "from_phone": "+15550300004", "service": "SMS", "attachments": []}),
+        );
+        assert_eq!(server.post_signed(&body).0, 200, "message {id} is accepted");
+    }
+    let ids = |path: &str| -> Vec<String> {
+        server.api(path)["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let all = ["9", "10", "11", "12"].map(String::from).to_vec();
+    let base = "/api/chats/tchat/messages";
+    assert_eq!(ids(base), all, "the thread keeps Linq's order");
+    assert_eq!(
+        ids(&format!("{base}?limit=2")),
+        all[2..],
+        "the newest page of two"
+    );
+    assert_eq!(
+        ids(&format!("{base}?before=11&limit=2")),
+        all[..2],
+        "the page before it, across the boundary inside the second"
+    );
+    assert_eq!(
+        ids(&format!("{base}?after=10&limit=2")),
+        all[2..],
+        "paging forward from inside the second"
+    );
+    assert_eq!(
+        ids(&format!("{base}?around=10&limit=3")),
+        all[..3],
+        "a search hit's context"
+    );
+    let chats = server.api("/api/chats");
+    let chat = chats["chats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["chat_id"] == json!("tchat"))
+        .expect("the chat is listed");
+    assert_eq!(
+        chat["last_message"]["id"],
+        json!("12"),
+        "the chat list's last message is the thread's last"
+    );
+    let ties: Vec<i64> = server.api(base)["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["tie"].as_i64().expect("every message carries its tie"))
+        .collect();
+    assert!(
+        ties.windows(2).all(|w| w[0] < w[1]),
+        "the order key the UI merges live items by follows the thread: {ties:?}"
+    );
+}

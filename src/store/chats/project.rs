@@ -62,20 +62,24 @@ pub(crate) fn bump_activity(conn: &Connection, chat_id: &str, at: i64) -> Result
     Ok(())
 }
 
-/// A message in the chat: the newest by `(sent_at, id)` is its last message.
+/// A message in the chat, as stored: the newest by `(sent_at, tie, id)`, the thread's order, is
+/// its last message.
 pub(crate) fn note_message(
     conn: &Connection,
     chat_id: &str,
     message_id: &str,
-    sent_at: i64,
 ) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "UPDATE chats SET last_message_id = ?2, last_message_at = ?3,
-                          last_activity_at = max(coalesce(last_activity_at, ?3), ?3)
-         WHERE chat_id = ?1
-           AND (last_message_at IS NULL OR (last_message_at, last_message_id) < (?3, ?2))",
+        "UPDATE chats SET last_message_id = m.id, last_message_at = m.sent_at,
+                          last_activity_at = max(coalesce(last_activity_at, m.sent_at), m.sent_at)
+         FROM (SELECT id, sent_at, tie FROM messages WHERE id = ?2) AS m
+         WHERE chats.chat_id = ?1
+           AND (last_message_at IS NULL
+                OR (last_message_at,
+                    coalesce((SELECT tie FROM messages WHERE id = last_message_id), 0),
+                    last_message_id) < (m.sent_at, m.tie, m.id))",
     )?
-    .execute(params![chat_id, message_id, sent_at])?;
+    .execute(params![chat_id, message_id])?;
     Ok(())
 }
 

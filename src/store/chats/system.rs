@@ -165,6 +165,8 @@ pub(crate) struct Bound<'a> {
     /// `<` reads back from the cursor, `>` or `>=` forward.
     pub cmp: &'a str,
     pub at: i64,
+    /// The cursor's tie (a message's `tie`; 0 for a system line, which is what these lines have).
+    pub tie: i64,
     pub item_id: &'a str,
     pub limit: i64,
 }
@@ -189,11 +191,11 @@ pub(crate) fn membership_page(
     Ok(conn
         .prepare_cached(&format!(
             "SELECT {MEMBERSHIP_COLUMNS} FROM memberships
-             WHERE chat_id = ?1 AND (?2 = 1 OR (at, item_id) {cmp} (?3, ?4))
+             WHERE chat_id = ?1 AND (?2 = 1 OR (at, 0, item_id) {cmp} (?3, ?6, ?4))
              ORDER BY at {order}, item_id {order} LIMIT ?5"
         ))?
         .query_map(
-            params![chat_id, b.unbounded, b.at, b.item_id, b.limit],
+            params![chat_id, b.unbounded, b.at, b.item_id, b.limit, b.tie],
             membership_row,
         )?
         .collect::<Result<_, _>>()?)
@@ -209,11 +211,11 @@ pub(crate) fn change_page(
     Ok(conn
         .prepare_cached(&format!(
             "SELECT {CHANGE_COLUMNS} FROM chat_events
-             WHERE chat_id = ?1 AND (?2 = 1 OR (at, item_id) {cmp} (?3, ?4))
+             WHERE chat_id = ?1 AND (?2 = 1 OR (at, 0, item_id) {cmp} (?3, ?6, ?4))
              ORDER BY at {order}, key {order} LIMIT ?5"
         ))?
         .query_map(
-            params![chat_id, b.unbounded, b.at, b.item_id, b.limit],
+            params![chat_id, b.unbounded, b.at, b.item_id, b.limit, b.tie],
             change_row,
         )?
         .collect::<Result<_, _>>()?)

@@ -8,7 +8,7 @@ use super::read::edited_text;
 use crate::linq::{Edit, Failure, Message, Read, TextPart};
 use crate::store::chats::project as chats;
 use crate::store::fts::{self, Kind};
-use crate::store::rules::{millis, original, Ctx};
+use crate::store::rules::{fine_micros, millis, original, Ctx, FINE_TIE_MIN};
 use crate::store::StoreError;
 
 /// A sent or received message: its chat and handles, its row, attachments and search entry
@@ -21,31 +21,53 @@ pub(crate) fn message(conn: &Connection, ctx: &Ctx<'_>, m: &Message) -> Result<(
     if m.is_group == Some(true) {
         chats::mark_group(conn, chat_id)?;
     }
-    let inserted = insert(conn, m, sent_at)?;
+    let tie = tie(ctx, m);
+    let inserted = insert(conn, m, sent_at, tie)?;
     if inserted {
         if has_edits(conn, &m.id)? {
             reindex(conn, &m.id)?;
         }
-    } else if m.read {
-        conn.prepare_cached("UPDATE messages SET is_read = 1 WHERE id = ?1")?
-            .execute(params![m.id])?;
+    } else {
+        if m.read {
+            conn.prepare_cached("UPDATE messages SET is_read = 1 WHERE id = ?1")?
+                .execute(params![m.id])?;
+        }
+        if tie >= FINE_TIE_MIN {
+            refine_tie(conn, &m.id, tie)?;
+        }
     }
     if m.delivered {
         delivered(conn, ctx, m)?;
     }
-    chats::note_message(conn, chat_id, &m.id, sent_at)?;
+    chats::note_message(conn, chat_id, &m.id)?;
     chats::refresh_unread(conn, chat_id)
 }
 
+/// Where the message sits among messages of the same time: Linq's finer time where this report
+/// gives one (a `sent_at` with a fraction of a second), else this log row's place, so three
+/// messages told in one second keep the order Linq sent them in.
+fn tie(ctx: &Ctx<'_>, m: &Message) -> i64 {
+    fine_micros(m.sent_at.as_ref()).unwrap_or(ctx.seq)
+}
+
+/// A later report with a finer time than the first one had (a v3 report after a v2 one, or
+/// after a report without a time) orders the message by that time, so the order does not
+/// depend on which report came first.
+fn refine_tie(conn: &Connection, message_id: &str, tie: i64) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE messages SET tie = ?2 WHERE id = ?1 AND tie < ?3")?
+        .execute(params![message_id, tie, FINE_TIE_MIN])?;
+    Ok(())
+}
+
 /// Writes the message's row, attachments and search entry; false when it already existed.
-fn insert(conn: &Connection, m: &Message, sent_at: i64) -> Result<bool, StoreError> {
+fn insert(conn: &Connection, m: &Message, sent_at: i64, tie: i64) -> Result<bool, StoreError> {
     let text = m.text();
     let inserted = conn
         .prepare_cached(
             "INSERT INTO messages (id, chat_id, text, sent_at, sent_at_original, direction, from_phone,
-                                   service, is_read, reply_to_id, reply_to_part, text_parts)
+                                   service, is_read, reply_to_id, reply_to_part, text_parts, tie)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,
-                     ?9 OR EXISTS (SELECT 1 FROM read_receipts WHERE message_id = ?1), ?10, ?11, ?12)
+                     ?9 OR EXISTS (SELECT 1 FROM read_receipts WHERE message_id = ?1), ?10, ?11, ?12, ?13)
              ON CONFLICT (id) DO NOTHING",
         )?
         .execute(params![
@@ -61,6 +83,7 @@ fn insert(conn: &Connection, m: &Message, sent_at: i64) -> Result<bool, StoreErr
             m.reply_to.as_ref().map(|r| r.message_id.as_str()),
             m.reply_to.as_ref().and_then(|r| r.part_index),
             stored_parts(&m.texts),
+            tie,
         ])?;
     if inserted == 0 {
         return Ok(false);

@@ -15,7 +15,7 @@ pub(crate) const MESSAGE_COLUMNS: &str =
     "m.id, m.chat_id, m.text, m.sent_at, m.sent_at_original, m.direction, m.from_phone,
      m.service, r.read_at, r.read_at_original, m.reply_to_id, m.reply_to_part, m.text_parts,
      d.delivered_at, f.code, f.detail_code, f.reason, f.failed_at,
-     EXISTS (SELECT 1 FROM message_edits e WHERE e.message_id = m.id)";
+     EXISTS (SELECT 1 FROM message_edits e WHERE e.message_id = m.id), m.tie";
 
 /// What a message row is joined with: its read receipt, delivery and failure.
 pub(crate) const MESSAGE_FROM: &str = "messages m LEFT JOIN read_receipts r ON r.message_id = m.id
@@ -41,6 +41,8 @@ pub struct MessageRow {
     pub failure: Option<Failure>,
     /// Whether any edit exists, so the common unedited message costs no extra query.
     pub has_edits: bool,
+    /// Its place among messages of the same `sent_at` (`messages.tie`).
+    pub tie: i64,
 }
 
 pub(crate) fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
@@ -69,6 +71,7 @@ pub(crate) fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow>
             None => None,
         },
         has_edits: r.get(18)?,
+        tie: r.get(19)?,
     })
 }
 
@@ -153,6 +156,7 @@ pub(crate) fn assemble(
         kind: "message",
         direction,
         sent_at: format_millis(row.sent_at),
+        tie: row.tie,
         read_at: row.read_at.map(format_millis),
         id: row.id,
         chat_id: row.chat_id,

@@ -6,6 +6,7 @@ use rusqlite::Connection;
 
 use crate::linq::{parse_envelope, SignatureForm};
 use crate::simulate::{generate, Scenario};
+use crate::store::rules::FINE_TIE_MIN;
 use crate::store::{log, schema, NewEvent};
 
 /// Both full-text tables, as one sorted dump.
@@ -48,12 +49,52 @@ pub(crate) fn project_pending(conn: &Connection) {
     tx.commit().expect("commit");
 }
 
+/// The messages table, every column, with a row's `tie` only where it is Linq's finer time: a
+/// tie taken from the order of arrival (v2's one-second times give no other) is what a shuffle
+/// changes, by design. `src/store/tests/order.rs` checks the order that results.
+pub(super) fn messages_dump(conn: &Connection) -> String {
+    let mut stmt = conn
+        .prepare("SELECT name FROM pragma_table_info('messages') ORDER BY cid")
+        .expect("messages columns");
+    let columns: Vec<String> = stmt
+        .query_map([], |r| {
+            let name: String = r.get(0)?;
+            Ok(if name == "tie" {
+                format!("CASE WHEN tie >= {FINE_TIE_MIN} THEN tie END AS fine_tie")
+            } else {
+                name
+            })
+        })
+        .expect("columns")
+        .map(|c| c.expect("column"))
+        .collect();
+    format!("SELECT {} FROM messages ORDER BY id", columns.join(", "))
+}
+
+/// Blanks every thread item's `tie` that came from the order of arrival (see [`messages_dump`]).
+pub(super) fn blank_arrival_ties(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(o) => {
+            if o.get("tie")
+                .and_then(|t| t.as_i64())
+                .is_some_and(|t| t < FINE_TIE_MIN)
+            {
+                o.insert("tie".into(), serde_json::Value::Null);
+            }
+            o.values_mut().for_each(blank_arrival_ties);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(blank_arrival_ties),
+        _ => {}
+    }
+}
+
 /// Every projection table, as sorted text, leaving out rowids (they follow arrival order).
 fn dump(conn: &Connection) -> Vec<String> {
+    let messages = messages_dump(conn);
     let queries = [
         "SELECT * FROM chats ORDER BY chat_id",
         "SELECT * FROM chat_handles ORDER BY chat_id, identifier",
-        "SELECT * FROM messages ORDER BY id",
+        &messages,
         "SELECT * FROM attachments ORDER BY message_id, position",
         "SELECT * FROM reactions ORDER BY id",
         "SELECT * FROM read_receipts ORDER BY message_id",

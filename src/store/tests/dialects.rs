@@ -10,7 +10,9 @@ use proptest::prelude::*;
 use rusqlite::Connection;
 use serde_json::{json, Value};
 
-use super::convergence::{dump_queries, ingest, memory_db, shuffled_with_duplicates, SEARCH_DUMP};
+use super::convergence::{
+    blank_arrival_ties, dump_queries, ingest, memory_db, shuffled_with_duplicates, SEARCH_DUMP,
+};
 use crate::store::chat_list;
 use crate::store::thread::{thread, Window};
 
@@ -368,7 +370,8 @@ fn as_v3(told: &[Told]) -> Vec<String> {
 }
 
 /// The inbox as the rep sees it: the chat list, every thread, and the search index. The one
-/// thing only v2 says, a reaction's own vendor id, is left out of the comparison.
+/// thing only v2 says, a reaction's own vendor id, is left out of the comparison, and so are
+/// ties taken from the order of arrival (the two tellings log different rows).
 fn inbox(conn: &Connection) -> Vec<String> {
     let list = chat_list::chats(conn, None, 1000).expect("chat list");
     let mut out = vec![without_vendor_reaction_ids(
@@ -384,8 +387,10 @@ fn inbox(conn: &Connection) -> Vec<String> {
     out
 }
 
-/// The JSON with every reaction's `id` blanked (v2 shows Linq's id, v3 has none to show).
+/// The JSON with every reaction's `id` blanked (v2 shows Linq's id, v3 has none to show), and
+/// every arrival tie.
 fn without_vendor_reaction_ids(mut v: Value) -> String {
+    blank_arrival_ties(&mut v);
     fn walk(v: &mut Value) {
         match v {
             Value::Object(o) => {

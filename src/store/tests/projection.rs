@@ -7,7 +7,7 @@ use rusqlite::Connection;
 use serde_json::{json, Value};
 
 use super::convergence::{
-    differences, dump_queries, memory_db, shuffled_with_duplicates, SEARCH_DUMP,
+    differences, dump_queries, memory_db, messages_dump, shuffled_with_duplicates, SEARCH_DUMP,
 };
 use crate::linq::{parse_envelope, SignatureForm};
 use crate::simulate::{generate_v3, Scenario};
@@ -20,8 +20,8 @@ fn ingest_body(conn: &Connection, body: &str) {
     let value: Value = serde_json::from_str(body).expect("body is JSON");
     let env = parse_envelope(&value).expect("body is an envelope");
     let event = NewEvent::from_envelope(&env, body.to_string(), SignatureForm::Standard, 0);
-    if log::append(conn, &event).expect("append").is_some() {
-        project::apply(conn, &env, 0).expect("project");
+    if let Some(seq) = log::append(conn, &event).expect("append") {
+        project::apply(conn, &env, seq, 0).expect("project");
     }
 }
 
@@ -724,13 +724,14 @@ fn unknown_v3_types_are_stored_raw() {
     );
 }
 
-/// Every projection table v3 touches, as sorted text, without rowids.
+/// Every projection table v3 touches, as sorted text, without rowids (nor arrival ties).
 fn dump(conn: &Connection) -> Vec<String> {
+    let messages = messages_dump(conn);
     let queries = [
         "SELECT chat_id, display_name, is_group, last_message_id, last_message_at, last_activity_at,
                 unread_count, name_changed_at, icon_url FROM chats ORDER BY chat_id",
         "SELECT * FROM chat_handles ORDER BY chat_id, identifier",
-        "SELECT * FROM messages ORDER BY id",
+        &messages,
         "SELECT * FROM attachments ORDER BY message_id, position",
         "SELECT * FROM reactions ORDER BY id",
         "SELECT * FROM read_receipts ORDER BY message_id",

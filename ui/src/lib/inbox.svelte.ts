@@ -6,7 +6,7 @@
 import { api, ApiError } from './api';
 import { SseParser } from './sse';
 import {
-  activityEntries, contactName, firstUnreadId, followActivity, mergeActivity, mergeItems,
+  activityEntries, contactName, firstUnreadId, followActivity, itemOrder, mergeActivity, mergeItems,
   patchChat, sortCalls, sortChats, sortContacts, upsertCall, upsertChat, upsertContact,
   type ActivityEntry,
 } from './state';
@@ -482,9 +482,11 @@ export class Inbox {
       const m = ev.message;
       const chat = this.chat(m.chat_id);
       if (chat && (ev.event_type === 'message.received' || ev.event_type === 'message.sent')) {
+        const shown = chat.last_message;
         this.chats = upsertChat(this.chats, {
           ...chat,
-          last_message: m,
+          // A message older than the one shown (same second, Linq's finer time) stays behind it.
+          last_message: shown && shown.id !== m.id && itemOrder(shown, m) > 0 ? shown : m,
           last_activity_at: m.sent_at ?? chat.last_activity_at,
           unread_count: chat.unread_count + (m.direction === 'inbound' ? 1 : 0),
         });

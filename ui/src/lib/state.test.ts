@@ -60,6 +60,20 @@ describe('threads', () => {
     expect(mergeItems(older, [a, a]), 'duplicates collapse').toHaveLength(3);
   });
 
+  it('keeps the engine\'s order within a second: (sent_at, tie, id)', () => {
+    // Issue 24: "9", "10", "11" in one second; "10" arrives live after "11" is shown (Linq's
+    // finer time puts it between them). By time alone it was appended after "11".
+    const second = '2025-05-21T21:30:00Z';
+    const nine = msg('9', second, { tie: 1_763_000_000_000_100 });
+    const ten = msg('10', second, { tie: 1_763_000_000_000_200 });
+    const eleven = msg('11', second, { tie: 1_763_000_000_000_300 });
+    expect(mergeItems([nine, eleven], [ten]).map((m) => m.id), 'a live item lands in its place').toEqual(['9', '10', '11']);
+    expect(mergeItems([ten, eleven], [nine]).map((m) => m.id), 'an older page of the same second goes first').toEqual(['9', '10', '11']);
+    expect(mergeItems([], [eleven, nine, ten]).map((m) => m.id), 'a page in any order is sorted').toEqual(['9', '10', '11']);
+    const line = member('member-e1', second);
+    expect(mergeItems([nine, ten], [line]).map((m) => m.id), 'a system line (tie 0) of the same second goes first').toEqual(['member-e1', '9', '10']);
+  });
+
   it('finds the first unread inbound message', () => {
     const items = [msg('1', '2025-01-01T10:00:00Z'), msg('2', '2025-01-01T10:01:00Z', { direction: 'outbound' }), msg('3', '2025-01-01T10:02:00Z'), msg('4', '2025-01-01T10:03:00Z')];
     expect(firstUnreadId(items, 2)).toBe('3');

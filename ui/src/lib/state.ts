@@ -75,8 +75,14 @@ function itemKey(i: ThreadItem): string {
   return `${i.kind}:${i.id}`;
 }
 
-function itemOrder(a: ThreadItem, b: ThreadItem): number {
-  return time(a.sent_at) - time(b.sent_at);
+/** Where a line sits among lines of the same time: a message's `tie`, 0 for a system line. */
+function tieOf(i: ThreadItem): number {
+  return i.kind === 'message' ? i.tie : 0;
+}
+
+/** The engine's thread order, `(sent_at, tie, id)`, so live items land where a reload puts them. */
+export function itemOrder(a: ThreadItem, b: ThreadItem): number {
+  return time(a.sent_at) - time(b.sent_at) || tieOf(a) - tieOf(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
 /**
@@ -105,9 +111,7 @@ export function mergeItems(existing: ThreadItem[], incoming: ThreadItem[]): Thre
   const byKey = new Map<string, ThreadItem>();
   for (const e of existing) byKey.set(itemKey(e), e);
   for (const i of incoming) byKey.set(itemKey(i), i);
-  const all = [...byKey.values()];
-  // A stable sort keeps the server's order for items with the same time.
-  return all.sort(itemOrder);
+  return [...byKey.values()].sort(itemOrder);
 }
 
 /** The id of the first unread inbound message, given how many are unread at the end. */

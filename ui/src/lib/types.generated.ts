@@ -53,6 +53,12 @@ delivered_at: string | null, direction: Direction,
  */
 edited_at: string | null, failure: Failure | null, from_name: string | null, from_phone: string | null, id: string, kind: "message", reactions: Array<Reaction>, read_at: string | null, read_at_original: string | null, reply_to: ReplyTo | null, sent_at: string, sent_at_original: string | null, service: string | null, 
 /**
+ * Orders messages with the same `sent_at`: a thread is in `(sent_at, tie, id)` order, system
+ * lines counting 0. Linq's finer time in microseconds where it gave one, else the log
+ * sequence of the report that first told the message (always smaller).
+ */
+tie: number, 
+/**
  * Outbound only: `sent`, `delivered`, `read` or `failed` (a later delivery beats a failure).
  */
 status: "sent" | "delivered" | "read" | "failed" | null, text: string | null, };

@@ -8,6 +8,8 @@ export function msg(id: string, at: string, over: Partial<Message> = {}): Messag
     chat_id: 'c1',
     text: `text ${id}`,
     sent_at: at,
+    // The engine's arrival tie: ids here are small integers, told in their order.
+    tie: Number.parseInt(id, 10) || 0,
     direction: 'inbound',
     from_phone: '+15550000001',
     from_name: 'María López',
