@@ -444,6 +444,21 @@ pub fn envelope(event_type: &str, event_id: &str, data: Value) -> String {
     .to_string()
 }
 
+/// Posts a signed v2 `message.received` for each id, in order, all sent at `sent_at` in
+/// `chat_id` (a customer's quick messages in one second), each acknowledged.
+pub fn post_messages_at(server: &Server, chat_id: &str, ids: &[&str], sent_at: &str) {
+    for id in ids {
+        let body = envelope(
+            "message.received",
+            &format!("evt-{chat_id}-{id}"),
+            serde_json::json!({"id": id, "chat_id": chat_id, "text": format!("quick {id}"),
+                               "sent_at": sent_at, "from_phone": "+15550300004", "service": "SMS",
+                               "attachments": []}),
+        );
+        assert_eq!(server.post_signed(&body).0, 200, "message {id} is accepted");
+    }
+}
+
 pub fn demo(count: usize, seed: u64) -> Vec<linq_inbox::simulate::Delivery> {
     linq_inbox::simulate::generate(
         linq_inbox::simulate::Scenario::Demo,

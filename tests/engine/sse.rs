@@ -407,18 +407,14 @@ fn stream_items_carry_the_threads_order_within_a_second() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let stream = connect(&server, None);
-    let second = "2025-05-21 15:30:00 -0600";
-    for id in ["9", "10", "11"] {
-        let body = envelope(
-            "message.received",
-            &format!("tie-evt-{id}"),
-            json!({"id": id, "chat_id": "tie-chat", "text": format!("quick {id}"), "sent_at": second,
-                   "from_phone": "+15550100002", "service": "SMS", "attachments": []}),
-        );
-        assert_eq!(server.post_signed(&body).0, 200, "message {id} is accepted");
-    }
+    post_messages_at(
+        &server,
+        "tie-chat",
+        &["9", "10", "11"],
+        "2025-05-21 15:30:00 -0600",
+    );
     let live: Vec<(String, i64)> = stream
-        .read_until("tie-evt-11")
+        .read_until("evt-tie-chat-11")
         .into_iter()
         .filter_map(|(_, _, data)| {
             let m = &data["message"];

@@ -650,15 +650,7 @@ fn messages_in_one_second_keep_their_order_over_the_api() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let second = "2025-05-21 15:30:00 -0600";
-    for id in ["9", "10", "11", "12"] {
-        let body = envelope(
-            "message.received",
-            &format!("tie-evt-{id}"),
-            json!({"id": id, "chat_id": "tchat", "text": format!("quick {id}"), "sent_at": second,
-                   "from_phone": "+15550300004", "service": "SMS", "attachments": []}),
-        );
-        assert_eq!(server.post_signed(&body).0, 200, "message {id} is accepted");
-    }
+    post_messages_at(&server, "tchat", &["9", "10", "11", "12"], second);
     let ids = |path: &str| -> Vec<String> {
         server.api(path)["messages"]
             .as_array()
