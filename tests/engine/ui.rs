@@ -450,6 +450,28 @@ fn typing_and_unread() {
     );
 }
 
+/// The JSON with every message's `tie` blanked where it is a log sequence (below 10^15), not
+/// Linq's finer time.
+fn without_arrival_ties(mut v: Value) -> Value {
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(o) => {
+                if o.get("tie")
+                    .and_then(Value::as_i64)
+                    .is_some_and(|t| t < 1_000_000_000_000_000)
+                {
+                    o.insert("tie".into(), Value::Null);
+                }
+                o.values_mut().for_each(walk);
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut v);
+    v
+}
+
 #[test]
 fn chaos_converges_to_in_order_state() {
     let now = chrono::Utc::now();
@@ -484,7 +506,12 @@ fn chaos_converges_to_in_order_state() {
     let b = Server::start(d2.path());
     send_all(&b, &ordered);
 
-    let (sa, sb) = (a.state(), b.state());
+    // Messages of one second are ordered by arrival where Linq gives no finer time (issue 24):
+    // the one thing a shuffle may change, so it is left out here (src/store/tests/order.rs).
+    let (sa, sb) = (
+        without_arrival_ties(a.state()),
+        without_arrival_ties(b.state()),
+    );
     for key in ["chats", "calls", "contacts"] {
         assert_eq!(sa[key], sb[key], "chaos (shuffled, duplicated, tampered then retried) must converge to the in-order /api/{key}");
     }

@@ -5,5 +5,8 @@
 -- first told the message (always far smaller). Existing rows are given theirs when the new
 -- projection rules (RULES_VERSION 2) re-project the log at the first open.
 ALTER TABLE messages ADD COLUMN tie INTEGER NOT NULL DEFAULT 0;
+-- The projections were made without it: whatever rules they say they were made by, project the
+-- log again at the first open (store/replay.rs).
+DELETE FROM meta WHERE key = 'projection_rules';
 DROP INDEX messages_thread;
 CREATE INDEX messages_thread ON messages (chat_id, sent_at, tie, id);
