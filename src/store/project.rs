@@ -2,7 +2,8 @@
 //!
 //! Every rule is idempotent and order-tolerant, so the same facts in any order, with any
 //! duplicates, end in the same state: inserts ignore an existing row, "newest wins" compares
-//! the vendor's own timestamps (ties broken by a stable key, never by arrival), and things that
+//! the vendor's own timestamps (ties broken by a stable key, never by arrival: only messages the
+//! vendor gives the same time, and no finer one, keep the order they arrived in), and things that
 //! can arrive before what they refer to (reactions, receipts, edits, failures) live in their
 //! own tables and are joined when read. The rules themselves live with their concept.
 
