@@ -84,8 +84,8 @@ fn deliver(conn: &Connection, line: &[u8]) -> bool {
     let event = NewEvent::from_envelope(&envelope, payload, SignatureForm::Raw, RECEIVED_AT);
     match log::append(conn, &event).expect("append to the log") {
         None => false,
-        Some(_) => {
-            if let Err(e) = project::apply(conn, &envelope, event.received_at) {
+        Some(seq) => {
+            if let Err(e) = project::apply(conn, &envelope, seq, event.received_at) {
                 panic!("projecting a parsed envelope failed: {e}");
             }
             true
