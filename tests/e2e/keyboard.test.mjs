@@ -154,7 +154,7 @@ describe('keyboard only', () => {
     assert.equal(`${after.tag} ${after.name}`, `${before.tag} ${before.name}`, 'focus went back where it was');
   });
 
-  it('Settings: Space toggles a switch, arrows choose the theme; Setup: Enter reveals the secret; Events: Enter picks a tab', async () => {
+  it('Settings: Space toggles a switch, arrows choose the theme; Setup: Enter reveals the secret; Events: arrows switch tabs', async () => {
     await tabTo(page, 'nav a[data-section="settings"]', { back: true });
     await page.keyboard.press('Enter');
     await settle(page);
@@ -185,9 +185,13 @@ describe('keyboard only', () => {
     await tabTo(page, 'nav a[data-section="events"]', { back: true });
     await page.keyboard.press('Enter');
     await settle(page);
-    await tabTo(page, '[role="tab"]:not([aria-selected="true"])');
-    await page.keyboard.press('Enter');
+    await tabTo(page, '[role="tab"][aria-selected="true"]');
+    await page.keyboard.press('ArrowRight');
     await page.getByRole('tabpanel', { name: 'Refused deliveries' }).waitFor({ timeout: 2000 });
+    await eventually(async () => /Refused/u.test((await focused(page)).name), 'focus moved with the selection');
+    await page.keyboard.press('Home');
+    await page.locator('a[data-seq]').first().waitFor({ timeout: 2000 });
+    assert.match((await focused(page)).name, /Delivered/u, 'Home went back to the first tab');
     assert.deepEqual(browser.dialogs, [], 'no browser dialog was needed');
   });
 });

@@ -52,10 +52,11 @@ export async function tabTo(/** @type {Page} */ page, /** @type {string} */ sele
 export async function tabCycle(/** @type {Page} */ page, max = 400) {
   const expected = await page.evaluate((sel) => {
     const seen = (/** @type {Element} */ el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden' && !el.closest('[inert]');
-    // One radio of a group is the Tab stop; arrows move between the rest.
+    // One radio of a group is the Tab stop; arrows move between the rest (as between tabs,
+    // whose others say so with tabindex -1).
     const arrowed = (/** @type {Element} */ el) => el instanceof HTMLInputElement && el.type === 'radio' && !el.checked &&
       !!document.querySelector(`input[type="radio"][name="${CSS.escape(el.name)}"]:checked`);
-    const all = [...document.querySelectorAll(sel)].filter((el) => seen(el) && !arrowed(el));
+    const all = [...document.querySelectorAll(sel)].filter((el) => el.getAttribute('tabindex') !== '-1' && seen(el) && !arrowed(el));
     all.forEach((el, i) => el.setAttribute('data-kbd', String(i)));
     return all.map((el) => `${el.tagName.toLowerCase()} ${(el.getAttribute('aria-label') ?? el.textContent ?? '').trim().slice(0, 40)}`);
   }, FOCUSABLE);
