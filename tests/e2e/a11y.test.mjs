@@ -100,7 +100,7 @@ describe('accessibility', () => {
     assert.ok(tally.audits >= 4 * 15, `every screen was audited in each of the four looks (${tally.audits} audits)`);
   });
 
-  it('Screen reader: the chat list is a list, the thread a log; arrivals are spoken with sender and excerpt, a burst as one line', async () => {
+  it('Screen reader: the chat list is a list, the thread a log; arrivals are spoken with sender and excerpt, a burst as one line', async (t) => {
     const b = await open({});
     const page = b.page;
     await go(page, '#/chats/chat-maria');
@@ -133,6 +133,7 @@ describe('accessibility', () => {
     const shown = await lines();
     const spoken = shown.slice(shown.findIndex((l) => l.startsWith('María López: Quarterly')) + 1);
     const counted = spoken.reduce((n, l) => n + (/^(\d+) new messages from María López$/u.exec(l) ? Number(/^(\d+)/u.exec(l)?.[1]) : l.startsWith('María López: burst') ? 1 : 0), 0);
+    t.diagnostic(`live region: ${JSON.stringify(first)}, then for a burst of ${BURST} in ${spread} ms: ${JSON.stringify(spoken)}`);
     assert.equal(counted, BURST, `every message of the burst is accounted for: ${JSON.stringify(spoken)}`);
     assert.ok(spoken.length <= 2 + Math.ceil(spread / GAP_MS), `${BURST} messages in ${spread} ms made ${spoken.length} lines, not one each`);
     await shot(page, 'screen-reader-thread');

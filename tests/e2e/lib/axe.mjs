@@ -2,13 +2,21 @@
 // axe-core (WCAG 2.x A and AA rules) over whatever the page shows now. Every screenshot a spec
 // takes is audited too (see `shot` in browser.mjs), so a screen or state a spec visits is
 // covered without listing it here. A serious or critical violation fails the test that saw it.
+import { basename } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 
 const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
 const BLOCKING = new Set(['serious', 'critical']);
 
-/** What the audits of this process found, for the count a spec prints. */
+/** What the audits of this process (one spec file) found. */
 export const tally = { audits: 0, blocking: 0, other: 0 };
+
+// Each spec file runs in a process of its own: its count goes in the run's output at the end.
+process.on('exit', () => {
+  if (tally.audits === 0) return;
+  const spec = basename(process.argv[1] ?? 'e2e');
+  console.log(`axe ${spec}: ${tally.audits} page states audited, ${tally.blocking} serious or critical violations, ${tally.other} moderate or minor`);
+});
 
 /**
  * @typedef {{ state: string, id: string, impact: string, help: string, nodes: string[] }} Finding
