@@ -143,7 +143,7 @@ describe('accessibility', () => {
     it(`200% zoom in a ${width}×${height} window: nothing clipped, every control in reach`, async () => {
       const b = await open({ width, height, zoom: 2 });
       const page = b.page;
-      for (const [name, hash] of [['thread', '#/chats/chat-maria'], ['settings', '#/settings'], ['setup', '#/setup'], ['calls', '#/calls/call-1'], ['events', '#/events']]) {
+      for (const [name, hash] of [['thread', '#/chats/chat-group'], ['thread-attachments', '#/chats/chat-maria'], ['settings', '#/settings'], ['setup', '#/setup'], ['calls', '#/calls/call-1'], ['events', '#/events']]) {
         await go(page, hash);
         await shot(page, `zoom200-${width}-${name}`);
         assert.deepEqual(await clipped(page), [], `${name} at 200% in ${width}×${height}`);
