@@ -55,6 +55,7 @@ describe('what the live region says', () => {
 
   it('a burst is one line: how many, from whom', () => {
     expect(summary([said('Ann', 1), said('Bo', 2), said('Ann', 3)])).toBe('3 new messages from Ann and Bo');
+    expect(summary(['A', 'B', 'C'].map(said))).toBe('3 new messages from A, B and C');
     expect(summary(['A', 'B', 'C', 'D', 'E'].map(said))).toBe('5 new messages from A, B, C and 2 more');
     expect(summary([said('Ann', 1), { who: 'Koji', text: 'Missed call from Koji', message: false }])).toBe('2 new updates from Ann and Koji');
   });

@@ -53,14 +53,19 @@ export function arrivalFor(ev: StreamEvent, entry: ActivityEntry | null, muted: 
   }
 }
 
-/** One line for several arrivals: how many, and from whom (three names at most). */
-export function summary(arrivals: Arrival[]): string {
-  const names = [...new Set(arrivals.map((a) => a.who))];
+/** "Ann", "Ann and Bo", "Ann, Bo and Cy", "Ann, Bo, Cy and 2 more". */
+function listNames(names: string[]): string {
   const shown = names.slice(0, 3);
   const rest = names.length - shown.length;
-  const from = rest > 0 ? `${shown.join(', ')} and ${rest} more` : shown.length > 1 ? `${shown.slice(0, -1).join(', ')} and ${shown.at(-1)}` : shown[0];
+  if (rest > 0) return `${shown.join(', ')} and ${rest} more`;
+  const last = shown.pop() ?? 'someone';
+  return shown.length ? `${shown.join(', ')} and ${last}` : last;
+}
+
+/** One line for several arrivals: how many, and from whom (three names at most). */
+export function summary(arrivals: Arrival[]): string {
   const what = arrivals.every((a) => a.message) ? 'new messages' : 'new updates';
-  return `${arrivals.length} ${what} from ${from}`;
+  return `${arrivals.length} ${what} from ${listNames([...new Set(arrivals.map((a) => a.who))])}`;
 }
 
 /** The clock the announcer reads and the timer it sets; the browser's unless a test's. */
