@@ -4,7 +4,6 @@
 // come from the stream; after a reload they come from `GET /api/activity` (the same items, built
 // from the engine's views); the UI words both with one function and never reads a payload.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { launch, shot } from './lib/browser.mjs';
 import * as L from './lib/engine.mjs';
@@ -16,20 +15,6 @@ const QUIET = new Set([
 ]);
 /** Event types that always make one, used to tell when the stream has caught up. */
 const LOUD = new Set(['message.received', 'message.sent', 'contact.created', 'contact.updated', 'contact.deleted']);
-
-/** Runs `linq-inbox simulate` against the engine's listener and waits for it to finish. */
-function simulate(/** @type {string} */ url, /** @type {string[]} */ extra) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(L.BIN, ['simulate', '--to', url, '--secret', L.SECRET, '--count', '120', '--seed', '7', ...extra], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (c) => (output += c));
-    child.stderr.on('data', (c) => (output += c));
-    child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`simulate exited ${code}:\n${output}`))));
-  });
-}
 
 /** What the Activity screen shows, entry by entry. */
 async function entries(/** @type {import('playwright-core').Page} */ page) {
@@ -88,7 +73,7 @@ describe('Activity after a reload', () => {
       await page.evaluate(() => (location.hash = '#/activity'));
       await page.getByRole('heading', { name: 'Activity' }).waitFor({ timeout: 10_000 });
 
-      await simulate(engine.webhookUrl, [...extra]);
+      await L.simulate(engine.webhookUrl, ['--count', '120', '--seed', '7', ...extra]);
       /** @type {{items: {seq: number, event: string}[], has_more: boolean}} */
       const log = await engine.api('/api/activity?limit=500');
       assert.equal(log.has_more, false, 'the whole story fits on one page');

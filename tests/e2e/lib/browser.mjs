@@ -5,12 +5,14 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { assertAccessible } from './axe.mjs';
 
 export const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
 mkdirSync(ARTIFACTS, { recursive: true });
 
 /**
- * @param {{width?: number, height?: number, colorScheme?: 'light'|'dark'}} [opts]
+ * @param {{width?: number, height?: number, colorScheme?: 'light'|'dark', zoom?: number}} [opts] `zoom` 2 is the
+ *   browser at 200%: the same window, half as many CSS pixels, each drawn twice as large.
  */
 export async function launch(opts = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'linq-e2e-chromium-'));
@@ -18,7 +20,8 @@ export async function launch(opts = {}) {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 },
+    viewport: { width: Math.round((opts.width ?? 1280) / (opts.zoom ?? 1)), height: Math.round((opts.height ?? 800) / (opts.zoom ?? 1)) },
+    deviceScaleFactor: opts.zoom ?? 1,
     colorScheme: opts.colorScheme ?? 'light',
     locale: 'en-US',
     timezoneId: 'UTC',
@@ -49,7 +52,11 @@ export async function launch(opts = {}) {
   };
 }
 
-/** Saves a screenshot under artifacts/ (light and dark are taken by the caller). */
+/**
+ * Saves a screenshot under artifacts/ (light and dark are taken by the caller), and audits what
+ * it shows with axe: whatever a spec finds worth a picture must also be accessible.
+ */
 export async function shot(/** @type {import('playwright-core').Page} */ page, /** @type {string} */ name) {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+  await assertAccessible(page, name);
 }

@@ -93,6 +93,23 @@ export async function startEngine(opts = {}) {
   return engine;
 }
 
+/**
+ * Runs `linq-inbox simulate` against the engine's listener (its story of every event type, as
+ * Linq would post it) and resolves to its output once it has finished.
+ */
+export function simulate(/** @type {string} */ url, /** @type {string[]} */ extra) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BIN, ['simulate', '--to', url, '--secret', SECRET, ...extra], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c) => (output += c));
+    child.stderr.on('data', (c) => (output += c));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`simulate exited ${code}:\n${output}`))));
+  });
+}
+
 export function sign(/** @type {string} */ body, secret = SECRET) {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }

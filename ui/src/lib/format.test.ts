@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chatName, clip, clock, dayLabel, droppedRefusals, duration, fullTime, highlight, initials, isHttps, linkify, listTime, safeHref } from './format';
+import { chatName, clip, clock, dayLabel, droppedRefusals, duration, fullTime, highlight, imageAlt, initials, isHttps, linkify, listTime, safeHref } from './format';
 
 describe('links', () => {
   it('only http and https become links', () => {
@@ -95,5 +95,15 @@ describe('refusals the app could not record', () => {
     expect(droppedRefusals(12000), 'large counts are grouped').toBe('12,000 more refused deliveries were not recorded while the app was busy.');
     expect(droppedRefusals(0), 'nothing dropped says nothing').toBeNull();
     expect(droppedRefusals(undefined), 'an older engine says nothing').toBeNull();
+  });
+});
+
+describe('imageAlt', () => {
+  it('says the caption, else the file name, else that it is an image', () => {
+    expect(imageAlt('IMG_2041.HEIC', 'The signed contract, page 2')).toBe('Image: The signed contract, page 2');
+    expect(imageAlt('floor-plan.png', null)).toBe('Image: floor-plan.png');
+    expect(imageAlt('floor-plan.png', '   ')).toBe('Image: floor-plan.png');
+    expect(imageAlt(null, null)).toBe('Image');
+    expect(Array.from(imageAlt(null, 'x'.repeat(500))).length, 'bounded').toBeLessThanOrEqual(127);
   });
 });

@@ -166,6 +166,15 @@ export function isImage(mime: string | null | undefined, filename: string | null
   return !!filename && IMAGE_EXT.test(filename);
 }
 
+/**
+ * An inline image's alt text: its caption (the message's text) when it has one, else its file
+ * name, else "Image"; bounded, since a screen reader reads all of it.
+ */
+export function imageAlt(filename: string | null | undefined, caption: string | null | undefined): string {
+  const said = caption?.trim() || filename?.trim();
+  return said ? `Image: ${clip(said, 120)}` : 'Image';
+}
+
 /** Short kind label for an attachment card: "PDF", "PNG image", "File". */
 export function fileKind(mime: string | null | undefined, filename: string | null | undefined): string {
   const ext = filename?.match(/\.([a-z0-9]{1,8})$/iu)?.[1]?.toUpperCase();

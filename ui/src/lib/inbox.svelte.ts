@@ -3,10 +3,12 @@
 // refetching everything on `event: reset`. Views read its fields and call its methods; the
 // rules of change live in `state.ts`.
 
+import { Announcer, arrivalFor, keep, type Announcement } from './announce';
 import { api, ApiError } from './api';
 import { SseParser } from './sse';
 import {
-  activityEntries, contactName, firstUnreadId, followActivity, itemOrder, mergeActivity, mergeItems,
+  activityEntries, activityFromStream, contactName, firstUnreadId, followActivity, itemOrder, mergeActivity,
+  mergeItems,
   patchChat, sortCalls, sortChats, sortContacts, upsertCall, upsertChat, upsertContact,
   type ActivityEntry,
 } from './state';
@@ -61,6 +63,8 @@ export class Inbox {
   loadError = $state<string | null>(null);
   openChatId = $state<string | null>(null);
   focused = $state(true);
+  /** What the screen reader's live region says of arrivals, newest last (see announce.ts). */
+  announcements = $state.raw<Announcement[]>([]);
 
   private listeners = new Set<Listener>();
   private abort: AbortController | null = null;
@@ -72,6 +76,7 @@ export class Inbox {
   private lastPresence = '';
   /** Unread count of each chat at the moment it was opened, before reading it cleared it. */
   private unreadAtOpen = new Map<string, number>();
+  private announcer = new Announcer((line) => (this.announcements = keep(this.announcements, line)));
 
   /** Loads everything, then follows the stream. */
   async start(): Promise<void> {
@@ -500,6 +505,7 @@ export class Inbox {
     if (typeof ev.seq === 'number' && !event.includes('typing_indicator')) {
       // Typing is live state, not a timeline entry (the activity page leaves it out too).
       this.activityItems = followActivity(this.activityItems, { seq: ev.seq, event, data: ev });
+      this.announce({ ...ev, event_type: ev.event_type ?? event });
     }
     if (ev.message?.direction === 'inbound' && ev.message.chat_id === this.openChatId) this.readIfLooking();
     if (this.status) {
@@ -507,6 +513,13 @@ export class Inbox {
       this.refreshStatusSoon();
     }
     for (const fn of this.listeners) fn(ev);
+  }
+
+  /** Hands an arrival the rep would be notified of to the live region's rate limit. */
+  private announce(ev: StreamEvent): void {
+    const muted = (id: string) => this.settings?.muted_chats.includes(id) ?? false;
+    const arrival = arrivalFor(ev, activityFromStream(ev, this.nameOf, this.chatTitle), muted);
+    if (arrival) this.announcer.push(arrival);
   }
 
   displayName(chat: ChatSummary): string {

@@ -78,6 +78,7 @@ describe('Inbox store', () => {
     expect(inbox.chats[0]?.unread_count, 'unfocused: it stays unread').toBe(2);
     expect(inbox.activity[0]?.text).toBe('María López: Can we talk tomorrow?');
     expect(inbox.lastSeq).toBe(5);
+    expect(inbox.announcements.map((a) => a.text), 'the live region says it once, with its sender').toEqual(['María López: Can we talk tomorrow?']);
   });
 
   it('shows the same timeline after a reload as it did live, for every kind of item', async () => {
