@@ -1,8 +1,8 @@
 //! The kept files in and out of a backup: `export --out FILE.jsonl --with-attachments` writes
 //! them to the folder `FILE.attachments/` beside the JSONL (each file under its SHA-256, and
 //! `index.jsonl`: one `{"key", "sha256", "size"}` a line), and `import FILE.jsonl` restores
-//! them from that folder when it is there. Every file is checked against its hash on the way
-//! in, and its type is read from its bytes again.
+//! them from that folder when it is there. Every file is checked against its hash before the
+//! import writes anything, and its type is read from its bytes again.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -92,27 +92,22 @@ pub fn export(conn: &Connection, data_dir: &Path, out: &Path) -> Result<Exported
     Ok(report)
 }
 
-/// What an import restored.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Restored {
-    pub files: usize,
-    /// Attachments whose local copy was already kept.
-    pub already: usize,
+/// An export's file, checked against its hash and its type read from its bytes, ready to be
+/// restored.
+#[derive(Debug)]
+pub struct Checked {
+    key: String,
+    source: PathBuf,
+    kept: Kept,
 }
 
-/// Restores the files of the export folder `from` into the data folder `data_dir`, in one
-/// transaction; a damaged or foreign file stops it with the line it is on.
-pub fn import(
-    conn: &mut Connection,
-    data_dir: &Path,
-    from: &Path,
-) -> Result<Restored, ArchiveError> {
+/// Reads the index of the export folder `from` and checks every file it lists against its
+/// SHA-256, before anything is imported: a damaged or foreign file stops the import with the
+/// line it is on, and nothing is written.
+pub fn check(from: &Path) -> Result<Vec<Checked>, ArchiveError> {
     let index_path = from.join(INDEX);
     let index = File::open(&index_path).map_err(io("open", &index_path))?;
-    let dir = data_dir.join(FOLDER);
-    std::fs::create_dir_all(&dir).map_err(io("create", &dir))?;
-    let tx = conn.transaction().map_err(StoreError::from)?;
-    let mut report = Restored::default();
+    let mut checked = Vec::new();
     for (n, line) in BufReader::new(index).lines().enumerate() {
         let line = line.map_err(io("read", &index_path))?;
         if line.trim().is_empty() {
@@ -123,9 +118,47 @@ pub fn import(
         if !is_sha256(&entry.sha256) {
             return Err(at("sha256 is not 64 lowercase hex digits".into()));
         }
-        let kept = restore_file(&from.join(&entry.sha256), &dir, &entry.sha256)
-            .map_err(|e| at(e.to_string()))?;
-        if files::restore(&tx, &entry.key, &kept, now_millis())? {
+        let source = from.join(&entry.sha256);
+        let kept = check_file(&source, &entry.sha256).map_err(|e| at(e.to_string()))?;
+        checked.push(Checked {
+            key: entry.key,
+            source,
+            kept,
+        });
+    }
+    Ok(checked)
+}
+
+/// What an import restored.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Restored {
+    pub files: usize,
+    /// Attachments whose local copy was already kept.
+    pub already: usize,
+}
+
+/// Copies `checked` files into the data folder `data_dir` and records them, in one transaction.
+pub fn restore(
+    conn: &mut Connection,
+    data_dir: &Path,
+    checked: &[Checked],
+) -> Result<Restored, ArchiveError> {
+    let dir = data_dir.join(FOLDER);
+    std::fs::create_dir_all(&dir).map_err(io("create", &dir))?;
+    let tx = conn.transaction().map_err(StoreError::from)?;
+    let mut report = Restored::default();
+    for c in checked {
+        let target = dir.join(&c.kept.sha256);
+        if !target.exists() {
+            let partial = dir.join(format!(
+                "{}{}",
+                super::fetch::PARTIAL_PREFIX,
+                crate::config::random_token()
+            ));
+            std::fs::copy(&c.source, &partial).map_err(io("copy", &c.source))?;
+            std::fs::rename(&partial, &target).map_err(io("move", &partial))?;
+        }
+        if files::restore(&tx, &c.key, &c.kept, now_millis())? {
             report.files += 1;
         } else {
             report.already += 1;
@@ -135,8 +168,8 @@ pub fn import(
     Ok(report)
 }
 
-/// Checks `source` against `sha256` and copies it into `dir` under that name.
-fn restore_file(source: &Path, dir: &Path, sha256: &str) -> Result<Kept, ArchiveError> {
+/// The file `source` as it would be kept, if its content matches `sha256`.
+fn check_file(source: &Path, sha256: &str) -> Result<Kept, ArchiveError> {
     let mut reader = BufReader::new(File::open(source).map_err(io("open", source))?);
     let mut hasher = Sha256::new();
     let mut head = Vec::with_capacity(sniff::HEAD_BYTES);
@@ -158,16 +191,6 @@ fn restore_file(source: &Path, dir: &Path, sha256: &str) -> Result<Kept, Archive
             "the file {} does not match its SHA-256 (damaged or replaced)",
             source.display()
         )));
-    }
-    let target = dir.join(sha256);
-    if !target.exists() {
-        let partial = dir.join(format!(
-            "{}{}",
-            super::fetch::PARTIAL_PREFIX,
-            crate::config::random_token()
-        ));
-        std::fs::copy(source, &partial).map_err(io("copy", source))?;
-        std::fs::rename(&partial, &target).map_err(io("move", &partial))?;
     }
     Ok(Kept {
         sha256: sha256.to_string(),
@@ -200,16 +223,14 @@ mod tests {
         let file = dir.path().join("f");
         std::fs::write(&file, b"hello").expect("write");
         let sha = hex::encode(Sha256::digest(b"hello"));
-        let kept = restore_file(&file, &dir.path().join("out"), &sha);
-        assert!(
-            kept.is_err(),
-            "no such target folder yet: the copy fails, not a panic"
-        );
-        std::fs::create_dir(dir.path().join("out")).expect("mkdir");
-        let kept = restore_file(&file, &dir.path().join("out"), &sha).expect("restored");
+        let kept = check_file(&file, &sha).expect("matches");
         assert_eq!(kept.size, 5, "its size");
-        let err =
-            restore_file(&file, &dir.path().join("out"), &"0".repeat(64)).expect_err("wrong hash");
+        let err = check_file(&file, &"0".repeat(64)).expect_err("wrong hash");
         assert!(err.to_string().contains("does not match"), "{err}");
+        let missing = check_file(&dir.path().join("gone"), &sha).expect_err("missing");
+        assert!(
+            missing.to_string().contains("could not open"),
+            "a missing file is a sentence, not a panic: {missing}"
+        );
     }
 }

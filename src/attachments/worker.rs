@@ -19,7 +19,7 @@ use super::fetch::{Fetcher, Outcome};
 use crate::feed::{FeedData, LiveState, StreamEvent};
 use crate::ingest::Ingest;
 use crate::store::attachment_files as files;
-use crate::store::{now_millis, Store, StoreError};
+use crate::store::{messages, now_millis, Store, StoreError};
 
 /// Downloads at once: a slow or huge file never holds up the others.
 pub const PARALLEL: usize = 3;
@@ -179,7 +179,7 @@ impl Worker {
     /// thread shows it now (`event: attachment`, no sequence number: nothing new in the log).
     async fn publish(&self, reader: &Arc<Mutex<Connection>>, key: &str) {
         let key = key.to_string();
-        let messages = read(reader, move |c| files::messages_with(c, &key))
+        let messages = read(reader, move |c| messages::carrying(c, &key))
             .await
             .unwrap_or_default();
         for message in messages {

@@ -12,6 +12,13 @@ use linq_inbox::store::{replay, Store};
 
 /// Imports a JSONL file of envelopes (`-` for standard input); idempotent.
 pub fn import(settings: &Settings, file: &str) -> anyhow::Result<ExitCode> {
+    // The files of an `export --with-attachments` are checked before anything is written.
+    let folder = archive::folder_beside(Path::new(file));
+    let files = if file != "-" && folder.join(archive::INDEX).is_file() {
+        Some(archive::check(&folder)?)
+    } else {
+        None
+    };
     let store = Store::open(&settings.data_dir)?;
     let mut conn = store.writer()?;
     let report = if file == "-" {
@@ -24,9 +31,8 @@ pub fn import(settings: &Settings, file: &str) -> anyhow::Result<ExitCode> {
         "imported {} events ({} already present)",
         report.stored, report.duplicates
     );
-    let folder = archive::folder_beside(Path::new(file));
-    if file != "-" && folder.join(archive::INDEX).is_file() {
-        let restored = archive::import(&mut conn, &settings.data_dir, &folder)?;
+    if let Some(files) = files {
+        let restored = archive::restore(&mut conn, &settings.data_dir, &files)?;
         println!(
             "restored {} attachment files from {} ({} already kept)",
             restored.files,

@@ -10,46 +10,11 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use super::names::Names;
-use super::{messages, views, StoreError};
+pub use super::views::{FileState, Preview};
+use super::StoreError;
 
 /// The key of the attachment row `a` (an `attachments` alias) in SQL.
 pub(crate) const KEY_SQL: &str = "coalesce(a.id, a.message_id || ':' || a.position)";
-
-/// Where an attachment's local copy stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[cfg_attr(test, ts(rename = "AttachmentState"))]
-#[serde(rename_all = "snake_case")]
-pub enum FileState {
-    /// Not downloaded yet (queued, or being downloaded).
-    Pending,
-    /// The local copy is in the data folder.
-    Downloaded,
-    /// The last try failed; `error` says why.
-    Failed,
-}
-
-impl FileState {
-    pub(crate) fn parse(text: &str) -> FileState {
-        match text {
-            "downloaded" => FileState::Downloaded,
-            "failed" => FileState::Failed,
-            _ => FileState::Pending,
-        }
-    }
-}
-
-/// How a local copy may be shown in place.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[cfg_attr(test, ts(rename = "AttachmentPreview"))]
-#[serde(rename_all = "snake_case")]
-pub enum Preview {
-    Image,
-    Video,
-    Audio,
-}
 
 /// Raster image types a browser draws without running anything (no SVG: it is a document).
 const RASTER_IMAGES: &[&str] = &[
@@ -329,35 +294,6 @@ fn filename(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> 
         .query_row(params![message_id, position.parse::<i64>().unwrap_or(-1)], |r| r.get(0))
         .optional()?
         .flatten())
-}
-
-/// The messages that carry the attachment `key`, as the thread shows them (to tell the open
-/// threads its local copy changed).
-pub fn messages_with(conn: &Connection, key: &str) -> Result<Vec<views::Message>, StoreError> {
-    let mut ids: Vec<String> = conn
-        .prepare_cached("SELECT DISTINCT message_id FROM attachments WHERE id = ?1")?
-        .query_map(params![key], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    if let Some((message_id, position)) = key.rsplit_once(':') {
-        let exists: bool = conn
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM attachments
-                                WHERE message_id = ?1 AND position = ?2 AND id IS NULL)",
-            )?
-            .query_row(
-                params![message_id, position.parse::<i64>().unwrap_or(-1)],
-                |r| r.get(0),
-            )?;
-        if exists {
-            ids.push(message_id.to_string());
-        }
-    }
-    let mut names = Names::new(conn);
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        out.extend(messages::message(conn, &mut names, &id)?);
-    }
-    Ok(out)
 }
 
 /// Every downloaded file: key, sha256, size (for `export --with-attachments`).

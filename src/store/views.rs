@@ -7,8 +7,6 @@
 
 use serde::Serialize;
 
-pub use super::attachment_files::{FileState, Preview};
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
@@ -69,6 +67,41 @@ pub struct ChatSummary {
     pub title: String,
     pub typing: Vec<Typist>,
     pub unread_count: i64,
+}
+
+/// Where an attachment's local copy stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "AttachmentState"))]
+#[serde(rename_all = "snake_case")]
+pub enum FileState {
+    /// Not downloaded yet (queued, or being downloaded).
+    Pending,
+    /// The local copy is in the data folder.
+    Downloaded,
+    /// The last try failed; `error` says why.
+    Failed,
+}
+
+impl FileState {
+    pub(crate) fn parse(text: &str) -> FileState {
+        match text {
+            "downloaded" => FileState::Downloaded,
+            "failed" => FileState::Failed,
+            _ => FileState::Pending,
+        }
+    }
+}
+
+/// How a local copy may be shown in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "AttachmentPreview"))]
+#[serde(rename_all = "snake_case")]
+pub enum Preview {
+    Image,
+    Video,
+    Audio,
 }
 
 #[derive(Debug, Clone, Serialize)]

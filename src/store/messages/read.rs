@@ -5,10 +5,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::linq::time::format_millis;
 use crate::linq::{join_parts, TextPart};
-use crate::store::attachment_files::{local_url, preview, FileState};
+use crate::store::attachment_files::{local_url, preview};
 use crate::store::names::Names;
 use crate::store::reactions::{self, ReactionRow};
-use crate::store::views::{Attachment, Direction, Failure, Message, ReplyTo};
+use crate::store::views::{Attachment, Direction, Failure, FileState, Message, ReplyTo};
 use crate::store::StoreError;
 
 /// The columns [`message_row`] reads, from [`MESSAGE_FROM`].
@@ -71,6 +71,35 @@ pub(crate) fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow>
         },
         has_edits: r.get(18)?,
     })
+}
+
+/// The messages that carry the attachment `key`, as the thread shows them (to tell the open
+/// threads its local copy changed).
+pub fn carrying(conn: &Connection, key: &str) -> Result<Vec<Message>, StoreError> {
+    let mut ids: Vec<String> = conn
+        .prepare_cached("SELECT DISTINCT message_id FROM attachments WHERE id = ?1")?
+        .query_map(params![key], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    if let Some((message_id, position)) = key.rsplit_once(':') {
+        let exists: bool = conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM attachments
+                                WHERE message_id = ?1 AND position = ?2 AND id IS NULL)",
+            )?
+            .query_row(
+                params![message_id, position.parse::<i64>().unwrap_or(-1)],
+                |r| r.get(0),
+            )?;
+        if exists {
+            ids.push(message_id.to_string());
+        }
+    }
+    let mut names = Names::new(conn);
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.extend(message(conn, &mut names, &id)?);
+    }
+    Ok(out)
 }
 
 /// One message with its attachments and reactions.
