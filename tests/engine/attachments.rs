@@ -16,6 +16,8 @@ use crate::linq_fake::{FakeFile, FakeLinq};
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\0\x05\0\x01\xff\x89\x99=\x1d\0\0\0\0IEND\xaeB`\x82";
 const HTML: &[u8] =
     b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>";
+/// The start of an MP4 (ISO base media) file: its `ftyp` box.
+const MP4: &[u8] = b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom\0\0\0\x08free";
 const CHAT: &str = "chat-files";
 
 fn file(bytes: &[u8], claimed: &str) -> FakeFile {
@@ -125,6 +127,7 @@ fn the_type_comes_from_the_bytes_and_only_raster_media_is_served_inline() {
     let fake = FakeLinq::start();
     let png_as_pdf = fake.serve("scan.pdf", file(PNG, "application/pdf"));
     let html_as_png = fake.serve("photo.png", file(HTML, "image/png"));
+    let video = fake.serve("clip.bin", file(MP4, "application/octet-stream"));
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path(), &fake, &[]);
     deliver(
@@ -133,6 +136,7 @@ fn the_type_comes_from_the_bytes_and_only_raster_media_is_served_inline() {
         json!([
             attachment("att-png", &png_as_pdf, "scan.pdf", "application/pdf"),
             attachment("att-html", &html_as_png, "photo.png", "image/png"),
+            attachment("att-video", &video, "clip.bin", "application/octet-stream"),
         ]),
     );
 
@@ -174,11 +178,28 @@ fn the_type_comes_from_the_bytes_and_only_raster_media_is_served_inline() {
         headers["content-disposition"]
     );
 
+    let clip = settled(&server, "att-video");
+    assert_eq!(clip["content_type"], "video/mp4", "a video by its bytes");
+    assert_eq!(clip["preview"], "video", "shown in place (its first frame)");
+    let (_, headers, _) = fetch(&server, "/api/attachments/att-video");
+    assert!(
+        headers["content-disposition"].starts_with("inline;"),
+        "video is inline: {}",
+        headers["content-disposition"]
+    );
+
+    let (_, page, _) = fetch(&server, "/");
+    let csp = &page["content-security-policy"];
+    assert!(
+        csp.contains("img-src 'self' data:;") && !csp.contains("img-src 'self' https:"),
+        "the page loads images from the local copies only, never from Linq's addresses: {csp}"
+    );
+
     let kept: Vec<String> = std::fs::read_dir(dir.path().join("attachments"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(kept.len(), 2, "two files: {kept:?}");
+    assert_eq!(kept.len(), 3, "three files: {kept:?}");
     assert!(
         kept.iter()
             .all(|name| name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())),
