@@ -577,3 +577,53 @@ fn kept_files_survive_rebuild_and_travel_with_export_and_import() {
     let (ok, out, _) = cli(&["export"], fresh.path(), None);
     assert!(ok && out.trim().is_empty(), "no event was imported: {out}");
 }
+
+#[test]
+fn downloads_never_hold_up_deliveries() {
+    let fake = FakeLinq::start();
+    let slow: Vec<Value> = (0..3u8)
+        .map(|i| {
+            let url = fake.serve(
+                &format!("slow{i}.png"),
+                FakeFile {
+                    pause: Duration::from_millis(700),
+                    ..file(&big_png(8 * 64 * 1024, 20 + i), "image/png")
+                },
+            );
+            attachment(&format!("att-slow{i}"), &url, "slow.png", "image/png")
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), &fake, &[]);
+    deliver(&server, "m-slow-all", Value::Array(slow));
+    wait_for(&server, "att-slow0", "listed", |a| a["state"] == "pending");
+    let mut slowest = Duration::ZERO;
+    for i in 0..150 {
+        let body = envelope(
+            "message.received",
+            &format!("evt-busy-{i}"),
+            json!({"id": format!("busy-{i}"), "chat_id": "chat-busy", "text": "while files download",
+                   "from_phone": "+15550002222", "sent_at": chrono::Utc::now().to_rfc3339()}),
+        );
+        let started = Instant::now();
+        let (status, answer) = server.post_signed(&body);
+        slowest = slowest.max(started.elapsed());
+        assert_eq!(status, 200, "delivery {i} is stored: {answer}");
+    }
+    eprintln!("slowest of 150 deliveries during three downloads: {slowest:?}");
+    let during = attachments(&server);
+    assert!(
+        (0..3).all(|i| during[&format!("att-slow{i}")]["state"] == "pending"),
+        "the three downloads were still running through every delivery: {during:?}"
+    );
+    assert!(
+        slowest < Duration::from_secs(1),
+        "no delivery waited on the downloads (slowest {slowest:?})"
+    );
+    server.wait_projected();
+    for i in 0..3 {
+        wait_for(&server, &format!("att-slow{i}"), "downloaded", |a| {
+            a["state"] == "downloaded"
+        });
+    }
+}
