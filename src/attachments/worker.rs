@@ -155,17 +155,11 @@ impl Worker {
                 let tries = attempts + 1;
                 let base = self.retry_base;
                 self.write(move |c, now| {
-                    let (reason, retry_at) = if retry && tries < MAX_ATTEMPTS {
-                        (reason, Some(now + backoff(base, tries).as_millis() as i64))
-                    } else if retry {
-                        (format!("{reason} Gave up after {tries} tries; the app tries again when it next starts."), None)
-                    } else {
-                        (reason, None)
-                    };
-                    if retry_at.is_none() {
-                        tracing::info!(reason = %reason, "an attachment could not be kept");
+                    let failure = failure(reason, retry, tries, base, now);
+                    if failure.retry_at.is_none() {
+                        tracing::info!(reason = %failure.reason, "an attachment could not be kept");
                     }
-                    files::failed(c, &owned, &reason, retry_at, now)
+                    files::failed(c, &owned, &failure, now)
                 })
                 .await
             }
@@ -209,6 +203,23 @@ impl Worker {
     }
 }
 
+/// What a failed try (the `tries`-th) records: a passing failure is tried again after its
+/// backoff until [`MAX_ATTEMPTS`], then waits for the next start (or the rep).
+fn failure(reason: String, passing: bool, tries: i64, base: Duration, now: i64) -> files::Failure {
+    let retry_at =
+        (passing && tries < MAX_ATTEMPTS).then(|| now + backoff(base, tries).as_millis() as i64);
+    let reason = if passing && retry_at.is_none() {
+        format!("{reason} Gave up after {tries} tries; the app tries again when it next starts.")
+    } else {
+        reason
+    };
+    files::Failure {
+        reason,
+        retry_at,
+        can_retry: passing,
+    }
+}
+
 /// Runs a read on the downloader's own connection off the async threads; `None` on failure
 /// (logged).
 async fn read<T: Send + 'static>(
@@ -234,6 +245,27 @@ async fn read<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_passing_failure_is_retried_until_its_tries_are_used_up() {
+        let base = Duration::from_secs(30);
+        let first = failure("Down.".into(), true, 1, base, 1_000);
+        assert_eq!(first.retry_at, Some(31_000), "after the base wait");
+        assert!(first.can_retry, "the rep may try again too");
+        let last = failure("Down.".into(), true, MAX_ATTEMPTS, base, 1_000);
+        assert_eq!(last.retry_at, None, "no more tries by itself");
+        assert!(
+            last.reason.starts_with("Down. Gave up after 6 tries"),
+            "says so: {}",
+            last.reason
+        );
+        let limit = failure("Too big.".into(), false, 1, base, 1_000);
+        assert_eq!(
+            (limit.retry_at, limit.can_retry, limit.reason.as_str()),
+            (None, false, "Too big."),
+            "a limit is neither retried nor offered to retry"
+        );
+    }
 
     #[test]
     fn backoff_doubles_up_to_an_hour() {

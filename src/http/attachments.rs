@@ -154,9 +154,10 @@ async fn retry(
         .run(move |c| Ok(json!(files::requeue(c, Some(&key), now_millis())?)))
         .await?;
     if queued.as_u64() == Some(0) {
+        let why = served.error.unwrap_or_default();
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            "Linq gave no address for this file; it cannot be downloaded",
+            format!("trying again cannot help: {why}"),
         ));
     }
     s.attachments.wake();

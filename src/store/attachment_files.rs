@@ -177,33 +177,38 @@ pub fn downloaded(conn: &Connection, key: &str, file: &Kept, now: i64) -> Result
     Ok(())
 }
 
-/// Records a failed try of `key`: its reason, and when to try again (`None`: not by itself).
-pub fn failed(
-    conn: &Connection,
-    key: &str,
-    reason: &str,
-    retry_at: Option<i64>,
-    now: i64,
-) -> Result<(), StoreError> {
+/// A failed try: why, when it is tried again by itself, and whether trying again may help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub reason: String,
+    /// When to try again by itself (ms); `None`: not by itself.
+    pub retry_at: Option<i64>,
+    /// The failure may pass (network, Linq's server), so the rep's "Try again" may help; a
+    /// limit or a refused address will not change by trying.
+    pub can_retry: bool,
+}
+
+/// Records a failed try of `key`.
+pub fn failed(conn: &Connection, key: &str, f: &Failure, now: i64) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "UPDATE attachment_files SET state = 'failed', error = ?2, retry_at = ?3,
-                attempts = attempts + 1, updated_at = ?4
+        "UPDATE attachment_files SET state = 'failed', error = ?2, retry_at = ?3, can_retry = ?4,
+                attempts = attempts + 1, updated_at = ?5
          WHERE key = ?1 AND state <> 'downloaded'",
     )?
-    .execute(params![key, reason, retry_at, now])?;
+    .execute(params![key, f.reason, f.retry_at, f.can_retry, now])?;
     Ok(())
 }
 
 /// Queues failed downloads again from the first try: those given up on (a limit, a refused
 /// address, too many failures) when the app starts, so a raised limit takes effect, or one
-/// file the rep asked for (`only`). Returns how many were queued.
+/// file the rep asked for (`only`) when trying again may help. Returns how many were queued.
 pub fn requeue(conn: &Connection, only: Option<&str>, now: i64) -> Result<usize, StoreError> {
     let n = match only {
         Some(key) => conn
             .prepare_cached(
                 "UPDATE attachment_files SET state = 'pending', attempts = 0, retry_at = NULL,
                         updated_at = ?2
-                 WHERE key = ?1 AND state = 'failed' AND url IS NOT NULL",
+                 WHERE key = ?1 AND state = 'failed' AND can_retry AND url IS NOT NULL",
             )?
             .execute(params![key, now])?,
         None => conn
@@ -439,15 +444,18 @@ mod tests {
         let conn = store();
         let (wanted, _) = undiscovered(&conn, 0, 100).expect("discover");
         enqueue(&conn, &wanted, 0).expect("enqueue");
-        failed(
-            &conn,
-            "att-1",
-            "Linq's file server answered 503.",
-            Some(500),
-            1,
-        )
-        .expect("fail");
-        failed(&conn, "m1:1", "The file is larger than 1 MB.", None, 1).expect("fail");
+        let passing = Failure {
+            reason: "Linq's file server answered 503.".into(),
+            retry_at: Some(500),
+            can_retry: true,
+        };
+        let limit = Failure {
+            reason: "The file is larger than 1 MB.".into(),
+            retry_at: None,
+            can_retry: false,
+        };
+        failed(&conn, "att-1", &passing, 1).expect("fail");
+        failed(&conn, "m1:1", &limit, 1).expect("fail");
         assert!(
             due(&conn, 100, &[], 10).expect("due").is_empty(),
             "nothing is due before the retry time"
@@ -455,6 +463,11 @@ mod tests {
         let later = due(&conn, 500, &[], 10).expect("due");
         assert_eq!(later.len(), 1, "the retry comes due: {later:?}");
         assert_eq!(later[0].attempts, 1, "with its count of tries");
+        assert_eq!(
+            requeue(&conn, Some("m1:1"), 600).expect("by hand"),
+            0,
+            "trying a limit again by hand cannot help"
+        );
         assert_eq!(
             requeue(&conn, None, 600).expect("requeue"),
             1,

@@ -124,6 +124,9 @@ pub struct Attachment {
     pub preview: Option<Preview>,
     /// A failed download will be tried again by itself.
     pub retrying: bool,
+    /// A failed download the rep may try again (`POST /api/attachments/{key}/retry`): its
+    /// failure may pass; a limit or a refused address will not.
+    pub can_retry: bool,
     /// Bytes of the local copy, once downloaded.
     pub size: Option<i64>,
     pub state: FileState,

@@ -120,6 +120,8 @@ describe('attachments kept locally', () => {
     assert.equal(await refused.innerText(),
       'Not kept: The app does not download from http://files.example.test: only https:// addresses (and Linq\'s API host) are fetched.');
     assert.equal(await bubble('a-2').locator('img').count(), 0, 'no image element for a file that is not here');
+    assert.equal(await bubble('a-2').getByRole('button', { name: /Try again/u }).count(), 0,
+      'no "Try again" while the engine retries by itself, nor for an address it will never fetch');
     const broken = await page.locator('img').evaluateAll((els) =>
       els.filter((el) => { const i = /** @type {HTMLImageElement} */ (el); return i.complete && i.naturalWidth === 0; }).map((el) => el.getAttribute('src')));
     assert.deepEqual(broken, [], 'no broken image anywhere in the thread');

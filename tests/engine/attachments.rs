@@ -297,6 +297,10 @@ fn limits_per_file_and_in_total_hold_with_a_reason_the_rep_can_read() {
         "the reason, with the setting to change"
     );
     assert_eq!(big["retrying"], false, "a limit is not retried by itself");
+    assert_eq!(
+        big["can_retry"], false,
+        "nor offered to the rep: it would fail again"
+    );
     let unsaid = settled(&server, "att-unsaid");
     assert_eq!(
         unsaid["error"],
@@ -400,6 +404,7 @@ fn a_failed_download_is_tried_again_with_backoff_and_by_hand() {
         missing["error"], "Linq's file server answered HTTP 404 instead of the file.",
         "why"
     );
+    assert_eq!(missing["can_retry"], true, "the rep may try it again");
     fake.serve("later.png", file(PNG, "image/png"));
     let (status, answer) = server.post_api("/api/attachments/att-later/retry", "");
     assert_eq!(status, 202, "queued again: {answer}");
@@ -467,6 +472,17 @@ fn addresses_outside_the_policy_are_refused_without_a_request() {
         elsewhere.file_requests("x.png"),
         0,
         "the other plain-http host was never asked"
+    );
+    let (status, answer) = server.post_api("/api/attachments/att-http/retry", "");
+    assert_eq!(
+        status, 409,
+        "trying a refused address again is refused: {answer}"
+    );
+    assert!(
+        answer["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("trying again cannot help: The app does not download")),
+        "with the reason: {answer}"
     );
     assert_eq!(
         fake.file_requests("moved.png"),

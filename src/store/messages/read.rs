@@ -136,7 +136,7 @@ pub(crate) fn hydrate(
 /// An attachment's columns: what Linq said of it, then its local copy's state.
 pub(crate) const ATTACHMENT_COLUMNS: &str = "a.id, a.url, a.filename, a.mime_type,
     coalesce(a.id, a.message_id || ':' || a.position), f.state, f.size, f.content_type, f.error,
-    f.retry_at";
+    f.retry_at, f.can_retry";
 /// `attachments a` with the state of its local copy.
 pub(crate) const ATTACHMENT_FROM: &str = "attachments a
     LEFT JOIN attachment_files f ON f.key = coalesce(a.id, a.message_id || ':' || a.position)";
@@ -165,6 +165,8 @@ pub(crate) fn attachment(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<A
             .get::<_, Option<String>>(at + 8)?
             .filter(|_| state == FileState::Failed),
         retrying: state == FileState::Failed && r.get::<_, Option<i64>>(at + 9)?.is_some(),
+        can_retry: state == FileState::Failed
+            && r.get::<_, Option<bool>>(at + 10)?.unwrap_or(false),
         state,
         key,
     })

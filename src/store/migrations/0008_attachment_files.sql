@@ -13,6 +13,7 @@ CREATE TABLE attachment_files (
     error TEXT,                        -- one sentence, when failed (or retrying)
     attempts INTEGER NOT NULL DEFAULT 0,
     retry_at INTEGER,                  -- ms; a failure retried automatically after this
+    can_retry INTEGER NOT NULL DEFAULT 0, -- the failure may pass (network, server): trying again may help
     updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX attachment_files_due ON attachment_files (state, retry_at);

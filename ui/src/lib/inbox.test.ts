@@ -70,7 +70,7 @@ describe('Inbox store', () => {
     const before = inbox.activity.length;
     const kept = msg('1', '2025-05-21T10:00:00Z', {
       attachments: [{ id: 'a1', key: 'a1', filename: 'p.png', mime_type: 'image/png', url: null, content_type: 'image/png',
-        error: null, local_url: '/api/attachments/a1', preview: 'image', retrying: false, size: 68, state: 'downloaded' }],
+        error: null, local_url: '/api/attachments/a1', preview: 'image', retrying: false, can_retry: false, size: 68, state: 'downloaded' }],
     });
     inbox.dispatch('attachment', JSON.stringify({ chat_id: 'c1', message: kept }), null);
     const shown = inbox.thread('c1').items[0];

@@ -58,6 +58,11 @@ preview: AttachmentPreview | null,
  */
 retrying: boolean, 
 /**
+ * A failed download the rep may try again (`POST /api/attachments/{key}/retry`): its
+ * failure may pass; a limit or a refused address will not.
+ */
+can_retry: boolean, 
+/**
  * Bytes of the local copy, once downloaded.
  */
 size: number | null, state: AttachmentState, 
