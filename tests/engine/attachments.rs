@@ -99,11 +99,20 @@ fn settled(server: &Server, key: &str) -> Value {
 
 /// A raw GET of the UI API: status, lowercase headers, body bytes.
 fn fetch(server: &Server, path: &str) -> (u16, HashMap<String, String>, Vec<u8>) {
+    fetch_with(server, path, &[])
+}
+
+fn fetch_with(
+    server: &Server,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, HashMap<String, String>, Vec<u8>) {
     let url = format!("http://{}{}", server.ui, path);
-    let response = match ureq::get(&url)
-        .set("Authorization", &format!("Bearer {}", server.token))
-        .call()
-    {
+    let mut request = ureq::get(&url).set("Authorization", &format!("Bearer {}", server.token));
+    for (name, value) in headers {
+        request = request.set(name, value);
+    }
+    let response = match request.call() {
         Ok(r) => r,
         Err(ureq::Error::Status(_, r)) => r,
         Err(e) => panic!("GET {path}: {e}"),
@@ -205,6 +214,17 @@ fn the_type_comes_from_the_bytes_and_only_raster_media_is_served_inline() {
             .all(|name| name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())),
         "named by their SHA-256, never by Linq's filename: {kept:?}"
     );
+
+    let (status, _, body) = fetch_with(
+        &server,
+        "/api/attachments/att-png",
+        &[("Sec-Fetch-Site", "cross-site")],
+    );
+    assert_eq!(
+        status, 403,
+        "another site's page cannot embed or read a kept file"
+    );
+    assert!(!body.starts_with(b"\x89PNG"), "and gets none of its bytes");
 
     let (status, _, body) = fetch(&server, "/api/attachments/no-such-file");
     assert_eq!(status, 404, "an unknown attachment");
