@@ -8,12 +8,13 @@
 //! on, and a full queue only postpones it. Passing failures are tried again with a doubling
 //! backoff; limits and refused addresses wait for the next start (or the rep's "Try again").
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::Connection;
 use tokio::sync::{watch, Notify};
-use tokio::task::JoinSet;
+use tokio::task::{self, JoinSet};
 
 use super::fetch::{Fetcher, Outcome};
 use crate::feed::{FeedData, LiveState, StreamEvent};
@@ -61,7 +62,9 @@ impl Worker {
         };
         self.write(|c, now| files::requeue(c, None, now)).await;
         let mut watermark = 0;
-        let mut in_flight: Vec<String> = Vec::new();
+        // The key each running download is for, by task: a download that panicked is still
+        // taken off the list (and tried again from the queue).
+        let mut in_flight: HashMap<task::Id, String> = HashMap::new();
         let mut downloads: JoinSet<Done> = JoinSet::new();
         let mut watching = true;
         loop {
@@ -70,12 +73,16 @@ impl Worker {
                 .await;
             let wait = self.next_wait(&reader).await;
             tokio::select! {
-                Some(done) = downloads.join_next() => {
-                    if let Ok((key, attempts, outcome)) = done {
-                        in_flight.retain(|k| *k != key);
+                Some(done) = downloads.join_next_with_id() => match done {
+                    Ok((id, (key, attempts, outcome))) => {
+                        in_flight.remove(&id);
                         self.record(&reader, &key, attempts, outcome).await;
                     }
-                }
+                    Err(e) => {
+                        tracing::error!(error = %e, "an attachment download stopped unexpectedly");
+                        in_flight.remove(&e.id());
+                    }
+                },
                 changed = projected.changed(), if watching => watching = changed.is_ok(),
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
@@ -107,26 +114,27 @@ impl Worker {
     async fn start_due(
         &self,
         reader: &Arc<Mutex<Connection>>,
-        in_flight: &mut Vec<String>,
+        in_flight: &mut HashMap<task::Id, String>,
         downloads: &mut JoinSet<Done>,
     ) {
         let free = PARALLEL.saturating_sub(in_flight.len());
         if free == 0 {
             return;
         }
-        let skip = in_flight.clone();
+        let skip: Vec<String> = in_flight.values().cloned().collect();
         let due = read(reader, move |c| {
             files::due(c, now_millis(), &skip, free as i64)
         })
         .await
         .unwrap_or_default();
         for d in due {
-            in_flight.push(d.key.clone());
+            let key = d.key.clone();
             let fetcher = self.fetcher.clone();
-            downloads.spawn(async move {
+            let handle = downloads.spawn(async move {
                 let outcome = fetcher.fetch(&d.url).await;
                 (d.key, d.attempts, outcome)
             });
+            in_flight.insert(handle.id(), key);
         }
     }
 
