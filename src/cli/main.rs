@@ -31,13 +31,15 @@ struct Cli {
 enum Command {
     /// Run the engine headless: webhook listener and UI server.
     Serve,
-    /// Import a JSONL file of envelopes (`-` for standard input). Idempotent. When the folder
-    /// `FILE.attachments/` of an `export --with-attachments` sits beside the file, its
-    /// attachment files are restored too.
+    /// Import a JSONL file of envelopes (`-` for standard input). Idempotent.
+    ///
+    /// When the folder `FILE.attachments/` of an `export --with-attachments` sits beside the
+    /// file, its attachment files are checked against their hashes first and restored too.
     Import { file: String },
     /// Export the raw event log as JSONL.
     Export {
-        #[arg(long)]
+        /// Write to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
         out: Option<std::path::PathBuf>,
         /// Also copy the kept attachment files, into the folder `FILE.attachments/` beside the
         /// `--out FILE.jsonl` (each file under its SHA-256, listed in `index.jsonl`).
