@@ -43,13 +43,15 @@ function png(width, height, [r, g, b]) {
 
 const PHOTO = png(160, 96, [40, 120, 220]);
 
-/** Linq's file server on loopback: `/files/photo.png` is there, anything else is 404. */
+/** Linq's file server on loopback: `/files/photo.png` is there, `expired.png` once `restored`,
+ * anything else is 404. */
 async function fileServer() {
   /** @type {string[]} */
   const seen = [];
+  const state = { restored: false };
   const server = createServer((req, res) => {
     seen.push(req.url ?? '');
-    if (req.url === '/files/photo.png' || req.url === '/files/live.png') {
+    if (req.url === '/files/photo.png' || req.url === '/files/live.png' || (state.restored && req.url === '/files/expired.png')) {
       // The server claims a PDF: the engine reads the bytes instead.
       res.writeHead(200, { 'Content-Type': 'application/pdf', 'Content-Length': PHOTO.length });
       res.end(PHOTO);
@@ -61,7 +63,7 @@ async function fileServer() {
   await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
-  return { base: `http://127.0.0.1:${port}`, seen, close: () => server.close() };
+  return { base: `http://127.0.0.1:${port}`, seen, state, close: () => server.close() };
 }
 
 describe('attachments kept locally', () => {
@@ -77,7 +79,8 @@ describe('attachments kept locally', () => {
 
   before(async () => {
     files = await fileServer();
-    engine = await L.startEngine({ env: { LINQ_API_BASE: files.base } });
+    // Retries 50 ms apart, doubling: a failing file is given up on within about two seconds.
+    engine = await L.startEngine({ env: { LINQ_API_BASE: files.base, LINQ_INBOX_TEST_ATTACHMENT_RETRY_MS: '50' } });
     await L.deliverAll(engine.webhookUrl, [
       L.message({ id: 'a-1', chat: 'chat-maria', text: 'The site photo', from: MARIA, handles: MARIA_HANDLES, attachments: [
         { id: 'att-photo', url: `${files.base}/files/photo.png`, filename: 'site-photo.pdf', mime_type: 'application/pdf' },
@@ -113,20 +116,29 @@ describe('attachments kept locally', () => {
 
   it('says why a file could not be kept, with no broken image beside it', async () => {
     const gone = bubble('a-2').locator('[data-attachment-key="att-gone"] [data-testid="attachment-error"]');
-    await eventually(async () => (await gone.count()) === 1, 'the failed download has its sentence');
-    assert.equal(await gone.innerText(), 'Not kept: Linq\'s file server answered HTTP 404 instead of the file. Trying again shortly.');
+    const givenUp = 'Not kept: Linq\'s file server answered HTTP 404 instead of the file. Gave up after 6 tries; the app tries again when it next starts.';
+    await eventually(async () => (await gone.count()) === 1 && (await gone.innerText()) === givenUp,
+      'the failed download has its sentence once its tries are used up', 10_000);
     const refused = bubble('a-2').locator('[data-attachment-key="att-http"] [data-testid="attachment-error"]');
     await refused.waitFor();
     assert.equal(await refused.innerText(),
       'Not kept: The app does not download from http://files.example.test: only https:// addresses (and Linq\'s API host) are fetched.');
     assert.equal(await bubble('a-2').locator('img').count(), 0, 'no image element for a file that is not here');
-    assert.equal(await bubble('a-2').getByRole('button', { name: /Try again/u }).count(), 0,
-      'no "Try again" while the engine retries by itself, nor for an address it will never fetch');
+    assert.equal(await bubble('a-2').getByRole('button', { name: /Try again/u }).count(), 1,
+      'one "Try again": for the file that may come back, never for an address the app will not fetch');
     const broken = await page.locator('img').evaluateAll((els) =>
       els.filter((el) => { const i = /** @type {HTMLImageElement} */ (el); return i.complete && i.naturalWidth === 0; }).map((el) => el.getAttribute('src')));
     assert.deepEqual(broken, [], 'no broken image anywhere in the thread');
     assert.deepEqual(browser.errors.filter((e) => /attachments|Content Security Policy/u.test(e)), [], 'no failed load or CSP violation');
     await shot(page, 'attachments-thread');
+  });
+
+  it('"Try again" brings a file back once Linq serves it', async () => {
+    files.state.restored = true;
+    await bubble('a-2').getByRole('button', { name: 'Try again floor-plan.png' }).click();
+    const img = bubble('a-2').locator('[data-attachment-key="att-gone"] [data-testid="attachment-image"]');
+    await img.waitFor({ timeout: 15_000 });
+    assert.equal(await img.getAttribute('src'), '/api/attachments/att-gone', 'from the local copy');
   });
 
   it('a file that arrives while the thread is open appears without a reload', async () => {
@@ -145,7 +157,7 @@ describe('attachments kept locally', () => {
     const card = page.locator('[data-testid="attachments-settings"]');
     await card.waitFor();
     assert.match(await card.innerText(), /up to 100 MB a file and 5 GB in all/u, 'the default limits');
-    await eventually(async () => /2 kept/u.test(await page.locator('[data-testid="attachments-usage"]').innerText()),
+    await eventually(async () => /3 kept/u.test(await page.locator('[data-testid="attachments-usage"]').innerText()),
       'the kept files are counted');
   });
 });
