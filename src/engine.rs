@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, oneshot};
 
+use crate::attachments::Attachments;
 use crate::config::Settings;
 use crate::feed::{self, LiveState, Presence, StreamEvent, TypingState};
 use crate::http::{self, ApiState, Auth, StatusInfo};
@@ -178,6 +179,7 @@ impl Parts {
             },
             secrets: secrets.clone(),
             activity: activity.clone(),
+            attachments: Attachments::new(&settings.data_dir, settings.attachments),
         });
         let linq = Arc::new(http::connect::ConnectState {
             connection: linq_connection,
@@ -244,6 +246,8 @@ impl Engine {
         }));
         // The UI server runs on a runtime of its own, so a flood on the webhook listener (the
         // port the internet reaches) cannot queue the rep's own requests behind its tasks.
+        // Every attachment the inbox holds is downloaded in the background, apart from ingest.
+        tasks.extend(api.attachments.spawn(&settings, &store, &ingest, &live));
         let ui_app = http::ui_router(api, auth.clone(), linq);
         let ui_runtime = ui_runtime()?;
         let ui_listener = ui_listener

@@ -32,11 +32,19 @@ enum Command {
     /// Run the engine headless: webhook listener and UI server.
     Serve,
     /// Import a JSONL file of envelopes (`-` for standard input). Idempotent.
+    ///
+    /// When the folder `FILE.attachments/` of an `export --with-attachments` sits beside the
+    /// file, its attachment files are checked against their hashes first and restored too.
     Import { file: String },
     /// Export the raw event log as JSONL.
     Export {
-        #[arg(long)]
+        /// Write to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
         out: Option<std::path::PathBuf>,
+        /// Also copy the kept attachment files, into the folder `FILE.attachments/` beside the
+        /// `--out FILE.jsonl` (each file under its SHA-256, listed in `index.jsonl`).
+        #[arg(long, requires = "out")]
+        with_attachments: bool,
     },
     /// Re-derive every projection from the raw event log.
     Rebuild,
@@ -92,7 +100,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve => serve::run(settings),
         Command::Import { file } => replay::import(&settings, &file),
-        Command::Export { out } => replay::export(&settings, out.as_deref()),
+        Command::Export {
+            out,
+            with_attachments,
+        } => replay::export(&settings, out.as_deref(), with_attachments),
         Command::Rebuild => replay::rebuild(&settings),
         Command::Doctor => doctor::run(settings),
         Command::Linq(args) => linq::run(settings, args),

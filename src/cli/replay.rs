@@ -6,11 +6,19 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use linq_inbox::attachments::archive;
 use linq_inbox::config::Settings;
 use linq_inbox::store::{replay, Store};
 
 /// Imports a JSONL file of envelopes (`-` for standard input); idempotent.
 pub fn import(settings: &Settings, file: &str) -> anyhow::Result<ExitCode> {
+    // The files of an `export --with-attachments` are checked before anything is written.
+    let folder = archive::folder_beside(Path::new(file));
+    let files = if file != "-" && folder.join(archive::INDEX).is_file() {
+        Some(archive::check(&folder)?)
+    } else {
+        None
+    };
     let store = Store::open(&settings.data_dir)?;
     let mut conn = store.writer()?;
     let report = if file == "-" {
@@ -23,11 +31,25 @@ pub fn import(settings: &Settings, file: &str) -> anyhow::Result<ExitCode> {
         "imported {} events ({} already present)",
         report.stored, report.duplicates
     );
+    if let Some(files) = files {
+        let restored = archive::restore(&mut conn, &settings.data_dir, &files)?;
+        println!(
+            "restored {} attachment files from {} ({} already kept)",
+            restored.files,
+            folder.display(),
+            restored.already
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Exports the raw event log as JSONL to `out`, or to standard output.
-pub fn export(settings: &Settings, out: Option<&Path>) -> anyhow::Result<ExitCode> {
+/// Exports the raw event log as JSONL to `out`, or to standard output; with `attachments`, the
+/// kept files too, into the folder beside `out`.
+pub fn export(
+    settings: &Settings,
+    out: Option<&Path>,
+    attachments: bool,
+) -> anyhow::Result<ExitCode> {
     let store = Store::open(&settings.data_dir)?;
     let conn = store.reader()?;
     let count = match out {
@@ -49,6 +71,21 @@ pub fn export(settings: &Settings, out: Option<&Path>) -> anyhow::Result<ExitCod
         }
     };
     eprintln!("exported {count} events");
+    if let (true, Some(out)) = (attachments, out) {
+        let folder = archive::folder_beside(out);
+        let exported = archive::export(&conn, &settings.data_dir, &folder)?;
+        eprintln!(
+            "exported {} attachment files to {}",
+            exported.files,
+            folder.display()
+        );
+        if exported.missing > 0 {
+            eprintln!(
+                "{} kept files were missing from the data folder and were left out",
+                exported.missing
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

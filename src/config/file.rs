@@ -36,6 +36,12 @@ pub struct ConfigFile {
     pub typing_retention_hours: Option<u64>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_unsigned: bool,
+    /// The largest attachment kept, in megabytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachment_max_mb: Option<u64>,
+    /// Megabytes every kept attachment may take together.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachments_max_total_mb: Option<u64>,
     /// The connection to Linq's API: subscription, public URL, secrets in their grace period.
     #[serde(default, skip_serializing_if = "LinqSection::is_empty")]
     pub linq: LinqSection,

@@ -28,6 +28,12 @@ pub const DEFAULT_UI_LISTEN: &str = "127.0.0.1:8788";
 pub const DEFAULT_WEBHOOK_PATH: &str = "/webhooks/linq";
 pub const CONFIG_FILE: &str = "config.toml";
 pub const ENV_SECRET: &str = "LINQ_WEBHOOK_SECRET";
+/// The largest attachment kept by default, in megabytes: Linq's own limit for an upload.
+pub const DEFAULT_ATTACHMENT_MAX_MB: u64 = 100;
+/// What every kept attachment may take together by default, in megabytes.
+pub const DEFAULT_ATTACHMENTS_MAX_TOTAL_MB: u64 = 5_000;
+/// A megabyte, as the attachment limits count them.
+pub const MB: u64 = 1_000_000;
 /// A rotated-out webhook secret is accepted for a day: Linq may still retry older deliveries.
 pub const DEFAULT_SECRET_GRACE_SECS: u64 = 86_400;
 
@@ -85,6 +91,53 @@ pub struct SettingsArgs {
         value_name = "SECONDS"
     )]
     pub secret_grace_secs: Option<u64>,
+    /// The largest attachment kept in the data folder, in megabytes (default 100).
+    #[arg(
+        long,
+        global = true,
+        env = "LINQ_INBOX_ATTACHMENT_MAX_MB",
+        value_name = "MB"
+    )]
+    pub attachment_max_mb: Option<u64>,
+    /// Megabytes all kept attachments may take together (default 5000).
+    #[arg(
+        long,
+        global = true,
+        env = "LINQ_INBOX_ATTACHMENTS_MAX_TOTAL_MB",
+        value_name = "MB"
+    )]
+    pub attachments_max_total_mb: Option<u64>,
+}
+
+/// How much of the data folder attachments may take (bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct AttachmentLimits {
+    pub max_file_bytes: u64,
+    pub max_total_bytes: u64,
+}
+
+impl AttachmentLimits {
+    fn resolve(args: &SettingsArgs, file: &ConfigFile) -> Result<AttachmentLimits, ConfigError> {
+        let mb = |flag: &str, value: Option<u64>, default: u64| match value.unwrap_or(default) {
+            0 => Err(ConfigError::Invalid(format!(
+                "{flag} must be at least 1 (megabyte)"
+            ))),
+            n => Ok(n.saturating_mul(MB)),
+        };
+        Ok(AttachmentLimits {
+            max_file_bytes: mb(
+                "--attachment-max-mb",
+                args.attachment_max_mb.or(file.attachment_max_mb),
+                DEFAULT_ATTACHMENT_MAX_MB,
+            )?,
+            max_total_bytes: mb(
+                "--attachments-max-total-mb",
+                args.attachments_max_total_mb
+                    .or(file.attachments_max_total_mb),
+                DEFAULT_ATTACHMENTS_MAX_TOTAL_MB,
+            )?,
+        })
+    }
 }
 
 /// Where the webhook secrets came from; shown on the status screen, never the secrets.
@@ -114,6 +167,8 @@ pub struct Settings {
     pub linq_api_base: String,
     /// How long a rotated-out secret is still accepted.
     pub secret_grace: std::time::Duration,
+    /// How much of the data folder attachments may take.
+    pub attachments: AttachmentLimits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -184,6 +239,7 @@ impl Settings {
                 .unwrap_or(linq::DEFAULT_API_BASE),
         )
         .map_err(ConfigError::Invalid)?;
+        let attachments = AttachmentLimits::resolve(args, &file)?;
         let ui_token = match &args.ui_token {
             Some(t) if t.trim().len() >= 8 => t.trim().to_string(),
             Some(_) => {
@@ -210,6 +266,7 @@ impl Settings {
             secret_grace: std::time::Duration::from_secs(
                 args.secret_grace_secs.unwrap_or(DEFAULT_SECRET_GRACE_SECS),
             ),
+            attachments,
         })
     }
 
@@ -420,6 +477,34 @@ mod tests {
             Settings::resolve(&a).is_err(),
             "a webhook path without a leading slash is refused"
         );
+    }
+
+    #[test]
+    fn attachment_limits_come_from_flags_then_the_file_then_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut a = args(dir.path());
+        a.allow_unsigned = true;
+        let defaults = Settings::resolve(&a).expect("defaults").attachments;
+        assert_eq!(
+            defaults.max_file_bytes,
+            DEFAULT_ATTACHMENT_MAX_MB * MB,
+            "per file by default"
+        );
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "allow_unsigned = true\nattachment_max_mb = 7\nattachments_max_total_mb = 70\n",
+        )
+        .expect("write");
+        a.attachment_max_mb = Some(3);
+        let limits = Settings::resolve(&a).expect("resolve").attachments;
+        assert_eq!(
+            (limits.max_file_bytes, limits.max_total_bytes),
+            (3 * MB, 70 * MB),
+            "the flag wins over the file, the file over the default"
+        );
+        a.attachment_max_mb = Some(0);
+        let err = Settings::resolve(&a).expect_err("zero");
+        assert!(err.to_string().contains("--attachment-max-mb"), "{err}");
     }
 
     #[test]

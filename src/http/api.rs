@@ -18,7 +18,8 @@ use crate::linq::Secret;
 use crate::store::settings::{self as prefs, SettingsPatch};
 use crate::store::thread::{self, Window};
 use crate::store::{
-    calls, chat_list, chats, contacts, log, numbers, projection, search, StoreError,
+    attachment_files, calls, chat_list, chats, contacts, log, numbers, projection, search,
+    StoreError,
 };
 
 type ApiResult = Result<Json<Value>, ApiError>;
@@ -78,7 +79,7 @@ async fn status(State(s): State<Arc<ApiState>>) -> ApiResult {
     let secret_count = secret_kinds.len();
     let store_error = s.ingest.health().error();
     let db_path = s.store.path().to_path_buf();
-    let (counts, last, rejected, numbers, unprojected) = s
+    let (counts, last, rejected, numbers, unprojected, kept) = s
         .read(|c| {
             Ok((
                 log::counts(c)?,
@@ -86,9 +87,11 @@ async fn status(State(s): State<Arc<ApiState>>) -> ApiResult {
                 log::rejected_total(c)?,
                 numbers::number_health(c)?,
                 projection::failures(c)?,
+                attachment_files::usage(c)?,
             ))
         })
         .await?;
+    let limits = s.attachments.limits;
     let log_seq = *s.ingest.committed().borrow();
     let projected_seq = *s.ingest.projected().borrow();
     let size: u64 = ["", "-wal"]
@@ -116,6 +119,9 @@ async fn status(State(s): State<Arc<ApiState>>) -> ApiResult {
         "projected_seq": projected_seq,
         "projection": {"lag": (log_seq - projected_seq).max(0), "max_lag": crate::ingest::MAX_LAG,
                        "failed": unprojected},
+        "attachments": {"max_file_bytes": limits.max_file_bytes, "max_total_bytes": limits.max_total_bytes,
+                        "used_bytes": kept.used_bytes, "downloaded": kept.downloaded,
+                        "pending": kept.pending, "failed": kept.failed},
     })))
 }
 

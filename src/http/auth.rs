@@ -18,7 +18,7 @@ use crate::config::random_token;
 
 pub const COOKIE: &str = "linq_inbox_session";
 pub const CSP: &str =
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 media-src 'self' https:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
 form-action 'self'; frame-ancestors 'none'";
 
@@ -206,7 +206,13 @@ pub async fn guard(State(auth): State<Arc<Auth>>, request: Request, next: Next) 
         next.run(request).await
     };
     let h = response.headers_mut();
-    h.insert("content-security-policy", HeaderValue::from_static(CSP));
+    // A response with a policy of its own (an attachment's `sandbox`) keeps it.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+    }
     h.insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),

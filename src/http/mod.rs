@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod attachments;
 pub mod auth;
 pub mod connect;
 pub mod error;
@@ -27,6 +28,7 @@ pub use state::{ApiState, StatusInfo};
 pub fn ui_router(api: Arc<ApiState>, auth: Arc<Auth>, linq: Arc<connect::ConnectState>) -> Router {
     Router::new()
         .route("/login", get(auth::login).with_state(auth.clone()))
+        .merge(attachments::router(api.clone()))
         .merge(api::router(api))
         .merge(connect::router(linq))
         .fallback(assets::static_file)

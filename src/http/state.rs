@@ -24,6 +24,8 @@ pub struct ApiState {
     pub secrets: Arc<std::sync::RwLock<Vec<Secret>>>,
     /// Every read is counted, so the engine knows when the readers' caches went quiet.
     pub activity: crate::memory::Activity,
+    /// The kept attachments' folder and limits, and the downloader's wake-up.
+    pub attachments: crate::attachments::Attachments,
 }
 
 /// What the status screen shows about the configuration.

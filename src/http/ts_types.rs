@@ -33,6 +33,8 @@ fn declarations() -> Vec<String> {
         Member,
         Typist,
         ChatSummary,
+        FileState,
+        Preview,
         Attachment,
         Reaction,
         Failure,

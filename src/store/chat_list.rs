@@ -10,7 +10,10 @@ use super::chats::read::{
     self, chat_row, preview, ChatRow, HandleRow, MembershipChange, CHAT_COLUMNS,
 };
 use super::json_list;
-use super::messages::read::{self as messages, MessageRow, MESSAGE_COLUMNS, MESSAGE_FROM};
+use super::messages::read::{
+    self as messages, MessageRow, ATTACHMENT_COLUMNS, ATTACHMENT_FROM, MESSAGE_COLUMNS,
+    MESSAGE_FROM,
+};
 use super::names::Names;
 use super::reactions::{self, ReactionRow, LIVE, REACTION_COLUMNS};
 use super::views::{ChatSummary, Message};
@@ -219,9 +222,11 @@ fn last_messages<'a>(
         .collect::<Result<_, _>>()?;
     let mut attachments = grouped(
         conn,
-        "SELECT a.message_id, a.id, a.url, a.filename, a.mime_type
-         FROM json_each(?1) j JOIN attachments a ON a.message_id = j.value
-         ORDER BY j.key, a.position",
+        &format!(
+            "SELECT a.message_id, {ATTACHMENT_COLUMNS}
+             FROM json_each(?1) j, {ATTACHMENT_FROM} WHERE a.message_id = j.value
+             ORDER BY j.key, a.position"
+        ),
         &ids,
         |r| messages::attachment(r, 1),
     )?;

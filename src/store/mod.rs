@@ -8,6 +8,7 @@
 //! One write connection belongs to the ingest writer; readers open their own WAL connections so
 //! a long read never blocks a commit and a commit never blocks a read.
 
+pub mod attachment_files;
 pub mod calls;
 pub mod chat_list;
 pub mod chats;

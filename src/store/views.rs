@@ -69,12 +69,68 @@ pub struct ChatSummary {
     pub unread_count: i64,
 }
 
+/// Where an attachment's local copy stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "AttachmentState"))]
+#[serde(rename_all = "snake_case")]
+pub enum FileState {
+    /// Not downloaded yet (queued, or being downloaded).
+    Pending,
+    /// The local copy is in the data folder.
+    Downloaded,
+    /// The last try failed; `error` says why.
+    Failed,
+}
+
+impl FileState {
+    pub(crate) fn parse(text: &str) -> FileState {
+        match text {
+            "downloaded" => FileState::Downloaded,
+            "failed" => FileState::Failed,
+            _ => FileState::Pending,
+        }
+    }
+}
+
+/// How a local copy may be shown in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "AttachmentPreview"))]
+#[serde(rename_all = "snake_case")]
+pub enum Preview {
+    Image,
+    Video,
+    Audio,
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Attachment {
+    /// The type of the local copy, read from its bytes (never from the name), once downloaded.
+    pub content_type: Option<String>,
+    /// Why the local copy could not be made (one sentence), while `state` is `failed`.
+    pub error: Option<String>,
     pub filename: Option<String>,
     pub id: Option<String>,
+    /// What `GET /api/attachments/{key}` knows it by: Linq's id, else `{message_id}:{position}`.
+    pub key: String,
+    /// `GET /api/attachments/{key}`, once downloaded.
+    pub local_url: Option<String>,
+    /// The type Linq said (the UI's hint before the file is here; never trusted to serve it).
     pub mime_type: Option<String>,
+    /// How the thread may show the local copy in place: only raster images, video and audio
+    /// whose bytes say so; anything else is a file card.
+    pub preview: Option<Preview>,
+    /// A failed download will be tried again by itself.
+    pub retrying: bool,
+    /// A failed download the rep may try again (`POST /api/attachments/{key}/retry`): its
+    /// failure may pass; a limit or a refused address will not.
+    pub can_retry: bool,
+    /// Bytes of the local copy, once downloaded.
+    pub size: Option<i64>,
+    pub state: FileState,
+    /// Where Linq serves it (may expire; the thread shows the local copy).
     pub url: Option<String>,
 }
 

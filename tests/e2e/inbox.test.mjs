@@ -105,9 +105,12 @@ describe('live inbox', () => {
     assert.match(await bubble('m-5').innerText(), /iMessage/u, 'the service is shown');
     const pdf = bubble('m-5').locator('.card', { hasText: 'contract.pdf' });
     assert.match(await pdf.innerText(), /PDF/u, 'attachment card shows its type');
-    assert.equal(await pdf.locator('a').getAttribute('href'), 'https://storage.example.test/files/contract.pdf');
-    assert.equal(await pdf.locator('a').getAttribute('rel'), 'noopener noreferrer');
-    assert.equal(await bubble('m-5').locator('img').count(), 1, 'the https image gets an inline preview');
+    // storage.example.test does not resolve: the files are not kept, and the cards say so.
+    const why = pdf.locator('[data-testid="attachment-error"]');
+    await why.waitFor({ timeout: 10_000 });
+    assert.match(await why.innerText(), /^Not kept: Could not reach Linq's file server/u, 'the failure is a sentence');
+    assert.equal(await bubble('m-5').locator('a[href^="https://storage.example.test"]').count(), 0, 'no link to Linq\'s copy');
+    assert.equal(await bubble('m-5').locator('img').count(), 0, 'an image that is not kept is a card, never a broken preview');
 
     await go('#/chats/chat-group');
     await bubble('g-3').waitFor();
@@ -298,8 +301,12 @@ describe('live inbox', () => {
     await bubble('h-att').waitFor();
     assert.match(await bubble('h-att').innerText(), /<b>evil<\/b>\.png/u, 'a hostile file name is text');
     assert.equal(await bubble('h-att').locator('img').count(), 0, 'no inline preview for javascript: or http: images');
-    assert.deepEqual(await bubble('h-att').locator('a').evaluateAll((els) => els.map((a) => a.getAttribute('href'))), ['http://insecure.example.test/pic.png'],
-      'the http attachment links, the javascript: one does not');
+    assert.equal(await bubble('h-att').locator('a').count(), 0, 'no link to a javascript: or plain http: address');
+    await eventually(async () => (await bubble('h-att').locator('[data-testid="attachment-error"]').count()) === 2, 'both are refused');
+    assert.deepEqual(await bubble('h-att').locator('[data-testid="attachment-error"]').allInnerTexts(), [
+      'Not kept: The app does not download javascript: addresses; only https:// ones are fetched.',
+      'Not kept: The app does not download from http://insecure.example.test: only https:// addresses (and Linq\'s API host) are fetched.',
+    ], 'the refusals are sentences');
     // The thread is windowed: go to its top for the short messages.
     await page.evaluate(() => { /** @type {HTMLElement} */ (document.querySelector('.viewport')).scrollTop = 0; });
     for (let i = 0; i < HOSTILE_TEXTS.length - 1; i++) {

@@ -307,6 +307,18 @@ impl Server {
         if let Some(list) = chats["chats"].as_array_mut() {
             for c in list {
                 c["typing"] = Value::Null;
+                // The local copies of attachments are kept beside ingest, on their own time.
+                for a in c["last_message"]["attachments"]
+                    .as_array_mut()
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Some(a) = a.as_object_mut() {
+                        a.retain(|k, _| {
+                            ["filename", "id", "key", "mime_type", "url"].contains(&k.as_str())
+                        });
+                    }
+                }
             }
         }
         serde_json::json!({

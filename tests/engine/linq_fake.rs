@@ -34,6 +34,8 @@ pub struct FakeLinq {
     pub subscriptions: Arc<Mutex<Vec<Value>>>,
     /// Answers to give instead of the normal ones, first in first out.
     pub script: Arc<Mutex<VecDeque<Scripted>>>,
+    /// Attachment files served under [`FILES`], by path.
+    pub files: Arc<Mutex<std::collections::HashMap<String, FakeFile>>>,
 }
 
 /// A request read off a socket: request line parts, lowercase headers, body.
@@ -114,11 +116,18 @@ impl FakeLinq {
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-                if let Some(request) = read_request(&stream) {
-                    let (status, headers, body) = server.answer(&request);
-                    respond(&stream, status, &headers, &body);
-                }
+                let server = server.clone();
+                // A connection each: a slow file never holds up the API.
+                std::thread::spawn(move || {
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                    if let Some(request) = read_request(&stream) {
+                        if server.serve_file(&stream, &request) {
+                            return;
+                        }
+                        let (status, headers, body) = server.answer(&request);
+                        respond(&stream, status, &headers, &body);
+                    }
+                });
             }
         });
         fake
@@ -210,6 +219,93 @@ impl FakeLinq {
             id,
             &json!({"webhook_url": url, "events": ["message.received"], "active": true, "secret": "x"}),
         ));
+    }
+}
+
+/// Where the fake serves attachment files, as Linq's CDN would (same origin as the API base).
+pub const FILES: &str = "/files/";
+
+/// An attachment file the fake serves, and how it misbehaves on command.
+#[derive(Clone, Default)]
+pub struct FakeFile {
+    pub bytes: Vec<u8>,
+    /// The type the server claims (the app must read the bytes instead).
+    pub content_type: String,
+    /// Answer `503` this many times before serving the file.
+    pub fail_first: usize,
+    /// Send the body this slowly: the pause after each 64 KiB.
+    pub pause: Duration,
+    /// Leave out `Content-Length` (the body ends when the connection closes).
+    pub hide_length: bool,
+    /// Answer `302` to this address instead of the file.
+    pub redirect_to: Option<String>,
+}
+
+impl FakeLinq {
+    /// Serves `bytes` at `{base}/files/{name}`; the address to put in a message.
+    pub fn serve(&self, name: &str, file: FakeFile) -> String {
+        let path = format!("{FILES}{name}");
+        self.files.lock().unwrap().insert(path.clone(), file);
+        format!("{}{path}", self.base())
+    }
+
+    /// How many requests reached `/files/{name}`.
+    pub fn file_requests(&self, name: &str) -> usize {
+        let path = format!("{FILES}{name}");
+        self.seen().iter().filter(|s| s.path == path).count()
+    }
+
+    /// Answers a request for a file under [`FILES`]; false for any other path.
+    fn serve_file(&self, mut stream: &TcpStream, r: &Request) -> bool {
+        if !r.target.starts_with(FILES) {
+            return false;
+        }
+        self.seen.lock().unwrap().push(Seen {
+            method: r.method.clone(),
+            path: r.target.clone(),
+            token: None,
+            content_type: None,
+            body: None,
+        });
+        let file = {
+            let mut files = self.files.lock().unwrap();
+            match files.get_mut(&r.target) {
+                Some(f) if f.fail_first > 0 => {
+                    f.fail_first -= 1;
+                    None
+                }
+                Some(f) => Some(f.clone()),
+                None => {
+                    respond(stream, 404, &[], "");
+                    return true;
+                }
+            }
+        };
+        let Some(file) = file else {
+            respond(stream, 503, &[], &json!({"error": "try later"}).to_string());
+            return true;
+        };
+        if let Some(to) = &file.redirect_to {
+            respond(stream, 302, &[("Location".into(), to.clone())], "");
+            return true;
+        }
+        let mut head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nConnection: close\r\n",
+            file.content_type
+        );
+        if !file.hide_length {
+            head.push_str(&format!("Content-Length: {}\r\n", file.bytes.len()));
+        }
+        head.push_str("\r\n");
+        let _ = stream.write_all(head.as_bytes());
+        for chunk in file.bytes.chunks(64 * 1024) {
+            if stream.write_all(chunk).is_err() {
+                return true;
+            }
+            std::thread::sleep(file.pause);
+        }
+        let _ = stream.flush();
+        true
     }
 }
 

@@ -3,6 +3,7 @@
 //! binary on free ports with a temp data folder; `linq_fake` is Linq's REST API on loopback.
 
 mod abuse;
+mod attachments;
 mod auth;
 mod contracts;
 mod crash;

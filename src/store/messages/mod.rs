@@ -4,4 +4,4 @@
 pub mod project;
 pub mod read;
 
-pub use read::{message, MessageRow};
+pub use read::{carrying, message, MessageRow};

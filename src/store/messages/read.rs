@@ -5,9 +5,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::linq::time::format_millis;
 use crate::linq::{join_parts, TextPart};
+use crate::store::attachment_files::{local_url, preview};
 use crate::store::names::Names;
 use crate::store::reactions::{self, ReactionRow};
-use crate::store::views::{Attachment, Direction, Failure, Message, ReplyTo};
+use crate::store::views::{Attachment, Direction, Failure, FileState, Message, ReplyTo};
 use crate::store::StoreError;
 
 /// The columns [`message_row`] reads, from [`MESSAGE_FROM`].
@@ -75,6 +76,35 @@ pub(crate) fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow>
     })
 }
 
+/// The messages that carry the attachment `key`, as the thread shows them (to tell the open
+/// threads its local copy changed).
+pub fn carrying(conn: &Connection, key: &str) -> Result<Vec<Message>, StoreError> {
+    let mut ids: Vec<String> = conn
+        .prepare_cached("SELECT DISTINCT message_id FROM attachments WHERE id = ?1")?
+        .query_map(params![key], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    if let Some((message_id, position)) = key.rsplit_once(':') {
+        let exists: bool = conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM attachments
+                                WHERE message_id = ?1 AND position = ?2 AND id IS NULL)",
+            )?
+            .query_row(
+                params![message_id, position.parse::<i64>().unwrap_or(-1)],
+                |r| r.get(0),
+            )?;
+        if exists {
+            ids.push(message_id.to_string());
+        }
+    }
+    let mut names = Names::new(conn);
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.extend(message(conn, &mut names, &id)?);
+    }
+    Ok(out)
+}
+
 /// One message with its attachments and reactions.
 pub fn message(
     conn: &Connection,
@@ -97,22 +127,51 @@ pub(crate) fn hydrate(
     row: MessageRow,
 ) -> Result<Message, StoreError> {
     let attachments = conn
-        .prepare_cached(
-            "SELECT id, url, filename, mime_type FROM attachments WHERE message_id = ?1 ORDER BY position",
-        )?
+        .prepare_cached(&format!(
+            "SELECT {ATTACHMENT_COLUMNS} FROM {ATTACHMENT_FROM} WHERE a.message_id = ?1 ORDER BY a.position"
+        ))?
         .query_map(params![row.id], |r| attachment(r, 0))?
         .collect::<Result<_, _>>()?;
     let reactions = reactions::of_message(conn, &row.id)?;
     assemble(conn, names, row, attachments, reactions)
 }
 
-/// An attachment from `id, url, filename, mime_type` starting at column `at`.
+/// An attachment's columns: what Linq said of it, then its local copy's state.
+pub(crate) const ATTACHMENT_COLUMNS: &str = "a.id, a.url, a.filename, a.mime_type,
+    coalesce(a.id, a.message_id || ':' || a.position), f.state, f.size, f.content_type, f.error,
+    f.retry_at, f.can_retry";
+/// `attachments a` with the state of its local copy.
+pub(crate) const ATTACHMENT_FROM: &str = "attachments a
+    LEFT JOIN attachment_files f ON f.key = coalesce(a.id, a.message_id || ':' || a.position)";
+
+/// An attachment from [`ATTACHMENT_COLUMNS`] starting at column `at`.
 pub(crate) fn attachment(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Attachment> {
+    let key: String = r.get(at + 4)?;
+    let state = r
+        .get::<_, Option<String>>(at + 5)?
+        .map_or(FileState::Pending, |s| FileState::parse(&s));
+    let content_type: Option<String> = r.get(at + 7)?;
+    let downloaded = state == FileState::Downloaded;
     Ok(Attachment {
         id: r.get(at)?,
         url: r.get(at + 1)?,
         filename: r.get(at + 2)?,
         mime_type: r.get(at + 3)?,
+        local_url: downloaded.then(|| local_url(&key)),
+        preview: content_type
+            .as_deref()
+            .filter(|_| downloaded)
+            .and_then(preview),
+        size: r.get::<_, Option<i64>>(at + 6)?.filter(|_| downloaded),
+        content_type: content_type.filter(|_| downloaded),
+        error: r
+            .get::<_, Option<String>>(at + 8)?
+            .filter(|_| state == FileState::Failed),
+        retrying: state == FileState::Failed && r.get::<_, Option<i64>>(at + 9)?.is_some(),
+        can_retry: state == FileState::Failed
+            && r.get::<_, Option<bool>>(at + 10)?.unwrap_or(false),
+        state,
+        key,
     })
 }
 

@@ -71,4 +71,6 @@ export const api = {
     request<unknown>('POST', '/api/presence', { chat_id, focused }),
   revealSecret: () => request<{ secret: string }>('POST', '/api/secret/reveal', {}),
   regenerateSecret: () => request<{ secret: string }>('POST', '/api/secret/regenerate', {}),
+  /** Queues a failed attachment download again (the rep's "Try again"). */
+  retryAttachment: (key: string) => request<{ state: string }>('POST', `/api/attachments/${enc(key)}/retry`, {}),
 };

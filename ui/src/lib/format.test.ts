@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chatName, clip, clock, dayLabel, droppedRefusals, duration, fullTime, highlight, imageAlt, initials, isHttps, linkify, listTime, safeHref } from './format';
+import { chatName, clip, clock, dayLabel, droppedRefusals, duration, fileSize, fullTime, highlight, imageAlt, initials, isHttps, linkify, listTime, safeHref } from './format';
 
 describe('links', () => {
   it('only http and https become links', () => {
@@ -54,6 +54,16 @@ describe('names', () => {
     expect(initials('+1 555 123')).toBe('#');
     expect(initials('priya')).toBe('P');
     expect(initials('<img src=x onerror=alert(9)>'), 'markup characters are not letters').toBe('IO');
+  });
+});
+
+describe('file sizes', () => {
+  it('reads in the engine\'s units', () => {
+    expect(fileSize(812), 'bytes').toBe('812 B');
+    expect(fileSize(1_500_000), 'one decimal below ten').toBe('1.5 MB');
+    expect(fileSize(2_000_000), 'no trailing .0').toBe('2 MB');
+    expect(fileSize(5_000_000_000), 'gigabytes').toBe('5 GB');
+    expect(fileSize(null), 'unknown: nothing').toBe('');
   });
 });
 

@@ -159,11 +159,19 @@ export function isHttps(raw: string | null | undefined): boolean {
   return href !== null && href.startsWith('https:');
 }
 
-const IMAGE_EXT = /\.(png|jpe?g|gif|webp|avif|heic|bmp)$/iu;
-
-export function isImage(mime: string | null | undefined, filename: string | null | undefined): boolean {
-  if (mime) return mime.toLowerCase().startsWith('image/');
-  return !!filename && IMAGE_EXT.test(filename);
+/** A file size as people read it, in the engine's units (1 MB = 1,000,000 bytes). */
+export function fileSize(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined || !Number.isFinite(bytes) || bytes < 0) return '';
+  if (bytes < 1000) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = '';
+  for (const u of units) {
+    value /= 1000;
+    unit = u;
+    if (value < 1000) break;
+  }
+  return `${value < 10 ? value.toFixed(1).replace(/\.0$/u, '') : Math.round(value)} ${unit}`;
 }
 
 /**

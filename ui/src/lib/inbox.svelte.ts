@@ -447,11 +447,29 @@ export class Inbox {
       this.applyTyping(parsed as TypingUpdate);
       return;
     }
+    if (event === 'attachment') {
+      // A local copy was kept or failed: nothing new in the log, only the message as shown.
+      this.applyAttachment(parsed as StreamEvent);
+      return;
+    }
     const ev = parsed as StreamEvent;
     const seq = id !== null && /^\d+$/u.test(id) ? Number(id) : ev.seq;
     if (typeof seq === 'number' && seq <= this.lastSeq && seq > 0) return; // already applied
     this.apply(ev, event);
     if (typeof seq === 'number') this.lastSeq = Math.max(this.lastSeq, seq);
+  }
+
+  /** Replaces a message the page already shows (thread, chat preview) with its new state. */
+  private applyAttachment(ev: StreamEvent): void {
+    const m = ev.message;
+    if (!m || typeof m.chat_id !== 'string') return;
+    const t = this.threads[m.chat_id];
+    if (t?.loaded && t.items.some((x) => x.kind === 'message' && x.id === m.id)) {
+      this.setThread(m.chat_id, { items: mergeItems(t.items, [m]) });
+    }
+    if (this.chat(m.chat_id)?.last_message?.id === m.id) this.chats = patchChat(this.chats, m.chat_id, { last_message: m });
+    // The attachments folder changed: its usage on the Settings screen follows.
+    if (this.status) this.refreshStatusSoon();
   }
 
   private applyTyping(t: TypingUpdate): void {

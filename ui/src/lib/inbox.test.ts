@@ -61,6 +61,24 @@ describe('Inbox store', () => {
     expect(inbox.chats.map((c) => c.chat_id), 'newest activity first').toEqual(['c2', 'c1']);
   });
 
+  it('shows a kept attachment in the open thread without a new timeline entry', async () => {
+    fakeApi(baseRoutes());
+    const inbox = new Inbox();
+    await loaded(inbox);
+    inbox.openChat('c1');
+    await vi.waitFor(() => expect(inbox.thread('c1').loaded).toBe(true));
+    const before = inbox.activity.length;
+    const kept = msg('1', '2025-05-21T10:00:00Z', {
+      attachments: [{ id: 'a1', key: 'a1', filename: 'p.png', mime_type: 'image/png', url: null, content_type: 'image/png',
+        error: null, local_url: '/api/attachments/a1', preview: 'image', retrying: false, can_retry: false, size: 68, state: 'downloaded' }],
+    });
+    inbox.dispatch('attachment', JSON.stringify({ chat_id: 'c1', message: kept }), null);
+    const shown = inbox.thread('c1').items[0];
+    expect(shown?.kind === 'message' ? shown.attachments[0]?.local_url : null, 'the thread shows the local copy').toBe('/api/attachments/a1');
+    expect(inbox.thread('c1').items.length, 'the same message, replaced').toBe(1);
+    expect(inbox.activity.length, 'a download is not an event in the log').toBe(before);
+  });
+
   it('applies a new message to the chat list and the open thread, once', async () => {
     fakeApi(baseRoutes());
     const inbox = new Inbox();

@@ -23,7 +23,53 @@ identifier: string | null, name: string, };
 
 export type ChatSummary = { chat_id: string, handles: Array<Handle>, is_group: boolean, last_activity_at: string | null, last_message: Message | null, members: Array<Member>, muted: boolean, my_numbers: Array<string>, title: string, typing: Array<TypingEntry>, unread_count: number, };
 
-export type Attachment = { filename: string | null, id: string | null, mime_type: string | null, url: string | null, };
+export type AttachmentState = "pending" | "downloaded" | "failed";
+
+export type AttachmentPreview = "image" | "video" | "audio";
+
+export type Attachment = { 
+/**
+ * The type of the local copy, read from its bytes (never from the name), once downloaded.
+ */
+content_type: string | null, 
+/**
+ * Why the local copy could not be made (one sentence), while `state` is `failed`.
+ */
+error: string | null, filename: string | null, id: string | null, 
+/**
+ * What `GET /api/attachments/{key}` knows it by: Linq's id, else `{message_id}:{position}`.
+ */
+key: string, 
+/**
+ * `GET /api/attachments/{key}`, once downloaded.
+ */
+local_url: string | null, 
+/**
+ * The type Linq said (the UI's hint before the file is here; never trusted to serve it).
+ */
+mime_type: string | null, 
+/**
+ * How the thread may show the local copy in place: only raster images, video and audio
+ * whose bytes say so; anything else is a file card.
+ */
+preview: AttachmentPreview | null, 
+/**
+ * A failed download will be tried again by itself.
+ */
+retrying: boolean, 
+/**
+ * A failed download the rep may try again (`POST /api/attachments/{key}/retry`): its
+ * failure may pass; a limit or a refused address will not.
+ */
+can_retry: boolean, 
+/**
+ * Bytes of the local copy, once downloaded.
+ */
+size: number | null, state: AttachmentState, 
+/**
+ * Where Linq serves it (may expire; the thread shows the local copy).
+ */
+url: string | null, };
 
 export type Reaction = { 
 /**

@@ -33,4 +33,13 @@ export interface Status {
   typing_retention_hours?: number;
   /** The health of the rep's numbers, as Linq last reported it (API v3). */
   numbers?: NumberHealth[];
+  /** Attachments kept in the data folder: the limits (bytes) and how the folder stands. */
+  attachments?: {
+    max_file_bytes: number;
+    max_total_bytes: number;
+    used_bytes: number;
+    downloaded: number;
+    pending: number;
+    failed: number;
+  };
 }

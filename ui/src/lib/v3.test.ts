@@ -134,7 +134,7 @@ describe('stored v3 events on the activity timeline', () => {
   });
 
   it('reads a v3 message like a v2 one', () => {
-    const m = msg('m1', '2026-11-20T17:00:00Z', { from_phone: '+1555', from_name: null, text: 'Hola', attachments: [{ id: 'a', filename: 'q.pdf', mime_type: null, url: null }] });
+    const m = msg('m1', '2026-11-20T17:00:00Z', { from_phone: '+1555', from_name: null, text: 'Hola', attachments: [{ id: 'a', key: 'a', filename: 'q.pdf', mime_type: null, url: null, content_type: null, error: null, local_url: null, preview: null, retrying: false, can_retry: false, size: null, state: 'pending' }] });
     expect(activityEntries([item(1, 'message.received', { message: m })], (id) => `name of ${id}`, () => null)[0]?.text).toBe('name of +1555: Hola');
   });
 
