@@ -60,7 +60,9 @@ impl Worker {
                 return;
             }
         };
-        self.write(|c, now| files::requeue(c, None, now)).await;
+        if read(&reader, files::has_requeueable).await == Some(true) {
+            self.write(|c, now| files::requeue(c, None, now)).await;
+        }
         let mut watermark = 0;
         // The key each running download is for, by task: a download that panicked is still
         // taken off the list (and tried again from the queue).

@@ -221,6 +221,18 @@ pub fn requeue(conn: &Connection, only: Option<&str>, now: i64) -> Result<usize,
     Ok(n)
 }
 
+/// Whether a start-up [`requeue`] would change anything: the downloader asks first, so an
+/// inbox with nothing waiting puts no write on the writer's queue when it starts.
+pub fn has_requeueable(conn: &Connection) -> Result<bool, StoreError> {
+    let found = conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM attachment_files
+                 WHERE state = 'failed' AND retry_at IS NULL AND url IS NOT NULL)",
+        )?
+        .query_row([], |r| r.get(0))?;
+    Ok(found)
+}
+
 /// Records a file brought back by `import` (an export's attachments), unless a copy is kept.
 pub fn restore(conn: &Connection, key: &str, file: &Kept, now: i64) -> Result<bool, StoreError> {
     let n = conn
