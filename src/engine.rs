@@ -12,6 +12,7 @@ use crate::config::Settings;
 use crate::feed::{self, LiveState, Presence, StreamEvent, TypingState};
 use crate::http::{self, ApiState, Auth, StatusInfo};
 use crate::ingest::{Ingest, WriterOptions};
+use crate::linq_api::sync::{watch_clock, watch_logind, CatchUp, Trigger};
 use crate::store::settings::{self as prefs, SettingsPatch, UiSettings};
 use crate::store::{chats, Store, StoreError};
 
@@ -115,6 +116,7 @@ struct Parts {
     api: Arc<ApiState>,
     linq: Arc<http::connect::ConnectState>,
     activity: crate::memory::Activity,
+    catch_up: CatchUp,
 }
 
 impl Parts {
@@ -162,6 +164,12 @@ impl Parts {
         });
         let linq_connection = crate::linq_api::ConnectSettings::from_settings(settings);
         let activity = crate::memory::Activity::default();
+        let catch_up = CatchUp::start(
+            linq_connection.clone(),
+            ingest.clone(),
+            store.clone(),
+            Arc::new(publish_sync(live.clone())),
+        );
         let api = Arc::new(ApiState {
             store: store.clone(),
             readers: Mutex::new(Vec::new()),
@@ -178,6 +186,7 @@ impl Parts {
             },
             secrets: secrets.clone(),
             activity: activity.clone(),
+            catch_up: catch_up.clone(),
         });
         let linq = Arc::new(http::connect::ConnectState {
             connection: linq_connection,
@@ -194,6 +203,7 @@ impl Parts {
             api,
             linq,
             activity,
+            catch_up,
         })
     }
 }
@@ -225,6 +235,7 @@ impl Engine {
             api,
             linq,
             activity,
+            catch_up,
         } = Parts::assemble(&settings, webhook_addr, ui_addr)?;
 
         let mut shutdown = Vec::new();
@@ -271,6 +282,11 @@ impl Engine {
             activity,
             ingest.committed(),
         )));
+        // What webhooks missed while the app was not running; later, what they miss while the
+        // machine sleeps.
+        catch_up.request(Trigger::Start);
+        tasks.push(tokio::spawn(watch_clock(catch_up.clone())));
+        watch_logind(catch_up);
         // Rotations by the CLI and the end of a grace period reach the listener from here.
         tasks.push(tokio::spawn(crate::linq_api::connection::keep_secrets(
             settings.data_dir.clone(),
@@ -354,6 +370,22 @@ impl Engine {
         for task in self.tasks {
             task.abort();
         }
+    }
+}
+
+/// Puts the catch-up pass's status on the stream (`event: sync`). A finished pass that found
+/// unread messages carries an event id of its own, so its one summary notification is shown once.
+fn publish_sync(live: LiveState) -> impl Fn(&crate::store::sync::SyncStatus) + Send + Sync {
+    move |status| {
+        let finished = status.state == "done" && status.away > 0;
+        let data = feed::FeedData {
+            event_type: Some("sync".into()),
+            event_id: finished
+                .then(|| format!("sync-{}", status.started_at.as_deref().unwrap_or_default())),
+            sync: Some(status.clone()),
+            ..feed::FeedData::default()
+        };
+        live.publish(StreamEvent::new(None, "sync", data));
     }
 }
 

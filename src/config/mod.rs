@@ -77,6 +77,10 @@ pub struct SettingsArgs {
     /// Base URL of Linq's partner API (tests point it at a local fake).
     #[arg(long, global = true, env = "LINQ_API_BASE", value_name = "URL")]
     pub linq_api_base: Option<String>,
+    /// Which of Linq's REST APIs the account speaks: `v3` (default) or `v2` (the vendor's legacy
+    /// API). Chooses the endpoints and the auth header of every Linq call.
+    #[arg(long, global = true, env = "LINQ_API_VERSION", value_name = "v3|v2")]
+    pub linq_api_version: Option<String>,
     /// Seconds a rotated-out webhook secret keeps being accepted (default 86400, one day).
     #[arg(
         long,
@@ -112,6 +116,8 @@ pub struct Settings {
     pub typing_retention_hours: u64,
     /// Linq's partner API, e.g. `https://api.linqapp.com` (no trailing slash).
     pub linq_api_base: String,
+    /// The REST API dialect of the account (`--linq-api-version`).
+    pub linq_api_version: linq::ApiVersion,
     /// How long a rotated-out secret is still accepted.
     pub secret_grace: std::time::Duration,
 }
@@ -184,6 +190,13 @@ impl Settings {
                 .unwrap_or(linq::DEFAULT_API_BASE),
         )
         .map_err(ConfigError::Invalid)?;
+        let linq_api_version = linq::ApiVersion::parse(
+            args.linq_api_version
+                .as_deref()
+                .or(file.linq.api_version.as_deref())
+                .unwrap_or("v3"),
+        )
+        .map_err(ConfigError::Invalid)?;
         let ui_token = match &args.ui_token {
             Some(t) if t.trim().len() >= 8 => t.trim().to_string(),
             Some(_) => {
@@ -207,6 +220,7 @@ impl Settings {
                 .or(file.typing_retention_hours)
                 .unwrap_or(24),
             linq_api_base,
+            linq_api_version,
             secret_grace: std::time::Duration::from_secs(
                 args.secret_grace_secs.unwrap_or(DEFAULT_SECRET_GRACE_SECS),
             ),

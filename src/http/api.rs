@@ -115,6 +115,7 @@ async fn status(State(s): State<Arc<ApiState>>) -> ApiResult {
         "projected_seq": projected_seq,
         "projection": {"lag": (log_seq - projected_seq).max(0), "max_lag": crate::ingest::MAX_LAG,
                        "failed": unprojected},
+        "sync": s.catch_up.status(),
     })))
 }
 

@@ -24,6 +24,8 @@ pub struct ApiState {
     pub secrets: Arc<std::sync::RwLock<Vec<Secret>>>,
     /// Every read is counted, so the engine knows when the readers' caches went quiet.
     pub activity: crate::memory::Activity,
+    /// Catching up through Linq's REST API: its status, and asking for a pass.
+    pub catch_up: crate::linq_api::sync::CatchUp,
 }
 
 /// What the status screen shows about the configuration.

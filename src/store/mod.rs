@@ -25,6 +25,7 @@ pub mod rules;
 pub mod schema;
 pub mod search;
 pub mod settings;
+pub mod sync;
 pub mod thread;
 pub mod views;
 

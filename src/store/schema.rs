@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_search_other.sql"),
     include_str!("migrations/0005_reaction_linq_id.sql"),
     include_str!("migrations/0006_projector.sql"),
+    include_str!("migrations/0007_catch_up.sql"),
 ];
 
 /// The schema version this build writes.

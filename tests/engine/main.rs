@@ -12,6 +12,8 @@ mod harness;
 mod hostile;
 mod linq_connect;
 mod linq_fake;
+mod linq_fake_account;
+mod linq_sync;
 mod projector;
 mod router;
 mod sse;
