@@ -605,3 +605,85 @@ fn fetched_then_delivered_and_delivered_then_fetched_are_one_message() {
         "the reaction on its part joined it too: {late}"
     );
 }
+
+/// The highest resident set `pid` reached, from `/proc` (0 once it has exited).
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The benchmark of docs/BENCHMARKS.md at `make soak` scale (`LINQ_INBOX_SOAK=1`: 1,000 chats,
+/// 100,000 messages); 100 chats and 10,000 messages otherwise. Prints time and peak RSS.
+#[test]
+fn a_pass_over_a_large_account_is_complete() {
+    let (chats, per_chat) = if crate::harness::soak() {
+        (1000, 100)
+    } else {
+        (100, 100)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut account = Account::new("v3", vec![LINE.into()]);
+    for c in 0..chats {
+        let id = format!("c-{c}");
+        let other = format!("+1415557{c:04}");
+        let messages = (0..per_chat)
+            .map(|i| {
+                v3_message(
+                    &format!("m-{c}-{i}"),
+                    &id,
+                    &other,
+                    10 + i,
+                    "a message of ordinary length, about sixty characters",
+                    "received",
+                    &[],
+                )
+            })
+            .collect();
+        account.add_chat(v3_chat(&id, None, &[&other]), messages);
+    }
+    let fake = fake_with(account);
+    let base = fake.base();
+    let started = Instant::now();
+    let mut child = std::process::Command::new(crate::harness::BIN)
+        .args(["linq", "sync", "--json", "--data-dir"])
+        .arg(dir.path())
+        .envs(
+            env(&base, "v3", TOKEN)
+                .into_iter()
+                .filter_map(|(k, v)| v.map(|v| (k, v))),
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start linq sync");
+    let mut peak = 0;
+    while child.try_wait().expect("wait").is_none() {
+        peak = peak.max(peak_rss_kib(child.id()));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let elapsed = started.elapsed();
+    let out = child.wait_with_output().expect("output");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    let total = chats * per_chat;
+    assert_eq!(
+        report["new"], total,
+        "every message of the account came in: {report}"
+    );
+    assert_eq!(
+        count(dir.path(), "SELECT count(*) FROM messages"),
+        total as i64,
+        "and is in the inbox"
+    );
+    println!(
+        "catch-up pass: {chats} chats, {total} messages, {} requests in {:.1} s, peak RSS {} MiB",
+        fake.calls().len(),
+        elapsed.as_secs_f64(),
+        peak / 1024
+    );
+}

@@ -176,6 +176,20 @@ impl Runner {
     }
 }
 
+/// The last pass as shown before any pass of this run: one a kill left `running` is not running
+/// now; the next pass resumes it.
+fn shown_at_start(last: &PassRow) -> SyncStatus {
+    let mut status = SyncStatus::from(last);
+    if status.state == "running" {
+        status.state = "failed".into();
+        status.error = Some(
+            "the last catch-up was interrupted when the app stopped; the next one resumes it"
+                .into(),
+        );
+    }
+    status
+}
+
 /// The REST client a pass uses: the account's token and API version, paced, reads retried.
 pub async fn client(connection: &ConnectSettings) -> Result<Rest, SyncError> {
     let (token, _) = connection.token().await;

@@ -2,7 +2,7 @@
 // authenticates every call, and writes carry `Content-Type: application/json` as the server
 // requires.
 import type {
-  ActivityPage, Call, ChatSummary, Contact, RawEvent, Rejected, SearchHit, Settings, Status, ThreadItem,
+  ActivityPage, Call, ChatSummary, Contact, RawEvent, Rejected, SearchHit, Settings, Status, SyncStatus, ThreadItem,
 } from './types';
 
 export class ApiError extends Error {
@@ -71,4 +71,6 @@ export const api = {
     request<unknown>('POST', '/api/presence', { chat_id, focused }),
   revealSecret: () => request<{ secret: string }>('POST', '/api/secret/reveal', {}),
   regenerateSecret: () => request<{ secret: string }>('POST', '/api/secret/regenerate', {}),
+  /** Starts a catch-up pass (202); its progress arrives on the stream as `event: sync`. */
+  catchUp: () => request<SyncStatus>('POST', '/api/linq/sync', {}),
 };
