@@ -76,7 +76,7 @@ impl CatchUp {
             inner: Arc::new(Inner {
                 status: Mutex::new(
                     last.as_ref()
-                        .map_or_else(SyncStatus::idle, SyncStatus::from),
+                        .map_or_else(SyncStatus::idle, shown_at_start),
                 ),
                 requests,
                 listener_ok: Mutex::new(None),
