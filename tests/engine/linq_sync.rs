@@ -620,6 +620,7 @@ fn peak_rss_kib(pid: u32) -> u64 {
 
 /// The benchmark of docs/BENCHMARKS.md at `make soak` scale (`LINQ_INBOX_SOAK=1`: 1,000 chats,
 /// 100,000 messages); 100 chats and 10,000 messages otherwise. Prints time and peak RSS.
+/// `LINQ_INBOX_SYNC_BENCH_BIN` runs another build of the binary (the release one).
 #[test]
 fn a_pass_over_a_large_account_is_complete() {
     let (chats, per_chat) = if crate::harness::soak() {
@@ -649,8 +650,9 @@ fn a_pass_over_a_large_account_is_complete() {
     }
     let fake = fake_with(account);
     let base = fake.base();
+    let bin = std::env::var("LINQ_INBOX_SYNC_BENCH_BIN").unwrap_or(crate::harness::BIN.into());
     let started = Instant::now();
-    let mut child = std::process::Command::new(crate::harness::BIN)
+    let mut child = std::process::Command::new(bin)
         .args(["linq", "sync", "--json", "--data-dir"])
         .arg(dir.path())
         .envs(

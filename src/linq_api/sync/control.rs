@@ -74,10 +74,7 @@ impl CatchUp {
         let (requests, rx) = mpsc::channel(4);
         let catch_up = CatchUp {
             inner: Arc::new(Inner {
-                status: Mutex::new(
-                    last.as_ref()
-                        .map_or_else(SyncStatus::idle, shown_at_start),
-                ),
+                status: Mutex::new(last.as_ref().map_or_else(SyncStatus::idle, shown_at_start)),
                 requests,
                 listener_ok: Mutex::new(None),
                 on_change,
