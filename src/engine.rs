@@ -55,6 +55,9 @@ impl From<crate::ingest::StartError> for EngineError {
     }
 }
 
+/// How long after start the first catch-up pass begins.
+const START_PASS_DELAY: Duration = Duration::from_secs(2);
+
 pub struct Engine {
     store: Store,
     ingest: Ingest,
@@ -284,7 +287,13 @@ impl Engine {
         )));
         // What webhooks missed while the app was not running; later, what they miss while the
         // machine sleeps.
-        catch_up.request(Trigger::Start);
+        // A moment after start, so the desktop shell's notifier is listening when the pass
+        // ends (its summary is the rep's "while you were away").
+        let starting = catch_up.clone();
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep(START_PASS_DELAY).await;
+            starting.request(Trigger::Start);
+        }));
         tasks.push(tokio::spawn(watch_clock(catch_up.clone())));
         watch_logind(catch_up);
         // Rotations by the CLI and the end of a grace period reach the listener from here.
