@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::error::EventError;
-use super::model::Fact;
+use super::model::{Direction, Fact};
 use super::signature::canonical_json;
 use super::value::id_field;
 use super::{api, shapes};
@@ -32,6 +32,8 @@ pub struct FetchedRecord {
     pub body: String,
     /// The record's own time (`sent_at`, else `created_at`), as Linq wrote it.
     pub time: Option<String>,
+    /// The record reads as an inbound message nobody has read yet.
+    pub inbound_unread: bool,
 }
 
 /// The log row for message `record`, listed under `chat` on the rep's `line`, in API
@@ -49,18 +51,25 @@ pub fn message_envelope(
         .iter()
         .find_map(|k| record.get(*k).and_then(Value::as_str))
         .map(str::to_string);
+    let data = json!({"chat": chat_context(chat), "line": line, "record": record});
+    let inbound_unread = matches!(
+        read(MESSAGE_TYPE, Some(version), &data),
+        Some(Ok(Fact::Record(facts))) if matches!(facts.first(),
+            Some(Fact::Message(m)) if m.direction == Direction::Inbound && !m.read)
+    );
     let body = json!({
         "event_type": MESSAGE_TYPE,
         "event_id": event_id,
         "api_version": version,
         "created_at": time,
-        "data": {"chat": chat_context(chat), "line": line, "record": record},
+        "data": data,
     });
     Some(FetchedRecord {
         event_id,
         message_id,
         body: body.to_string(),
         time,
+        inbound_unread,
     })
 }
 
@@ -158,6 +167,8 @@ mod tests {
             a.event_id, read.event_id,
             "a record that changed is a row of its own"
         );
+        assert!(a.inbound_unread, "an inbound message received, not read");
+        assert!(!read.inbound_unread, "read is not unread");
     }
 
     #[test]

@@ -201,7 +201,7 @@ fn seeded(version: &'static str) -> (Account, usize) {
                 v2_message(
                     300 + i,
                     BOB,
-                    5000 - i as i64,
+                    720 * (i as i64 + 1),
                     &format!("note {i}"),
                     "delivered",
                     true,
@@ -326,28 +326,37 @@ fn a_v3_listing_in_an_order_of_its_own_is_walked_whole() {
 }
 
 #[test]
-fn a_second_v3_pass_reads_only_the_newest_page_of_a_long_chat() {
-    let dir = tempfile::tempdir().unwrap();
-    let (account, _) = seeded("v3");
-    let fake = fake_with(account);
-    assert!(
-        sync(dir.path(), &fake, "v3", TOKEN).0,
-        "the first pass succeeds"
-    );
-    let first = fake.calls().len();
-    assert!(
-        sync(dir.path(), &fake, "v3", TOKEN).0,
-        "the second pass succeeds"
-    );
-    let second: Vec<String> = fake.calls()[first..].to_vec();
-    let long_pages = second
-        .iter()
-        .filter(|c| c.contains("/chats/c-long/messages"))
-        .count();
-    assert_eq!(
-        long_pages, 1,
-        "newest first and past the look-back: the walk stops after one page: {second:?}"
-    );
+fn a_second_pass_reads_only_the_newest_page_of_a_long_chat() {
+    for (version, long) in [
+        ("v3", "/chats/c-long/messages"),
+        ("v2", "/chats/3/chat_messages"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = fake_with(seeded(version).0);
+        assert!(
+            sync(dir.path(), &fake, version, TOKEN).0,
+            "{version}: the first pass succeeds"
+        );
+        let first = fake.calls().len();
+        assert!(
+            sync(dir.path(), &fake, version, TOKEN).0,
+            "{version}: the second pass succeeds"
+        );
+        let second: Vec<String> = fake.calls()[first..].to_vec();
+        let pages: Vec<&String> = second.iter().filter(|c| c.contains(long)).collect();
+        assert_eq!(
+            pages.len(),
+            1,
+            "{version}: past the watermark and the look-back the walk ends after one page: {second:?}"
+        );
+        if version == "v2" {
+            assert!(
+                pages[0].contains("after=") && pages[0].contains("sort=desc"),
+                "{version}: v2 asks Linq for what came after the watermark, newest first: {}",
+                pages[0]
+            );
+        }
+    }
 }
 
 #[test]

@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::SyncError;
 use crate::ingest::Ingest;
 use crate::linq::fetched::{message_envelope, FetchedRecord, MESSAGE_TYPE};
-use crate::linq::{parse_envelope, Direction, Fact, SignatureForm};
+use crate::linq::SignatureForm;
 use crate::linq_api::error::LinqApiError;
 use crate::linq_api::listing::{ListedChat, Listing, MessageQuery};
 use crate::linq_api::rest::Rest;
@@ -138,14 +138,6 @@ impl Walk<'_> {
     }
 
     fn record(&self, r: FetchedRecord, version: &str) -> RecordWrite {
-        let inbound_unread = serde_json::from_str::<Value>(&r.body)
-            .ok()
-            .and_then(|v| parse_envelope(&v).ok())
-            .is_some_and(|env| match env.fact {
-                Fact::Record(facts) => matches!(facts.first(),
-                    Some(Fact::Message(m)) if m.direction == Direction::Inbound && !m.read),
-                _ => false,
-            });
         let created = r.time.as_deref().and_then(crate::linq::time::parse);
         RecordWrite {
             event: NewEvent {
@@ -161,7 +153,7 @@ impl Walk<'_> {
             },
             candidate: !self.counted.contains(&r.message_id),
             message_id: r.message_id,
-            inbound_unread,
+            inbound_unread: r.inbound_unread,
         }
     }
 
