@@ -698,3 +698,40 @@ fn a_pass_over_a_large_account_is_complete() {
         peak / 1024
     );
 }
+
+#[test]
+fn a_listener_reachable_again_after_a_failed_tunnel_check_catches_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake_with(seeded("v3").0);
+    let base = fake.base();
+    let server = Server::start_with(dir.path(), &env(&base, "v3", TOKEN));
+    let start = pass_done(&server, &Value::Null);
+    let dead = format!("http://127.0.0.1:{}", crate::harness::free_port());
+    let (status, report) = server.post_api(
+        "/api/linq/test-delivery",
+        &json!({"public_url": dead, "timeout_ms": 1000}).to_string(),
+    );
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        report["ok"], false,
+        "nothing listens there: the check fails"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        server.api("/api/status")["sync"]["started_at"],
+        start["started_at"],
+        "a failing check alone starts no pass"
+    );
+    let tunnel = crate::linq_fake::tunnel(server.webhook);
+    let (status, report) = server.post_api(
+        "/api/linq/test-delivery",
+        &json!({"public_url": format!("http://{tunnel}")}).to_string(),
+    );
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["ok"], true, "through the tunnel again: {report}");
+    let again = pass_done(&server, &start);
+    assert_eq!(
+        again["trigger"], "listener",
+        "reachable again: a pass fetches what Linq gave up on meanwhile"
+    );
+}
