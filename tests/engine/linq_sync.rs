@@ -688,7 +688,7 @@ fn a_pass_over_a_large_account_is_complete() {
     );
     assert_eq!(
         count(dir.path(), "SELECT count(*) FROM messages"),
-        total as i64,
+        total,
         "and is in the inbox"
     );
     println!(
