@@ -113,6 +113,14 @@ fn v2_message(
                "updated_at": at(minutes_ago - 1)})).collect::<Vec<_>>()})
 }
 
+/// `message` with a photo attached, as v2 lists attachments.
+fn with_v2_attachment(mut message: Value) -> Value {
+    message["attachments"] = json!([{"id": "5f0c2a4e-0000-4000-8000-000000000011",
+        "url": "https://cdn.linqapp.com/attachments/11/site.jpg", "filename": "site.jpg",
+        "mime_type": "image/jpeg", "file_size": 2048}]);
+    message
+}
+
 /// A one-to-one chat, a group chat and a long chat that takes several pages, in `version`.
 /// Returns the account and how many messages it holds.
 fn seeded(version: &'static str) -> (Account, usize) {
@@ -169,7 +177,15 @@ fn seeded(version: &'static str) -> (Account, usize) {
         a.add_chat(
             v2_chat(1, None, &[ANN]),
             vec![
-                v2_message(11, ANN, 300, "Is Friday ok?", "delivered", false, &[]),
+                with_v2_attachment(v2_message(
+                    11,
+                    ANN,
+                    300,
+                    "Is Friday ok?",
+                    "delivered",
+                    false,
+                    &[],
+                )),
                 v2_message(
                     12,
                     LINE,
@@ -266,6 +282,38 @@ fn first_pass_imports_the_account(version: &'static str) {
         count(dir.path(), "SELECT count(*) FROM deliveries") >= 2,
         "delivered states are kept"
     );
+    assert_eq!(
+        count(
+            dir.path(),
+            "SELECT count(*) FROM attachments WHERE filename = 'site.jpg'"
+        ),
+        1,
+        "the media part is kept as an attachment (for the attachment worker to download)"
+    );
+    let (read, unread) = if version == "v3" { (46, 3) } else { (47, 2) };
+    assert_eq!(
+        count(
+            dir.path(),
+            "SELECT count(*) FROM messages WHERE is_read = 1"
+        ),
+        read,
+        "read states are kept"
+    );
+    assert_eq!(
+        count(dir.path(), "SELECT sum(unread_count) FROM chats"),
+        unread,
+        "fetched inbound messages nobody read count as unread"
+    );
+    if version == "v3" {
+        assert_eq!(
+            count(
+                dir.path(),
+                "SELECT count(*) FROM read_receipts WHERE read_at IS NOT NULL"
+            ),
+            46,
+            "read times are kept"
+        );
+    }
     let before = projections(dir.path());
     let logged = count(dir.path(), "SELECT count(*) FROM events");
 
