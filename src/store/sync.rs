@@ -150,7 +150,7 @@ pub fn chat_marks(
 pub struct RecordWrite {
     pub event: NewEvent,
     pub message_id: String,
-    /// Not counted as new yet by this pass (the same message may be listed twice).
+    /// The first listing of this message in this pass: only it may count the message as new.
     pub candidate: bool,
     /// An inbound message the record says is unread.
     pub inbound_unread: bool,
@@ -167,12 +167,12 @@ pub struct PageWrite {
 }
 
 /// What a page changed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PageResult {
     /// Log rows added (a record unchanged since it was last logged adds none).
     pub stored: i64,
     /// Messages the store did not hold before.
-    pub new_ids: Vec<String>,
+    pub new: i64,
     pub away: i64,
 }
 
@@ -186,7 +186,7 @@ pub fn append_page(conn: &Connection, page: &PageWrite) -> Result<PageResult, St
             result.stored += 1;
         }
         if !held {
-            result.new_ids.push(r.message_id.clone());
+            result.new += 1;
             result.away += i64::from(r.inbound_unread);
         }
     }
@@ -196,7 +196,7 @@ pub fn append_page(conn: &Connection, page: &PageWrite) -> Result<PageResult, St
     .execute(params![
         page.pass,
         page.records.len() as i64,
-        result.new_ids.len() as i64,
+        result.new,
         result.away
     ])?;
     conn.prepare_cached(

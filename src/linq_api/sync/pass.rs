@@ -20,7 +20,7 @@ use crate::linq::SignatureForm;
 use crate::linq_api::error::LinqApiError;
 use crate::linq_api::listing::{ListedChat, Listing, MessageQuery};
 use crate::linq_api::rest::Rest;
-use crate::store::sync::{self, ChatMark, PageResult, PageWrite, PassRow, RecordWrite};
+use crate::store::sync::{self, ChatMark, PageWrite, PassRow, RecordWrite};
 use crate::store::{now_millis, NewEvent, Store, StoreError};
 
 /// How far behind a chat's watermark a walk keeps reading: messages Linq recovers late
@@ -74,7 +74,7 @@ async fn walk_account(rest: &Rest, s: &PassSettings<'_>, pass: i64) -> Result<()
         listing,
         s,
         pass,
-        counted: HashSet::new(),
+        seen: HashSet::new(),
     };
     for chat in &chats {
         let mark = marks.get(&chat.id).copied().unwrap_or_default();
@@ -90,8 +90,9 @@ struct Walk<'a> {
     listing: Listing<'a>,
     s: &'a PassSettings<'a>,
     pass: i64,
-    /// Messages this pass counted as new already (a listing may show one twice).
-    counted: HashSet<String>,
+    /// Messages this pass has listed already: only the first listing of one may count it new
+    /// (a listing that shifts while it is paged shows a record twice).
+    seen: HashSet<String>,
 }
 
 impl Walk<'_> {
@@ -128,8 +129,7 @@ impl Walk<'_> {
             }
             let past_floor = matches!((floor, order.oldest), (Some(f), Some(o)) if o < f);
             let last = page.next.is_none() || (order.newest_first && past_floor);
-            let result = self.log_page(chat, records, last.then_some(newest)).await?;
-            self.counted.extend(result.new_ids);
+            self.log_page(chat, records, last.then_some(newest)).await?;
             if last {
                 return Ok(());
             }
@@ -137,7 +137,7 @@ impl Walk<'_> {
         }
     }
 
-    fn record(&self, r: FetchedRecord, version: &str) -> RecordWrite {
+    fn record(&mut self, r: FetchedRecord, version: &str) -> RecordWrite {
         let created = r.time.as_deref().and_then(crate::linq::time::parse);
         RecordWrite {
             event: NewEvent {
@@ -151,7 +151,7 @@ impl Walk<'_> {
                 payload: r.body,
                 webhook_id: None,
             },
-            candidate: !self.counted.contains(&r.message_id),
+            candidate: self.seen.insert(r.message_id.clone()),
             message_id: r.message_id,
             inbound_unread: r.inbound_unread,
         }
@@ -162,7 +162,7 @@ impl Walk<'_> {
         chat: &ListedChat,
         records: Vec<RecordWrite>,
         finish: Option<Option<i64>>,
-    ) -> Result<PageResult, SyncError> {
+    ) -> Result<(), SyncError> {
         let page = PageWrite {
             pass: self.pass,
             chat_id: chat.id.clone(),
@@ -171,15 +171,15 @@ impl Walk<'_> {
             finish,
         };
         let pass = self.pass;
-        let (result, row) = write(self.s.ingest, move |c| {
-            let result = sync::append_page(c, &page)?;
-            Ok((result, sync::pass_row(c, pass)?))
+        let row = write(self.s.ingest, move |c| {
+            sync::append_page(c, &page)?;
+            sync::pass_row(c, pass)
         })
         .await?;
         if let (Some(row), Some(_)) = (row, finish) {
             (self.s.progress)(&row);
         }
-        Ok(result)
+        Ok(())
     }
 }
 
