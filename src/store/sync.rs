@@ -285,3 +285,97 @@ impl From<&PassRow> for SyncStatus {
 pub fn pass_row(conn: &Connection, id: i64) -> Result<Option<PassRow>, StoreError> {
     pass(conn, id)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::linq::fetched::{message_envelope, MESSAGE_TYPE};
+    use crate::linq::SignatureForm;
+    use crate::store::Store;
+    use serde_json::json;
+
+    fn record(id: &str, read: bool) -> RecordWrite {
+        let chat = json!({"id": "c1"});
+        let message = json!({"id": id, "chat_id": "c1", "is_from_me": false,
+                             "delivery_status": if read { "read" } else { "received" },
+                             "sent_at": "2026-11-20T17:15:00Z",
+                             "parts": [{"type": "text", "value": "hi", "reactions": []}]});
+        let r = message_envelope("v3", &chat, None, &message).expect("has an id");
+        RecordWrite {
+            event: NewEvent {
+                event_id: r.event_id,
+                event_type: MESSAGE_TYPE.into(),
+                api_version: Some("v3".into()),
+                created_at: None,
+                created_at_original: None,
+                received_at: 0,
+                signature: SignatureForm::Fetched,
+                payload: r.body,
+                webhook_id: None,
+            },
+            message_id: r.message_id,
+            candidate: true,
+            inbound_unread: r.inbound_unread,
+        }
+    }
+
+    fn page(pass: i64, records: Vec<RecordWrite>, finish: Option<Option<i64>>) -> PageWrite {
+        PageWrite {
+            pass,
+            chat_id: "c1".into(),
+            line: None,
+            records,
+            finish,
+        }
+    }
+
+    #[test]
+    fn a_pass_left_running_is_resumed_and_a_record_logged_twice_adds_nothing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let conn = Store::open(dir.path())
+            .and_then(|s| s.writer())
+            .expect("a store");
+        let pass = begin_pass(&conn, "start", 1).expect("begins");
+        let first =
+            append_page(&conn, &page(pass.id, vec![record("m1", false)], None)).expect("written");
+        assert_eq!(
+            (first.stored, first.new, first.away),
+            (1, 1, 1),
+            "a new unread inbound message: logged, new, away"
+        );
+        let resumed = begin_pass(&conn, "wake", 2).expect("begins");
+        assert_eq!(
+            resumed.id, pass.id,
+            "a pass left running is resumed, not restarted"
+        );
+        let again = append_page(
+            &conn,
+            &page(pass.id, vec![record("m1", false)], Some(Some(9))),
+        )
+        .expect("written");
+        assert_eq!(again.stored, 0, "the same record again is a duplicate row");
+        let changed =
+            append_page(&conn, &page(pass.id, vec![record("m1", true)], None)).expect("written");
+        assert_eq!(
+            changed.stored, 1,
+            "a record that changed is a row of its own"
+        );
+        let marks = chat_marks(&conn, pass.id).expect("marks");
+        assert_eq!(
+            marks.get("c1").copied(),
+            Some(ChatMark {
+                watermark: Some(9),
+                done: true
+            }),
+            "the chat's last page set its watermark and finished it for this pass"
+        );
+        let done = finish_pass(&conn, pass.id, None, 3).expect("finished");
+        assert_eq!(
+            (done.state.as_str(), done.fetched, done.chats_done),
+            ("done", 3, 1),
+            "the pass counts every record fetched and every chat finished"
+        );
+        let next = begin_pass(&conn, "demand", 4).expect("begins");
+        assert_ne!(next.id, pass.id, "after a finished pass, a new one");
+    }
+}
