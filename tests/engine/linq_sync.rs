@@ -606,6 +606,11 @@ fn fetched_then_delivered_and_delivered_then_fetched_are_one_message() {
         "the pass at start fetched the message: {start}"
     );
     assert_eq!(start["trigger"], "start", "{start}");
+    assert_eq!(
+        (start["away"].clone(), start["away_chats"].clone()),
+        (json!(1), json!(1)),
+        "an unread inbound message found by the pass counts for the 'while you were away' summary: {start}"
+    );
 
     webhook(&server, &early, "evt-early");
     let late = v3_message(
