@@ -711,12 +711,46 @@ fn a_pass_over_a_large_account_is_complete() {
         account.add_chat(v3_chat(&id, None, &[&other]), messages);
     }
     let fake = fake_with(account);
+    let total = chats * per_chat;
+    let (first, elapsed, peak) = timed_sync(dir.path(), &fake);
+    assert_eq!(
+        first["new"], total,
+        "every message of the account came in: {first}"
+    );
+    assert_eq!(
+        count(dir.path(), "SELECT count(*) FROM messages"),
+        total,
+        "and is in the inbox"
+    );
+    println!(
+        "catch-up pass: {chats} chats, {total} messages, {} requests in {:.1} s, peak RSS {} MiB",
+        fake.calls().len(),
+        elapsed.as_secs_f64(),
+        peak / 1024
+    );
+    let calls = fake.calls().len();
+    let (second, elapsed, peak) = timed_sync(dir.path(), &fake);
+    assert_eq!(
+        second["new"], 0,
+        "the second pass finds nothing new: {second}"
+    );
+    println!(
+        "second pass: {} requests in {:.1} s, peak RSS {} MiB",
+        fake.calls().len() - calls,
+        elapsed.as_secs_f64(),
+        peak / 1024
+    );
+}
+
+/// Runs `linq sync --json` (`LINQ_INBOX_SYNC_BENCH_BIN`, else this build's binary) against
+/// `fake`: its report, how long it took and its peak RSS in KiB.
+fn timed_sync(dir: &Path, fake: &FakeLinq) -> (Value, Duration, u64) {
     let base = fake.base();
     let bin = std::env::var("LINQ_INBOX_SYNC_BENCH_BIN").unwrap_or(crate::harness::BIN.into());
     let started = Instant::now();
     let mut child = std::process::Command::new(bin)
         .args(["linq", "sync", "--json", "--data-dir"])
-        .arg(dir.path())
+        .arg(dir)
         .envs(
             env(&base, "v3", TOKEN)
                 .into_iter()
@@ -733,23 +767,8 @@ fn a_pass_over_a_large_account_is_complete() {
     }
     let elapsed = started.elapsed();
     let out = child.wait_with_output().expect("output");
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    let total = chats * per_chat;
-    assert_eq!(
-        report["new"], total,
-        "every message of the account came in: {report}"
-    );
-    assert_eq!(
-        count(dir.path(), "SELECT count(*) FROM messages"),
-        total,
-        "and is in the inbox"
-    );
-    println!(
-        "catch-up pass: {chats} chats, {total} messages, {} requests in {:.1} s, peak RSS {} MiB",
-        fake.calls().len(),
-        elapsed.as_secs_f64(),
-        peak / 1024
-    );
+    let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (report, elapsed, peak)
 }
 
 #[test]
