@@ -13,6 +13,7 @@ use crate::config::Settings;
 use crate::feed::{self, LiveState, Presence, StreamEvent, TypingState};
 use crate::http::{self, ApiState, Auth, StatusInfo};
 use crate::ingest::{Ingest, WriterOptions};
+use crate::linq_api::sync::{watch_clock, watch_logind, CatchUp, Trigger};
 use crate::store::settings::{self as prefs, SettingsPatch, UiSettings};
 use crate::store::{chats, Store, StoreError};
 
@@ -54,6 +55,9 @@ impl From<crate::ingest::StartError> for EngineError {
         }
     }
 }
+
+/// How long after start the first catch-up pass begins.
+const START_PASS_DELAY: Duration = Duration::from_secs(2);
 
 pub struct Engine {
     store: Store,
@@ -116,6 +120,7 @@ struct Parts {
     api: Arc<ApiState>,
     linq: Arc<http::connect::ConnectState>,
     activity: crate::memory::Activity,
+    catch_up: CatchUp,
 }
 
 impl Parts {
@@ -163,6 +168,12 @@ impl Parts {
         });
         let linq_connection = crate::linq_api::ConnectSettings::from_settings(settings);
         let activity = crate::memory::Activity::default();
+        let catch_up = CatchUp::start(
+            linq_connection.clone(),
+            ingest.clone(),
+            store.clone(),
+            Arc::new(publish_sync(live.clone())),
+        );
         let api = Arc::new(ApiState {
             store: store.clone(),
             readers: Mutex::new(Vec::new()),
@@ -180,6 +191,7 @@ impl Parts {
             secrets: secrets.clone(),
             activity: activity.clone(),
             attachments: Attachments::new(&settings.data_dir, settings.attachments),
+            catch_up: catch_up.clone(),
         });
         let linq = Arc::new(http::connect::ConnectState {
             connection: linq_connection,
@@ -196,6 +208,7 @@ impl Parts {
             api,
             linq,
             activity,
+            catch_up,
         })
     }
 }
@@ -227,6 +240,7 @@ impl Engine {
             api,
             linq,
             activity,
+            catch_up,
         } = Parts::assemble(&settings, webhook_addr, ui_addr)?;
 
         let mut shutdown = Vec::new();
@@ -275,6 +289,17 @@ impl Engine {
             activity,
             ingest.committed(),
         )));
+        // What webhooks missed while the app was not running; later, what they miss while the
+        // machine sleeps.
+        // A moment after start, so the desktop shell's notifier is listening when the pass
+        // ends (its summary is the rep's "while you were away").
+        let starting = catch_up.clone();
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep(START_PASS_DELAY).await;
+            starting.request(Trigger::Start);
+        }));
+        tasks.push(tokio::spawn(watch_clock(catch_up.clone())));
+        watch_logind(catch_up);
         // Rotations by the CLI and the end of a grace period reach the listener from here.
         tasks.push(tokio::spawn(crate::linq_api::connection::keep_secrets(
             settings.data_dir.clone(),
@@ -358,6 +383,22 @@ impl Engine {
         for task in self.tasks {
             task.abort();
         }
+    }
+}
+
+/// Puts the catch-up pass's status on the stream (`event: sync`). A finished pass that found
+/// unread messages carries an event id of its own, so its one summary notification is shown once.
+fn publish_sync(live: LiveState) -> impl Fn(&crate::store::sync::SyncStatus) + Send + Sync {
+    move |status| {
+        let finished = status.state == "done" && status.away > 0;
+        let data = feed::FeedData {
+            event_type: Some("sync".into()),
+            event_id: finished
+                .then(|| format!("sync-{}", status.started_at.as_deref().unwrap_or_default())),
+            sync: Some(status.clone()),
+            ..feed::FeedData::default()
+        };
+        live.publish(StreamEvent::new(None, "sync", data));
     }
 }
 

@@ -55,6 +55,9 @@ enum LinqCommand {
     },
     /// Show the connection: token (masked), public URL, subscription, secrets in their grace period.
     Status,
+    /// Catch up through Linq's REST API: fetch what webhooks missed (every chat, its messages
+    /// back to what the inbox holds) and print what was fetched and what was new.
+    Sync,
 }
 
 pub fn run(settings: Settings, args: LinqArgs) -> anyhow::Result<ExitCode> {
@@ -127,6 +130,7 @@ pub fn run(settings: Settings, args: LinqArgs) -> anyhow::Result<ExitCode> {
                 let status = connection.status().await?;
                 print_status(&status, json)
             }
+            LinqCommand::Sync => crate::sync::run(&connection, json).await,
         }
     })
 }

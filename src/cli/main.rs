@@ -1,7 +1,7 @@
 //! `linq-inbox`: the engine's command line. This file is the entry: the commands and their
 //! flags (every subcommand also takes the settings of `config::SettingsArgs`), and the dispatch
 //! to one module per command family: `serve`, `replay` (import, export, rebuild), `doctor`,
-//! `linq` (connect the app to Linq). `simulate` lives in the library (`linq_inbox::simulate`).
+//! `linq` (connect the app to Linq), `sync` (its catch-up pass, `linq sync`). `simulate` lives in the library (`linq_inbox::simulate`).
 
 use std::process::ExitCode;
 
@@ -13,6 +13,7 @@ mod doctor;
 mod linq;
 mod replay;
 mod serve;
+mod sync;
 
 #[derive(Parser)]
 #[command(

@@ -38,6 +38,36 @@ pub fn validate_api_base(text: &str) -> Result<String, String> {
     Ok(trimmed.to_string())
 }
 
+/// Which of Linq's REST APIs an account speaks. v3 is current; v2 is the vendor's legacy API
+/// (`linq-api.md` Part B), with other paths, integer ids and another auth header.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApiVersion {
+    #[default]
+    V3,
+    V2,
+}
+
+impl ApiVersion {
+    /// `v3` or `v2` (any case); the error is one sentence naming the flag.
+    pub fn parse(text: &str) -> Result<ApiVersion, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "v3" | "3" => Ok(ApiVersion::V3),
+            "v2" | "2" => Ok(ApiVersion::V2),
+            _ => Err(format!(
+                "--linq-api-version must be v3 or v2 (LINQ_API_VERSION), not {text:?}"
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiVersion::V3 => "v3",
+            ApiVersion::V2 => "v2",
+        }
+    }
+}
+
 /// True for `localhost` and loopback IP literals.
 pub fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -97,6 +127,9 @@ pub struct LinqSection {
     /// Linq's API base, when set in the file rather than by flag or environment.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_base: Option<String>,
+    /// Linq's REST API version for the account (`v3` or `v2`), when set in the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
     /// The integration token, only when no OS keyring could keep it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub integration_token: Option<Token>,
@@ -151,6 +184,14 @@ impl LinqSection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_api_version_is_v3_or_v2() {
+        assert_eq!(ApiVersion::parse("V2"), Ok(ApiVersion::V2), "any case");
+        assert_eq!(ApiVersion::parse(" v3 "), Ok(ApiVersion::V3), "trimmed");
+        let err = ApiVersion::parse("v4").expect_err("no such API");
+        assert!(err.contains("--linq-api-version"), "names the flag: {err}");
+    }
 
     #[test]
     fn expired_secrets_are_not_live() {

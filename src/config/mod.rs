@@ -83,6 +83,10 @@ pub struct SettingsArgs {
     /// Base URL of Linq's partner API (tests point it at a local fake).
     #[arg(long, global = true, env = "LINQ_API_BASE", value_name = "URL")]
     pub linq_api_base: Option<String>,
+    /// Which of Linq's REST APIs the account speaks: `v3` (default) or `v2` (the vendor's legacy
+    /// API). Chooses the endpoints and the auth header of every Linq call.
+    #[arg(long, global = true, env = "LINQ_API_VERSION", value_name = "v3|v2")]
+    pub linq_api_version: Option<String>,
     /// Seconds a rotated-out webhook secret keeps being accepted (default 86400, one day).
     #[arg(
         long,
@@ -165,6 +169,8 @@ pub struct Settings {
     pub typing_retention_hours: u64,
     /// Linq's partner API, e.g. `https://api.linqapp.com` (no trailing slash).
     pub linq_api_base: String,
+    /// The REST API dialect of the account (`--linq-api-version`).
+    pub linq_api_version: linq::ApiVersion,
     /// How long a rotated-out secret is still accepted.
     pub secret_grace: std::time::Duration,
     /// How much of the data folder attachments may take.
@@ -240,6 +246,13 @@ impl Settings {
         )
         .map_err(ConfigError::Invalid)?;
         let attachments = AttachmentLimits::resolve(args, &file)?;
+        let linq_api_version = linq::ApiVersion::parse(
+            args.linq_api_version
+                .as_deref()
+                .or(file.linq.api_version.as_deref())
+                .unwrap_or("v3"),
+        )
+        .map_err(ConfigError::Invalid)?;
         let ui_token = match &args.ui_token {
             Some(t) if t.trim().len() >= 8 => t.trim().to_string(),
             Some(_) => {
@@ -263,6 +276,7 @@ impl Settings {
                 .or(file.typing_retention_hours)
                 .unwrap_or(24),
             linq_api_base,
+            linq_api_version,
             secret_grace: std::time::Duration::from_secs(
                 args.secret_grace_secs.unwrap_or(DEFAULT_SECRET_GRACE_SECS),
             ),

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 
 use super::{FeedData, LiveState, StreamEvent, TypingState};
 use crate::linq::time::format_millis;
-use crate::linq::{parse_envelope, Envelope, Fact, Typing};
+use crate::linq::{parse_envelope, Fact, Typing};
 use crate::store::chats::system::{change_line, membership_key, membership_line};
 use crate::store::names::Names;
 use crate::store::views::Typist;
@@ -124,7 +124,7 @@ pub fn build_event(
         .ok()
         .and_then(|v| parse_envelope(&v).ok());
     if let Some(env) = envelope {
-        fill(conn, shared, &env, e, live, &mut data)?;
+        fill(conn, shared, &env.fact, e, live, &mut data)?;
     }
     if let Some(chat) = data.chat.as_mut() {
         shared.decorate(chat);
@@ -135,13 +135,19 @@ pub fn build_event(
 fn fill(
     conn: &Connection,
     shared: &LiveState,
-    env: &Envelope,
+    fact: &Fact,
     e: &StoredEvent,
     live: bool,
     data: &mut FeedData,
 ) -> Result<(), StoreError> {
     let mut names = Names::new(conn);
-    match &env.fact {
+    match fact {
+        // A fetched record shows as its message (the first of its facts).
+        Fact::Record(facts) => {
+            if let Some(first) = facts.first() {
+                fill(conn, shared, first, e, live, data)?;
+            }
+        }
         Fact::Message(m) => {
             if live {
                 if let Some(from) = &m.from {

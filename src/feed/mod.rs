@@ -93,6 +93,9 @@ pub struct FeedData {
     /// A v3 system line (group name or icon, location sharing).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_event: Option<views::ThreadItem>,
+    /// For `sync` events: the catch-up pass's state and progress.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync: Option<crate::store::sync::SyncStatus>,
     /// For `reset` and `store` events.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,

@@ -122,6 +122,7 @@ async fn status(State(s): State<Arc<ApiState>>) -> ApiResult {
         "attachments": {"max_file_bytes": limits.max_file_bytes, "max_total_bytes": limits.max_total_bytes,
                         "used_bytes": kept.used_bytes, "downloaded": kept.downloaded,
                         "pending": kept.pending, "failed": kept.failed},
+        "sync": s.catch_up.status(),
     })))
 }
 

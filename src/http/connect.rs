@@ -35,6 +35,7 @@ pub fn router(state: Arc<ConnectState>) -> Router {
         .route("/api/linq/subscriptions/{id}", delete(disconnect))
         .route("/api/linq/test-delivery", post(test_delivery))
         .route("/api/linq/rotate", post(rotate))
+        .route("/api/linq/sync", post(sync))
         .with_state(state)
 }
 
@@ -144,7 +145,25 @@ async fn test_delivery(State(s): State<Arc<ConnectState>>, body: axum::body::Byt
         })
         .await
         .map_err(error_response)?;
+    // The tunnel check is what tells the listener was unreachable; reachable again, the
+    // webhooks Linq gave up on meanwhile are fetched.
+    s.api.catch_up.listener_reachable(report.ok);
     Ok(Json(json!(report)))
+}
+
+/// `POST /api/linq/sync`: starts a catch-up pass (202); its progress is `sync` in
+/// `GET /api/status` and on the stream. 409 without an integration token.
+async fn sync(State(s): State<Arc<ConnectState>>) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if s.connection.token().await.0.is_none() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            ConnectError::NoToken.to_string(),
+        ));
+    }
+    s.api
+        .catch_up
+        .request(crate::linq_api::sync::Trigger::Demand);
+    Ok((StatusCode::ACCEPTED, Json(json!(s.api.catch_up.status()))))
 }
 
 /// Whether the event reached the store. The listener answers 200 only after commit, so one

@@ -26,6 +26,8 @@ pub struct ApiState {
     pub activity: crate::memory::Activity,
     /// The kept attachments' folder and limits, and the downloader's wake-up.
     pub attachments: crate::attachments::Attachments,
+    /// Catching up through Linq's REST API: its status, and asking for a pass.
+    pub catch_up: crate::linq_api::sync::CatchUp,
 }
 
 /// What the status screen shows about the configuration.

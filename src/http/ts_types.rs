@@ -6,6 +6,7 @@ use ts_rs::TS;
 
 use crate::feed::{ActivityItem, ActivityPage, FeedData, TypingState};
 use crate::store::settings::{NotifyEvents, Theme, UiSettings};
+use crate::store::sync::SyncStatus;
 use crate::store::views::*;
 
 /// Where the generated file lives, from the crate root.
@@ -54,6 +55,7 @@ fn declarations() -> Vec<String> {
         EventView,
         RejectedView,
         TypingState,
+        SyncStatus,
         FeedData,
         ActivityItem,
         ActivityPage,

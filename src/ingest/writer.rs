@@ -187,8 +187,15 @@ impl Writer {
                 Job::Reject(r) => {
                     log::record_rejection(&tx, &r).map(|_| outcomes.push(Outcome::None))
                 }
-                Job::Task { task, reply } => run_task(&tx, task).map(|result| {
+                Job::Task { task, reply } => run_task(&tx, task).and_then(|result| {
+                    // A task may append log rows too (a catch-up pass's page): the projector
+                    // must hear of them like of any delivery.
+                    if result.is_ok() {
+                        let seq = log::max_seq(&tx)?;
+                        max_seq = Some(max_seq.map_or(seq, |m: i64| m.max(seq)));
+                    }
                     outcomes.push(Outcome::Task(reply, result));
+                    Ok(())
                 }),
             };
             if let Err(e) = step {

@@ -10,9 +10,13 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::error::{require_object, typed, EventError};
-use super::model::{Fact, Reaction, ReactionChange};
+use super::model::{
+    Attachment, ChatCreated, Direction, Fact, Handle, Message, Reaction, ReactionChange, Read,
+    TextPart,
+};
 use super::shapes::handle_of;
 use super::v3;
+use super::value::{Id, Time};
 
 /// What the errors of this reader call the record.
 const RECORD: &str = "API message";
@@ -31,8 +35,179 @@ pub fn v3_message(record: &Value) -> Result<Vec<Fact>, EventError> {
             facts.push(Fact::Reaction(part_reaction(&message, index as i64, r)));
         }
     }
+    if let Some(read_at) = w.read_at.clone() {
+        facts.push(Fact::Read(Read {
+            message_id: message.id.clone(),
+            chat_id: Some(message.chat_id.clone()),
+            read_at: Some(read_at),
+        }));
+    }
     facts.insert(0, Fact::Message(message));
     Ok(facts)
+}
+
+/// A v3 API Message listed under `chat` (a v3 Chat, trimmed): the record's facts, with what the
+/// chat says about itself (its handles, whether it is a group, a group's name).
+pub fn v3_message_in(record: &Value, chat: &Value) -> Result<Vec<Fact>, EventError> {
+    let mut facts = v3_message(record)?;
+    let is_group = chat.get("is_group").and_then(Value::as_bool);
+    with_chat(&mut facts, chat, is_group);
+    Ok(facts)
+}
+
+/// Adds the chat's handles and group flag to the record's message, and the chat itself (its
+/// name, for a group: a one-to-one chat's listed name is only its handles) as a fact after it.
+fn with_chat(facts: &mut Vec<Fact>, chat: &Value, is_group: Option<bool>) {
+    let handles: Vec<Handle> = chat
+        .get("handles")
+        .and_then(Value::as_array)
+        .map(|hs| hs.iter().filter_map(handle_of).collect())
+        .unwrap_or_default();
+    let Some(Fact::Message(m)) = facts.first_mut() else {
+        return;
+    };
+    for h in &handles {
+        if !m.handles.iter().any(|x| x.identifier == h.identifier) {
+            m.handles.push(h.clone());
+        }
+    }
+    m.is_group = m.is_group.or(is_group);
+    let created = ChatCreated {
+        chat_id: Some(m.chat_id.clone()),
+        display_name: chat
+            .get("display_name")
+            .and_then(Value::as_str)
+            .filter(|_| is_group == Some(true))
+            .map(str::to_string),
+        is_group,
+        handles,
+    };
+    facts.insert(1, Fact::ChatCreated(created));
+}
+
+/// A v2 API ChatMessage (`linq-api.md` §14) listed under `chat` (a v2 Chat, trimmed) on the
+/// rep's `line`. v2 says no direction: a message sent from the rep's line is theirs.
+pub fn v2_message(
+    record: &Value,
+    chat: &Value,
+    line: Option<&str>,
+) -> Result<Vec<Fact>, EventError> {
+    require_object(RECORD, record)?;
+    let w: WireV2Record = typed(RECORD, record)?;
+    let chat_id = super::value::id_field(chat, "id").ok_or_else(|| EventError::Data {
+        event_type: RECORD.into(),
+        problem: "the chat it was listed under has no id".into(),
+    })?;
+    let outbound = match (w.sent_from.as_deref(), line) {
+        (Some(from), Some(line)) => same_number(from, line),
+        _ => false,
+    };
+    let mut handles: Vec<Handle> = line
+        .map(|l| Handle {
+            identifier: l.to_string(),
+            display_name: None,
+            is_me: true,
+        })
+        .into_iter()
+        .collect();
+    if let Some(from) = w.sent_from.as_deref().filter(|_| !outbound) {
+        handles.push(Handle {
+            identifier: from.to_string(),
+            display_name: None,
+            is_me: false,
+        });
+    }
+    let status = w.delivery_status.as_deref();
+    let message = Message {
+        id: w.id.0,
+        chat_id: chat_id.clone(),
+        direction: if outbound {
+            Direction::Outbound
+        } else {
+            Direction::Inbound
+        },
+        sent_at: w.sent_at,
+        from: if outbound {
+            line.map(str::to_string)
+        } else {
+            w.sent_from
+        },
+        service: chat
+            .get("service")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        handles,
+        is_group: None,
+        texts: w
+            .text
+            .filter(|t| !t.is_empty())
+            .map(|text| TextPart { index: 0, text })
+            .into_iter()
+            .collect(),
+        attachments: w
+            .attachments
+            .into_iter()
+            .flatten()
+            .map(|a| Attachment {
+                id: a.id.map(|i| i.0),
+                url: a.url,
+                filename: a.filename,
+                mime_type: a.mime_type,
+            })
+            .collect(),
+        reply_to: None,
+        read: w.is_read.unwrap_or(false),
+        delivered: status == Some("delivered") || w.delivered_at.is_some(),
+        delivered_at: w.delivered_at,
+    };
+    let mut facts = vec![Fact::Message(message)];
+    let is_group = chat.get("group").and_then(Value::as_bool);
+    with_chat(&mut facts, chat, is_group);
+    let Some(Fact::Message(m)) = facts.first() else {
+        return Ok(facts);
+    };
+    let reactions: Vec<Fact> = w
+        .reactions
+        .into_iter()
+        .flatten()
+        .map(|r| Fact::Reaction(v2_reaction(m, line, r)))
+        .collect();
+    facts.extend(reactions);
+    Ok(facts)
+}
+
+/// A v2 reaction listed with its message; the same identity as a v2 webhook's (no part).
+fn v2_reaction(m: &Message, line: Option<&str>, r: WireV2Reaction) -> Reaction {
+    let is_from_me = r.is_from_me.unwrap_or(false);
+    Reaction {
+        linq_id: r.id.map(|i| i.0),
+        message_id: m.id.clone(),
+        part_index: None,
+        chat_id: Some(m.chat_id.clone()),
+        kind: r.reaction,
+        custom_emoji: None,
+        sticker: None,
+        from: r
+            .from_phone
+            .or_else(|| is_from_me.then(|| line.map(str::to_string)).flatten()),
+        is_from_me,
+        at: r.sent_at.or(r.created_at),
+        handles: Vec::new(),
+        message_text: None,
+        change: ReactionChange::Added,
+    }
+}
+
+/// v2 numbers come as `+12223334444` or `2223334444` (`+1` assumed): the same line when their
+/// last ten digits match, else when they are equal.
+fn same_number(a: &str, b: &str) -> bool {
+    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    let (da, db) = (digits(a), digits(b));
+    if da.len() >= 10 && db.len() >= 10 {
+        da[da.len() - 10..] == db[db.len() - 10..]
+    } else {
+        a.trim() == b.trim()
+    }
 }
 
 /// The record with the webhook's names for direction and sender.
@@ -78,6 +253,8 @@ struct WireRecord {
     #[serde(default)]
     delivery_status: Option<String>,
     #[serde(default)]
+    read_at: Option<Time>,
+    #[serde(default)]
     parts: Option<Vec<WirePart>>,
 }
 
@@ -99,6 +276,54 @@ struct WireReaction {
     custom_emoji: Option<String>,
     #[serde(default)]
     sticker: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct WireV2Record {
+    id: Id,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    sent_at: Option<Time>,
+    #[serde(default)]
+    delivered_at: Option<Time>,
+    #[serde(default)]
+    delivery_status: Option<String>,
+    #[serde(default)]
+    is_read: Option<bool>,
+    #[serde(default)]
+    sent_from: Option<String>,
+    #[serde(default)]
+    attachments: Option<Vec<WireV2Attachment>>,
+    #[serde(default)]
+    reactions: Option<Vec<WireV2Reaction>>,
+}
+
+#[derive(Deserialize)]
+struct WireV2Attachment {
+    #[serde(default)]
+    id: Option<Id>,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    filename: Option<String>,
+    #[serde(default)]
+    mime_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireV2Reaction {
+    #[serde(default)]
+    id: Option<Id>,
+    reaction: String,
+    #[serde(default)]
+    is_from_me: Option<bool>,
+    #[serde(default)]
+    from_phone: Option<String>,
+    #[serde(default)]
+    sent_at: Option<Time>,
+    #[serde(default)]
+    created_at: Option<Time>,
 }
 
 #[cfg(test)]
@@ -174,6 +399,49 @@ mod tests {
             "who reacted"
         );
         assert_eq!(reactions[0].kind, "love", "how");
+    }
+
+    #[test]
+    fn a_v2_record_from_the_reps_line_is_outbound() {
+        let chat = json!({"id": 7, "group": false, "handles": [{"handle": "+14155550100", "is_me": true}]});
+        let record = json!({"id": 99, "text": "hi", "sent_at": "2026-11-20T17:15:00Z",
+                            "sent_from": "4155550100", "delivery_status": "delivered", "is_read": false,
+                            "reactions": [{"id": 5, "reaction": "like", "is_from_me": false,
+                                           "from_phone": "+14155550101"}]});
+        let facts = v2_message(&record, &chat, Some("+14155550100")).expect("reads");
+        let Some(Fact::Message(m)) = facts.first() else {
+            panic!("the message comes first")
+        };
+        assert_eq!(
+            m.direction,
+            Direction::Outbound,
+            "sent from the rep's line, +1 assumed"
+        );
+        assert_eq!(m.chat_id, "7", "the chat it was listed under, as text");
+        assert!(m.delivered, "delivery_status delivered");
+        let reaction = facts.iter().find_map(|f| match f {
+            Fact::Reaction(r) => Some(r),
+            _ => None,
+        });
+        assert_eq!(
+            reaction.and_then(|r| r.linq_id.as_deref()),
+            Some("5"),
+            "the listed reaction keeps v2's id"
+        );
+    }
+
+    #[test]
+    fn a_read_time_is_a_read_receipt() {
+        let facts = v3_message(&record()).expect("a record reads");
+        let read = facts.iter().find_map(|f| match f {
+            Fact::Read(r) => Some(r),
+            _ => None,
+        });
+        assert_eq!(
+            read.and_then(|r| r.read_at.as_ref()).map(|t| t.0.millis()),
+            crate::linq::time::parse("2026-11-20T17:16:00Z").map(|t| t.millis()),
+            "read_at becomes the receipt's time"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use serde_json::Value;
 pub use super::error::EventError;
 use super::model::{Envelope, Meta};
 use super::value::{kind_of, Time};
-use super::{v2, v3};
+use super::{fetched, v2, v3};
 
 /// Which of Linq's webhook dialects a delivery speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,9 +96,12 @@ pub fn parse_envelope(value: &Value) -> Result<Envelope, EventError> {
         ),
     };
     let data = object.get("data").unwrap_or(&Value::Null);
-    let fact = match Dialect::of(api_version.as_deref()) {
-        Dialect::V3 => v3::read(&event_type, data)?,
-        Dialect::V2 => v2::read(&event_type, data)?,
+    let fact = match fetched::read(&event_type, api_version.as_deref(), data) {
+        Some(fact) => fact?,
+        None => match Dialect::of(api_version.as_deref()) {
+            Dialect::V3 => v3::read(&event_type, data)?,
+            Dialect::V2 => v2::read(&event_type, data)?,
+        },
     };
     Ok(Envelope {
         event_id,

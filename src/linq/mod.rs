@@ -6,6 +6,7 @@
 pub mod api;
 pub mod envelope;
 pub mod error;
+pub mod fetched;
 pub mod json;
 pub mod model;
 mod shapes;

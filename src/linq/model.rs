@@ -56,6 +56,9 @@ pub enum Fact {
     Typing(Typing),
     /// The health of one of the rep's numbers.
     NumberHealth(NumberHealth),
+    /// A record fetched from Linq's REST API that tells several facts at once: a message, its
+    /// read time, and the reactions on its parts. The first fact is the message.
+    Record(Vec<Fact>),
     Unknown,
 }
 

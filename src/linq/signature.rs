@@ -42,6 +42,9 @@ pub enum SignatureForm {
     Standard,
     /// Linq v3's deprecated form: hex HMAC over `{X-Webhook-Timestamp}.{body}`.
     Legacy,
+    /// Not a delivery: a record this app fetched itself from Linq's REST API (a catch-up pass),
+    /// over TLS with the integration token.
+    Fetched,
 }
 
 impl SignatureForm {
@@ -52,6 +55,7 @@ impl SignatureForm {
             SignatureForm::Unsigned => "unsigned",
             SignatureForm::Standard => "standard",
             SignatureForm::Legacy => "legacy",
+            SignatureForm::Fetched => "fetched",
         }
     }
 }

@@ -4,44 +4,20 @@
 //! `{"webhook_subscription": {...}}`. Every failure becomes a `LinqApiError` whose `Display` is
 //! one sentence a rep can act on; the token and the webhook secret never appear in one.
 
-use std::error::Error as _;
 use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+pub use super::error::{describe_transport, message_of, LinqApiError};
+use super::rest::Rest;
 use super::{Token, SUBSCRIPTIONS_PATH};
+use crate::config::linq::ApiVersion;
 use crate::linq::value::id_field;
 
 /// How long one call to Linq may take before it is given up.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
-const TOKEN_HEADER: &str = "X-LINQ-INTEGRATION-TOKEN";
-
-/// What a Linq call can end in, each as one sentence.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LinqApiError {
-    #[error("Linq refused the integration token (HTTP {status}); copy it again from Linq's dashboard and enter it in Settings (or LINQ_INTEGRATION_TOKEN)")]
-    BadToken { status: u16 },
-    #[error("Linq refused the request: {message}")]
-    Rejected { message: String },
-    #[error("Linq has no webhook subscription {id}; it may have been deleted already (run `linq-inbox linq list`)")]
-    NoSuchSubscription { id: String },
-    #[error("Linq is rate-limiting this token (HTTP 429); try again in {retry_after} seconds")]
-    RateLimited { retry_after: u64 },
-    #[error("Linq had a server error (HTTP {status}); nothing was changed, try again in a minute")]
-    Server { status: u16 },
-    #[error("Linq did not answer within {seconds} seconds; check the network and try again")]
-    Timeout { seconds: u64 },
-    #[error("could not reach Linq at {base}: {reason}")]
-    Unreachable { base: String, reason: String },
-    #[error("Linq answered HTTP {status}, which this app does not expect: {message}")]
-    Unexpected { status: u16, message: String },
-    #[error("Linq's answer could not be read: {reason}")]
-    BadAnswer { reason: String },
-    #[error("{0:?} is not a subscription id (letters, digits, - and _ only)")]
-    BadId(String),
-}
 
 /// A subscription as Linq describes it. Linq never returns the secret.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,30 +79,17 @@ impl SubscriptionRequest {
     }
 }
 
+/// The v2 webhook subscriptions of the account (`linq-api.md` §16), on the shared [`Rest`] core.
 pub struct LinqClient {
-    http: reqwest::Client,
-    base: String,
-    token: Token,
-    timeout: Duration,
+    rest: Rest,
 }
 
 impl LinqClient {
     /// `base` is already validated (`crate::config::linq::validate_api_base`).
     pub fn new(base: &str, token: Token, timeout: Duration) -> Result<LinqClient, LinqApiError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .user_agent(concat!("linq-inbox/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| LinqApiError::Unreachable {
-                base: base.to_string(),
-                reason: format!("the HTTP client could not start ({e})"),
-            })?;
+        // Subscriptions are v2 endpoints: they take v2's header whatever the account's version.
         Ok(LinqClient {
-            http,
-            base: base.trim_end_matches('/').to_string(),
-            token,
-            timeout,
+            rest: Rest::new(base, token, ApiVersion::V2, timeout)?,
         })
     }
 
@@ -179,6 +142,7 @@ impl LinqClient {
         Ok(())
     }
 
+    /// One call; a 404 naming subscription `id` says it no longer exists.
     async fn call(
         &self,
         method: Method,
@@ -186,64 +150,16 @@ impl LinqClient {
         body: Option<Value>,
         id: Option<&str>,
     ) -> Result<Value, LinqApiError> {
-        let url = format!("{}{}", self.base, path);
-        let mut request = self
-            .http
-            .request(method, &url)
-            .header(TOKEN_HEADER, self.token.expose())
-            .header(reqwest::header::ACCEPT, "application/json");
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.map_err(|e| self.transport(e))?;
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
-        let text = response.text().await.map_err(|e| self.transport(e))?;
-        if status.is_success() {
-            if status == StatusCode::NO_CONTENT || text.trim().is_empty() {
-                return Ok(Value::Null);
-            }
-            return serde_json::from_str(&text).map_err(|e| LinqApiError::BadAnswer {
-                reason: format!("it is not JSON ({e})"),
-            });
-        }
-        Err(error_for(status, &text, retry_after, id))
-    }
-
-    fn transport(&self, e: reqwest::Error) -> LinqApiError {
-        if e.is_timeout() {
-            return LinqApiError::Timeout {
-                seconds: self.timeout.as_secs().max(1),
-            };
-        }
-        LinqApiError::Unreachable {
-            base: self.base.clone(),
-            reason: describe_transport(&e),
-        }
-    }
-}
-
-/// The innermost cause of a transport failure, in words: "connection refused".
-pub fn describe_transport(e: &reqwest::Error) -> String {
-    let mut last = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            return match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => {
-                    "connection refused: nothing is listening there".into()
+        self.rest
+            .request(method, path, &[], body.as_ref())
+            .await
+            .map_err(|e| match (e, id) {
+                (LinqApiError::Unexpected { status: 404, .. }, Some(id)) => {
+                    LinqApiError::NoSuchSubscription { id: id.to_string() }
                 }
-                std::io::ErrorKind::ConnectionReset => "the connection was reset".into(),
-                _ => io.to_string(),
-            };
-        }
-        last = s.to_string();
-        source = s.source();
+                (e, _) => e,
+            })
     }
-    last
 }
 
 fn item_path(id: &str) -> Result<String, LinqApiError> {
@@ -284,86 +200,6 @@ fn parse_subscription(mut value: Value) -> Result<Subscription, LinqApiError> {
     serde_json::from_value(value).map_err(|e| LinqApiError::BadAnswer {
         reason: e.to_string(),
     })
-}
-
-/// The sentence for a non-success answer.
-fn error_for(
-    status: StatusCode,
-    body: &str,
-    retry_after: Option<u64>,
-    id: Option<&str>,
-) -> LinqApiError {
-    let code = status.as_u16();
-    match code {
-        401 | 403 => LinqApiError::BadToken { status: code },
-        404 if id.is_some() => LinqApiError::NoSuchSubscription {
-            id: id.unwrap_or_default().to_string(),
-        },
-        400 | 409 | 422 => LinqApiError::Rejected {
-            message: message_of(body).unwrap_or_else(|| format!("HTTP {code} without a reason")),
-        },
-        429 => LinqApiError::RateLimited {
-            retry_after: retry_after.unwrap_or(60),
-        },
-        500..=599 => LinqApiError::Server { status: code },
-        _ => LinqApiError::Unexpected {
-            status: code,
-            message: message_of(body).unwrap_or_else(|| "no reason given".into()),
-        },
-    }
-}
-
-/// The human part of an error body: `error`, `message`, `errors` (list, map of lists, or text).
-pub fn message_of(body: &str) -> Option<String> {
-    let value: Value = serde_json::from_str(body).ok()?;
-    let mut parts = Vec::new();
-    collect_messages(&value, None, &mut parts);
-    if parts.is_empty() {
-        return None;
-    }
-    Some(clean(&parts.join("; ")))
-}
-
-fn collect_messages(value: &Value, field: Option<&str>, out: &mut Vec<String>) {
-    match value {
-        Value::String(s) => out.push(match field {
-            Some(f) if !s.starts_with(f) => format!("{f} {s}"),
-            _ => s.clone(),
-        }),
-        Value::Array(items) => items.iter().for_each(|v| collect_messages(v, field, out)),
-        Value::Object(o) => {
-            for key in ["error", "message", "detail", "errors"] {
-                if let Some(v) = o.get(key) {
-                    collect_messages(v, None, out);
-                    if !out.is_empty() {
-                        return;
-                    }
-                }
-            }
-            // A map of field → messages (`{"webhook_url": ["is invalid"]}`).
-            for (k, v) in o {
-                if matches!(v, Value::String(_) | Value::Array(_)) {
-                    collect_messages(v, Some(k.as_str()), out);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-/// One line of printable text, at most 300 characters.
-fn clean(text: &str) -> String {
-    let one_line: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let trimmed = one_line.trim();
-    if trimmed.chars().count() > 300 {
-        let cut: String = trimmed.chars().take(300).collect();
-        format!("{cut}…")
-    } else {
-        trimmed.to_string()
-    }
 }
 
 #[cfg(test)]

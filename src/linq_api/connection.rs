@@ -45,6 +45,8 @@ pub enum ConnectError {
 pub struct ConnectSettings {
     pub data_dir: PathBuf,
     pub api_base: String,
+    /// The account's REST API version (`--linq-api-version`).
+    pub api_version: crate::config::linq::ApiVersion,
     pub webhook_path: String,
     pub secret_source: SecretSource,
     pub grace: Duration,
@@ -115,6 +117,7 @@ impl ConnectSettings {
         ConnectSettings {
             data_dir: settings.data_dir.clone(),
             api_base: settings.linq_api_base.clone(),
+            api_version: settings.linq_api_version,
             webhook_path: settings.webhook_path.clone(),
             secret_source: settings.secret_source,
             grace: settings.secret_grace,

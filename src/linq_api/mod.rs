@@ -1,7 +1,11 @@
-//! Talking to Linq's partner API (v2) to connect the app: create, list, update and delete the
-//! webhook subscription, send a test delivery through the tunnel, rotate the webhook secret.
+//! Talking to Linq's partner API: connect the app (create, list, update and delete the webhook
+//! subscription, send a test delivery through the tunnel, rotate the webhook secret) and catch
+//! up on what webhooks missed.
 //!
-//! `client` is the typed HTTP client (one clear sentence per failure), `token` keeps the
+//! `rest` is the shared core every call goes through (base, auth header per API version,
+//! pacing, retries honouring `Retry-After`), `error` its one-sentence failures; on top of it,
+//! one module per feature: `client` (v2 webhook subscriptions), `listing` (chats and messages,
+//! v3 and v2), `sync` (the catch-up pass and when it runs). `token` keeps the
 //! integration token (what is remembered in `config.toml`'s `[linq]` table is
 //! `crate::config::linq`, the layer below), `delivery` checks the
 //! path Linq → tunnel → listener → store, and `connection` is the operations the CLI
@@ -10,6 +14,10 @@
 pub mod client;
 pub mod connection;
 pub mod delivery;
+pub mod error;
+pub mod listing;
+pub mod rest;
+pub mod sync;
 pub mod token;
 
 pub use client::{LinqApiError, LinqClient, Subscription, SubscriptionRequest};

@@ -45,6 +45,9 @@ pub enum What {
         /// The text of the message reacted to, when known.
         message_text: Option<String>,
     },
+    /// A catch-up pass found messages that arrived unread while the app was not listening:
+    /// one summary for all of them, never one notification each.
+    CaughtUp { messages: usize, chats: usize },
     /// Typing, read receipts, contacts, membership, outbound-only events: never a notification.
     Other,
 }
@@ -99,6 +102,14 @@ pub(crate) fn reaction_what(reaction: &views::ReactionEvent) -> What {
     }
 }
 
+/// A finished catch-up pass that found unread messages the webhooks missed.
+fn caught_up_what(sync: &crate::store::sync::SyncStatus) -> Option<What> {
+    (sync.state == "done" && sync.away > 0).then(|| What::CaughtUp {
+        messages: usize::try_from(sync.away).unwrap_or(0),
+        chats: usize::try_from(sync.away_chats).unwrap_or(0).max(1),
+    })
+}
+
 /// The first of the candidates that is present and not blank; empty when none is (the
 /// wording then says "Unknown sender").
 fn first_name_of<const N: usize>(candidates: [&Option<String>; N]) -> String {
@@ -130,6 +141,7 @@ impl From<&FeedData> for Incoming {
             "reaction.received" | "reaction.sent" | "reaction.added" => {
                 data.reaction.as_ref().map(reaction_what)
             }
+            "sync" => data.sync.as_ref().and_then(caught_up_what),
             // v3 call stages: only the ones that end a call say how it went.
             "call.ended" | "call.no_answer" | "call.declined" | "call.failed" => {
                 data.call.as_ref().map(call_what)

@@ -270,6 +270,7 @@ impl Policy {
             What::Message { outbound, .. } => (*outbound, prefs.notify.message),
             What::Call { outbound, .. } => (*outbound, prefs.notify.call),
             What::Reaction { from_me, .. } => (*from_me, prefs.notify.reaction),
+            What::CaughtUp { .. } => (false, prefs.notify.message),
         };
         if own {
             return Err(Suppressed::Own);
@@ -430,6 +431,16 @@ impl Policy {
                     chat_id,
                 }
             }
+            What::CaughtUp { messages, chats } => Notification {
+                kind: Kind::Summary,
+                title: "Linq Inbox".to_owned(),
+                body: format!(
+                    "{} in {} while you were away",
+                    text::count(*messages, "new message", "new messages"),
+                    text::count(*chats, "chat", "chats")
+                ),
+                chat_id: None,
+            },
             What::Call { from, outcome, .. } => {
                 let title = text::name_or(from, "Unknown caller", NAME_CHARS);
                 let body = match outcome {
@@ -559,6 +570,41 @@ mod tests {
 
     fn decide(p: &mut Policy, e: &Incoming, now: DateTime<Utc>) -> Decision {
         p.decide(e, &UiSettings::default(), &Viewing::default(), now)
+    }
+
+    #[test]
+    fn a_catch_up_is_one_summary_once_and_quiet_under_do_not_disturb() {
+        let away = Incoming {
+            event_id: Some("sync-2026-11-27T09:00:00Z".into()),
+            chat_id: None,
+            created_at: None,
+            what: What::CaughtUp {
+                messages: 7,
+                chats: 3,
+            },
+        };
+        let mut p = Policy::new(Rules::default());
+        let n = shown(decide(&mut p, &away, t0()));
+        assert_eq!(n.kind, Kind::Summary, "one summary for the whole catch-up");
+        assert_eq!(
+            n.body, "7 new messages in 3 chats while you were away",
+            "the summary counts messages and chats"
+        );
+        assert_eq!(
+            decide(&mut p, &away, t0() + secs(1)),
+            Decision::Suppress(Suppressed::Duplicate),
+            "the same pass never notifies twice"
+        );
+        let quiet = UiSettings {
+            do_not_disturb: true,
+            ..UiSettings::default()
+        };
+        let mut fresh = Policy::new(Rules::default());
+        assert_eq!(
+            fresh.decide(&away, &quiet, &Viewing::default(), t0()),
+            Decision::Suppress(Suppressed::DoNotDisturb),
+            "do-not-disturb holds the summary back like any message"
+        );
     }
 
     #[test]

@@ -210,8 +210,16 @@ pub fn max_seq(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row("SELECT coalesce(max(seq), 0) FROM events", [], |r| r.get(0))?)
 }
 
+/// When the last delivery arrived; records a catch-up pass fetched are not deliveries.
 pub fn last_received_at(conn: &Connection) -> Result<Option<i64>, StoreError> {
-    Ok(conn.query_row("SELECT max(received_at) FROM events", [], |r| r.get(0))?)
+    Ok(conn
+        .query_row(
+            "SELECT received_at FROM events INDEXED BY events_received
+         WHERE signature != 'fetched' ORDER BY received_at DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 /// Records a refused delivery and trims the table to its cap.

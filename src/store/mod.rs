@@ -26,6 +26,7 @@ pub mod rules;
 pub mod schema;
 pub mod search;
 pub mod settings;
+pub mod sync;
 pub mod thread;
 pub mod views;
 

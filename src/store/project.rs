@@ -29,19 +29,25 @@ pub fn apply(
             .unwrap_or(received_at),
         seq,
     };
-    match &env.fact {
-        Fact::Message(m) => messages::project::message(conn, &ctx, m),
+    apply_fact(conn, &ctx, &env.fact)
+}
+
+/// Applies one fact (each of a record's in turn).
+fn apply_fact(conn: &Connection, ctx: &Ctx<'_>, fact: &Fact) -> Result<(), StoreError> {
+    match fact {
+        Fact::Message(m) => messages::project::message(conn, ctx, m),
         Fact::Read(r) => messages::project::read(conn, r),
-        Fact::Failed(f) => messages::project::failed(conn, &ctx, f),
-        Fact::Edited(e) => messages::project::edited(conn, &ctx, e),
-        Fact::Reaction(r) => reactions::project(conn, &ctx, r),
-        Fact::Call(c) => calls::project(conn, &ctx, c),
-        Fact::Contact(c) => contacts::project(conn, &ctx, c),
-        Fact::ContactDeleted { id } => contacts::project_deleted(conn, &ctx, id),
-        Fact::Membership(m) => chats::system::membership(conn, &ctx, m),
-        Fact::ChatCreated(c) => chats::project::created(conn, &ctx, c),
-        Fact::ChatChanged(c) => chats::system::changed(conn, &ctx, c),
-        Fact::NumberHealth(n) => numbers::project(conn, &ctx, n),
+        Fact::Failed(f) => messages::project::failed(conn, ctx, f),
+        Fact::Edited(e) => messages::project::edited(conn, ctx, e),
+        Fact::Reaction(r) => reactions::project(conn, ctx, r),
+        Fact::Call(c) => calls::project(conn, ctx, c),
+        Fact::Contact(c) => contacts::project(conn, ctx, c),
+        Fact::ContactDeleted { id } => contacts::project_deleted(conn, ctx, id),
+        Fact::Membership(m) => chats::system::membership(conn, ctx, m),
+        Fact::ChatCreated(c) => chats::project::created(conn, ctx, c),
+        Fact::ChatChanged(c) => chats::system::changed(conn, ctx, c),
+        Fact::NumberHealth(n) => numbers::project(conn, ctx, n),
+        Fact::Record(facts) => facts.iter().try_for_each(|f| apply_fact(conn, ctx, f)),
         Fact::Typing(_) | Fact::Unknown => Ok(()),
     }
 }

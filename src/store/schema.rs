@@ -13,7 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_search_other.sql"),
     include_str!("migrations/0005_reaction_linq_id.sql"),
     include_str!("migrations/0006_projector.sql"),
-    // 0007 is the catch-up pass's (issue 19, merged next).
+    include_str!("migrations/0007_catch_up.sql"),
     include_str!("migrations/0008_attachment_files.sql"),
     include_str!("migrations/0009_message_tie.sql"),
 ];

@@ -12,6 +12,10 @@ Phase B starts the app again through tauri-driver (WebKitWebDriver) and asserts 
 itself: a new message appears in the window, a click on its notification opens its chat,
 links leave for the system browser, and a screenshot of the window is kept.
 
+Phase C starts the app against a fake of Linq's REST API (v3 listings) whose account holds
+messages the webhooks never delivered: the catch-up pass at start fetches them and the rep gets
+one summary ("7 new messages in 3 chats while you were away"), not one notification each.
+
 Each check prints one line; the first failed check ends the run with its reason.
 """
 
@@ -21,6 +25,8 @@ import ctypes
 import hashlib
 import hmac
 import http.client
+import http.server
+import threading
 import json
 import os
 import re
@@ -680,6 +686,85 @@ def phase_b(args, tmp, dunst):
             driver.kill()
 
 
+LINQ_TOKEN = "lq_desktop_e2e_token_0123"
+
+
+def fake_linq_account(unread_per_chat):
+    """A fake Linq v3 account on loopback: one chat per entry of `unread_per_chat`, each with that
+    many inbound unread messages; the chats and messages listings only. Returns its base URL."""
+    line = "+15559876543"
+    stamp = lambda minutes: (datetime.now(timezone.utc) - timedelta(minutes=minutes)).isoformat()
+    handle = lambda h, me: {"id": f"h-{h}", "handle": h, "is_me": me, "service": "iMessage", "joined_at": stamp(9000)}
+    chats, messages = [], {}
+    for c, count in enumerate(unread_per_chat):
+        chat_id, other = f"away-{c}", f"+1555020{c:04d}"
+        chats.append({"id": chat_id, "created_at": stamp(9000), "updated_at": stamp(1), "is_group": False,
+                      "display_name": other, "handles": [handle(line, True), handle(other, False)],
+                      "service": "iMessage", "is_archived": False,
+                      "health_status": {"status": "HEALTHY", "doc_url": "https://docs", "updated_at": stamp(1)}})
+        messages[chat_id] = [
+            {"id": f"{chat_id}-m{i}", "chat_id": chat_id, "created_at": stamp(60 + i), "updated_at": stamp(60 + i),
+             "is_from_me": False, "delivery_status": "received", "is_delivered": False, "is_read": False,
+             "sent_at": stamp(60 + i), "delivered_at": None, "read_at": None, "from_handle": handle(other, False),
+             "service": "iMessage", "parts": [{"type": "text", "value": f"Sent while you were away {i}", "reactions": []}]}
+            for i in range(count)
+        ]
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            path = self.path.split("?")[0]
+            if self.headers.get("Authorization") != f"Bearer {LINQ_TOKEN}":
+                status, body = 401, {"success": False, "error": {"status": 401, "code": 2004, "message": "Unauthorized"}}
+            elif path == "/api/partner/v3/chats":
+                status, body = 200, {"chats": chats, "next_cursor": None}
+            elif path.startswith("/api/partner/v3/chats/") and path.endswith("/messages"):
+                status, body = 200, {"messages": messages.get(path.split("/")[5], []), "next_cursor": None}
+            else:
+                status, body = 404, {"success": False, "error": {"status": 404, "code": 2001, "message": "Not found"}}
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}", server
+
+
+def phase_c(args, tmp, dunst):
+    base = os.path.join(tmp, "c")
+    os.makedirs(base)
+    env, _ = environment(base, free_port(), free_port())
+    linq_base, server = fake_linq_account([3, 2, 2])
+    env.update({"LINQ_API_BASE": linq_base, "LINQ_INTEGRATION_TOKEN": LINQ_TOKEN, "LINQ_INBOX_SYNC_RATE": "0"})
+    dunst.new()
+    app = App(args.app, env, os.path.join(args.out, "app-c.log"))
+    try:
+        app.wait_log(r"window ready", 90)
+        got = wait_for(
+            "the catch-up summary",
+            lambda: [n for n in dunst.new() if "while you were away" in n["body"]],
+            30,
+        )
+        check(
+            got[0]["body"] == "7 new messages in 3 chats while you were away",
+            "a catch-up that found unread messages gives one summary",
+            repr(got[0]),
+        )
+        time.sleep(2)
+        others = [n for n in dunst.new() if n["summary"] != "Linq Inbox"]
+        check(others == [], "and no notification for each fetched message", repr(others))
+    finally:
+        app.proc.send_signal(signal.SIGTERM)
+        app.proc.wait(30)
+        server.shutdown()
+
+
 def _listening(port):
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1):
@@ -697,11 +782,13 @@ def main():
     dunst = Dunst(args.out)
     try:
         # DESKTOP_E2E_PHASES=a or =b runs one phase alone while working on it.
-        phases = os.environ.get("DESKTOP_E2E_PHASES", "a,b").split(",")
+        phases = os.environ.get("DESKTOP_E2E_PHASES", "a,b,c").split(",")
         if "a" in phases:
             phase_a(args, tmp, dunst)
         if "b" in phases:
             phase_b(args, tmp, dunst)
+        if "c" in phases:
+            phase_c(args, tmp, dunst)
     except Failed as e:
         print(f"FAIL {e}", flush=True)
         return 1

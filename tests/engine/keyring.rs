@@ -21,6 +21,23 @@ const TOKEN: &str = "lq_keyring_test_0123456789";
 const MASKED: &str = "lq_k…6789";
 const PASSWORD: &str = "linq-inbox-test-password";
 
+/// The session bus without service activation: a call to `org.freedesktop.secrets` must reach
+/// the daemon the test unlocked (or nothing), never a second, passwordless one that the bus
+/// would otherwise start from Debian's service file and that races the first for the name.
+const SESSION_CONF: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:tmpdir=/tmp</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#;
+
 /// A private D-Bus session (`dbus-run-session`) and the folders a keyring daemon on it keeps.
 struct Session {
     runner: Child,
@@ -33,7 +50,11 @@ struct Session {
 impl Session {
     /// A session bus with nothing on it yet.
     fn start() -> Session {
+        let home = tempfile::tempdir().expect("a temporary home for the keyring");
+        let config = home.path().join("session.conf");
+        std::fs::write(&config, SESSION_CONF).expect("the session bus's configuration");
         let mut runner = Command::new("dbus-run-session")
+            .arg(format!("--config-file={}", config.display()))
             .args([
                 "--",
                 "sh",
@@ -58,7 +79,6 @@ impl Session {
             address.starts_with("unix:"),
             "the private session bus has a unix address, got {address:?}"
         );
-        let home = tempfile::tempdir().expect("a temporary home for the keyring");
         for dir in ["data", "run", "home"] {
             std::fs::create_dir_all(home.path().join(dir)).expect("keyring folders");
         }
@@ -117,13 +137,15 @@ impl Session {
             .expect("gnome-keyring-daemon forks and returns");
         assert!(started.success(), "gnome-keyring-daemon started: {started}");
         let deadline = Instant::now() + Duration::from_secs(10);
-        while self
+        // The daemon answers before it has created the login keyring from the password: wait
+        // until `default` names it, or a Lock or a store right after would find no keyring.
+        while !self
             .secret_service("ReadAlias", &["string:default"])
-            .is_none()
+            .is_some_and(|r| r.contains("/org/freedesktop/secrets/collection/login"))
         {
             assert!(
                 Instant::now() < deadline,
-                "the Secret Service never answered on the session bus"
+                "the Secret Service never named the login keyring as its default on the session bus"
             );
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+pub use crate::linq_fake_account::{Account, Order};
+
 pub const TOKEN: &str = "lq_test_integration_token_0123";
 pub const PATH: &str = "/api/partner/v2/webhook_subscriptions";
 
@@ -18,7 +20,11 @@ pub const PATH: &str = "/api/partner/v2/webhook_subscriptions";
 pub struct Seen {
     pub method: String,
     pub path: String,
+    /// When the request arrived.
+    pub at: std::time::Instant,
     pub token: Option<String>,
+    /// The `Authorization` header (v3's `Bearer`).
+    pub authorization: Option<String>,
     pub content_type: Option<String>,
     pub body: Option<Value>,
 }
@@ -32,10 +38,15 @@ pub struct FakeLinq {
     pub seen: Arc<Mutex<Vec<Seen>>>,
     /// The account's subscriptions, as Linq would answer them.
     pub subscriptions: Arc<Mutex<Vec<Value>>>,
-    /// Answers to give instead of the normal ones, first in first out.
+    /// Answers to give instead of the normal ones, first in first out. Status 0 drops the
+    /// connection without an answer.
     pub script: Arc<Mutex<VecDeque<Scripted>>>,
     /// Attachment files served under [`FILES`], by path.
     pub files: Arc<Mutex<std::collections::HashMap<String, FakeFile>>>,
+    /// Chats and messages, for the catch-up pass's listings (`linq_fake_account.rs`).
+    pub account: Arc<Mutex<Option<Account>>>,
+    /// How long each answer waits (a slow Linq, so a test can kill a pass midway).
+    pub delay: Arc<Mutex<Duration>>,
 }
 
 /// A request read off a socket: request line parts, lowercase headers, body.
@@ -125,7 +136,11 @@ impl FakeLinq {
                             return;
                         }
                         let (status, headers, body) = server.answer(&request);
-                        respond(&stream, status, &headers, &body);
+                        std::thread::sleep(*server.delay.lock().unwrap());
+                        // Status 0 is "drop the connection" (scripted failures).
+                        if status != 0 {
+                            respond(&stream, status, &headers, &body);
+                        }
                     }
                 });
             }
@@ -166,12 +181,23 @@ impl FakeLinq {
         self.seen.lock().unwrap().push(Seen {
             method: r.method.clone(),
             path: r.target.clone(),
+            at: std::time::Instant::now(),
             token: token.clone(),
+            authorization: r.header("authorization"),
             content_type: r.header("content-type"),
             body: body.clone(),
         });
         if let Some(scripted) = self.script.lock().unwrap().pop_front() {
             return scripted;
+        }
+        if let Some(answer) = self
+            .account
+            .lock()
+            .unwrap()
+            .as_ref()
+            .and_then(|a| a.answer(r))
+        {
+            return answer;
         }
         if !r.target.starts_with(PATH) {
             // Anything else answers 200, like a server that is not a Linq Inbox.
@@ -263,7 +289,9 @@ impl FakeLinq {
         self.seen.lock().unwrap().push(Seen {
             method: r.method.clone(),
             path: r.target.clone(),
+            at: std::time::Instant::now(),
             token: None,
+            authorization: None,
             content_type: None,
             body: None,
         });

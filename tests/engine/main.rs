@@ -14,6 +14,8 @@ mod hostile;
 mod keyring;
 mod linq_connect;
 mod linq_fake;
+mod linq_fake_account;
+mod linq_sync;
 mod projector;
 mod router;
 mod sse;

@@ -2,7 +2,7 @@
 // authenticates every call, and writes carry `Content-Type: application/json` as the server
 // requires.
 import type {
-  ActivityPage, Call, ChatSummary, Contact, RawEvent, Rejected, SearchHit, Settings, Status, ThreadItem,
+  ActivityPage, Call, ChatSummary, Contact, RawEvent, Rejected, SearchHit, Settings, Status, SyncStatus, ThreadItem,
 } from './types';
 
 export class ApiError extends Error {
@@ -73,4 +73,6 @@ export const api = {
   regenerateSecret: () => request<{ secret: string }>('POST', '/api/secret/regenerate', {}),
   /** Queues a failed attachment download again (the rep's "Try again"). */
   retryAttachment: (key: string) => request<{ state: string }>('POST', `/api/attachments/${enc(key)}/retry`, {}),
+  /** Starts a catch-up pass (202); its progress arrives on the stream as `event: sync`. */
+  catchUp: () => request<SyncStatus>('POST', '/api/linq/sync', {}),
 };

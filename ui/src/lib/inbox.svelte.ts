@@ -452,6 +452,12 @@ export class Inbox {
       this.applyAttachment(parsed as StreamEvent);
       return;
     }
+    if (event === 'sync') {
+      // A catch-up pass's progress: no stored event, only the status it changes.
+      const sync = (parsed as StreamEvent).sync;
+      if (sync && this.status) this.status = { ...this.status, sync };
+      return;
+    }
     const ev = parsed as StreamEvent;
     const seq = id !== null && /^\d+$/u.test(id) ? Number(id) : ev.seq;
     if (typeof seq === 'number' && seq <= this.lastSeq && seq > 0) return; // already applied

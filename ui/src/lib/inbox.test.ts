@@ -99,6 +99,23 @@ describe('Inbox store', () => {
     expect(inbox.announcements.map((a) => a.text), 'the live region says it once, with its sender').toEqual(['María López: Can we talk tomorrow?']);
   });
 
+  it('marks a fetched message as caught up and follows a catch-up pass on the status', async () => {
+    fakeApi(baseRoutes());
+    const inbox = new Inbox();
+    await loaded(inbox);
+    const m = msg('f1', '2025-05-21T12:00:00Z', { text: 'Sent while you were away' });
+    inbox.dispatch('linq_inbox.fetched_message', JSON.stringify({ seq: 6, event_id: 'fetched:v3:f1:ab', event_type: 'linq_inbox.fetched_message',
+      created_at: null, message: m, chat: chat('c1', '2025-05-21T12:00:00Z', { last_message: m, unread_count: 2 }) }), '6');
+    expect(inbox.activity[0]?.text, 'worded like the webhook would have been').toBe('María López: Sent while you were away');
+    expect(inbox.activity[0]?.caughtUp, 'and marked as caught up').toBe(true);
+    expect(inbox.chats[0]?.unread_count, 'a fetched unread message counts as unread').toBe(2);
+    const sync = { state: 'running', trigger: 'demand', started_at: null, finished_at: null, fetched: 40, new: 3,
+      chats_done: 2, chats_total: 5, away: 3, away_chats: 1, error: null };
+    inbox.dispatch('sync', JSON.stringify({ event_type: 'sync', sync }), null);
+    expect(inbox.status?.sync?.chats_done, 'progress reaches the status without a refetch').toBe(2);
+    expect(inbox.lastSeq, 'a sync event has no place in the log').toBe(6);
+  });
+
   it('shows the same timeline after a reload as it did live, for every kind of item', async () => {
     // The items as the stream sends them; `/api/activity` answers the same items after a reload,
     // each with the newest views (here: the edited message, the renamed contact, the read).

@@ -278,6 +278,8 @@ export interface ActivityEntry {
   actor: string | null;
   text: string;
   href: string;
+  /** Fetched by a catch-up pass: the webhook for it never came (the app was away). */
+  caughtUp?: boolean;
 }
 
 /** Resolves a phone number or handle to the best name the inbox knows. */
@@ -309,10 +311,12 @@ export function activityFromStream(ev: StreamEvent, nameOf: NameOf, chatTitle: (
   const base = { seq: ev.seq ?? 0, at: ev.created_at ?? ev.received_at ?? null, type: ev.event_type ?? '' };
   const m = ev.message ?? null;
   switch (ev.event_type) {
+    case 'linq_inbox.fetched_message':
     case 'message.received':
     case 'message.sent': {
       if (!m) return null;
-      const inbound = ev.event_type === 'message.received';
+      const caughtUp = ev.event_type === 'linq_inbox.fetched_message';
+      const inbound = caughtUp ? m.direction === 'inbound' : ev.event_type === 'message.received';
       const who = inbound ? nameOf(m.from_phone, m.from_name) : 'You';
       const title = chatTitle(m.chat_id);
       const text = messageText(m.text, m.attachments);
@@ -322,6 +326,7 @@ export function activityFromStream(ev: StreamEvent, nameOf: NameOf, chatTitle: (
         actor: who,
         text: inbound ? `${who}: ${text}` : `You${title ? ` to ${title}` : ''}: ${text}`,
         href: chatHref(m.chat_id, m.id),
+        ...(caughtUp ? { caughtUp } : {}),
       };
     }
     case 'message.read': {

@@ -166,11 +166,42 @@ export type Rejected = { id: number, received_at: string, status: number, reason
 
 export type TypingUpdate = { chat_id: string, typing: Array<TypingEntry>, };
 
+export type SyncStatus = { 
+/**
+ * `idle` (no pass yet), `running`, `done` or `failed`.
+ */
+state: string, 
+/**
+ * What started it: `start`, `wake`, `listener` or `demand`.
+ */
+trigger?: string | null, started_at?: string | null, finished_at?: string | null, 
+/**
+ * Message records read from Linq.
+ */
+fetched: number, 
+/**
+ * Messages the inbox did not hold before.
+ */
+new: number, chats_done: number, chats_total?: number | null, 
+/**
+ * Of the new messages, those that arrived unread while the app was not listening, and in
+ * how many chats: the "while you were away" summary.
+ */
+away: number, away_chats: number, 
+/**
+ * Why it failed, one sentence.
+ */
+error?: string | null, };
+
 export type StreamEvent = { seq?: number | null, event_id?: string | null, event_type?: string | null, created_at?: string | null, received_at?: string | null, chat_id?: string | null, chat?: ChatSummary | null, message?: Message | null, call?: Call | null, contact?: Contact | null, contact_deleted_id?: string | null, reaction?: ReactionEvent | null, typing?: TypingUpdate | null, memberships?: Array<ThreadItem>, membership?: ThreadItem | null, 
 /**
  * A v3 system line (group name or icon, location sharing).
  */
 chat_event?: ThreadItem | null, 
+/**
+ * For `sync` events: the catch-up pass's state and progress.
+ */
+sync?: SyncStatus | null, 
 /**
  * For `reset` and `store` events.
  */

@@ -3,7 +3,7 @@
 // when the two drift) and re-exported here. What follows by hand has no Rust type of its own:
 // the status answer, which the engine assembles as a JSON object.
 
-import type { NumberHealth } from './types.generated';
+import type { NumberHealth, SyncStatus } from './types.generated';
 
 export * from './types.generated';
 
@@ -42,4 +42,6 @@ export interface Status {
     pending: number;
     failed: number;
   };
+  /** The last catch-up pass through Linq's REST API, with its progress while it runs. */
+  sync?: SyncStatus;
 }

@@ -1,0 +1,52 @@
+//! `linq-inbox linq sync [--json]`: one catch-up pass from the command line, on the same writer
+//! and projector the engine uses; prints what it fetched and what was new. A failure is the
+//! pass's one sentence and a non-zero exit.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use linq_inbox::ingest::{Ingest, WriterOptions, WAL_RESTART_FRAMES};
+use linq_inbox::linq_api::sync::{client, run_pass, PassSettings};
+use linq_inbox::linq_api::ConnectSettings;
+use linq_inbox::store::sync::SyncStatus;
+use linq_inbox::store::Store;
+
+/// How long the command waits for the inbox to fold in what the pass logged.
+const PROJECT_WAIT: Duration = Duration::from_secs(120);
+
+pub async fn run(connection: &ConnectSettings, json: bool) -> anyhow::Result<ExitCode> {
+    let rest = client(connection).await?;
+    let store = Store::open(&connection.data_dir)?;
+    let ingest = Ingest::start(
+        &store,
+        WriterOptions {
+            typing_retention: Duration::from_secs(24 * 3600),
+            wal_restart_frames: WAL_RESTART_FRAMES,
+        },
+        tokio::runtime::Handle::current(),
+    )?;
+    let progress = |_: &linq_inbox::store::sync::PassRow| {};
+    let row = run_pass(
+        &rest,
+        &PassSettings {
+            ingest: &ingest,
+            store: &store,
+            trigger: "demand",
+            progress: &progress,
+        },
+    )
+    .await?;
+    ingest.projected_to_now(PROJECT_WAIT).await;
+    let status = SyncStatus::from(&row);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+    } else {
+        println!(
+            "Caught up with Linq: fetched {} messages in {} chats, {} new.",
+            status.fetched,
+            status.chats_total.unwrap_or(status.chats_done),
+            status.new
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

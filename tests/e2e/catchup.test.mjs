@@ -1,0 +1,93 @@
+// @ts-check
+// Catching up (issue 19) in the browser: messages only Linq's REST API knows (their webhooks
+// never came) reach the inbox through a catch-up pass, the Activity screen marks them as caught
+// up, the thread shows them, and the Setup screen runs a pass on demand with its result.
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { after, describe, it } from 'node:test';
+import { launch, shot } from './lib/browser.mjs';
+import * as L from './lib/engine.mjs';
+
+const LINQ_TOKEN = 'lq_e2e_token_0123456789';
+const LINE = '+14155550100';
+const ANN = '+14155550101';
+
+const ago = (/** @type {number} */ minutes) => new Date(Date.now() - minutes * 60_000).toISOString();
+const handle = (/** @type {string} */ h, /** @type {boolean} */ me) => ({ id: `h-${h}`, handle: h, is_me: me, service: 'iMessage', joined_at: ago(9000) });
+const message = (/** @type {string} */ id, /** @type {string} */ from, /** @type {number} */ minutes, /** @type {string} */ text) => ({
+  id, chat_id: 'c-ann', created_at: ago(minutes), updated_at: ago(minutes), is_from_me: from === LINE,
+  delivery_status: from === LINE ? 'delivered' : 'received', is_delivered: from === LINE, is_read: false,
+  sent_at: ago(minutes), delivered_at: null, read_at: null, from_handle: handle(from, from === LINE), service: 'iMessage',
+  parts: [{ type: 'text', value: text, reactions: [] }],
+});
+
+/** A fake Linq v3 account: one chat, listed with cursors; records each request. */
+async function fakeLinq() {
+  /** @type {string[]} */
+  const seen = [];
+  const chat = { id: 'c-ann', created_at: ago(9000), updated_at: ago(1), is_group: false, display_name: ANN,
+    handles: [handle(LINE, true), handle(ANN, false)], service: 'iMessage', is_archived: false,
+    health_status: { status: 'HEALTHY', doc_url: 'https://docs', updated_at: ago(1) } };
+  const messages = [message('m-away-2', ANN, 20, 'Are we still on for Friday?'), message('m-away-1', ANN, 40, 'Hi, it is Ann from Northwind')];
+  const server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    const send = (/** @type {number} */ status, /** @type {any} */ body) => {
+      res.writeHead(status, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.headers.authorization !== `Bearer ${LINQ_TOKEN}`) return send(401, { success: false, error: { status: 401, code: 2004, message: 'Unauthorized' } });
+    const path = (req.url ?? '').split('?')[0];
+    if (path === '/api/partner/v3/chats') return send(200, { chats: [chat], next_cursor: null });
+    if (path === '/api/partner/v3/chats/c-ann/messages') return send(200, { messages, next_cursor: null });
+    return send(404, { success: false, error: { status: 404, code: 2001, message: 'Not found' } });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return { base: `http://127.0.0.1:${port}`, seen, close: () => server.close() };
+}
+
+describe('Catch up with Linq', () => {
+  /** @type {Awaited<ReturnType<typeof fakeLinq>> | undefined} */
+  let fake;
+  /** @type {Awaited<ReturnType<typeof L.startEngine>> | undefined} */
+  let engine;
+  /** @type {Awaited<ReturnType<typeof launch>> | undefined} */
+  let browser;
+  after(async () => {
+    await browser?.close();
+    await engine?.stop();
+    engine?.removeData();
+    fake?.close();
+  });
+
+  it('fetched messages show as caught up, in their thread, and a pass runs from Setup', async () => {
+    fake = await fakeLinq();
+    engine = await L.startEngine({ env: { LINQ_API_BASE: fake.base, LINQ_INTEGRATION_TOKEN: LINQ_TOKEN, LINQ_INBOX_SYNC_RATE: '0' } });
+    browser = await launch();
+    const page = browser.page;
+    await page.goto(engine.loginUrl);
+
+    await page.evaluate(() => (location.hash = '#/activity'));
+    const caught = page.locator('.entry', { hasText: 'Are we still on for Friday?' });
+    await caught.waitFor();
+    assert.equal(await caught.locator('.caught-up').innerText(), 'caught up', 'the pass at start fetched it: marked caught up');
+
+    await caught.click();
+    const thread = page.getByRole('main');
+    await thread.getByText('Hi, it is Ann from Northwind').waitFor();
+    await thread.getByText('Are we still on for Friday?').waitFor();
+    await shot(page, 'catch-up-thread');
+
+    await page.evaluate(() => (location.hash = '#/setup'));
+    const card = page.getByTestId('catch-up');
+    await card.getByText(/Last catch-up .*: 2 fetched, 2 new/u).waitFor();
+    const before = fake.seen.length;
+    await card.getByRole('button', { name: 'Catch up now' }).click();
+    await card.getByText(/Last catch-up .*: 2 fetched, 0 new/u).waitFor();
+    assert.ok(fake.seen.length > before, 'the button ran a pass against Linq');
+    assert.ok(fake.seen.slice(before).every((s) => s.startsWith('GET /api/partner/v3/')), 'a pass only reads');
+    await shot(page, 'catch-up-setup');
+    assert.deepEqual(browser.dialogs, [], 'no dialog fired');
+  });
+});
