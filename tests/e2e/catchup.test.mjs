@@ -1,12 +1,15 @@
 // @ts-check
 // Catching up (issue 19) in the browser: messages only Linq's REST API knows (their webhooks
 // never came) reach the inbox through a catch-up pass, the Activity screen marks them as caught
-// up, the thread shows them, and the Setup screen runs a pass on demand with its result.
+// up, the thread shows them with a photo from the engine's own copy of it (Linq's file server
+// is the fake; the engine keeps the bytes), and the Setup screen runs a pass on demand.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, describe, it } from 'node:test';
 import { launch, shot } from './lib/browser.mjs';
 import * as L from './lib/engine.mjs';
+import { png } from './lib/png.mjs';
+import { eventually } from './lib/wait.mjs';
 
 const LINQ_TOKEN = 'lq_e2e_token_0123456789';
 const LINE = '+14155550100';
@@ -14,11 +17,12 @@ const ANN = '+14155550101';
 
 const ago = (/** @type {number} */ minutes) => new Date(Date.now() - minutes * 60_000).toISOString();
 const handle = (/** @type {string} */ h, /** @type {boolean} */ me) => ({ id: `h-${h}`, handle: h, is_me: me, service: 'iMessage', joined_at: ago(9000) });
-const message = (/** @type {string} */ id, /** @type {string} */ from, /** @type {number} */ minutes, /** @type {string} */ text) => ({
+const PHOTO = png(120, 80, [200, 90, 40]);
+const message = (/** @type {string} */ id, /** @type {string} */ from, /** @type {number} */ minutes, /** @type {string} */ text, /** @type {any[]} */ media = []) => ({
   id, chat_id: 'c-ann', created_at: ago(minutes), updated_at: ago(minutes), is_from_me: from === LINE,
   delivery_status: from === LINE ? 'delivered' : 'received', is_delivered: from === LINE, is_read: false,
   sent_at: ago(minutes), delivered_at: null, read_at: null, from_handle: handle(from, from === LINE), service: 'iMessage',
-  parts: [{ type: 'text', value: text, reactions: [] }],
+  parts: [{ type: 'text', value: text, reactions: [] }, ...media],
 });
 
 /** A fake Linq v3 account: one chat, listed with cursors; records each request. */
@@ -28,9 +32,21 @@ async function fakeLinq() {
   const chat = { id: 'c-ann', created_at: ago(9000), updated_at: ago(1), is_group: false, display_name: ANN,
     handles: [handle(LINE, true), handle(ANN, false)], service: 'iMessage', is_archived: false,
     health_status: { status: 'HEALTHY', doc_url: 'https://docs', updated_at: ago(1) } };
-  const messages = [message('m-away-2', ANN, 20, 'Are we still on for Friday?'), message('m-away-1', ANN, 40, 'Hi, it is Ann from Northwind')];
+  /** @type {string} */
+  let base = '';
+  const messages = () => [
+    message('m-away-2', ANN, 20, 'Are we still on for Friday?'),
+    message('m-away-1', ANN, 40, 'Hi, it is Ann from Northwind', [
+      { type: 'media', id: 'att-storefront', filename: 'storefront.png', mime_type: 'image/png', size_bytes: PHOTO.length,
+        url: `${base}/files/storefront.png?X-Amz-Signature=abc`, reactions: [] },
+    ]),
+  ];
   const server = createServer((req, res) => {
     seen.push(`${req.method} ${req.url}`);
+    if ((req.url ?? '').startsWith('/files/storefront.png')) {
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': PHOTO.length });
+      return res.end(PHOTO);
+    }
     const send = (/** @type {number} */ status, /** @type {any} */ body) => {
       res.writeHead(status, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify(body));
@@ -38,13 +54,14 @@ async function fakeLinq() {
     if (req.headers.authorization !== `Bearer ${LINQ_TOKEN}`) return send(401, { success: false, error: { status: 401, code: 2004, message: 'Unauthorized' } });
     const path = (req.url ?? '').split('?')[0];
     if (path === '/api/partner/v3/chats') return send(200, { chats: [chat], next_cursor: null });
-    if (path === '/api/partner/v3/chats/c-ann/messages') return send(200, { messages, next_cursor: null });
+    if (path === '/api/partner/v3/chats/c-ann/messages') return send(200, { messages: messages(), next_cursor: null });
     return send(404, { success: false, error: { status: 404, code: 2001, message: 'Not found' } });
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
-  return { base: `http://127.0.0.1:${port}`, seen, close: () => server.close() };
+  base = `http://127.0.0.1:${port}`;
+  return { base, seen, close: () => server.close() };
 }
 
 describe('Catch up with Linq', () => {
@@ -77,6 +94,12 @@ describe('Catch up with Linq', () => {
     const thread = page.getByRole('main');
     await thread.getByText('Hi, it is Ann from Northwind').waitFor();
     await thread.getByText('Are we still on for Friday?').waitFor();
+    const img = thread.locator('[data-testid="attachment-image"]');
+    await img.waitFor({ timeout: 15_000 });
+    assert.equal(await img.getAttribute('src'), '/api/attachments/att-storefront', 'the photo of a caught-up message is the engine\'s own copy');
+    await eventually(async () => (await img.evaluate((el) => /** @type {HTMLImageElement} */ (el).naturalWidth)) === 120,
+      'the kept copy loads under the page\'s policy and is the photo Linq listed');
+    assert.equal(fake.seen.filter((s) => s.startsWith('GET /files/storefront.png')).length, 1, 'downloaded once, by the engine');
     await shot(page, 'catch-up-thread');
 
     await page.evaluate(() => (location.hash = '#/setup'));
@@ -86,7 +109,7 @@ describe('Catch up with Linq', () => {
     await card.getByRole('button', { name: 'Catch up now' }).click();
     await card.getByText(/Last catch-up .*: 2 fetched, 0 new/u).waitFor();
     assert.ok(fake.seen.length > before, 'the button ran a pass against Linq');
-    assert.ok(fake.seen.slice(before).every((s) => s.startsWith('GET /api/partner/v3/')), 'a pass only reads');
+    assert.ok(fake.seen.slice(before).every((s) => s.startsWith('GET /api/partner/v3/')), 'a pass only reads, and the kept photo is not fetched again');
     await shot(page, 'catch-up-setup');
     assert.deepEqual(browser.dialogs, [], 'no dialog fired');
   });
