@@ -10,6 +10,7 @@ use tokio::sync::{broadcast, oneshot};
 
 use crate::config::Settings;
 use crate::feed::{self, LiveState, Presence, StreamEvent, TypingState};
+use crate::http::login_item::LoginItem;
 use crate::http::{self, ApiState, Auth, StatusInfo};
 use crate::ingest::{Ingest, WriterOptions};
 use crate::store::settings::{self as prefs, SettingsPatch, UiSettings};
@@ -123,6 +124,7 @@ impl Parts {
         settings: &Settings,
         webhook_addr: SocketAddr,
         ui_addr: SocketAddr,
+        login_item: Option<Arc<dyn LoginItem>>,
     ) -> Result<Parts, EngineError> {
         let store = Store::open(&settings.data_dir)?;
         let ui_settings = prefs::load(&store.reader()?)?;
@@ -178,6 +180,11 @@ impl Parts {
             },
             secrets: secrets.clone(),
             activity: activity.clone(),
+            demo: http::demo::Demo::new(crate::config::webhook_url(
+                webhook_addr,
+                &settings.webhook_path,
+            )),
+            login_item,
         });
         let linq = Arc::new(http::connect::ConnectState {
             connection: linq_connection,
@@ -203,13 +210,28 @@ impl Parts {
 /// Host and Origin checks expect `settings.ui_listen`'s port. Starts the writer and the feed
 /// builder like the engine does; must run inside a tokio runtime.
 pub fn ui_router(settings: &Settings) -> Result<axum::Router, EngineError> {
-    let parts = Parts::assemble(settings, settings.listen, settings.ui_listen)?;
+    let parts = Parts::assemble(settings, settings.listen, settings.ui_listen, None)?;
     Ok(http::ui_router(parts.api, parts.auth, parts.linq))
 }
 
 impl Engine {
     /// Opens the store and starts everything. Must run inside a tokio runtime.
     pub async fn start(settings: Settings) -> Result<Engine, EngineError> {
+        Engine::start_with(settings, None).await
+    }
+
+    /// Like [`Engine::start`], for the desktop app: Settings can switch its start at login.
+    pub async fn start_in_shell(
+        settings: Settings,
+        login_item: Arc<dyn LoginItem>,
+    ) -> Result<Engine, EngineError> {
+        Engine::start_with(settings, Some(login_item)).await
+    }
+
+    async fn start_with(
+        settings: Settings,
+        login_item: Option<Arc<dyn LoginItem>>,
+    ) -> Result<Engine, EngineError> {
         let webhook_listener = bind(settings.listen, "webhook listener").await?;
         let ui_listener = bind(settings.ui_listen, "UI server").await?;
         let webhook_addr = webhook_listener.local_addr().unwrap_or(settings.listen);
@@ -225,7 +247,7 @@ impl Engine {
             api,
             linq,
             activity,
-        } = Parts::assemble(&settings, webhook_addr, ui_addr)?;
+        } = Parts::assemble(&settings, webhook_addr, ui_addr, login_item)?;
 
         let mut shutdown = Vec::new();
         let mut tasks = Vec::new();

@@ -1,6 +1,7 @@
 //! Linq Inbox engine: receives Linq's signed webhooks, stores them durably in SQLite, projects
 //! them into an inbox, and serves a local UI API with a live event stream.
 
+pub mod cli_docs;
 pub mod config;
 pub mod engine;
 pub mod feed;

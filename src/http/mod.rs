@@ -5,7 +5,9 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod connect;
+pub mod demo;
 pub mod error;
+pub mod login_item;
 pub mod sse;
 pub mod state;
 #[cfg(test)]
