@@ -2,7 +2,7 @@
 // authenticates every call, and writes carry `Content-Type: application/json` as the server
 // requires.
 import type {
-  ActivityPage, Call, ChatSummary, Contact, RawEvent, Rejected, SearchHit, Settings, Status, ThreadItem,
+  ActivityPage, Call, ChatSummary, Contact, RawEvent, Rejected, SearchHit, Settings, StartAtLogin, Status, ThreadItem,
 } from './types';
 
 export class ApiError extends Error {
@@ -71,4 +71,7 @@ export const api = {
     request<unknown>('POST', '/api/presence', { chat_id, focused }),
   revealSecret: () => request<{ secret: string }>('POST', '/api/secret/reveal', {}),
   regenerateSecret: () => request<{ secret: string }>('POST', '/api/secret/regenerate', {}),
+  sendDemo: () => request<{ events: number }>('POST', '/api/demo', {}),
+  startAtLogin: () => request<StartAtLogin>('GET', '/api/start-at-login'),
+  setStartAtLogin: (enabled: boolean) => request<StartAtLogin>('PUT', '/api/start-at-login', { enabled }),
 };

@@ -32,3 +32,9 @@ export interface Status {
   /** The health of the rep's numbers, as Linq last reported it (API v3). */
   numbers?: NumberHealth[];
 }
+
+/** `GET/PUT /api/start-at-login`: `available` only in the desktop app. */
+export interface StartAtLogin {
+  available: boolean;
+  enabled: boolean;
+}
