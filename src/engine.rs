@@ -116,6 +116,8 @@ struct Parts {
     api: Arc<ApiState>,
     linq: Arc<http::connect::ConnectState>,
     activity: crate::memory::Activity,
+    demo: Arc<http::demo::Demo>,
+    login_item: Option<Arc<dyn LoginItem>>,
 }
 
 impl Parts {
@@ -180,17 +182,16 @@ impl Parts {
             },
             secrets: secrets.clone(),
             activity: activity.clone(),
-            demo: http::demo::Demo::new(crate::config::webhook_url(
-                webhook_addr,
-                &settings.webhook_path,
-            )),
-            login_item,
         });
         let linq = Arc::new(http::connect::ConnectState {
             connection: linq_connection,
             secrets: secrets.clone(),
             api: api.clone(),
         });
+        let demo = Arc::new(http::demo::Demo::new(
+            crate::config::webhook_url(webhook_addr, &settings.webhook_path),
+            secrets.clone(),
+        ));
         Ok(Parts {
             store,
             ingest,
@@ -201,6 +202,8 @@ impl Parts {
             api,
             linq,
             activity,
+            demo,
+            login_item,
         })
     }
 }
@@ -211,7 +214,13 @@ impl Parts {
 /// builder like the engine does; must run inside a tokio runtime.
 pub fn ui_router(settings: &Settings) -> Result<axum::Router, EngineError> {
     let parts = Parts::assemble(settings, settings.listen, settings.ui_listen, None)?;
-    Ok(http::ui_router(parts.api, parts.auth, parts.linq))
+    Ok(http::ui_router(
+        parts.api,
+        parts.auth,
+        parts.linq,
+        parts.demo,
+        parts.login_item,
+    ))
 }
 
 impl Engine {
@@ -247,6 +256,8 @@ impl Engine {
             api,
             linq,
             activity,
+            demo,
+            login_item,
         } = Parts::assemble(&settings, webhook_addr, ui_addr, login_item)?;
 
         let mut shutdown = Vec::new();
@@ -266,7 +277,7 @@ impl Engine {
         }));
         // The UI server runs on a runtime of its own, so a flood on the webhook listener (the
         // port the internet reaches) cannot queue the rep's own requests behind its tasks.
-        let ui_app = http::ui_router(api, auth.clone(), linq);
+        let ui_app = http::ui_router(api, auth.clone(), linq, demo, login_item);
         let ui_runtime = ui_runtime()?;
         let ui_listener = ui_listener
             .into_std()

@@ -41,11 +41,6 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/presence", post(presence))
         .route("/api/secret/reveal", post(reveal_secret))
         .route("/api/secret/regenerate", post(regenerate_secret))
-        .route("/api/demo", post(super::demo::start))
-        .route(
-            "/api/start-at-login",
-            get(super::login_item::get).put(super::login_item::put),
-        )
         .route("/api/stream", get(super::sse::stream))
         .with_state(state)
 }

@@ -6,44 +6,54 @@
 //! the log's commit, the one projector): nothing here writes to the inbox directly.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::Json;
+use axum::routing::post;
+use axum::{Json, Router};
 use chrono::Utc;
 use serde_json::json;
 
 use super::error::ApiError;
-use super::state::ApiState;
 use crate::linq::standard_webhooks::{secret_kind, SecretKind};
+use crate::linq::Secret;
 use crate::simulate::{self, ApiVersion, Scenario, SendOptions};
 
 /// Events in one demo: the whole story (every event type, a group chat) at a watchable pace.
 pub const DEMO_EVENTS: usize = 40;
 const DEMO_RATE_PER_SECOND: f64 = 20.0;
 
-/// Where the demo goes, and whether one is on its way.
+/// Where the demo goes, what signs it, and whether one is on its way.
 pub struct Demo {
     /// The app's own listener, on loopback: `http://127.0.0.1:PORT/PATH`.
     url: String,
+    /// The listener's own secrets (the first one signs).
+    secrets: Arc<RwLock<Vec<Secret>>>,
     running: Arc<AtomicBool>,
 }
 
 impl Demo {
-    pub fn new(url: String) -> Demo {
+    pub fn new(url: String, secrets: Arc<RwLock<Vec<Secret>>>) -> Demo {
         Demo {
             url,
+            secrets,
             running: Arc::default(),
         }
     }
 }
 
+pub fn router(demo: Arc<Demo>) -> Router {
+    Router::new()
+        .route("/api/demo", post(start))
+        .with_state(demo)
+}
+
 /// Starts sending the demo and answers 202 with how many events it holds; 409 while one is
 /// still on its way or when there is no secret to sign with (`--allow-unsigned` and none set).
-pub async fn start(State(s): State<Arc<ApiState>>) -> Result<impl IntoResponse, ApiError> {
-    let secret = s
+async fn start(State(demo): State<Arc<Demo>>) -> Result<impl IntoResponse, ApiError> {
+    let secret = demo
         .secrets
         .read()
         .ok()
@@ -54,9 +64,9 @@ pub async fn start(State(s): State<Arc<ApiState>>) -> Result<impl IntoResponse, 
                 "no webhook secret is configured, so demo traffic cannot be signed; set one in Setup",
             )
         })?;
-    let url = simulate::parse_url(&s.demo.url)
+    let url = simulate::parse_url(&demo.url)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    if s.demo.running.swap(true, Ordering::SeqCst) {
+    if demo.running.swap(true, Ordering::SeqCst) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "demo traffic is already on its way",
@@ -78,7 +88,7 @@ pub async fn start(State(s): State<Arc<ApiState>>) -> Result<impl IntoResponse, 
         api_version,
         ..SendOptions::default()
     };
-    let running = s.demo.running.clone();
+    let running = demo.running.clone();
     tokio::spawn(async move {
         match simulate::send_all(&url, &secret, &deliveries, &options).await {
             Ok(outcomes) => tracing::info!(sent = outcomes.len(), "demo traffic delivered"),

@@ -9,12 +9,12 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
+use axum::routing::get;
+use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
-use super::state::ApiState;
 
 /// The platform's start-at-login switch, implemented by the desktop shell. Errors are one
 /// sentence for the rep.
@@ -23,26 +23,35 @@ pub trait LoginItem: Send + Sync {
     fn set_enabled(&self, enabled: bool) -> Result<(), String>;
 }
 
+/// The switch the shell gave the engine, if any.
+type Item = Option<Arc<dyn LoginItem>>;
+
+pub fn router(item: Item) -> Router {
+    Router::new()
+        .route("/api/start-at-login", get(read).put(switch))
+        .with_state(item)
+}
+
 #[derive(Deserialize)]
 pub struct Switch {
     enabled: bool,
 }
 
 /// `{"available", "enabled"}`.
-pub async fn get(State(s): State<Arc<ApiState>>) -> Result<Json<Value>, ApiError> {
-    let Some(item) = s.login_item.clone() else {
+async fn read(State(item): State<Item>) -> Result<Json<Value>, ApiError> {
+    let Some(item) = item else {
         return Ok(Json(json!({"available": false, "enabled": false})));
     };
     let enabled = on_blocking_thread(move || item.is_enabled()).await?;
     Ok(Json(json!({"available": true, "enabled": enabled})))
 }
 
-/// Switches it; answers like `get`. 409 when the engine runs without the desktop app.
-pub async fn put(
-    State(s): State<Arc<ApiState>>,
+/// Switches it; answers like `read`. 409 when the engine runs without the desktop app.
+async fn switch(
+    State(item): State<Item>,
     Json(switch): Json<Switch>,
 ) -> Result<Json<Value>, ApiError> {
-    let item = s.login_item.clone().ok_or_else(|| {
+    let item = item.ok_or_else(|| {
         ApiError::new(
             StatusCode::CONFLICT,
             "start at login belongs to the desktop app (linq-inbox-desktop); linq-inbox serve has none",

@@ -24,10 +24,6 @@ pub struct ApiState {
     pub secrets: Arc<std::sync::RwLock<Vec<Secret>>>,
     /// Every read is counted, so the engine knows when the readers' caches went quiet.
     pub activity: crate::memory::Activity,
-    /// The onboarding card's demo traffic (`POST /api/demo`).
-    pub demo: super::demo::Demo,
-    /// The desktop app's start-at-login switch; `None` under `linq-inbox serve`.
-    pub login_item: Option<std::sync::Arc<dyn super::login_item::LoginItem>>,
 }
 
 /// What the status screen shows about the configuration.

@@ -12,6 +12,7 @@ mod harness;
 mod hostile;
 mod linq_connect;
 mod linq_fake;
+mod onboarding;
 mod projector;
 mod router;
 mod sse;

@@ -234,8 +234,9 @@ def check_autostart(entry, env, root, out):
     try:
         wait_for("the engine of the hidden app", lambda: _listening(ui), 30)
         time.sleep(2)  # a window would be mapped by now
-        shown = [w for w in app_windows(app.pid) if is_viewable(w)]
-        check(not shown, "started at login, the app runs with no window on screen", repr(shown))
+        windows = app_windows(app.pid)
+        shown = [w for w in windows if is_viewable(w)]
+        check(not shown, f"started at login, the app runs with no window on screen ({len(windows)} unmapped)", repr(shown))
         check(events(ui) > 0, "and its inbox holds what arrived before")
     finally:
         app.send_signal(signal.SIGTERM)
