@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use linq_inbox::http::login_item::LoginItem;
+use linq_inbox::http::login_item::{LoginItem, SwitchError};
 use tauri::{AppHandle, Manager};
 use tauri_plugin_autostart::ManagerExt;
 
@@ -24,21 +24,22 @@ impl AtLogin {
 }
 
 impl LoginItem for AtLogin {
-    fn is_enabled(&self) -> Result<bool, String> {
-        self.app
-            .autolaunch()
-            .is_enabled()
-            .map_err(|err| format!("could not read whether the app starts at login: {err}"))
+    fn is_enabled(&self) -> Result<bool, SwitchError> {
+        self.app.autolaunch().is_enabled().map_err(|err| {
+            SwitchError(format!(
+                "could not read whether the app starts at login: {err}"
+            ))
+        })
     }
 
-    fn set_enabled(&self, enabled: bool) -> Result<(), String> {
+    fn set_enabled(&self, enabled: bool) -> Result<(), SwitchError> {
         let autolaunch = self.app.autolaunch();
         if enabled {
             autolaunch.enable()
         } else {
             autolaunch.disable()
         }
-        .map_err(|err| format!("could not change start at login: {err}"))?;
+        .map_err(|err| SwitchError(format!("could not change start at login: {err}")))?;
         // The tray's check mark follows a switch made in Settings.
         if let Some(tray) = self.app.try_state::<Arc<Tray>>() {
             tray.show_start_at_login(enabled);

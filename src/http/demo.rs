@@ -22,7 +22,7 @@ use crate::linq::Secret;
 use crate::simulate::{self, ApiVersion, Scenario, SendOptions};
 
 /// Events in one demo: the whole story (every event type, a group chat) at a watchable pace.
-pub const DEMO_EVENTS: usize = 40;
+const DEMO_EVENTS: usize = 40;
 const DEMO_RATE_PER_SECOND: f64 = 20.0;
 
 /// Where the demo goes, what signs it, and whether one is on its way.

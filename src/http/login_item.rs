@@ -16,12 +16,16 @@ use serde_json::{json, Value};
 
 use super::error::ApiError;
 
-/// The platform's start-at-login switch, implemented by the desktop shell. Errors are one
-/// sentence for the rep.
+/// The platform's start-at-login switch, implemented by the desktop shell.
 pub trait LoginItem: Send + Sync {
-    fn is_enabled(&self) -> Result<bool, String>;
-    fn set_enabled(&self, enabled: bool) -> Result<(), String>;
+    fn is_enabled(&self) -> Result<bool, SwitchError>;
+    fn set_enabled(&self, enabled: bool) -> Result<(), SwitchError>;
 }
+
+/// Why the platform's switch could not be read or changed: one sentence for the rep.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SwitchError(pub String);
 
 /// The switch the shell gave the engine, if any.
 type Item = Option<Arc<dyn LoginItem>>;
@@ -67,7 +71,7 @@ async fn switch(
 
 /// The switch writes files (or talks to the OS): off the UI server's one async worker.
 async fn on_blocking_thread(
-    f: impl FnOnce() -> Result<bool, String> + Send + 'static,
+    f: impl FnOnce() -> Result<bool, SwitchError> + Send + 'static,
 ) -> Result<bool, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
@@ -77,5 +81,5 @@ async fn on_blocking_thread(
                 "the start-at-login switch was interrupted",
             )
         })?
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e))
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
 }
