@@ -103,6 +103,25 @@ def check_docs(root):
                 check("simulate" in text, f"the {shell} completion for linq-inbox offers its commands")
 
 
+def check_rpm(out):
+    """The .rpm (read by run.sh with `rpm -qp`) installs what the .deb does, and asks for the
+    shared libraries by soname, which Fedora and openSUSE both resolve."""
+    with open(os.path.join(out, "rpm-files.txt")) as f:
+        rpm = set(f.read().split())
+    prefixes = ("/usr/bin/", "/usr/share/man/", "/usr/share/applications/", "/usr/share/icons/",
+                "/usr/share/metainfo/", "/usr/share/bash-completion/", "/usr/share/fish/")
+    with open(os.path.join(out, "deb-files.txt")) as f:
+        # (dpkg-deb lists folders with a trailing slash.)
+        shared = {p for p in f.read().split() if p.startswith(prefixes) and not p.endswith("/")}
+    missing = sorted(shared - rpm)
+    check(not missing and len(shared) > 20, f"the .rpm installs the .deb's {len(shared)} program, doc and desktop files", repr(missing[:5]))
+    check("/usr/share/zsh/site-functions/_linq-inbox" in rpm, "the .rpm puts zsh completions where Fedora and openSUSE read them")
+    with open(os.path.join(out, "rpm-requires.txt")) as f:
+        requires = f.read()
+    for soname in ("libwebkit2gtk-4.1.so.0()(64bit)", "libgtk-3.so.0()(64bit)", "libayatana-appindicator3.so.1()(64bit)"):
+        check(soname in requires, f"the .rpm requires {soname}")
+
+
 def mentioned_commands(repo):
     """Every `linq-inbox ...` command the README and the onboarding card tell a rep to run."""
     found = set()
@@ -258,6 +277,7 @@ def main():
     try:
         check_binaries(args.root, args.repo)
         check_docs(args.root)
+        check_rpm(args.out)
         check_commands(args.root, args.repo)
         entry, env = check_window(args.root, args.out, tmp)
         check_autostart(entry, env, args.root, args.out)
