@@ -4,10 +4,8 @@
 DESKTOP_APT := libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev \
 	libsoup-3.0-dev xvfb xauth dbus-x11 dunst webkit2gtk-driver xdg-utils imagemagick xdotool x11-utils
 DESKTOP_BIN := target/debug/linq-inbox-desktop
-DESKTOP_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' src-tauri/Cargo.toml | head -n 1)
-DESKTOP_DEB := target/release/bundle/deb/linq-inbox-desktop_$(DESKTOP_VERSION)_amd64.deb
 
-.PHONY: desktop-deps desktop-build desktop-run desktop-test bundle icons
+.PHONY: desktop-deps desktop-build desktop-run desktop-test icons
 
 desktop-deps:
 	@$(call apt_ensure,$(DESKTOP_APT))
@@ -30,17 +28,10 @@ desktop-run:
 desktop-test: desktop-build
 	tests/desktop/run.sh $(DESKTOP_BIN)
 
-# An installable .deb, built without tauri-cli (whose AppImage step downloads linuxdeploy at
-# build time): a release binary, its desktop entry and its icons, packed by dpkg-deb.
-bundle: desktop-deps ui-build
-	cargo build -p linq-inbox-desktop --release --features custom-protocol
-	src-tauri/packaging/deb.sh target/release/linq-inbox-desktop $(DESKTOP_VERSION) $(DESKTOP_DEB)
-	@ls -l $(DESKTOP_DEB)
-
 # The PNG and ICO icons are drawn from icons/src/*.svg; run after editing a drawing.
 icons:
 	@command -v rsvg-convert >/dev/null || $(SUDO) apt-get install -y -qq librsvg2-bin
-	rsvg-convert -w 32 -h 32 icons/src/app.svg -o icons/32x32.png
+	for size in 16 24 32 48 64; do rsvg-convert -w $$size -h $$size icons/src/app.svg -o icons/$${size}x$${size}.png; done
 	rsvg-convert -w 128 -h 128 icons/src/app.svg -o icons/128x128.png
 	rsvg-convert -w 256 -h 256 icons/src/app.svg -o icons/128x128@2x.png
 	rsvg-convert -w 512 -h 512 icons/src/app.svg -o icons/icon.png

@@ -20,9 +20,10 @@ engine-debug: engine-deps desktop-deps
 	cargo build --workspace --bins
 
 # Release builds of both binaries (`make bench` measures the engine and the desktop app's memory),
-# in one workspace resolution like the debug build.
+# in one workspace resolution like the debug build, and with the features `make bundle` ships
+# (mk/package.mk), so the two share one build.
 engine-release: engine-deps desktop-deps ui-build
-	cargo build --release --workspace --bins
+	cargo build --release --workspace --bins --features linq-inbox-desktop/custom-protocol
 
 # Formatting and clippy over the whole workspace (the desktop crate needs its GTK packages,
 # hence desktop-deps), no unused dependency in any manifest (cargo-machete), no import cycle

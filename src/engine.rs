@@ -11,6 +11,7 @@ use tokio::sync::{broadcast, oneshot};
 use crate::attachments::Attachments;
 use crate::config::Settings;
 use crate::feed::{self, LiveState, Presence, StreamEvent, TypingState};
+use crate::http::login_item::LoginItem;
 use crate::http::{self, ApiState, Auth, StatusInfo};
 use crate::ingest::{Ingest, WriterOptions};
 use crate::linq_api::sync::{watch_clock, watch_logind, CatchUp, Trigger};
@@ -121,6 +122,8 @@ struct Parts {
     linq: Arc<http::connect::ConnectState>,
     activity: crate::memory::Activity,
     catch_up: CatchUp,
+    demo: Arc<http::demo::Demo>,
+    login_item: Option<Arc<dyn LoginItem>>,
 }
 
 impl Parts {
@@ -129,6 +132,7 @@ impl Parts {
         settings: &Settings,
         webhook_addr: SocketAddr,
         ui_addr: SocketAddr,
+        login_item: Option<Arc<dyn LoginItem>>,
     ) -> Result<Parts, EngineError> {
         let store = Store::open(&settings.data_dir)?;
         let ui_settings = prefs::load(&store.reader()?)?;
@@ -198,6 +202,10 @@ impl Parts {
             secrets: secrets.clone(),
             api: api.clone(),
         });
+        let demo = Arc::new(http::demo::Demo::new(
+            crate::config::webhook_url(webhook_addr, &settings.webhook_path),
+            secrets.clone(),
+        ));
         Ok(Parts {
             store,
             ingest,
@@ -209,6 +217,8 @@ impl Parts {
             linq,
             activity,
             catch_up,
+            demo,
+            login_item,
         })
     }
 }
@@ -218,13 +228,34 @@ impl Parts {
 /// Host and Origin checks expect `settings.ui_listen`'s port. Starts the writer and the feed
 /// builder like the engine does; must run inside a tokio runtime.
 pub fn ui_router(settings: &Settings) -> Result<axum::Router, EngineError> {
-    let parts = Parts::assemble(settings, settings.listen, settings.ui_listen)?;
-    Ok(http::ui_router(parts.api, parts.auth, parts.linq))
+    let parts = Parts::assemble(settings, settings.listen, settings.ui_listen, None)?;
+    Ok(http::ui_router(
+        parts.api,
+        parts.auth,
+        parts.linq,
+        parts.demo,
+        parts.login_item,
+    ))
 }
 
 impl Engine {
     /// Opens the store and starts everything. Must run inside a tokio runtime.
     pub async fn start(settings: Settings) -> Result<Engine, EngineError> {
+        Engine::start_with(settings, None).await
+    }
+
+    /// Like [`Engine::start`], for the desktop app: Settings can switch its start at login.
+    pub async fn start_in_shell(
+        settings: Settings,
+        login_item: Arc<dyn LoginItem>,
+    ) -> Result<Engine, EngineError> {
+        Engine::start_with(settings, Some(login_item)).await
+    }
+
+    async fn start_with(
+        settings: Settings,
+        login_item: Option<Arc<dyn LoginItem>>,
+    ) -> Result<Engine, EngineError> {
         let webhook_listener = bind(settings.listen, "webhook listener").await?;
         let ui_listener = bind(settings.ui_listen, "UI server").await?;
         let webhook_addr = webhook_listener.local_addr().unwrap_or(settings.listen);
@@ -241,7 +272,9 @@ impl Engine {
             linq,
             activity,
             catch_up,
-        } = Parts::assemble(&settings, webhook_addr, ui_addr)?;
+            demo,
+            login_item,
+        } = Parts::assemble(&settings, webhook_addr, ui_addr, login_item)?;
 
         let mut shutdown = Vec::new();
         let mut tasks = Vec::new();
@@ -258,11 +291,11 @@ impl Engine {
                 tracing::error!(error = %e, "webhook listener stopped");
             }
         }));
-        // The UI server runs on a runtime of its own, so a flood on the webhook listener (the
-        // port the internet reaches) cannot queue the rep's own requests behind its tasks.
         // Every attachment the inbox holds is downloaded in the background, apart from ingest.
         tasks.extend(api.attachments.spawn(&settings, &store, &ingest, &live));
-        let ui_app = http::ui_router(api, auth.clone(), linq);
+        // The UI server runs on a runtime of its own, so a flood on the webhook listener (the
+        // port the internet reaches) cannot queue the rep's own requests behind its tasks.
+        let ui_app = http::ui_router(api, auth.clone(), linq, demo, login_item);
         let ui_runtime = ui_runtime()?;
         let ui_listener = ui_listener
             .into_std()

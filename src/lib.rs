@@ -2,6 +2,7 @@
 //! them into an inbox, and serves a local UI API with a live event stream.
 
 pub mod attachments;
+pub mod cli_docs;
 pub mod config;
 pub mod engine;
 pub mod feed;

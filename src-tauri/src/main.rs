@@ -9,6 +9,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod desktop;
+mod login_item;
 mod notifier;
 #[cfg(target_os = "linux")]
 mod rendering;
@@ -20,7 +21,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use linq_inbox::config::{Settings, SettingsArgs};
 use linq_inbox::engine::Engine;
 use tauri::{App, AppHandle, Manager, RunEvent};
@@ -40,6 +41,9 @@ struct Cli {
     /// Start in the tray without opening the window (what start-at-login uses).
     #[arg(long)]
     hidden: bool,
+    /// Write the man page and shell completions into DIR (what the package recipe runs).
+    #[arg(long = linq_inbox::cli_docs::FLAG, hide = true, value_name = "DIR", exclusive = true)]
+    generate_docs: Option<std::path::PathBuf>,
 }
 
 /// What the tray, the window and the exit path share, kept in Tauri's state.
@@ -74,6 +78,18 @@ fn main() -> ExitCode {
     #[cfg(target_os = "linux")]
     rendering::configure();
     let cli = Cli::parse();
+    if let Some(dir) = &cli.generate_docs {
+        return match linq_inbox::cli_docs::write(Cli::command(), dir) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!(
+                    "linq-inbox-desktop: could not write the docs into {}: {err}",
+                    dir.display()
+                );
+                ExitCode::FAILURE
+            }
+        };
+    }
     if !has_display() {
         eprintln!(
             "linq-inbox-desktop needs a graphical session (neither DISPLAY nor WAYLAND_DISPLAY \
@@ -135,7 +151,10 @@ fn run(settings: Settings, hidden: bool, launched: Instant) -> Result<i32, Start
 
     // The engine runs on Tauri's tokio runtime; `block_on` here is on the main thread, before
     // the event loop, so it blocks nothing else.
-    let engine = Arc::new(tauri::async_runtime::block_on(Engine::start(settings))?);
+    let at_login = Arc::new(login_item::AtLogin::new(app.handle().clone()));
+    let engine = Arc::new(tauri::async_runtime::block_on(Engine::start_in_shell(
+        settings, at_login,
+    ))?);
     tracing::info!(ui = %engine.ui_url(), "engine started");
     let (stop, stopped) = watch::channel(false);
     app.manage(Shell {
@@ -166,6 +185,7 @@ fn start_shell(
 ) -> tauri::Result<()> {
     window::create(app.handle(), engine, !hidden, launched)?;
     let tray = Arc::new(tray::Tray::create(app.handle())?);
+    app.manage(tray.clone());
     let notifier = tauri::async_runtime::spawn(notifier::run(
         app.handle().clone(),
         engine.clone(),

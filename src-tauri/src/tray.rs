@@ -6,6 +6,7 @@
 use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Local, TimeDelta, Utc};
+use linq_inbox::http::login_item::LoginItem;
 use linq_inbox::store::settings::{SettingsPatch, UiSettings};
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu};
@@ -13,6 +14,7 @@ use tauri::tray::{TrayIcon, TrayIconBuilder};
 use tauri::{AppHandle, Manager};
 use tauri_plugin_autostart::ManagerExt;
 
+use crate::login_item::AtLogin;
 use crate::window;
 
 const ICON: &[u8] = include_bytes!("../../icons/tray.png");
@@ -30,6 +32,7 @@ pub struct Tray {
     icon: TrayIcon,
     status: MenuItem<tauri::Wry>,
     resume: MenuItem<tauri::Wry>,
+    at_login: CheckMenuItem<tauri::Wry>,
     shown: Mutex<Option<TrayState>>,
 }
 
@@ -79,8 +82,16 @@ impl Tray {
             icon,
             status,
             resume,
+            at_login: autostart,
             shown: Mutex::new(None),
         })
+    }
+
+    /// The "Start at login" check mark, after a switch made elsewhere (Settings).
+    pub fn show_start_at_login(&self, enabled: bool) {
+        if let Err(err) = self.at_login.set_checked(enabled) {
+            tracing::warn!(%err, "could not update the tray's start-at-login mark");
+        }
     }
 
     /// Redraw the tray if `state` differs from what it shows.
@@ -171,13 +182,12 @@ pub fn pause_of(settings: &UiSettings, now: DateTime<Utc>) -> Option<Option<Date
     }
 }
 
+/// The menu item toggles its own check mark; the switch is the same one Settings uses.
 fn toggle_autostart(app: &AppHandle) {
-    let autostart = app.autolaunch();
-    let result = match autostart.is_enabled() {
-        Ok(true) => autostart.disable(),
-        Ok(false) => autostart.enable(),
-        Err(err) => Err(err),
-    };
+    let at_login = AtLogin::new(app.clone());
+    let result = at_login
+        .is_enabled()
+        .and_then(|enabled| at_login.set_enabled(!enabled));
     if let Err(err) = result {
         tracing::warn!(%err, "could not change start at login");
     }

@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use linq_inbox::config::{Settings, SettingsArgs};
 
 mod doctor;
@@ -24,8 +24,11 @@ mod sync;
 struct Cli {
     #[command(flatten)]
     settings: SettingsArgs,
+    /// Write the man pages and shell completions into DIR (what the package recipe runs).
+    #[arg(long = linq_inbox::cli_docs::FLAG, hide = true, value_name = "DIR", exclusive = true)]
+    generate_docs: Option<std::path::PathBuf>,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -84,8 +87,24 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    if let Command::Simulate(args) = &cli.command {
-        let report = runtime()?.block_on(linq_inbox::simulate::run(args))?;
+    if let Some(dir) = &cli.generate_docs {
+        linq_inbox::cli_docs::write(Cli::command(), dir)
+            .with_context(|| format!("could not write the docs into {}", dir.display()))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(command) = cli.command else {
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::MissingSubcommand,
+                "say what to do, e.g. `linq-inbox serve` (`linq-inbox --help` lists the commands)",
+            )
+            .exit();
+    };
+    if let Command::Simulate(args) = &command {
+        // Without --to and --secret: the listener and the secret of the app this data folder
+        // belongs to, as its own settings resolve them.
+        let target = linq_inbox::config::webhook_target(&cli.settings)?;
+        let report = runtime()?.block_on(linq_inbox::simulate::run(args, target))?;
         if args.json {
             println!("{}", serde_json::to_string_pretty(&report)?);
         } else {
@@ -98,7 +117,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         });
     }
     let settings = Settings::resolve(&cli.settings)?;
-    match cli.command {
+    match command {
         Command::Serve => serve::run(settings),
         Command::Import { file } => replay::import(&settings, &file),
         Command::Export {

@@ -324,12 +324,12 @@ fn split_secrets(text: &str) -> Vec<Secret> {
         .collect()
 }
 
-fn resolve_secrets(
+/// The secrets configured by flag, environment or config file, in that order, with where they
+/// came from; `None` when there are none (a first run generates one).
+fn configured_secrets(
     args: &SettingsArgs,
-    file: &mut ConfigFile,
-    data_dir: &Path,
-    allow_unsigned: bool,
-) -> Result<(Vec<Secret>, SecretSource), ConfigError> {
+    file: &ConfigFile,
+) -> Result<Option<(Vec<Secret>, SecretSource)>, ConfigError> {
     if let Some(path) = &args.secret_file {
         let text = std::fs::read_to_string(path).map_err(|e| {
             ConfigError::Invalid(format!(
@@ -344,12 +344,12 @@ fn resolve_secrets(
                 path.display()
             )));
         }
-        return Ok((secrets, SecretSource::SecretFile));
+        return Ok(Some((secrets, SecretSource::SecretFile)));
     }
     if let Ok(text) = std::env::var(ENV_SECRET) {
         let secrets = split_secrets(&text);
         if !secrets.is_empty() {
-            return Ok((secrets, SecretSource::Environment));
+            return Ok(Some((secrets, SecretSource::Environment)));
         }
     }
     let configured: Vec<Secret> = file
@@ -357,8 +357,17 @@ fn resolve_secrets(
         .iter()
         .flat_map(|s| split_secrets(s))
         .collect();
-    if !configured.is_empty() {
-        return Ok((configured, SecretSource::ConfigFile));
+    Ok((!configured.is_empty()).then_some((configured, SecretSource::ConfigFile)))
+}
+
+fn resolve_secrets(
+    args: &SettingsArgs,
+    file: &mut ConfigFile,
+    data_dir: &Path,
+    allow_unsigned: bool,
+) -> Result<(Vec<Secret>, SecretSource), ConfigError> {
+    if let Some(found) = configured_secrets(args, file)? {
+        return Ok(found);
     }
     if allow_unsigned {
         return Ok((Vec::new(), SecretSource::None));
@@ -383,6 +392,55 @@ fn resolve_secrets(
         SecretSource::ConfigFile
     };
     Ok((secrets, source))
+}
+
+/// Where the app of a data folder takes webhooks, and the secrets it checks them with: what
+/// `linq-inbox simulate` posts to and signs with when it is given no `--to` or `--secret`.
+#[derive(Clone)]
+pub struct WebhookTarget {
+    /// `http://127.0.0.1:PORT/PATH` (an all-interfaces listener is reached on loopback).
+    pub url: String,
+    /// Empty when no secret is configured yet (the app makes one on its first start).
+    pub secrets: Vec<Secret>,
+}
+
+/// Resolves the settings that say where the webhooks go and how they are signed, the same way
+/// [`Settings::resolve`] does, but changes nothing: no folder is made and no secret generated.
+pub fn webhook_target(args: &SettingsArgs) -> Result<WebhookTarget, ConfigError> {
+    let data_dir = match &args.data_dir {
+        Some(d) => d.clone(),
+        None => default_data_dir()?,
+    };
+    let file = read_config(&data_dir.join(CONFIG_FILE))?;
+    let listen = parse_addr(
+        "--listen",
+        args.listen
+            .as_deref()
+            .or(file.listen.as_deref())
+            .unwrap_or(DEFAULT_LISTEN),
+    )?;
+    let path = validate_path(
+        args.webhook_path
+            .as_deref()
+            .or(file.webhook_path.as_deref())
+            .unwrap_or(DEFAULT_WEBHOOK_PATH),
+    )?;
+    let secrets = configured_secrets(args, &file)?
+        .map(|(secrets, _)| secrets)
+        .unwrap_or_default();
+    Ok(WebhookTarget {
+        url: webhook_url(listen, &path),
+        secrets,
+    })
+}
+
+/// The webhook listener's URL as this machine reaches it (an all-interfaces listener on
+/// loopback).
+pub fn webhook_url(mut listen: SocketAddr, path: &str) -> String {
+    if listen.ip().is_unspecified() {
+        listen.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    format!("http://{listen}{path}")
 }
 
 /// A new webhook secret: 32 random bytes as hex.

@@ -1,4 +1,5 @@
-//! The web UI's static files (`ui/dist`): read from disk in debug builds, embedded in release.
+//! The web UI's static files (`ui/dist`), embedded in the binary in every build (rust-embed's
+//! `debug-embed`; rebuild after `make ui-build`, which the Makefile's targets do in that order).
 
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};

@@ -6,7 +6,9 @@ pub mod assets;
 pub mod attachments;
 pub mod auth;
 pub mod connect;
+pub mod demo;
 pub mod error;
+pub mod login_item;
 pub mod sse;
 pub mod state;
 #[cfg(test)]
@@ -25,12 +27,20 @@ pub use error::ApiError;
 pub use state::{ApiState, StatusInfo};
 
 /// The UI server's routes, all behind the auth guard.
-pub fn ui_router(api: Arc<ApiState>, auth: Arc<Auth>, linq: Arc<connect::ConnectState>) -> Router {
+pub fn ui_router(
+    api: Arc<ApiState>,
+    auth: Arc<Auth>,
+    linq: Arc<connect::ConnectState>,
+    demo: Arc<demo::Demo>,
+    login_item: Option<Arc<dyn login_item::LoginItem>>,
+) -> Router {
     Router::new()
         .route("/login", get(auth::login).with_state(auth.clone()))
         .merge(attachments::router(api.clone()))
         .merge(api::router(api))
         .merge(connect::router(linq))
+        .merge(demo::router(demo))
+        .merge(login_item::router(login_item))
         .fallback(assets::static_file)
         .layer(axum::middleware::from_fn_with_state(auth, auth::guard))
 }

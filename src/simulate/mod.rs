@@ -27,6 +27,7 @@ pub use report::{Latency, Report, RunInfo};
 pub use send::{display_url, parse_url, send_all, ApiVersion, Outcome, SendOptions};
 pub use v3::{generate_v3, PROMISED_V3_EVENT_TYPES};
 
+use crate::config::WebhookTarget;
 use crate::linq::Secret;
 
 /// Where `linq-inbox serve` listens for webhooks by default.
@@ -36,7 +37,7 @@ pub const DEFAULT_TO: &str = "http://127.0.0.1:8787/webhooks/linq";
 /// none of them contains the secret.
 #[derive(Debug, thiserror::Error)]
 pub enum SimulateError {
-    #[error("no webhook secret: pass --secret or set LINQ_WEBHOOK_SECRET to the secret `linq-inbox serve` uses")]
+    #[error("no webhook secret: start the app once (it makes one in its data folder), or pass --secret or set LINQ_WEBHOOK_SECRET to the secret it uses")]
     MissingSecret,
     #[error("{url:?} is not a webhook URL ({reason}); use e.g. {DEFAULT_TO}")]
     BadUrl { url: String, reason: String },
@@ -94,10 +95,12 @@ pub fn parse_rate(text: &str) -> Result<Rate, String> {
 /// `linq-inbox simulate` options.
 #[derive(Clone, clap::Args)]
 pub struct SimulateArgs {
-    /// Webhook URL to post to (http or https, e.g. a tunnel).
-    #[arg(long, value_name = "URL", default_value = DEFAULT_TO)]
-    pub to: String,
-    /// Webhook secret to sign with; with several (comma-separated, for rotation) the first.
+    /// Webhook URL to post to (http or https, e.g. a tunnel)
+    /// [default: the listener and path of the app's settings, e.g. http://127.0.0.1:8787/webhooks/linq].
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
+    /// Webhook secret to sign with; with several (comma-separated, for rotation) the first
+    /// [default: the app's own secret, from --secret-file or its data folder's config.toml].
     #[arg(
         long,
         env = "LINQ_WEBHOOK_SECRET",
@@ -149,13 +152,17 @@ impl std::fmt::Debug for SimulateArgs {
 }
 
 impl SimulateArgs {
-    fn signing_secret(&self) -> Result<Secret, SimulateError> {
-        let text = self.secret.as_deref().unwrap_or_default();
-        text.split(',')
-            .map(str::trim)
-            .find(|s| !s.is_empty())
-            .map(Secret::new)
-            .ok_or(SimulateError::MissingSecret)
+    /// `--secret` when given (the first of a rotation), else the app's own first secret.
+    fn signing_secret(&self, target: &WebhookTarget) -> Result<Secret, SimulateError> {
+        match self.secret.as_deref() {
+            Some(text) => text
+                .split(',')
+                .map(str::trim)
+                .find(|s| !s.is_empty())
+                .map(Secret::new),
+            None => target.secrets.first().cloned(),
+        }
+        .ok_or(SimulateError::MissingSecret)
     }
 
     /// Pacing and concurrency: the demo goes at a watchable pace and strictly in order (a
@@ -176,11 +183,12 @@ impl SimulateArgs {
     }
 }
 
-/// Runs `linq-inbox simulate`: generates the scenario, sends it, and reports. A report comes
+/// Runs `linq-inbox simulate`: generates the scenario, sends it, and reports. `target` is the
+/// app's own listener and secrets, used where `--to` or `--secret` is not given. A report comes
 /// back even when some deliveries were refused; see `Report::is_clean` for an exit code.
-pub async fn run(args: &SimulateArgs) -> Result<Report, SimulateError> {
-    let url = parse_url(&args.to)?;
-    let secret = args.signing_secret()?;
+pub async fn run(args: &SimulateArgs, target: WebhookTarget) -> Result<Report, SimulateError> {
+    let url = parse_url(args.to.as_deref().unwrap_or(&target.url))?;
+    let secret = args.signing_secret(&target)?;
     if args.count == 0 {
         return Err(SimulateError::NothingToSend);
     }
@@ -310,6 +318,14 @@ mod tests {
         simulate: SimulateArgs,
     }
 
+    /// An app with no secret yet, listening where `serve` does by default.
+    fn no_target() -> WebhookTarget {
+        WebhookTarget {
+            url: DEFAULT_TO.into(),
+            secrets: Vec::new(),
+        }
+    }
+
     fn args(extra: &[&str]) -> SimulateArgs {
         let argv = ["linq-inbox", "--secret", SECRET]
             .iter()
@@ -398,7 +414,7 @@ mod tests {
             "--seed",
             "5",
         ]);
-        let report = run(&args).await.expect("the server is up");
+        let report = run(&args, no_target()).await.expect("the server is up");
         let expected = generate(Scenario::Chaos, 80, 5, now());
         let tampered = expected.iter().filter(|d| d.tamper).count();
         let redelivered = expected
@@ -448,7 +464,7 @@ mod tests {
             "--seed",
             "1",
         ]);
-        let report = run(&args).await.expect("the server is up");
+        let report = run(&args, no_target()).await.expect("the server is up");
         assert_eq!(report.accepted, 6, "every paced delivery was accepted");
         assert!(
             report.elapsed_ms >= 240.0,
@@ -463,7 +479,7 @@ mod tests {
             .expect("a free port");
         let addr = listener.local_addr().expect("a bound address");
         drop(listener);
-        let error = run(&args(&["--to", &url(addr), "--count", "3"]))
+        let error = run(&args(&["--to", &url(addr), "--count", "3"]), no_target())
             .await
             .expect_err("nobody is there");
         assert!(
@@ -485,11 +501,14 @@ mod tests {
         let mut no_secret = args(&["--count", "3"]);
         no_secret.secret = Some(" , ".into());
         assert!(
-            matches!(run(&no_secret).await, Err(SimulateError::MissingSecret)),
+            matches!(
+                run(&no_secret, no_target()).await,
+                Err(SimulateError::MissingSecret)
+            ),
             "a secret of only separators is refused before anything is sent"
         );
         let bad = args(&["--to", "localhost:8787/webhooks/linq"]);
-        let error = run(&bad).await.expect_err("no scheme");
+        let error = run(&bad, no_target()).await.expect_err("no scheme");
         assert!(matches!(error, SimulateError::BadUrl { .. }), "{error:?}");
         assert!(
             !error.to_string().contains(SECRET),
@@ -548,8 +567,8 @@ mod tests {
             "7",
         ]);
         assert_eq!(
-            parsed.to, DEFAULT_TO,
-            "the default target is the local listener"
+            parsed.to, None,
+            "without --to the target comes from the app's settings"
         );
         assert_eq!(parsed.rate, Some(Rate::PerSecond(20.0)), "--rate is parsed");
         assert_eq!(
@@ -565,9 +584,24 @@ mod tests {
             .expect("valid arguments")
             .simulate;
         assert_eq!(
-            rotated.signing_secret().expect("a secret"),
+            rotated.signing_secret(&no_target()).expect("a secret"),
             Secret::new("new"),
             "the first of a rotation signs"
         );
+        let own = WebhookTarget {
+            url: DEFAULT_TO.into(),
+            secrets: vec![Secret::new("the-app's"), Secret::new("retiring")],
+        };
+        let bare = Cli::try_parse_from(["linq-inbox"])
+            .expect("valid arguments")
+            .simulate;
+        if bare.secret.is_none() {
+            // (LINQ_WEBHOOK_SECRET in the test's environment would stand in for --secret.)
+            assert_eq!(
+                bare.signing_secret(&own).expect("the app's secret"),
+                Secret::new("the-app's"),
+                "without --secret the app's own first secret signs"
+            );
+        }
     }
 }

@@ -16,6 +16,7 @@ mod linq_connect;
 mod linq_fake;
 mod linq_fake_account;
 mod linq_sync;
+mod onboarding;
 mod projector;
 mod router;
 mod sse;

@@ -2,7 +2,8 @@
 // authenticates every call, and writes carry `Content-Type: application/json` as the server
 // requires.
 import type {
-  ActivityPage, Call, ChatSummary, Contact, RawEvent, Rejected, SearchHit, Settings, Status, SyncStatus, ThreadItem,
+  ActivityPage, Call, ChatSummary, Contact, RawEvent, Rejected, SearchHit, Settings, StartAtLogin, Status, SyncStatus,
+  ThreadItem,
 } from './types';
 
 export class ApiError extends Error {
@@ -75,4 +76,7 @@ export const api = {
   retryAttachment: (key: string) => request<{ state: string }>('POST', `/api/attachments/${enc(key)}/retry`, {}),
   /** Starts a catch-up pass (202); its progress arrives on the stream as `event: sync`. */
   catchUp: () => request<SyncStatus>('POST', '/api/linq/sync', {}),
+  sendDemo: () => request<{ events: number }>('POST', '/api/demo', {}),
+  startAtLogin: () => request<StartAtLogin>('GET', '/api/start-at-login'),
+  setStartAtLogin: (enabled: boolean) => request<StartAtLogin>('PUT', '/api/start-at-login', { enabled }),
 };

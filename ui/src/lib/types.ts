@@ -45,3 +45,9 @@ export interface Status {
   /** The last catch-up pass through Linq's REST API, with its progress while it runs. */
   sync?: SyncStatus;
 }
+
+/** `GET/PUT /api/start-at-login`: `available` only in the desktop app. */
+export interface StartAtLogin {
+  available: boolean;
+  enabled: boolean;
+}
