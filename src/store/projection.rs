@@ -7,6 +7,8 @@
 //! the log, is marked with its reason (`projection_failures`), and never holds back the rows
 //! after it.
 
+use std::time::Instant;
+
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::Value;
 
@@ -52,20 +54,33 @@ pub struct Batch {
 /// Projects up to `limit` log rows after the cursor, with the cursor, inside a transaction the
 /// caller commits (an empty batch, nothing new, writes nothing).
 pub fn project_in(tx: &Transaction<'_>, limit: i64) -> Result<Batch, StoreError> {
+    project_until(tx, limit, None)
+}
+
+/// As [`project_in`], but stops taking rows once `deadline` has passed (after at least one), so
+/// a batch holds the database's one write lock for a bounded time whatever its rows cost.
+pub fn project_until(
+    tx: &Transaction<'_>,
+    limit: i64,
+    deadline: Option<Instant>,
+) -> Result<Batch, StoreError> {
     let from = cursor(tx)?;
-    let rows = log::events_after(tx, from, limit)?;
-    let Some(last) = rows.last().map(|e| e.seq) else {
+    let mut rows = log::events_after(tx, from, limit)?;
+    if rows.is_empty() {
         return Ok(Batch {
             cursor: from,
             ..Batch::default()
         });
-    };
+    }
     // The common case folds the whole batch without a savepoint per row: FTS5 flushes its
     // pending index at every savepoint, which made each row its own index segment. Only when
-    // something fails is the batch redone row by row, so the failing row can be set aside.
+    // something fails is the batch redone row by row (the same rows), so the failing row can be
+    // set aside.
     tx.execute_batch("SAVEPOINT batch")?;
-    let failed = match rows.iter().try_for_each(|e| apply(tx, e)) {
-        Ok(()) => {
+    let folded = fold(tx, &rows, deadline);
+    let failed = match folded {
+        Ok(taken) => {
+            rows.truncate(taken);
             tx.execute_batch("RELEASE batch")?;
             0
         }
@@ -75,6 +90,7 @@ pub fn project_in(tx: &Transaction<'_>, limit: i64) -> Result<Batch, StoreError>
             row_by_row(tx, &rows)?
         }
     };
+    let last = rows.last().map_or(from, |e| e.seq);
     set_cursor(tx, last)?;
     fts::merge(tx, fts::pages_for(rows.len()))?;
     Ok(Batch {
@@ -82,6 +98,21 @@ pub fn project_in(tx: &Transaction<'_>, limit: i64) -> Result<Batch, StoreError>
         failed,
         cursor: last,
     })
+}
+
+/// Folds rows in order until they run out or `deadline` passes; returns how many were folded.
+fn fold(
+    tx: &Transaction<'_>,
+    rows: &[StoredEvent],
+    deadline: Option<Instant>,
+) -> Result<usize, StoreError> {
+    for (done, e) in rows.iter().enumerate() {
+        if done > 0 && deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(done);
+        }
+        apply(tx, e)?;
+    }
+    Ok(rows.len())
 }
 
 /// Each row in its own savepoint; a row that fails is marked and left out. Returns how many
