@@ -94,8 +94,8 @@ fn run(
             return;
         }
         match passive(&conn) {
-            Ok(state @ (log, _)) => {
-                if log >= restart_frames {
+            Ok(state @ (log, copied)) => {
+                if restart_due(log, copied, restart_frames) {
                     wanted.0.store(true, Ordering::Release);
                 }
                 wait = next_wait(last, state);
@@ -107,6 +107,20 @@ fn run(
             }
         }
     }
+}
+
+/// Frames the background pass may leave uncopied when it asks the writer to restart the log:
+/// the writer's own checkpoint copies them (and whatever was committed since) between its
+/// batches, so they are what the next batch waits for: about 4 MiB, a few milliseconds.
+const RESTART_BACKLOG: i64 = 1024;
+
+/// Whether the writer should finish a checkpoint and restart the log: the log has passed the
+/// threshold and the background pass has copied nearly all of it. After a burst the projection
+/// leaves hundreds of megabytes in the log; while the background pass copies them, the log may
+/// grow past the threshold rather than stall the writer (and every acknowledgement) for the
+/// whole copy, hundreds of milliseconds.
+fn restart_due(log: i64, copied: i64, restart_frames: i64) -> bool {
+    log >= restart_frames && log - copied <= RESTART_BACKLOG
 }
 
 /// The pause before the next pass: short while the log moves (frames written or copied since
@@ -166,6 +180,22 @@ mod tests {
             super::next_wait(Some((14, 14)), (3, 3)),
             super::BUSY,
             "a restarted log is movement too"
+        );
+    }
+
+    #[test]
+    fn the_writer_restarts_the_log_only_once_little_is_left_to_copy() {
+        assert!(
+            !super::restart_due(900, 900, 1000),
+            "a log under the threshold is left to grow"
+        );
+        assert!(
+            super::restart_due(5000, 4500, 1000),
+            "past the threshold with a small backlog: the writer finishes the copy"
+        );
+        assert!(
+            !super::restart_due(150_000, 20_000, 1000),
+            "a burst's backlog is copied by the background pass first, not inside the writer"
         );
     }
 
