@@ -92,7 +92,14 @@ pub fn project_until(
     };
     let last = rows.last().map_or(from, |e| e.seq);
     set_cursor(tx, last)?;
-    fts::merge(tx, fts::pages_for(rows.len()))?;
+    // A timed batch (the live projector) merges in proportion to its rows only: it holds the
+    // write lock the listener waits for, and at 1,000 deliveries a second its batches are a
+    // few rows each, for which the bulk minimum was most of the work on a big index.
+    let pages = match deadline {
+        Some(_) => fts::pages_per_row(rows.len()),
+        None => fts::pages_for(rows.len()),
+    };
+    fts::merge(tx, pages)?;
     Ok(Batch {
         rows: rows.len(),
         failed,
