@@ -164,3 +164,58 @@ fn mark_failed(tx: &Transaction<'_>, seq: i64, reason: &str) -> Result<(), Store
 pub fn failures(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row("SELECT count(*) FROM projection_failures", [], |r| r.get(0))?)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::linq::SignatureForm;
+    use crate::simulate::{generate, Scenario};
+    use crate::store::tests::convergence::memory_db;
+    use crate::store::NewEvent;
+
+    /// Appends a generated conversation to the log, unprojected; returns how many rows it added.
+    fn log_conversation(conn: &Connection) -> usize {
+        let mut added = 0;
+        for d in generate(Scenario::Demo, 20, 3, chrono::Utc::now()) {
+            let value = serde_json::from_str(&d.body).expect("generated body is JSON");
+            let env = parse_envelope(&value).expect("generated body is an envelope");
+            let event = NewEvent::from_envelope(&env, d.body.clone(), SignatureForm::Unsigned, 0);
+            if log::append(conn, &event).expect("append").is_some() {
+                added += 1;
+            }
+        }
+        added
+    }
+
+    #[test]
+    fn a_batch_past_its_deadline_folds_one_row_and_the_next_batch_goes_on_from_it() {
+        let mut conn = memory_db();
+        let added = log_conversation(&conn);
+        assert!(added > 2, "the conversation logged {added} rows");
+        let tx = conn.transaction().expect("transaction");
+        let first = project_until(&tx, 128, Some(Instant::now())).expect("first batch");
+        assert_eq!(
+            first.rows, 1,
+            "a batch whose time is up still folds one row"
+        );
+        assert_eq!(
+            cursor(&tx).expect("cursor"),
+            first.cursor,
+            "the cursor stops at the row folded, not at the rows read"
+        );
+        let rest = project_until(&tx, 128, None).expect("the rest");
+        assert_eq!(
+            rest.cursor,
+            log::max_seq(&tx).expect("max seq"),
+            "the next batch goes on to the log's end"
+        );
+        assert_eq!(
+            first.rows + rest.rows,
+            added,
+            "every logged row is folded exactly once"
+        );
+        assert_eq!(first.failed + rest.failed, 0, "the conversation projects");
+    }
+}
