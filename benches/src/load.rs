@@ -51,6 +51,16 @@ pub struct LoadArgs {
     /// A process whose peak RSS is sampled during the run.
     #[arg(long)]
     pid: Option<u32>,
+    /// Closed loop: send exactly this many deliveries (`--duration` is then only a deadline).
+    #[arg(long)]
+    count: Option<u64>,
+    /// Seconds to wait after the last acknowledgement for the stream to show every event.
+    #[arg(long, default_value = "10")]
+    stream_wait: f64,
+    /// With `--stream`: once the stream has everything, check that the chat list shows every
+    /// acknowledged delivery too (each of the run's chats, and their unread counts).
+    #[arg(long)]
+    check_chats: bool,
 }
 
 #[derive(Serialize)]
@@ -74,8 +84,27 @@ struct LoadResult {
     /// stream's own share of `stream`, without the commit's.
     #[serde(skip_serializing_if = "Option::is_none")]
     stream_after_ack: Option<Summary>,
+    /// Events that arrived on the stream more than once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_duplicates: Option<u64>,
+    /// From the last acknowledgement to the last event on the stream: how long the projection
+    /// took to catch up with the log once the deliveries stopped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_ack_to_last_stream_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chat_list: Option<ChatListCheck>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rss_peak_kib: Option<u64>,
+}
+
+/// What the chat list showed of the run after the stream had every event, against what the
+/// acknowledged deliveries should make of it.
+#[derive(Serialize)]
+struct ChatListCheck {
+    chats: u64,
+    expected_chats: u64,
+    unread: i64,
+    expected_unread: i64,
 }
 
 struct Shared {
@@ -96,10 +125,10 @@ struct Shared {
 pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     let (host, path) = split_url(&args.url)?;
     // Open loop knows its count; closed loop sizes the send-time table for a generous rate.
-    let total = if args.rate > 0 {
-        (args.rate as f64 * args.duration).round() as u64
-    } else {
-        (60_000.0 * args.duration) as u64
+    let total = match (args.count, args.rate) {
+        (Some(count), _) => count,
+        (None, 0) => (60_000.0 * args.duration) as u64,
+        (None, rate) => (rate as f64 * args.duration).round() as u64,
     };
     let now_secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
@@ -155,16 +184,13 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     let ok = statuses.get(&200).copied().unwrap_or(0);
     let sent = shared.next.load(Ordering::Relaxed).min(total);
 
-    let (stream_summary, after_ack, missing) = match stream {
-        Some(f) => {
-            let mut arrived = f.finish(&sent_ns_for_stream, ok).await;
-            (
-                Some(stats::summarize(&mut arrived.latencies)),
-                Some(stats::summarize(&mut arrived.after_ack)),
-                Some(arrived.missing),
-            )
-        }
-        None => (None, None, None),
+    let mut arrived = match stream {
+        Some(f) => Some(f.finish(&sent_ns_for_stream, ok, args.stream_wait).await),
+        None => None,
+    };
+    let chat_list = match (&args.stream, args.check_chats) {
+        (Some(base), true) => Some(check_chats(base, &args, &shared).await?),
+        _ => None,
     };
     if let Some(s) = sampler {
         s.abort();
@@ -181,9 +207,12 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         errors,
         rate: ok as f64 / elapsed,
         ack: stats::summarize(&mut ack),
-        stream: stream_summary,
-        stream_missing: missing,
-        stream_after_ack: after_ack,
+        stream: arrived.as_mut().map(|a| stats::summarize(&mut a.latencies)),
+        stream_missing: arrived.as_ref().map(|a| a.missing),
+        stream_after_ack: arrived.as_mut().map(|a| stats::summarize(&mut a.after_ack)),
+        stream_duplicates: arrived.as_ref().map(|a| a.duplicates),
+        last_ack_to_last_stream_ms: arrived.as_ref().and_then(|a| a.last_ack_to_last_ms),
+        chat_list,
         rss_peak_kib: args.pid.map(|_| rss_peak.load(Ordering::Relaxed)),
     };
     println!("{}", serde_json::to_string(&result)?);
@@ -311,9 +340,10 @@ impl Follower {
         Ok(Follower { arrivals, task })
     }
 
-    /// Waits (up to 10 s) for every acknowledged event, then times each one that arrived.
-    async fn finish(self, shared: &Shared, expected: u64) -> Arrived {
-        let deadline = Instant::now() + Duration::from_secs(10);
+    /// Waits (up to `wait` seconds) for every acknowledged event, then times each one that
+    /// arrived.
+    async fn finish(self, shared: &Shared, expected: u64, wait: f64) -> Arrived {
+        let deadline = Instant::now() + Duration::from_secs_f64(wait);
         while Instant::now() < deadline {
             let seen = self.arrivals.lock().map(|l| l.len() as u64).unwrap_or(0);
             if seen >= expected {
@@ -326,6 +356,8 @@ impl Follower {
         let mut latencies = Vec::with_capacity(list.len());
         let mut after_ack = Vec::with_capacity(list.len());
         let mut seen = std::collections::HashSet::new();
+        let mut duplicates = 0;
+        let mut last_arrival = None::<Instant>;
         let since = |slot: Option<&AtomicU64>| {
             let ns = slot?.load(Ordering::Relaxed);
             (ns != u64::MAX).then(|| shared.start + Duration::from_nanos(ns))
@@ -335,18 +367,32 @@ impl Follower {
                 continue;
             };
             if !seen.insert(n) {
+                duplicates += 1;
                 continue;
             }
+            last_arrival = last_arrival.max(Some(at));
             latencies.push(at.saturating_duration_since(sent_at).as_micros() as u64);
             if let Some(acked_at) = since(shared.acked_ns.get(n as usize)) {
                 after_ack.push(at.saturating_duration_since(acked_at).as_micros() as u64);
             }
         }
         let missing = expected.saturating_sub(latencies.len() as u64);
+        let last_ack = shared
+            .acked_ns
+            .iter()
+            .map(|a| a.load(Ordering::Relaxed))
+            .filter(|ns| *ns != u64::MAX)
+            .max()
+            .map(|ns| shared.start + Duration::from_nanos(ns));
+        let last_ack_to_last_ms = last_ack
+            .zip(last_arrival)
+            .map(|(acked, shown)| shown.saturating_duration_since(acked).as_secs_f64() * 1000.0);
         Arrived {
             latencies,
             after_ack,
             missing,
+            duplicates,
+            last_ack_to_last_ms,
         }
     }
 }
@@ -356,4 +402,67 @@ struct Arrived {
     latencies: Vec<u64>,
     after_ack: Vec<u64>,
     missing: u64,
+    duplicates: u64,
+    /// From the last acknowledgement to the last of the run's events on the stream.
+    last_ack_to_last_ms: Option<f64>,
+}
+
+/// Reads the whole chat list and counts the run's chats and their unread messages, against
+/// what the acknowledged deliveries make: every delivery's chat, and its inbound messages
+/// unread (`payload::load_delivery`).
+async fn check_chats(
+    base: &str,
+    args: &LoadArgs,
+    shared: &Shared,
+) -> anyhow::Result<ChatListCheck> {
+    let acked: Vec<u64> = (0..shared.total)
+        .filter(|&n| shared.acked_ns[n as usize].load(Ordering::Relaxed) != u64::MAX)
+        .collect();
+    let expected_chats = acked
+        .iter()
+        .map(|n| n % args.chats)
+        .collect::<std::collections::HashSet<_>>()
+        .len() as u64;
+    let expected_unread = acked.iter().filter(|&&n| payload::is_inbound(n)).count() as i64;
+    let (host, _) = split_url(base)?;
+    let mut conn = Conn::open(&host).await?;
+    let auth = format!("Bearer {}", args.token);
+    let prefix = format!("{}-chat", args.run);
+    let (mut chats, mut unread) = (0, 0);
+    let mut before: Option<String> = None;
+    loop {
+        let path = match &before {
+            Some(b) => format!("/api/chats?limit=1000&before={b}"),
+            None => "/api/chats?limit=1000".to_string(),
+        };
+        let (status, body) = conn.get(&path, &[("authorization", auth.as_str())]).await?;
+        if status != 200 {
+            return Err(anyhow!("{path} answered {status}"));
+        }
+        let page: serde_json::Value = serde_json::from_slice(&body)?;
+        let list = page["chats"].as_array().cloned().unwrap_or_default();
+        for chat in &list {
+            if chat["chat_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with(&prefix))
+            {
+                chats += 1;
+                unread += chat["unread_count"].as_i64().unwrap_or(0);
+            }
+        }
+        let next = list
+            .last()
+            .and_then(|c| c["chat_id"].as_str())
+            .map(str::to_string);
+        match (page["has_more"].as_bool(), next) {
+            (Some(true), Some(cursor)) => before = Some(cursor),
+            _ => break,
+        }
+    }
+    Ok(ChatListCheck {
+        chats,
+        expected_chats,
+        unread,
+        expected_unread,
+    })
 }

@@ -293,6 +293,11 @@ pub fn verify(secret: &[u8], header: &str, body: &[u8]) -> bool {
 
 /// A ~1 KB delivery for the load tests: a unique event and message id from `run` and `n`,
 /// spread over `chats` chats, with a longer text like a real conversation's.
+/// Whether load delivery `n` is an inbound message (the rest are the rep's own, sent).
+pub fn is_inbound(n: u64) -> bool {
+    !n.is_multiple_of(3)
+}
+
 pub fn load_delivery(run: &str, n: u64, chats: u64, now_secs: i64) -> String {
     let mut rng = Rng::new(n ^ 0x5eed);
     let chat = n % chats;
@@ -313,7 +318,7 @@ pub fn load_delivery(run: &str, n: u64, chats: u64, now_secs: i64) -> String {
         other_name: &name,
         text: &body,
         at: &at,
-        inbound: !n.is_multiple_of(3),
+        inbound: is_inbound(n),
         is_read: false,
         attachment: n.is_multiple_of(10),
     }

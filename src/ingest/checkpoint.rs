@@ -41,16 +41,40 @@ impl RestartWanted {
     }
 }
 
-/// Turns off the automatic checkpoint on the writer's connection and bounds the log file at
-/// the restart threshold, so a burst cannot leave a larger file behind.
-pub(super) fn configure_writer(conn: &Connection, restart_frames: i64) -> Result<(), StoreError> {
+/// Turns off the automatic checkpoint on the writer's connection, and the cutting back of the
+/// log file at its first commit after a restart: after a burst that file is hundreds of
+/// megabytes, and cutting it back took one commit 190 ms (the acknowledgements riding in it
+/// waited). The background pass cuts it back once the app is idle ([`shrink_when_idle`]).
+pub(super) fn configure_writer(conn: &Connection) -> Result<(), StoreError> {
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-    conn.pragma_update(
-        None,
-        "journal_size_limit",
-        restart_frames.saturating_mul(4096),
-    )?;
+    conn.pragma_update(None, "journal_size_limit", -1)?;
     Ok(())
+}
+
+/// Passes in a row that must find the log standing still (a second: [`IDLE`] apart) before a
+/// grown log file is cut back: not between two deliveries of a burst.
+const SHRINK_AFTER_STILL_PASSES: u32 = 20;
+
+/// When the log has stood still for a while (`idle`), everything in it is copied
+/// and its file is larger than the restart threshold (a burst grew it): checkpoints it to the
+/// end and truncates it to nothing, so the file a burst grew does not stay on disk. Nothing is
+/// waiting on the writer when the log stands still; a delivery arriving meanwhile waits for the
+/// truncation (the busy timeout) once.
+fn shrink_when_idle(conn: &Connection, idle: bool, (log, copied): (i64, i64), restart_frames: i64) {
+    let Some(db) = conn.path().filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let size = std::fs::metadata(format!("{db}-wal")).map_or(0, |m| m.len());
+    if !idle || log != copied || size <= restart_frames.saturating_mul(4096).max(0) as u64 {
+        return;
+    }
+    let t = std::time::Instant::now();
+    match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
+        Ok(_) => tracing::debug!(size, took = ?t.elapsed(), "idle: the grown log was cut back"),
+        Err(e) => tracing::warn!(error = %e, "could not cut back the log file"),
+    }
 }
 
 /// Runs a passive checkpoint: (frames in the log, frames copied into the database file).
@@ -85,6 +109,8 @@ fn run(
 ) {
     let mut last = None;
     let mut wait = IDLE;
+    // Passes in a row that found the log as the previous one left it.
+    let mut still = 0;
     loop {
         std::thread::sleep(wait);
         // The writer holds the sender: gone means the app is closing. A pass with nothing new
@@ -94,10 +120,17 @@ fn run(
             return;
         }
         match passive(&conn) {
-            Ok(state @ (log, _)) => {
-                if log >= restart_frames {
+            Ok(state @ (log, copied)) => {
+                if restart_due(log, copied, restart_frames) {
                     wanted.0.store(true, Ordering::Release);
                 }
+                still = if last == Some(state) { still + 1 } else { 0 };
+                shrink_when_idle(
+                    &conn,
+                    still == SHRINK_AFTER_STILL_PASSES,
+                    state,
+                    restart_frames,
+                );
                 wait = next_wait(last, state);
                 last = Some(state);
             }
@@ -107,6 +140,20 @@ fn run(
             }
         }
     }
+}
+
+/// Frames the background pass may leave uncopied when it asks the writer to restart the log:
+/// the writer's own checkpoint copies them (and whatever was committed since) between its
+/// batches, so they are what the next batch waits for: about 4 MiB, a few milliseconds.
+const RESTART_BACKLOG: i64 = 1024;
+
+/// Whether the writer should finish a checkpoint and restart the log: the log has passed the
+/// threshold and the background pass has copied nearly all of it. After a burst the projection
+/// leaves hundreds of megabytes in the log; while the background pass copies them, the log may
+/// grow past the threshold rather than stall the writer (and every acknowledgement) for the
+/// whole copy, hundreds of milliseconds.
+fn restart_due(log: i64, copied: i64, restart_frames: i64) -> bool {
+    log >= restart_frames && log - copied <= RESTART_BACKLOG
 }
 
 /// The pause before the next pass: short while the log moves (frames written or copied since
@@ -166,6 +213,60 @@ mod tests {
             super::next_wait(Some((14, 14)), (3, 3)),
             super::BUSY,
             "a restarted log is movement too"
+        );
+    }
+
+    #[test]
+    fn the_writer_restarts_the_log_only_once_little_is_left_to_copy() {
+        assert!(
+            !super::restart_due(900, 900, 1000),
+            "a log under the threshold is left to grow"
+        );
+        assert!(
+            super::restart_due(5000, 4500, 1000),
+            "past the threshold with a small backlog: the writer finishes the copy"
+        );
+        assert!(
+            !super::restart_due(150_000, 20_000, 1000),
+            "a burst's backlog is copied by the background pass first, not inside the writer"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_log_grown_by_a_burst_is_cut_back_once_the_app_is_idle() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("store");
+        let ingest = Ingest::start(
+            &store,
+            WriterOptions {
+                typing_retention: Duration::from_secs(3600),
+                wal_restart_frames: RESTART,
+            },
+            tokio::runtime::Handle::current(),
+        )
+        .expect("ingest");
+        write(&ingest, "CREATE TABLE bulk (b BLOB)").await;
+        // One commit of 16 MiB: the log file grows to four times the threshold at once.
+        write(
+            &ingest,
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 256)
+             INSERT INTO bulk SELECT randomblob(65536) FROM n",
+        )
+        .await;
+        let wal = dir.path().join(format!("{DB_FILE}-wal"));
+        let grown = size(&wal);
+        assert!(
+            grown > 16 << 20,
+            "the burst grew the log file to {grown} bytes"
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while size(&wal) > RESTART as u64 * 4096 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let after = size(&wal);
+        assert!(
+            after <= RESTART as u64 * 4096,
+            "idle, the log file was cut back from {grown} to {after} bytes"
         );
     }
 

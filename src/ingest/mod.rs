@@ -157,7 +157,7 @@ impl Ingest {
         runtime: tokio::runtime::Handle,
     ) -> Result<Ingest, StartError> {
         let conn = store.writer()?;
-        checkpoint::configure_writer(&conn, options.wal_restart_frames)?;
+        checkpoint::configure_writer(&conn)?;
         let start_seq = crate::store::log::max_seq(&conn)?;
         let (tx, rx) = sync_channel(QUEUE_CAPACITY);
         let (committed_tx, committed) = watch::channel(start_seq);

@@ -16,9 +16,24 @@ use tokio::sync::watch;
 use super::turn::WriteTurn;
 use crate::store::{projection, StoreError};
 
-/// Log rows per projection transaction: small enough that the writer never waits long for its
-/// turn (a few milliseconds), large enough that commits and index segments stay few.
-const BATCH: i64 = 256;
+/// The most log rows per projection transaction: enough that commits and index segments stay
+/// few when rows are cheap.
+const BATCH: i64 = 128;
+
+/// How long one projection transaction keeps taking rows: the writer waits at most about this
+/// long (plus one row) for its turn on the database's one write lock, whatever the rows cost
+/// (search-index merges grow with the inbox).
+const BUDGET: Duration = Duration::from_millis(2);
+
+/// Lag (rows) past which the projector yields the CPU to a busy listener: about two seconds of
+/// steady traffic, which it never reaches while it keeps up.
+const YIELD_LAG: i64 = 2_000;
+
+/// While it yields, the projector works one part in [`YIELD_SHARE`] of the time (it pauses for
+/// the rest, never while holding the write lock), so the listener's acknowledgements win a
+/// two-core machine during a burst. It goes back to full speed the moment the log stops
+/// growing, and `MAX_LAG` bounds what it owes.
+const YIELD_SHARE: u32 = 8;
 
 /// After a failed batch (the disk, usually), the pause before trying again.
 const RETRY: Duration = Duration::from_millis(200);
@@ -90,18 +105,30 @@ impl Projector {
         loop {
             let target = *self.committed.borrow_and_update();
             while *self.projected.borrow() < target {
+                let log_before = *self.committed.borrow();
+                let started = Instant::now();
                 if self.step() == Step::Idle {
                     // Nothing left to read below the target: the rows up to it were pruned
                     // (old typing indicators), and there is nothing of them to wait for.
                     self.advance(target);
                     break;
                 }
+                self.yield_to_ingest(log_before, started.elapsed());
             }
             if self.runtime.block_on(self.committed.changed()).is_err() {
                 // The writer is gone: fold what it committed, then stop.
                 while self.step() == Step::Progress {}
                 return;
             }
+        }
+    }
+
+    /// Pauses after a batch that took `took` when the log grew during it (from `log_before`)
+    /// and the projection is far behind: ingest is outrunning it, and wins the CPU for a while.
+    fn yield_to_ingest(&self, log_before: i64, took: Duration) {
+        let log_now = *self.committed.borrow();
+        if log_now > log_before && log_now - *self.projected.borrow() > YIELD_LAG {
+            std::thread::sleep(took * (YIELD_SHARE - 1));
         }
     }
 
@@ -145,7 +172,7 @@ impl Projector {
 
     fn batch(&mut self) -> Result<projection::Batch, StoreError> {
         let tx = self.conn.transaction()?;
-        let batch = projection::project_in(&tx, BATCH)?;
+        let batch = projection::project_until(&tx, BATCH, Some(Instant::now() + BUDGET))?;
         if self.hook == Hook::AbortMidBatch && batch.rows > 0 {
             tracing::warn!("projector aborting mid-batch (LINQ_INBOX_TEST_PROJECTOR, a test hook)");
             std::process::abort();

@@ -106,6 +106,15 @@ pub fn pages_for(events: usize) -> i64 {
         .clamp(32, 4096)
 }
 
+/// Merge work for a small transaction that must stay short: four pages an event, without
+/// [`pages_for`]'s minimum.
+pub fn pages_per_row(events: usize) -> i64 {
+    i64::try_from(events)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(4)
+        .clamp(4, 4096)
+}
+
 /// Does up to `pages` leaf pages of merge work; true when it merged anything.
 pub fn merge(conn: &Connection, pages: i64) -> Result<bool, StoreError> {
     let before = conn.total_changes();
@@ -177,6 +186,12 @@ mod tests {
         assert_eq!(pages_for(1), 32, "at least a few pages");
         assert_eq!(pages_for(100), 400, "four pages an event");
         assert_eq!(pages_for(usize::MAX), 4096, "at most 4096 pages");
+        assert_eq!(
+            pages_per_row(3),
+            12,
+            "a short batch merges for its rows only"
+        );
+        assert_eq!(pages_per_row(0), 4, "never nothing");
     }
 
     #[test]

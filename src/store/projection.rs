@@ -7,6 +7,8 @@
 //! the log, is marked with its reason (`projection_failures`), and never holds back the rows
 //! after it.
 
+use std::time::Instant;
+
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::Value;
 
@@ -52,20 +54,33 @@ pub struct Batch {
 /// Projects up to `limit` log rows after the cursor, with the cursor, inside a transaction the
 /// caller commits (an empty batch, nothing new, writes nothing).
 pub fn project_in(tx: &Transaction<'_>, limit: i64) -> Result<Batch, StoreError> {
+    project_until(tx, limit, None)
+}
+
+/// As [`project_in`], but stops taking rows once `deadline` has passed (after at least one), so
+/// a batch holds the database's one write lock for a bounded time whatever its rows cost.
+pub fn project_until(
+    tx: &Transaction<'_>,
+    limit: i64,
+    deadline: Option<Instant>,
+) -> Result<Batch, StoreError> {
     let from = cursor(tx)?;
-    let rows = log::events_after(tx, from, limit)?;
-    let Some(last) = rows.last().map(|e| e.seq) else {
+    let mut rows = log::events_after(tx, from, limit)?;
+    if rows.is_empty() {
         return Ok(Batch {
             cursor: from,
             ..Batch::default()
         });
-    };
+    }
     // The common case folds the whole batch without a savepoint per row: FTS5 flushes its
     // pending index at every savepoint, which made each row its own index segment. Only when
-    // something fails is the batch redone row by row, so the failing row can be set aside.
+    // something fails is the batch redone row by row (the same rows), so the failing row can be
+    // set aside.
     tx.execute_batch("SAVEPOINT batch")?;
-    let failed = match rows.iter().try_for_each(|e| apply(tx, e)) {
-        Ok(()) => {
+    let folded = fold(tx, &rows, deadline);
+    let failed = match folded {
+        Ok(taken) => {
+            rows.truncate(taken);
             tx.execute_batch("RELEASE batch")?;
             0
         }
@@ -75,13 +90,36 @@ pub fn project_in(tx: &Transaction<'_>, limit: i64) -> Result<Batch, StoreError>
             row_by_row(tx, &rows)?
         }
     };
+    let last = rows.last().map_or(from, |e| e.seq);
     set_cursor(tx, last)?;
-    fts::merge(tx, fts::pages_for(rows.len()))?;
+    // A timed batch (the live projector) merges in proportion to its rows only: it holds the
+    // write lock the listener waits for, and at 1,000 deliveries a second its batches are a
+    // few rows each, for which the bulk minimum was most of the work on a big index.
+    let pages = match deadline {
+        Some(_) => fts::pages_per_row(rows.len()),
+        None => fts::pages_for(rows.len()),
+    };
+    fts::merge(tx, pages)?;
     Ok(Batch {
         rows: rows.len(),
         failed,
         cursor: last,
     })
+}
+
+/// Folds rows in order until they run out or `deadline` passes; returns how many were folded.
+fn fold(
+    tx: &Transaction<'_>,
+    rows: &[StoredEvent],
+    deadline: Option<Instant>,
+) -> Result<usize, StoreError> {
+    for (done, e) in rows.iter().enumerate() {
+        if done > 0 && deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(done);
+        }
+        apply(tx, e)?;
+    }
+    Ok(rows.len())
 }
 
 /// Each row in its own savepoint; a row that fails is marked and left out. Returns how many
@@ -125,4 +163,59 @@ fn mark_failed(tx: &Transaction<'_>, seq: i64, reason: &str) -> Result<(), Store
 /// How many log rows could not be projected.
 pub fn failures(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row("SELECT count(*) FROM projection_failures", [], |r| r.get(0))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::linq::SignatureForm;
+    use crate::simulate::{generate, Scenario};
+    use crate::store::tests::convergence::memory_db;
+    use crate::store::NewEvent;
+
+    /// Appends a generated conversation to the log, unprojected; returns how many rows it added.
+    fn log_conversation(conn: &Connection) -> usize {
+        let mut added = 0;
+        for d in generate(Scenario::Demo, 20, 3, chrono::Utc::now()) {
+            let value = serde_json::from_str(&d.body).expect("generated body is JSON");
+            let env = parse_envelope(&value).expect("generated body is an envelope");
+            let event = NewEvent::from_envelope(&env, d.body.clone(), SignatureForm::Unsigned, 0);
+            if log::append(conn, &event).expect("append").is_some() {
+                added += 1;
+            }
+        }
+        added
+    }
+
+    #[test]
+    fn a_batch_past_its_deadline_folds_one_row_and_the_next_batch_goes_on_from_it() {
+        let mut conn = memory_db();
+        let added = log_conversation(&conn);
+        assert!(added > 2, "the conversation logged {added} rows");
+        let tx = conn.transaction().expect("transaction");
+        let first = project_until(&tx, 128, Some(Instant::now())).expect("first batch");
+        assert_eq!(
+            first.rows, 1,
+            "a batch whose time is up still folds one row"
+        );
+        assert_eq!(
+            cursor(&tx).expect("cursor"),
+            first.cursor,
+            "the cursor stops at the row folded, not at the rows read"
+        );
+        let rest = project_until(&tx, 128, None).expect("the rest");
+        assert_eq!(
+            rest.cursor,
+            log::max_seq(&tx).expect("max seq"),
+            "the next batch goes on to the log's end"
+        );
+        assert_eq!(
+            first.rows + rest.rows,
+            added,
+            "every logged row is folded exactly once"
+        );
+        assert_eq!(first.failed + rest.failed, 0, "the conversation projects");
+    }
 }
