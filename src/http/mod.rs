@@ -7,6 +7,7 @@ pub mod attachments;
 pub mod auth;
 pub mod connect;
 pub mod error;
+pub mod outbox;
 pub mod sse;
 pub mod state;
 #[cfg(test)]
@@ -29,6 +30,7 @@ pub fn ui_router(api: Arc<ApiState>, auth: Arc<Auth>, linq: Arc<connect::Connect
     Router::new()
         .route("/login", get(auth::login).with_state(auth.clone()))
         .merge(attachments::router(api.clone()))
+        .merge(outbox::router(api.clone()))
         .merge(api::router(api))
         .merge(connect::router(linq))
         .fallback(assets::static_file)
