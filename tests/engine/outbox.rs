@@ -395,3 +395,57 @@ fn killed_after_the_commit_before_the_send_the_reply_reaches_linq_once() {
 fn killed_after_the_send_before_the_answer_is_recorded_the_reply_reaches_linq_once() {
     killed_at("abort-after-send", 1);
 }
+
+fn cli_env(base: &str) -> Vec<(&str, Option<&str>)> {
+    vec![
+        ("LINQ_API_BASE", Some(base)),
+        ("LINQ_API_VERSION", Some("v3")),
+        ("LINQ_INTEGRATION_TOKEN", Some(TOKEN)),
+        ("LINQ_INBOX_SYNC_RATE", Some("0")),
+        ("LINQ_WEBHOOK_SECRET", Some(crate::harness::SECRET)),
+    ]
+}
+
+#[test]
+fn linq_send_goes_through_the_outbox_and_a_refusal_is_one_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake();
+    let base = fake.base();
+    let env = cli_env(&base);
+    let (synced, _, err) = crate::harness::cli_with(&["linq", "sync"], dir.path(), None, &env);
+    assert!(synced, "the chat is caught up first: {err}");
+    let args = ["linq", "send", "--chat", CHAT, "-"];
+    let (ok, out, err) = crate::harness::cli_with(&args, dir.path(), Some(b"Friday works\n"), &env);
+    assert!(ok, "the reply is sent: {err}");
+    assert!(out.contains("Sent"), "says so: {out}");
+    let posts = sends(&fake);
+    assert_eq!(posts.len(), 1, "one POST");
+    let body = posts[0].body.clone().unwrap_or_default();
+    assert_eq!(
+        body["message"]["parts"][0]["value"], "Friday works",
+        "the text from stdin"
+    );
+    let key = body["message"]["idempotency_key"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(
+        outbox_state(dir.path(), &key).as_deref(),
+        Some("sent"),
+        "through the outbox, key {key}"
+    );
+
+    fake.sends.lock().unwrap().opted_out = true;
+    let args = ["linq", "send", "--chat", CHAT, "Hello?"];
+    let (ok, _, err) = crate::harness::cli_with(&args, dir.path(), None, &env);
+    assert!(!ok, "a refusal is a failed exit");
+    assert!(err.contains("opted out"), "with Linq's reason: {err}");
+    assert_eq!(err.trim().lines().count(), 1, "in one line: {err}");
+
+    let args = ["linq", "send", "--chat", "c-nobody", "Hi"];
+    let (ok, _, err) = crate::harness::cli_with(&args, dir.path(), None, &env);
+    assert!(
+        !ok && err.contains("no chat"),
+        "an unknown chat is refused before anything is queued: {err}"
+    );
+}
