@@ -119,7 +119,9 @@ fn one_reply_is_one_post_with_its_client_id_as_key_and_the_same_id_again_is_the_
     let fake = fake();
     let server = serve(dir.path(), &fake, None);
     let key = "5b9e1f0a-2c4d-4e6f-8a1b-3c5d7e9f0a21";
+    let asked = Instant::now();
     let (status, first) = reply(&server, key, "Friday works");
+    let answered = asked.elapsed();
     assert_eq!(status, 202, "a reply is accepted at once: {first}");
     assert_eq!(first["client_id"], key, "the bubble carries its client id");
     assert!(
@@ -134,6 +136,12 @@ fn one_reply_is_one_post_with_its_client_id_as_key_and_the_same_id_again_is_the_
     std::thread::sleep(Duration::from_millis(300));
     let posts = sends(&fake);
     assert_eq!(posts.len(), 1, "one send is one POST: {posts:?}");
+    let to_linq = posts[0].at.saturating_duration_since(asked);
+    eprintln!("reply: 202 with the bubble after {answered:?}, at the fake after {to_linq:?}");
+    assert!(
+        answered < Duration::from_secs(2) && to_linq < Duration::from_secs(2),
+        "the bubble ({answered:?}) and the send ({to_linq:?}) follow at once"
+    );
     let body = posts[0].body.clone().unwrap_or_default();
     assert_eq!(
         body["message"]["idempotency_key"], key,
