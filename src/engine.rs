@@ -178,6 +178,11 @@ impl Parts {
             store.clone(),
             Arc::new(publish_sync(live.clone())),
         );
+        let outbox = crate::linq_api::outbox::Outbox::start(
+            linq_connection.clone(),
+            ingest.clone(),
+            store.clone(),
+        );
         let api = Arc::new(ApiState {
             store: store.clone(),
             readers: Mutex::new(Vec::new()),
@@ -196,6 +201,7 @@ impl Parts {
             activity: activity.clone(),
             attachments: Attachments::new(&settings.data_dir, settings.attachments),
             catch_up: catch_up.clone(),
+            outbox,
         });
         let linq = Arc::new(http::connect::ConnectState {
             connection: linq_connection,

@@ -58,6 +58,18 @@ enum LinqCommand {
     /// Catch up through Linq's REST API: fetch what webhooks missed (every chat, its messages
     /// back to what the inbox holds) and print what was fetched and what was new.
     Sync,
+    /// Send a reply to a chat through the outbox (sent with an idempotency key, retried, never
+    /// twice); waits until Linq takes it.
+    Send {
+        /// The chat's id (as `GET /api/chats` shows it).
+        #[arg(long, value_name = "ID")]
+        chat: String,
+        /// The message this replies to (v3).
+        #[arg(long, value_name = "ID")]
+        reply_to: Option<String>,
+        /// The text; `-` reads standard input.
+        text: String,
+    },
 }
 
 pub fn run(settings: Settings, args: LinqArgs) -> anyhow::Result<ExitCode> {
@@ -131,6 +143,11 @@ pub fn run(settings: Settings, args: LinqArgs) -> anyhow::Result<ExitCode> {
                 print_status(&status, json)
             }
             LinqCommand::Sync => crate::sync::run(&connection, json).await,
+            LinqCommand::Send {
+                chat,
+                reply_to,
+                text,
+            } => crate::send::run(&connection, chat, reply_to, text, json).await,
         }
     })
 }

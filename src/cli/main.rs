@@ -12,6 +12,7 @@ use linq_inbox::config::{Settings, SettingsArgs};
 mod doctor;
 mod linq;
 mod replay;
+mod send;
 mod serve;
 mod sync;
 

@@ -232,10 +232,30 @@ fn fill(
                 set_chat(conn, data, chat_id)?;
             }
         }
+        Fact::Outbox(f) => {
+            data.message = outbox_bubble(conn, &mut names, &f.client_id)?;
+            if let crate::linq::OutboxChange::Queued { chat_id, .. } = &f.change {
+                set_chat(conn, data, chat_id)?;
+            } else {
+                message_chat(conn, data, None)?;
+            }
+        }
         // The status screen shows number health; it refetches on every stored event.
         Fact::NumberHealth(_) | Fact::Unknown => {}
     }
     Ok(())
+}
+
+/// The outbox reply `client_id` as the thread shows it (none once deleted).
+fn outbox_bubble(
+    conn: &Connection,
+    names: &mut Names<'_>,
+    client_id: &str,
+) -> Result<Option<crate::store::views::Message>, StoreError> {
+    match crate::store::outbox::project::bubble_by_client(conn, client_id)? {
+        Some(id) => messages::message(conn, names, &id),
+        None => Ok(None),
+    }
 }
 
 /// The chat of the message in `data`, else the one the event named.

@@ -29,7 +29,10 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/status", get(status))
         .route("/api/chats", get(chats))
         .route("/api/chats/{chat_id}", get(chat))
-        .route("/api/chats/{chat_id}/messages", get(messages))
+        .route(
+            "/api/chats/{chat_id}/messages",
+            get(messages).post(super::outbox::send),
+        )
         .route("/api/chats/{chat_id}/read", post(mark_read))
         .route("/api/calls", get(calls))
         .route("/api/calls/{id}", get(call))

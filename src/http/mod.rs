@@ -9,6 +9,7 @@ pub mod connect;
 pub mod demo;
 pub mod error;
 pub mod login_item;
+pub mod outbox;
 pub mod sse;
 pub mod state;
 #[cfg(test)]
@@ -37,6 +38,7 @@ pub fn ui_router(
     Router::new()
         .route("/login", get(auth::login).with_state(auth.clone()))
         .merge(attachments::router(api.clone()))
+        .merge(outbox::router(api.clone()))
         .merge(api::router(api))
         .merge(connect::router(linq))
         .merge(demo::router(demo))

@@ -28,6 +28,8 @@ pub struct ApiState {
     pub attachments: crate::attachments::Attachments,
     /// Catching up through Linq's REST API: its status, and asking for a pass.
     pub catch_up: crate::linq_api::sync::CatchUp,
+    /// The rep's replies: wake the sender when one was queued.
+    pub outbox: crate::linq_api::outbox::Outbox,
 }
 
 /// What the status screen shows about the configuration.

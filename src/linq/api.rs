@@ -159,6 +159,7 @@ pub fn v2_message(
         read: w.is_read.unwrap_or(false),
         delivered: status == Some("delivered") || w.delivered_at.is_some(),
         delivered_at: w.delivered_at,
+        idempotency_key: None,
     };
     let mut facts = vec![Fact::Message(message)];
     let is_group = chat.get("group").and_then(Value::as_bool);

@@ -10,7 +10,7 @@ use serde_json::Value;
 pub use super::error::EventError;
 use super::model::{Envelope, Meta};
 use super::value::{kind_of, Time};
-use super::{fetched, v2, v3};
+use super::{fetched, outbox, v2, v3};
 
 /// Which of Linq's webhook dialects a delivery speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +96,9 @@ pub fn parse_envelope(value: &Value) -> Result<Envelope, EventError> {
         ),
     };
     let data = object.get("data").unwrap_or(&Value::Null);
-    let fact = match fetched::read(&event_type, api_version.as_deref(), data) {
+    let local = fetched::read(&event_type, api_version.as_deref(), data)
+        .or_else(|| outbox::read(&event_type, data));
+    let fact = match local {
         Some(fact) => fact?,
         None => match Dialect::of(api_version.as_deref()) {
             Dialect::V3 => v3::read(&event_type, data)?,

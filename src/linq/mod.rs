@@ -9,6 +9,7 @@ pub mod error;
 pub mod fetched;
 pub mod json;
 pub mod model;
+pub mod outbox;
 mod shapes;
 pub mod signature;
 pub mod standard_webhooks;

@@ -59,7 +59,34 @@ pub enum Fact {
     /// A record fetched from Linq's REST API that tells several facts at once: a message, its
     /// read time, and the reactions on its parts. The first fact is the message.
     Record(Vec<Fact>),
+    /// The rep's own reply as the outbox tells it (`outbox.rs`): queued, answered, refused.
+    Outbox(OutboxFact),
     Unknown,
+}
+
+/// One change of a reply in the outbox, by the client's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxFact {
+    pub client_id: String,
+    pub change: OutboxChange,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboxChange {
+    /// Committed locally, shown at once as `sending`.
+    Queued {
+        chat_id: String,
+        text: String,
+        reply_to: Option<ReplyTo>,
+    },
+    /// Linq accepted it and named it `linq_id`.
+    Sent { linq_id: String },
+    /// Linq refused it for good; `error` is its reason in one sentence.
+    Failed { error: String },
+    /// The rep asked to try a failed reply again.
+    Retried,
+    /// The rep dropped a failed reply.
+    Deleted,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,6 +155,8 @@ pub struct Message {
     /// The report says the message was delivered; `delivered_at` when it says when.
     pub delivered: bool,
     pub delivered_at: Option<Time>,
+    /// The key it was sent with (v3 webhooks): the outbox's client id for the rep's replies.
+    pub idempotency_key: Option<String>,
 }
 
 impl Message {

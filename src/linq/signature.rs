@@ -45,6 +45,8 @@ pub enum SignatureForm {
     /// Not a delivery: a record this app fetched itself from Linq's REST API (a catch-up pass),
     /// over TLS with the integration token.
     Fetched,
+    /// Not a delivery: the app's own write (the outbox: a reply queued, Linq's answer to it).
+    Local,
 }
 
 impl SignatureForm {
@@ -56,6 +58,7 @@ impl SignatureForm {
             SignatureForm::Standard => "standard",
             SignatureForm::Legacy => "legacy",
             SignatureForm::Fetched => "fetched",
+            SignatureForm::Local => "local",
         }
     }
 }

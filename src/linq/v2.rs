@@ -134,6 +134,7 @@ fn message(m: WireMessage, sent_event: bool) -> Message {
         read: m.is_read.unwrap_or(false),
         delivered: false,
         delivered_at: None,
+        idempotency_key: None,
     }
 }
 

@@ -270,6 +270,7 @@ fn from_wire(event_type: &str, w: WireMessage) -> Result<Message, EventError> {
         read: w.read_at.is_some(),
         delivered: event_type == "message.delivered" || w.delivered_at.is_some(),
         delivered_at: w.delivered_at,
+        idempotency_key: w.idempotency_key,
     })
 }
 
@@ -410,6 +411,9 @@ struct WireMessage {
     reply_to: Option<WireReplyTo>,
     #[serde(default)]
     is_group: Option<bool>,
+    /// The key the message was sent with (the rep's own, sent through an API).
+    #[serde(default)]
+    idempotency_key: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -12,6 +12,8 @@ pub enum LinqApiError {
     BadToken { status: u16 },
     #[error("Linq refused the request: {message}")]
     Rejected { message: String },
+    #[error("the recipient has opted out of messages from this number (Linq code 2024); they must text in again first")]
+    OptedOut,
     #[error("Linq has no webhook subscription {id}; it may have been deleted already (run `linq-inbox linq list`)")]
     NoSuchSubscription { id: String },
     #[error("Linq is rate-limiting this token (HTTP 429); try again in {retry_after} seconds")]
@@ -53,6 +55,7 @@ pub fn describe_transport(e: &reqwest::Error) -> String {
 /// The sentence for a non-success answer (`retry_after` from the `Retry-After` header).
 pub fn for_status(code: u16, body: &str, retry_after: Option<u64>) -> LinqApiError {
     match code {
+        403 if linq_code(body) == Some(2024) => LinqApiError::OptedOut,
         401 | 403 => LinqApiError::BadToken { status: code },
         400 | 409 | 422 => LinqApiError::Rejected {
             message: message_of(body).unwrap_or_else(|| format!("HTTP {code} without a reason")),
@@ -66,6 +69,15 @@ pub fn for_status(code: u16, body: &str, retry_after: Option<u64>) -> LinqApiErr
             message: message_of(body).unwrap_or_else(|| "no reason given".into()),
         },
     }
+}
+
+/// Linq's own error code (`error.code`, or a flat `code`), when the body has one.
+pub fn linq_code(body: &str) -> Option<i64> {
+    let value: Value = serde_json::from_str(body).ok()?;
+    value
+        .pointer("/error/code")
+        .or_else(|| value.get("code"))
+        .and_then(Value::as_i64)
 }
 
 /// The human part of an error body: `error`, `message`, `errors` (list, map of lists, or text).

@@ -16,7 +16,9 @@ pub mod connection;
 pub mod delivery;
 pub mod error;
 pub mod listing;
+pub mod outbox;
 pub mod rest;
+pub mod send;
 pub mod sync;
 pub mod token;
 

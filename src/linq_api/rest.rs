@@ -145,6 +145,11 @@ impl Rest {
         self.request(Method::GET, path, query, None).await
     }
 
+    /// `POST path` with a JSON body, the JSON answer.
+    pub async fn post(&self, path: &str, body: &Value) -> Result<Value, LinqApiError> {
+        self.request(Method::POST, path, &[], Some(body)).await
+    }
+
     /// One call, tried again as [`Retry`] allows. A success without a body is `Null`.
     pub async fn request(
         &self,

@@ -186,6 +186,8 @@ mod tests {
             reactions: Vec::new(),
             delivered_at: None,
             status: None,
+            error: None,
+            client_id: None,
             failure: None,
             edited_at: None,
             reply_to: None,

@@ -18,6 +18,7 @@ pub mod log;
 pub mod messages;
 pub mod names;
 pub mod numbers;
+pub mod outbox;
 pub mod project;
 pub mod projection;
 pub mod reactions;

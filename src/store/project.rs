@@ -10,7 +10,7 @@
 use rusqlite::Connection;
 
 use super::rules::Ctx;
-use super::{calls, chats, contacts, messages, numbers, reactions, StoreError};
+use super::{calls, chats, contacts, messages, numbers, outbox, reactions, StoreError};
 use crate::linq::{Envelope, Fact};
 
 /// Applies `env`'s fact, from log row `seq`, to the projections.
@@ -32,8 +32,47 @@ pub fn apply(
     apply_fact(conn, &ctx, &env.fact)
 }
 
-/// Applies one fact (each of a record's in turn).
+/// Applies one fact (each of a record's in turn). A report about a message the outbox sent,
+/// by Linq's id, is folded into that reply's bubble.
 fn apply_fact(conn: &Connection, ctx: &Ctx<'_>, fact: &Fact) -> Result<(), StoreError> {
+    if let Some(redirected) = onto_bubble(conn, fact)? {
+        return apply_one(conn, ctx, &redirected);
+    }
+    apply_one(conn, ctx, fact)
+}
+
+/// `fact` about the bubble its message id belongs to, when that is another row.
+fn onto_bubble(conn: &Connection, fact: &Fact) -> Result<Option<Fact>, StoreError> {
+    let id = match fact {
+        Fact::Message(m) => &m.id,
+        Fact::Read(r) => &r.message_id,
+        Fact::Failed(f) => match &f.message_id {
+            Some(id) => id,
+            None => return Ok(None),
+        },
+        Fact::Edited(e) => &e.message_id,
+        Fact::Reaction(r) => &r.message_id,
+        _ => return Ok(None),
+    };
+    if let Fact::Message(m) = fact {
+        outbox::project::link_by_key(conn, m)?;
+    }
+    let Some(bubble) = outbox::project::bubble_of(conn, id)? else {
+        return Ok(None);
+    };
+    let mut fact = fact.clone();
+    match &mut fact {
+        Fact::Message(m) => m.id = bubble,
+        Fact::Read(r) => r.message_id = bubble,
+        Fact::Failed(f) => f.message_id = Some(bubble),
+        Fact::Edited(e) => e.message_id = bubble,
+        Fact::Reaction(r) => r.message_id = bubble,
+        _ => {}
+    }
+    Ok(Some(fact))
+}
+
+fn apply_one(conn: &Connection, ctx: &Ctx<'_>, fact: &Fact) -> Result<(), StoreError> {
     match fact {
         Fact::Message(m) => messages::project::message(conn, ctx, m),
         Fact::Read(r) => messages::project::read(conn, r),
@@ -48,6 +87,7 @@ fn apply_fact(conn: &Connection, ctx: &Ctx<'_>, fact: &Fact) -> Result<(), Store
         Fact::ChatChanged(c) => chats::system::changed(conn, ctx, c),
         Fact::NumberHealth(n) => numbers::project(conn, ctx, n),
         Fact::Record(facts) => facts.iter().try_for_each(|f| apply_fact(conn, ctx, f)),
+        Fact::Outbox(f) => outbox::project::apply(conn, ctx, f),
         Fact::Typing(_) | Fact::Unknown => Ok(()),
     }
 }
@@ -59,7 +99,7 @@ pub fn clear(conn: &Connection) -> Result<(), StoreError> {
          DELETE FROM reactions; DELETE FROM read_receipts; DELETE FROM calls; DELETE FROM contacts;
          DELETE FROM memberships; DELETE FROM search; DELETE FROM search_other;
          DELETE FROM deliveries; DELETE FROM message_failures; DELETE FROM message_edits;
-         DELETE FROM chat_events; DELETE FROM number_health;",
+         DELETE FROM chat_events; DELETE FROM number_health; DELETE FROM outbox_messages;",
     )?;
     Ok(())
 }

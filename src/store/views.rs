@@ -204,12 +204,17 @@ pub struct Message {
     /// sequence of the report that first told the message (always smaller).
     #[cfg_attr(test, ts(type = "number"))]
     pub tie: i64,
-    /// Outbound only: `sent`, `delivered`, `read` or `failed` (a later delivery beats a failure).
+    /// Outbound only: `sending` (in the outbox), `sent`, `delivered`, `read` or `failed` (a later
+    /// delivery beats Linq's failure report).
     #[cfg_attr(
         test,
-        ts(type = "\"sent\" | \"delivered\" | \"read\" | \"failed\" | null")
+        ts(type = "\"sending\" | \"sent\" | \"delivered\" | \"read\" | \"failed\" | null")
     )]
     pub status: Option<&'static str>,
+    /// Why it failed, in one sentence (`status` `failed`).
+    pub error: Option<String>,
+    /// The rep's own reply from this app: the client id it was sent with (`/api/outbox/{id}`).
+    pub client_id: Option<String>,
     pub text: Option<String>,
 }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 pub use crate::linq_fake_account::{Account, Order};
+pub use crate::linq_fake_send::Sends;
 
 pub const TOKEN: &str = "lq_test_integration_token_0123";
 pub const PATH: &str = "/api/partner/v2/webhook_subscriptions";
@@ -47,6 +48,8 @@ pub struct FakeLinq {
     pub account: Arc<Mutex<Option<Account>>>,
     /// How long each answer waits (a slow Linq, so a test can kill a pass midway).
     pub delay: Arc<Mutex<Duration>>,
+    /// Sending: the messages accepted, deduplicated by idempotency key (`linq_fake_send.rs`).
+    pub sends: Arc<Mutex<Sends>>,
 }
 
 /// A request read off a socket: request line parts, lowercase headers, body.
@@ -187,6 +190,9 @@ impl FakeLinq {
             content_type: r.header("content-type"),
             body: body.clone(),
         });
+        if let Some(answer) = self.sends.lock().unwrap().answer(r, body.as_ref()) {
+            return answer;
+        }
         if let Some(scripted) = self.script.lock().unwrap().pop_front() {
             return scripted;
         }

@@ -16,11 +16,13 @@ pub(crate) const MESSAGE_COLUMNS: &str =
     "m.id, m.chat_id, m.text, m.sent_at, m.sent_at_original, m.direction, m.from_phone,
      m.service, r.read_at, r.read_at_original, m.reply_to_id, m.reply_to_part, m.text_parts,
      d.delivered_at, f.code, f.detail_code, f.reason, f.failed_at,
-     EXISTS (SELECT 1 FROM message_edits e WHERE e.message_id = m.id), m.tie";
+     EXISTS (SELECT 1 FROM message_edits e WHERE e.message_id = m.id), m.tie,
+     o.client_id, o.state, o.error";
 
 /// What a message row is joined with: its read receipt, delivery and failure.
 pub(crate) const MESSAGE_FROM: &str = "messages m LEFT JOIN read_receipts r ON r.message_id = m.id
-     LEFT JOIN deliveries d ON d.message_id = m.id LEFT JOIN message_failures f ON f.message_id = m.id";
+     LEFT JOIN deliveries d ON d.message_id = m.id LEFT JOIN message_failures f ON f.message_id = m.id
+     LEFT JOIN outbox_messages o ON o.message_id = m.id";
 
 /// A message row with what it is joined with.
 pub struct MessageRow {
@@ -44,6 +46,10 @@ pub struct MessageRow {
     pub has_edits: bool,
     /// Its place among messages of the same `sent_at` (`messages.tie`).
     pub tie: i64,
+    /// The outbox's reply this row is: its client id, state and refusal.
+    pub client_id: Option<String>,
+    pub outbox_state: Option<String>,
+    pub outbox_error: Option<String>,
 }
 
 pub(crate) fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
@@ -73,6 +79,9 @@ pub(crate) fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow>
         },
         has_edits: r.get(18)?,
         tie: r.get(19)?,
+        client_id: r.get(20)?,
+        outbox_state: r.get(21)?,
+        outbox_error: r.get(22)?,
     })
 }
 
@@ -111,13 +120,33 @@ pub fn message(
     names: &mut Names<'_>,
     id: &str,
 ) -> Result<Option<Message>, StoreError> {
-    let row = conn
-        .prepare_cached(&format!(
+    let read = |id: &str| {
+        conn.prepare_cached(&format!(
             "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.id = ?1"
         ))?
         .query_row(params![id], message_row)
-        .optional()?;
+        .optional()
+    };
+    let row = match read(id)? {
+        Some(row) => Some(row),
+        // A report by Linq's id about a reply the outbox sent: its bubble.
+        None => match bubble_of(conn, id)? {
+            Some(bubble) => read(&bubble)?,
+            None => None,
+        },
+    };
     row.map(|r| hydrate(conn, names, r)).transpose()
+}
+
+/// The bubble a report about Linq's message `id` belongs to, when it is not `id` itself: the
+/// outbox's reply Linq named `id` (`store::outbox`).
+pub fn bubble_of(conn: &Connection, id: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT message_id FROM outbox_messages WHERE linq_id = ?1 AND message_id <> ?1",
+        )?
+        .query_row([id], |r| r.get(0))
+        .optional()?)
 }
 
 /// A message from its row, reading its attachments and reactions.
@@ -207,10 +236,16 @@ pub(crate) fn assemble(
     let delivered_at = row.delivered_at.map(format_millis);
     let status = status(
         direction,
+        row.outbox_state.as_deref(),
         row.read_at.is_some(),
         delivered_at.is_some(),
         row.failure.is_some(),
     );
+    let error = match (status, row.outbox_error, &row.failure) {
+        (Some("failed"), Some(e), _) => Some(e),
+        (Some("failed"), None, Some(f)) => f.reason.clone(),
+        _ => None,
+    };
     Ok(Message {
         kind: "message",
         direction,
@@ -229,18 +264,31 @@ pub(crate) fn assemble(
         reactions,
         delivered_at,
         status,
+        error,
+        client_id: row.client_id,
         failure: row.failure,
         edited_at: edited_at.map(format_millis),
         reply_to,
     })
 }
 
-/// Outbound only: read beats delivered beats failed (Linq may deliver after a failure).
-fn status(direction: Direction, read: bool, delivered: bool, failed: bool) -> Option<&'static str> {
+/// Outbound only: read beats delivered beats failed (Linq may deliver after a failure); a reply
+/// the outbox has not handed to Linq yet is `sending`, or `failed` when Linq refused it.
+fn status(
+    direction: Direction,
+    outbox: Option<&str>,
+    read: bool,
+    delivered: bool,
+    failed: bool,
+) -> Option<&'static str> {
     if direction != Direction::Outbound {
         return None;
     }
-    Some(if read {
+    Some(if outbox == Some("sending") {
+        "sending"
+    } else if outbox == Some("failed") {
+        "failed"
+    } else if read {
         "read"
     } else if delivered {
         "delivered"

@@ -105,9 +105,18 @@ edited_at: string | null, failure: Failure | null, from_name: string | null, fro
  */
 tie: number, 
 /**
- * Outbound only: `sent`, `delivered`, `read` or `failed` (a later delivery beats a failure).
+ * Outbound only: `sending` (in the outbox), `sent`, `delivered`, `read` or `failed` (a later
+ * delivery beats Linq's failure report).
  */
-status: "sent" | "delivered" | "read" | "failed" | null, text: string | null, };
+status: "sending" | "sent" | "delivered" | "read" | "failed" | null, 
+/**
+ * Why it failed, in one sentence (`status` `failed`).
+ */
+error: string | null, 
+/**
+ * The rep's own reply from this app: the client id it was sent with (`/api/outbox/{id}`).
+ */
+client_id: string | null, text: string | null, };
 
 export type Membership = { kind: "membership", id: string, chat_id: string, action: string, identifier: string, name: string, sent_at: string, sent_at_original: string | null, };
 

@@ -22,6 +22,8 @@ export function msg(id: string, at: string, over: Partial<Message> = {}): Messag
     failure: null,
     reply_to: null,
     status: null,
+    error: null,
+    client_id: null,
     attachments: [],
     reactions: [],
     ...over,

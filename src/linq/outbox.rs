@@ -1,0 +1,169 @@
+//! The outbox's rows of the raw log: the rep's reply as queued, what Linq answered, a refusal,
+//! a retry, a deletion. They are the app's own writes (signature `local`, never a delivery) and
+//! project through the one projector like any other row, so `rebuild` replays the rep's replies
+//! with everything else. Reading one back gives [`Fact::Outbox`].
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::{typed, EventError};
+use super::model::{Fact, OutboxChange, OutboxFact, ReplyTo};
+
+/// The log's event types of the outbox, all beginning with [`PREFIX`].
+pub const PREFIX: &str = "linq_inbox.outbox_";
+pub const QUEUED: &str = "linq_inbox.outbox_queued";
+pub const SENT: &str = "linq_inbox.outbox_sent";
+pub const FAILED: &str = "linq_inbox.outbox_failed";
+pub const RETRIED: &str = "linq_inbox.outbox_retried";
+pub const DELETED: &str = "linq_inbox.outbox_deleted";
+
+/// The message id of a queued reply's bubble until Linq names it: `local:{client_id}`.
+pub fn local_id(client_id: &str) -> String {
+    format!("local:{client_id}")
+}
+
+/// A log row's event id, type and envelope for `change` of the reply `client_id`, at `at` (ms).
+/// A failure and a retry can happen many times: their ids carry the time.
+pub fn envelope(client_id: &str, change: &OutboxChange, at: i64) -> (String, &'static str, Value) {
+    let (event_type, data, repeats) = match change {
+        OutboxChange::Queued {
+            chat_id,
+            text,
+            reply_to,
+        } => (
+            QUEUED,
+            json!({"chat_id": chat_id, "text": text,
+                   "reply_to": reply_to.as_ref().map(|r| json!({"message_id": r.message_id, "part_index": r.part_index}))}),
+            false,
+        ),
+        OutboxChange::Sent { linq_id } => (SENT, json!({"linq_id": linq_id}), false),
+        OutboxChange::Failed { error } => (FAILED, json!({"error": error}), true),
+        OutboxChange::Retried => (RETRIED, json!({}), true),
+        OutboxChange::Deleted => (DELETED, json!({}), false),
+    };
+    let kind = event_type.trim_start_matches(PREFIX);
+    let event_id = if repeats {
+        format!("outbox:{client_id}:{kind}:{at}")
+    } else {
+        format!("outbox:{client_id}:{kind}")
+    };
+    let mut data = data;
+    data["client_id"] = json!(client_id);
+    let body = json!({
+        "event_type": event_type,
+        "event_id": event_id,
+        "created_at": crate::linq::time::format_millis(at),
+        "data": data,
+    });
+    (event_id, event_type, body)
+}
+
+#[derive(Deserialize)]
+struct Wire {
+    client_id: String,
+    chat_id: Option<String>,
+    text: Option<String>,
+    reply_to: Option<WireReply>,
+    linq_id: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireReply {
+    message_id: String,
+    part_index: Option<i64>,
+}
+
+/// The fact of a logged outbox row; `None` for any other event type.
+pub(crate) fn read(event_type: &str, data: &Value) -> Option<Result<Fact, EventError>> {
+    if !event_type.starts_with(PREFIX) {
+        return None;
+    }
+    Some(fact(event_type, data))
+}
+
+fn fact(event_type: &str, data: &Value) -> Result<Fact, EventError> {
+    let w: Wire = typed(event_type, data)?;
+    let missing = |field: &str| EventError::Data {
+        event_type: event_type.to_string(),
+        problem: format!("{field} is missing"),
+    };
+    let change = match event_type {
+        QUEUED => OutboxChange::Queued {
+            chat_id: w.chat_id.ok_or_else(|| missing("chat_id"))?,
+            text: w.text.unwrap_or_default(),
+            reply_to: w.reply_to.map(|r| ReplyTo {
+                message_id: r.message_id,
+                part_index: r.part_index,
+            }),
+        },
+        SENT => OutboxChange::Sent {
+            linq_id: w.linq_id.ok_or_else(|| missing("linq_id"))?,
+        },
+        FAILED => OutboxChange::Failed {
+            error: w.error.unwrap_or_default(),
+        },
+        RETRIED => OutboxChange::Retried,
+        DELETED => OutboxChange::Deleted,
+        _ => return Ok(Fact::Unknown),
+    };
+    Ok(Fact::Outbox(OutboxFact {
+        client_id: w.client_id,
+        change,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_change_reads_back_as_itself() {
+        let changes = [
+            OutboxChange::Queued {
+                chat_id: "c1".into(),
+                text: "Friday works".into(),
+                reply_to: Some(ReplyTo {
+                    message_id: "m9".into(),
+                    part_index: Some(0),
+                }),
+            },
+            OutboxChange::Sent {
+                linq_id: "L1".into(),
+            },
+            OutboxChange::Failed {
+                error: "opted out".into(),
+            },
+            OutboxChange::Retried,
+            OutboxChange::Deleted,
+        ];
+        for change in changes {
+            let (_, event_type, body) = envelope("k1", &change, 1_000);
+            let Some(Ok(Fact::Outbox(f))) = read(event_type, &body["data"]) else {
+                panic!("{event_type} did not read back as an outbox fact");
+            };
+            assert_eq!(f.client_id, "k1", "the client id survives the log");
+            assert_eq!(f.change, change, "the change survives the log");
+        }
+    }
+
+    #[test]
+    fn a_failure_logged_twice_is_two_rows_but_a_queued_reply_is_one() {
+        let failed = OutboxChange::Failed { error: "x".into() };
+        assert_ne!(
+            envelope("k", &failed, 1).0,
+            envelope("k", &failed, 2).0,
+            "each failure is its own row"
+        );
+        let queued = OutboxChange::Queued {
+            chat_id: "c".into(),
+            text: "t".into(),
+            reply_to: None,
+        };
+        assert_eq!(
+            envelope("k", &queued, 1).0,
+            envelope("k", &queued, 2).0,
+            "the same reply queued again is a duplicate of its row"
+        );
+    }
+}

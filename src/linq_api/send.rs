@@ -1,0 +1,125 @@
+//! Sending the rep's reply (`linq-api.md` §5): v3 `POST /v3/chats/{id}/messages` with the
+//! message's `idempotency_key`, v2 `POST .../chats/{id}/chat_messages` with
+//! `message[idempotency_key]`. Linq deduplicates by the key, so sending the same reply again
+//! after a crash returns the message it already has rather than a second one.
+
+use serde_json::{json, Value};
+
+use super::error::LinqApiError;
+use super::rest::Rest;
+use crate::config::linq::ApiVersion;
+use crate::store::outbox::Queued;
+
+impl Rest {
+    /// Sends `reply` with idempotency key `key`; Linq's id for the message.
+    pub async fn send_message(&self, reply: &Queued, key: &str) -> Result<String, LinqApiError> {
+        let chat = path_segment(&reply.chat_id)?;
+        let (path, body) = match self.version() {
+            ApiVersion::V3 => (
+                self.partner_path(&format!("chats/{chat}/messages")),
+                v3_body(reply, key),
+            ),
+            ApiVersion::V2 => (
+                self.partner_path(&format!("chats/{chat}/chat_messages")),
+                json!({"message": {"text": reply.text, "idempotency_key": key}}),
+            ),
+        };
+        let answer = self.post(&path, &body).await?;
+        sent_id(&answer).ok_or_else(|| LinqApiError::BadAnswer {
+            reason: "it does not name the sent message".into(),
+        })
+    }
+}
+
+fn v3_body(reply: &Queued, key: &str) -> Value {
+    let mut message = json!({
+        "parts": [{"type": "text", "value": reply.text}],
+        "idempotency_key": key,
+    });
+    if let Some(target) = &reply.reply_to {
+        message["reply_to"] = json!({"message_id": target});
+    }
+    json!({"message": message})
+}
+
+/// The sent message's id: v3 `{chat_id, message: {id}}`, v2 `{data: {id}}` (a number).
+fn sent_id(answer: &Value) -> Option<String> {
+    let id = answer
+        .pointer("/message/id")
+        .or_else(|| answer.pointer("/data/id"))?;
+    match id {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// An id as one path segment: Linq's ids are UUIDs or numbers, never a path.
+fn path_segment(id: &str) -> Result<&str, LinqApiError> {
+    let fits = !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if fits {
+        Ok(id)
+    } else {
+        Err(LinqApiError::Rejected {
+            message: format!("{id:?} is not a Linq chat id"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sent_id_is_read_from_either_version() {
+        assert_eq!(
+            sent_id(&json!({"chat_id": "c", "message": {"id": "m-1"}})).as_deref(),
+            Some("m-1"),
+            "v3 names it under message"
+        );
+        assert_eq!(
+            sent_id(&json!({"data": {"id": 42}})).as_deref(),
+            Some("42"),
+            "v2 names it under data, as a number"
+        );
+        assert_eq!(
+            sent_id(&json!({})),
+            None,
+            "an answer without an id is no answer"
+        );
+    }
+
+    #[test]
+    fn a_reply_to_rides_in_the_v3_message() {
+        let reply = Queued {
+            chat_id: "c".into(),
+            text: "Friday works".into(),
+            reply_to: Some("m9".into()),
+        };
+        let body = v3_body(&reply, "k1");
+        assert_eq!(
+            body["message"]["idempotency_key"], "k1",
+            "the key is the client's id"
+        );
+        assert_eq!(
+            body["message"]["reply_to"]["message_id"], "m9",
+            "the quoted message"
+        );
+        assert_eq!(
+            body["message"]["parts"][0]["value"], "Friday works",
+            "the text part"
+        );
+    }
+
+    #[test]
+    fn a_chat_id_cannot_leave_its_path_segment() {
+        assert!(
+            path_segment("../webhook_subscriptions").is_err(),
+            "no path in an id"
+        );
+        assert!(path_segment("6f1c-aa").is_ok(), "a uuid is one segment");
+    }
+}
