@@ -79,6 +79,13 @@ pub struct Rest {
     retry: Retry,
 }
 
+/// What a call sends: JSON (v3, and v2's other calls), or a form of text fields (v2's send).
+#[derive(Clone, Copy)]
+enum Body<'a> {
+    Json(&'a Value),
+    Multipart(&'a [(&'a str, String)]),
+}
+
 impl Rest {
     /// `base` is already validated (`crate::config::linq::validate_api_base`). Unpaced, one
     /// try per call until [`Rest::paced`] and [`Rest::retrying`] say otherwise.
@@ -150,6 +157,17 @@ impl Rest {
         self.request(Method::POST, path, &[], Some(body)).await
     }
 
+    /// `POST path` with a `multipart/form-data` body of text `fields` (v2's send), the JSON
+    /// answer.
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, String)],
+    ) -> Result<Value, LinqApiError> {
+        self.call(Method::POST, path, &[], Some(Body::Multipart(fields)))
+            .await
+    }
+
     /// One call, tried again as [`Retry`] allows. A success without a body is `Null`.
     pub async fn request(
         &self,
@@ -157,6 +175,16 @@ impl Rest {
         path: &str,
         query: &[(&str, String)],
         body: Option<&Value>,
+    ) -> Result<Value, LinqApiError> {
+        self.call(method, path, query, body.map(Body::Json)).await
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<Body<'_>>,
     ) -> Result<Value, LinqApiError> {
         let mut attempt = 1;
         loop {
@@ -198,7 +226,7 @@ impl Rest {
         method: Method,
         path: &str,
         query: &[(&str, String)],
-        body: Option<&Value>,
+        body: Option<Body<'_>>,
     ) -> Result<Value, LinqApiError> {
         let url = format!("{}{}", self.base, path);
         let mut request = self
@@ -210,9 +238,19 @@ impl Rest {
             ApiVersion::V3 => request.bearer_auth(self.token.expose()),
             ApiVersion::V2 => request.header("X-LINQ-INTEGRATION-TOKEN", self.token.expose()),
         };
-        if let Some(body) = body {
-            request = request.json(body);
-        }
+        request = match body {
+            Some(Body::Json(body)) => request.json(body),
+            // A form is consumed by its request: built afresh for every try.
+            Some(Body::Multipart(fields)) => {
+                let form = fields
+                    .iter()
+                    .fold(reqwest::multipart::Form::new(), |form, (name, value)| {
+                        form.text(name.to_string(), value.clone())
+                    });
+                request.multipart(form)
+            }
+            None => request,
+        };
         let response = request.send().await.map_err(|e| self.transport(e))?;
         let status = response.status();
         let retry_after = response

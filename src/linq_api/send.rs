@@ -14,17 +14,21 @@ impl Rest {
     /// Sends `reply` with idempotency key `key`; Linq's id for the message.
     pub async fn send_message(&self, reply: &Queued, key: &str) -> Result<String, LinqApiError> {
         let chat = path_segment(&reply.chat_id)?;
-        let (path, body) = match self.version() {
-            ApiVersion::V3 => (
-                self.partner_path(&format!("chats/{chat}/messages")),
-                v3_body(reply, key),
-            ),
-            ApiVersion::V2 => (
-                self.partner_path(&format!("chats/{chat}/chat_messages")),
-                json!({"message": {"text": reply.text, "idempotency_key": key}}),
-            ),
+        let answer = match self.version() {
+            ApiVersion::V3 => {
+                let path = self.partner_path(&format!("chats/{chat}/messages"));
+                self.post(&path, &v3_body(reply, key)).await?
+            }
+            // v2 takes a form (`linq-api.md` §14) and has no reply-to.
+            ApiVersion::V2 => {
+                let path = self.partner_path(&format!("chats/{chat}/chat_messages"));
+                let fields = [
+                    ("message[text]", reply.text.clone()),
+                    ("message[idempotency_key]", key.to_string()),
+                ];
+                self.post_multipart(&path, &fields).await?
+            }
         };
-        let answer = self.post(&path, &body).await?;
         sent_id(&answer).ok_or_else(|| LinqApiError::BadAnswer {
             reason: "it does not name the sent message".into(),
         })

@@ -179,7 +179,9 @@ impl FakeLinq {
     }
 
     fn answer(&self, r: &Request) -> Scripted {
-        let body: Option<Value> = serde_json::from_slice(&r.body).ok();
+        let body: Option<Value> = serde_json::from_slice(&r.body)
+            .ok()
+            .or_else(|| form_fields(r));
         let token = r.header("x-linq-integration-token");
         self.seen.lock().unwrap().push(Seen {
             method: r.method.clone(),
@@ -403,4 +405,46 @@ pub fn tunnel(upstream: SocketAddr) -> SocketAddr {
         }
     });
     addr
+}
+
+/// A `multipart/form-data` body's text fields as JSON, `message[text]` read as
+/// `{"message": {"text": ...}}` (v2's send), so tests read a form like a JSON body.
+fn form_fields(r: &Request) -> Option<Value> {
+    let content_type = r.header("content-type")?;
+    let boundary = content_type
+        .strip_prefix("multipart/form-data")?
+        .split("boundary=")
+        .nth(1)?
+        .trim_matches('"')
+        .to_string();
+    let text = String::from_utf8(r.body.clone()).ok()?;
+    let mut out = serde_json::Map::new();
+    for part in text.split(&format!("--{boundary}")) {
+        let Some((head, value)) = part.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let Some(name) = head
+            .split("name=\"")
+            .nth(1)
+            .and_then(|n| n.split('"').next())
+        else {
+            continue;
+        };
+        let value = Value::String(value.trim_end_matches("\r\n").to_string());
+        match name.split_once('[') {
+            Some((outer, inner)) => {
+                let inner = inner.trim_end_matches(']').to_string();
+                let slot = out
+                    .entry(outer.to_string())
+                    .or_insert_with(|| Value::Object(serde_json::Map::new()));
+                if let Value::Object(map) = slot {
+                    map.insert(inner, value);
+                }
+            }
+            None => {
+                out.insert(name.to_string(), value);
+            }
+        }
+    }
+    (!out.is_empty()).then_some(Value::Object(out))
 }

@@ -457,3 +457,75 @@ fn linq_send_goes_through_the_outbox_and_a_refusal_is_one_sentence() {
         "an unknown chat is refused before anything is queued: {err}"
     );
 }
+
+/// v2 sends a form (`linq-api.md` §14: `message[text]`, `message[idempotency_key]`) with its
+/// own auth header, and Linq's numeric id comes back as the reply's.
+#[test]
+fn a_v2_account_sends_the_reply_as_a_form_with_its_key_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeLinq::start();
+    let base = fake.base();
+    let server = Server::start_with(
+        dir.path(),
+        &[
+            ("LINQ_API_BASE", Some(&base)),
+            ("LINQ_API_VERSION", Some("v2")),
+            ("LINQ_INTEGRATION_TOKEN", Some(TOKEN)),
+            ("LINQ_INBOX_SYNC_RATE", Some("0")),
+            ("LINQ_WEBHOOK_SECRET", Some(crate::harness::SECRET)),
+        ],
+    );
+    let question = crate::harness::envelope(
+        "message.received",
+        "v2-evt-ask",
+        json!({"id": "901", "chat_id": CHAT, "text": "can we move the demo?",
+               "sent_at": at(3), "from_phone": ANN, "service": "iMessage",
+               "chat_handles": [{"identifier": ANN, "is_me": false},
+                                {"identifier": LINE, "is_me": true}]}),
+    );
+    assert_eq!(
+        server.post_signed(&question).0,
+        200,
+        "Ann's v2 message is stored"
+    );
+    until("the chat is in the inbox", || {
+        let (status, thread) = server.get(&format!("/api/chats/{CHAT}/messages"));
+        (status == 200 && !items(&thread).is_empty()).then_some(())
+    });
+    let key = "7c1d2e3f-4a5b-4c6d-8e7f-901a2b3c4d5e";
+    let (status, first) = reply(&server, key, "Friday works");
+    assert_eq!(status, 202, "a reply is accepted at once: {first}");
+    let sent = status_becomes(&server, "sent");
+    assert_eq!(sent["text"], "Friday works", "the rep's text");
+    let (again, _) = reply(&server, key, "Friday works");
+    assert_eq!(again, 202, "the same client id again is the same reply");
+    std::thread::sleep(Duration::from_millis(300));
+    let posts: Vec<Seen> = fake
+        .seen()
+        .into_iter()
+        .filter(|s| {
+            s.method == "POST" && s.path.ends_with(&format!("/v2/chats/{CHAT}/chat_messages"))
+        })
+        .collect();
+    assert_eq!(posts.len(), 1, "one send is one POST: {posts:?}");
+    assert!(
+        posts[0]
+            .content_type
+            .as_deref()
+            .is_some_and(|c| c.starts_with("multipart/form-data")),
+        "v2's send is a form: {:?}",
+        posts[0].content_type
+    );
+    let body = posts[0].body.clone().unwrap_or_default();
+    assert_eq!(
+        body["message"]["text"], "Friday works",
+        "message[text]: {body}"
+    );
+    assert_eq!(
+        body["message"]["idempotency_key"], key,
+        "message[idempotency_key]: {body}"
+    );
+    assert_eq!(posts[0].token.as_deref(), Some(TOKEN), "v2's auth header");
+    assert!(posts[0].authorization.is_none(), "no bearer on v2");
+    assert_eq!(mine(&server).len(), 1, "one bubble in the thread");
+}
