@@ -32,6 +32,7 @@ pub fn router(state: Arc<ConnectState>) -> Router {
         .route("/api/linq/token", put(save_token).delete(forget_token))
         .route("/api/linq/connect", post(connect))
         .route("/api/linq/subscriptions", get(list))
+        .route("/api/linq/lines", get(lines))
         .route("/api/linq/subscriptions/{id}", delete(disconnect))
         .route("/api/linq/test-delivery", post(test_delivery))
         .route("/api/linq/rotate", post(rotate))
@@ -42,7 +43,9 @@ pub fn router(state: Arc<ConnectState>) -> Router {
 fn error_response(e: ConnectError) -> ApiError {
     let status = match &e {
         ConnectError::Api(_) => StatusCode::BAD_GATEWAY,
-        ConnectError::NotConnected | ConnectError::ExternalSecret(_) => StatusCode::CONFLICT,
+        ConnectError::NotConnected
+        | ConnectError::ExternalSecret(_)
+        | ConnectError::SecretElsewhere(_) => StatusCode::CONFLICT,
         ConnectError::Config(_) => {
             tracing::error!(error = %e, "could not update the config file");
             StatusCode::INTERNAL_SERVER_ERROR
@@ -92,6 +95,9 @@ async fn forget_token(State(s): State<Arc<ConnectState>>) -> Answer {
 #[serde(deny_unknown_fields)]
 struct ConnectBody {
     public_url: String,
+    /// v3: the lines to subscribe (none: every line).
+    #[serde(default)]
+    phone_numbers: Vec<String>,
 }
 
 async fn connect(State(s): State<Arc<ConnectState>>, body: axum::body::Bytes) -> Answer {
@@ -99,10 +105,42 @@ async fn connect(State(s): State<Arc<ConnectState>>, body: axum::body::Bytes) ->
     let secret = current_secret(&s);
     let connected = s
         .connection
-        .connect(&b.public_url, secret.as_ref())
+        .connect(&b.public_url, secret.as_ref(), &b.phone_numbers)
         .await
         .map_err(error_response)?;
-    Ok(Json(json!(connected)))
+    // A v3 connect may have brought a new secret: accepted from this moment.
+    refresh_secrets(&s.connection.data_dir, &s.secrets);
+    // Connected is only half the answer: whether Linq's deliveries can reach the app.
+    let report = check_path(&s, None, delivery::DEFAULT_TIMEOUT).await?;
+    let mut answer = json!(connected);
+    answer["report"] = json!(report);
+    Ok(Json(answer))
+}
+
+/// A test delivery through the public URL (`None`: the saved one); its outcome tells the
+/// catch-up pass whether the listener is reachable.
+async fn check_path(
+    s: &Arc<ConnectState>,
+    public_url: Option<&str>,
+    timeout: Duration,
+) -> Result<crate::linq_api::delivery::DeliveryReport, ApiError> {
+    let secret = current_secret(s);
+    let api = s.api.clone();
+    let report = s
+        .connection
+        .test_delivery(public_url, secret.as_ref(), timeout, |id| stored(api, id))
+        .await
+        .map_err(error_response)?;
+    // The tunnel check is what tells the listener was unreachable; reachable again, the
+    // webhooks Linq gave up on meanwhile are fetched.
+    s.api.catch_up.listener_reachable(report.ok);
+    Ok(report)
+}
+
+/// `GET /api/linq/lines`: the account's lines (v3), to choose which ones to subscribe.
+async fn lines(State(s): State<Arc<ConnectState>>) -> Answer {
+    let lines = s.connection.lines().await.map_err(error_response)?;
+    Ok(Json(json!({ "lines": lines })))
 }
 
 async fn list(State(s): State<Arc<ConnectState>>) -> Answer {
@@ -136,18 +174,7 @@ async fn test_delivery(State(s): State<Arc<ConnectState>>, body: axum::body::Byt
         .timeout_ms
         .map(|ms| Duration::from_millis(ms.clamp(100, 30_000)))
         .unwrap_or(delivery::DEFAULT_TIMEOUT);
-    let secret = current_secret(&s);
-    let api = s.api.clone();
-    let report = s
-        .connection
-        .test_delivery(b.public_url.as_deref(), secret.as_ref(), timeout, |id| {
-            stored(api, id)
-        })
-        .await
-        .map_err(error_response)?;
-    // The tunnel check is what tells the listener was unreachable; reachable again, the
-    // webhooks Linq gave up on meanwhile are fetched.
-    s.api.catch_up.listener_reachable(report.ok);
+    let report = check_path(&s, b.public_url.as_deref(), timeout).await?;
     Ok(Json(json!(report)))
 }
 

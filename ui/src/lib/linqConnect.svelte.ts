@@ -5,8 +5,12 @@ import { ApiError, request } from './api';
 
 export type TokenSource = 'environment' | 'keyring' | 'config_file' | 'none';
 
+export type ApiVersion = 'v3' | 'v2';
+
 export interface LinqStatus {
   api_base: string;
+  /** Which of Linq's REST APIs the connection speaks. */
+  api_version: ApiVersion;
   /** `location`: one sentence saying where the token lives (keyring, config file, environment). */
   token: { configured: boolean; source: TokenSource; masked: string | null; location: string };
   public_url: string | null;
@@ -27,6 +31,15 @@ export interface Subscription {
   secret_configured: boolean;
   last_delivered_at: string | null;
   delivery_attempts: number | null;
+  /** v3: the lines the subscription is limited to (null: every line). */
+  phone_numbers?: string[] | null;
+}
+
+/** One of the account's lines (v3). */
+export interface Line {
+  id: string;
+  phone_number: string;
+  reputation: string | null;
 }
 
 export interface Listing {
@@ -48,7 +61,7 @@ export interface DeliveryReport {
   elapsed_ms: number;
 }
 
-export type Action = 'token' | 'connect' | 'list' | 'disconnect' | 'test' | 'rotate';
+export type Action = 'token' | 'connect' | 'list' | 'disconnect' | 'test' | 'rotate' | 'lines';
 
 /** Where a failed test delivery stopped, as a short heading. */
 export const STAGE_LABEL: Record<Stage, string> = {
@@ -99,6 +112,8 @@ export class LinqConnect {
   status = $state<LinqStatus | null>(null);
   listing = $state<Listing | null>(null);
   report = $state<DeliveryReport | null>(null);
+  /** The account's lines (v3), once asked for; the rep picks which ones to subscribe. */
+  lines = $state<Line[] | null>(null);
   /** The action in flight; buttons are disabled while one runs. */
   busy = $state<Action | null>(null);
   error = $state<string | null>(null);
@@ -146,17 +161,26 @@ export class LinqConnect {
     if (s) this.status = s;
   }
 
-  async connect(publicUrl: string): Promise<boolean> {
+  async loadLines(): Promise<void> {
+    const got = await this.run('lines', () => request<{ lines: Line[] }>('GET', '/api/linq/lines'));
+    if (got) this.lines = got.lines;
+  }
+
+  /** `phoneNumbers`: the lines to subscribe (v3); empty for every line. */
+  async connect(publicUrl: string, phoneNumbers: string[] = []): Promise<boolean> {
     const url = publicUrl.trim();
     if (!url) {
       this.error = 'Enter the https address your tunnel printed.';
       return false;
     }
+    const body = phoneNumbers.length ? { public_url: url, phone_numbers: phoneNumbers } : { public_url: url };
     const done = await this.run('connect', () =>
-      request<{ subscription: Subscription; created: boolean; webhook_url: string; warnings: string[] }>(
-        'POST', '/api/linq/connect', { public_url: url }),
+      request<{ subscription: Subscription; created: boolean; webhook_url: string; warnings: string[]; report?: DeliveryReport }>(
+        'POST', '/api/linq/connect', body),
     );
     if (!done) return false;
+    // The engine checks the path right after connecting.
+    this.report = done.report ?? null;
     await this.load();
     await this.refresh();
     if (done.warnings.length && this.listing) this.listing = { ...this.listing, warnings: done.warnings };
