@@ -197,6 +197,7 @@ impl Parts {
             connection: linq_connection,
             secrets: secrets.clone(),
             api: api.clone(),
+            path: std::sync::RwLock::new(None),
         });
         Ok(Parts {
             store,
@@ -262,6 +263,7 @@ impl Engine {
         // port the internet reaches) cannot queue the rep's own requests behind its tasks.
         // Every attachment the inbox holds is downloaded in the background, apart from ingest.
         tasks.extend(api.attachments.spawn(&settings, &store, &ingest, &live));
+        let watched = linq.clone();
         let ui_app = http::ui_router(api, auth.clone(), linq);
         let ui_runtime = ui_runtime()?;
         let ui_listener = ui_listener
@@ -299,6 +301,11 @@ impl Engine {
             starting.request(Trigger::Start);
         }));
         tasks.push(tokio::spawn(watch_clock(catch_up.clone())));
+        // The path Linq → tunnel → listener, checked at start and then every few minutes.
+        tasks.push(tokio::spawn(http::path_watch::watch_path(
+            watched,
+            settings.self_test_every,
+        )));
         watch_logind(catch_up);
         // Rotations by the CLI and the end of a grace period reach the listener from here.
         tasks.push(tokio::spawn(crate::linq_api::connection::keep_secrets(

@@ -16,7 +16,7 @@ use super::error::ApiError;
 use super::state::ApiState;
 use crate::linq::Secret;
 use crate::linq_api::connection::refresh_secrets;
-use crate::linq_api::delivery::{self, TEST_EVENT_TYPE};
+use crate::linq_api::delivery::{self, DeliveryReport, TEST_EVENT_TYPE};
 use crate::linq_api::{ConnectError, ConnectSettings};
 use crate::store::log;
 
@@ -24,6 +24,8 @@ pub struct ConnectState {
     pub connection: ConnectSettings,
     pub secrets: Arc<RwLock<Vec<Secret>>>,
     pub api: Arc<ApiState>,
+    /// The last test delivery through the public address (`path` in `GET /api/linq`).
+    pub path: RwLock<Option<DeliveryReport>>,
 }
 
 pub fn router(state: Arc<ConnectState>) -> Router {
@@ -68,7 +70,9 @@ fn current_secret(s: &ConnectState) -> Option<Secret> {
 
 async fn status(State(s): State<Arc<ConnectState>>) -> Answer {
     let status = s.connection.status().await.map_err(error_response)?;
-    Ok(Json(json!(status)))
+    let mut answer = json!(status);
+    answer["path"] = json!(s.path.read().ok().and_then(|p| p.clone()));
+    Ok(Json(answer))
 }
 
 #[derive(Deserialize)]
@@ -119,11 +123,11 @@ async fn connect(State(s): State<Arc<ConnectState>>, body: axum::body::Bytes) ->
 
 /// A test delivery through the public URL (`None`: the saved one); its outcome tells the
 /// catch-up pass whether the listener is reachable.
-async fn check_path(
+pub(crate) async fn check_path(
     s: &Arc<ConnectState>,
     public_url: Option<&str>,
     timeout: Duration,
-) -> Result<crate::linq_api::delivery::DeliveryReport, ApiError> {
+) -> Result<DeliveryReport, ApiError> {
     let secret = current_secret(s);
     let api = s.api.clone();
     let report = s
@@ -134,6 +138,12 @@ async fn check_path(
     // The tunnel check is what tells the listener was unreachable; reachable again, the
     // webhooks Linq gave up on meanwhile are fetched.
     s.api.catch_up.listener_reachable(report.ok);
+    if public_url.is_none() {
+        // Only a check of the saved address says how the connection is doing.
+        if let Ok(mut last) = s.path.write() {
+            *last = Some(report.clone());
+        }
+    }
     Ok(report)
 }
 

@@ -7,6 +7,7 @@ pub mod attachments;
 pub mod auth;
 pub mod connect;
 pub mod error;
+pub mod path_watch;
 pub mod sse;
 pub mod state;
 #[cfg(test)]

@@ -358,3 +358,79 @@ fn every_v3_failure_is_one_sentence_and_a_secret_is_kept_even_from_a_bad_answer(
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Points the saved public address at `url`, as a tunnel restarting elsewhere would.
+fn set_public_url(dir: &Path, url: &str) {
+    let path = dir.join("config.toml");
+    let mut doc: toml::Table =
+        toml::from_str(&std::fs::read_to_string(&path).expect("config.toml")).expect("parses");
+    doc["linq"]
+        .as_table_mut()
+        .expect("[linq]")
+        .insert("public_url".into(), toml::Value::String(url.into()));
+    let tmp = dir.join("config.toml.edit");
+    std::fs::write(&tmp, toml::to_string(&doc).expect("toml")).expect("write");
+    std::fs::rename(&tmp, &path).expect("replace config.toml");
+}
+
+/// Polls `GET path` until `ready` holds on the answer.
+fn wait_for(server: &Server, path: &str, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let v = server.api(path);
+        if ready(&v) {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{what}: {v}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_broken_path_is_reported_by_stage_and_its_recovery_starts_a_catch_up() {
+    let fake = fake_with_lines();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        format!("webhook_secrets = [\"{SECRET}\"]\n"),
+    )
+    .expect("write config.toml");
+    let base = fake.base();
+    let mut with_watch = env(&base);
+    with_watch.push(("LINQ_INBOX_SELF_TEST_SECS", Some("1")));
+    let server = Server::start_with(dir.path(), &with_watch);
+    let public = format!("http://{}", tunnel(server.webhook));
+    let (code, v) = connect(&server, json!({ "public_url": public }));
+    assert_eq!(code, 200, "connect: {v}");
+    assert_eq!(
+        server.api("/api/linq")["path"]["ok"],
+        true,
+        "connected and reachable"
+    );
+
+    let dead = format!("http://127.0.0.1:{}", crate::harness::free_port());
+    set_public_url(dir.path(), &dead);
+    let broken = wait_for(&server, "/api/linq", "the self-test notices", |v| {
+        v["path"]["ok"] == false
+    });
+    assert_eq!(
+        broken["path"]["stage"], "connect",
+        "it says where the path breaks: {broken}"
+    );
+    let before = server.api("/api/status")["sync"]["started_at"].clone();
+
+    set_public_url(dir.path(), &public);
+    wait_for(
+        &server,
+        "/api/linq",
+        "the self-test sees the recovery",
+        |v| v["path"]["ok"] == true,
+    );
+    let sync = wait_for(&server, "/api/status", "a catch-up pass starts", |v| {
+        v["sync"]["trigger"] == "listener" && v["sync"]["started_at"] != before
+    });
+    assert_eq!(
+        sync["sync"]["trigger"], "listener",
+        "started by the recovery"
+    );
+}

@@ -21,6 +21,8 @@ export interface LinqStatus {
   rotatable: boolean;
   grace_secs: number;
   retiring: { expires_at: string }[];
+  /** The last test delivery through the saved public address (the self-test), if any. */
+  path?: DeliveryReport | null;
 }
 
 export interface Subscription {
@@ -75,6 +77,20 @@ export const STAGE_LABEL: Record<Stage, string> = {
   tunnel: 'Tunnel cannot reach the app',
   status: 'Unexpected answer',
   not_stored: 'Reached another server',
+};
+
+/** What to do when the self-test stops at a stage. */
+export const STAGE_FIX: Record<Stage, string> = {
+  delivered: '',
+  dns: 'Is the tunnel running? Free tunnel addresses change on restart: connect again with the new one.',
+  tls: 'Use the https:// address the tunnel printed.',
+  timeout: 'The tunnel is stuck or stopped: restart it.',
+  connect: 'The tunnel is not running: start it, then connect again with its address.',
+  signature: 'The tunnel reaches another Linq Inbox: point it at this app.',
+  path: 'Use the bare tunnel address; the tunnel must not rewrite paths.',
+  tunnel: 'The tunnel runs but cannot reach the app: point it at the app\'s webhook port.',
+  status: 'Something else answers at that address: point the tunnel at this app.',
+  not_stored: 'Something else answers at that address: point the tunnel at this app.',
 };
 
 /** Time left in a grace period, in words: "23 h 59 min", "4 min", "less than a minute". */
