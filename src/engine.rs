@@ -68,6 +68,8 @@ pub struct Engine {
     ui_addr: SocketAddr,
     shutdown: Vec<oneshot::Sender<()>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Holds the tunnel the app may run, stopped with the engine.
+    linq: Arc<http::connect::ConnectState>,
 }
 
 async fn bind(addr: SocketAddr, what: &'static str) -> Result<TcpListener, EngineError> {
@@ -198,6 +200,8 @@ impl Parts {
             secrets: secrets.clone(),
             api: api.clone(),
             path: std::sync::RwLock::new(None),
+            tunnel: http::tunnel::Tunnel::default(),
+            listener: webhook_addr,
         });
         Ok(Parts {
             store,
@@ -264,6 +268,7 @@ impl Engine {
         // Every attachment the inbox holds is downloaded in the background, apart from ingest.
         tasks.extend(api.attachments.spawn(&settings, &store, &ingest, &live));
         let watched = linq.clone();
+        let owner = linq.clone();
         let ui_app = http::ui_router(api, auth.clone(), linq);
         let ui_runtime = ui_runtime()?;
         let ui_listener = ui_listener
@@ -323,6 +328,7 @@ impl Engine {
             ui_addr,
             shutdown,
             tasks,
+            linq: owner,
         })
     }
 
@@ -384,6 +390,8 @@ impl Engine {
 
     /// Stops accepting connections and lets in-flight requests finish.
     pub async fn shutdown(self) {
+        // The tunnel program first: it must not outlive the app.
+        self.linq.tunnel.stop().await;
         for tx in self.shutdown {
             let _ = tx.send(());
         }

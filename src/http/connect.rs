@@ -26,6 +26,10 @@ pub struct ConnectState {
     pub api: Arc<ApiState>,
     /// The last test delivery through the public address (`path` in `GET /api/linq`).
     pub path: RwLock<Option<DeliveryReport>>,
+    /// The tunnel the app runs for the rep ("Start a tunnel for me").
+    pub tunnel: super::tunnel::Tunnel,
+    /// The webhook listener's address, which the tunnel forwards to.
+    pub listener: std::net::SocketAddr,
 }
 
 pub fn router(state: Arc<ConnectState>) -> Router {
@@ -35,6 +39,7 @@ pub fn router(state: Arc<ConnectState>) -> Router {
         .route("/api/linq/connect", post(connect))
         .route("/api/linq/subscriptions", get(list))
         .route("/api/linq/lines", get(lines))
+        .route("/api/linq/tunnel", post(start_tunnel).delete(stop_tunnel))
         .route("/api/linq/subscriptions/{id}", delete(disconnect))
         .route("/api/linq/test-delivery", post(test_delivery))
         .route("/api/linq/rotate", post(rotate))
@@ -72,6 +77,7 @@ async fn status(State(s): State<Arc<ConnectState>>) -> Answer {
     let status = s.connection.status().await.map_err(error_response)?;
     let mut answer = json!(status);
     answer["path"] = json!(s.path.read().ok().and_then(|p| p.clone()));
+    answer["tunnel"] = json!(s.tunnel.status());
     Ok(Json(answer))
 }
 
@@ -145,6 +151,40 @@ pub(crate) async fn check_path(
         }
     }
     Ok(report)
+}
+
+/// `POST /api/linq/tunnel`: runs cloudflared or ngrok and connects through it (202); 409 with
+/// how to install one when neither is on `PATH`.
+async fn start_tunnel(
+    State(s): State<Arc<ConnectState>>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let state = s.clone();
+    let on_address: super::tunnel::OnAddress =
+        Arc::new(move |address| Box::pin(point_at(state.clone(), address)));
+    if !s.tunnel.start(s.listener, on_address) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "neither cloudflared nor ngrok is installed; install cloudflared (Setup shows the command for your system) or run a tunnel yourself and enter its address",
+        ));
+    }
+    Ok((StatusCode::ACCEPTED, Json(json!(s.tunnel.status()))))
+}
+
+/// Points the subscription at the tunnel's new address, then checks the path through it.
+async fn point_at(s: Arc<ConnectState>, address: String) {
+    let secret = current_secret(&s);
+    match s.connection.connect(&address, secret.as_ref(), &[]).await {
+        Ok(_) => {
+            refresh_secrets(&s.connection.data_dir, &s.secrets);
+            let _ = check_path(&s, None, delivery::DEFAULT_TIMEOUT).await;
+        }
+        Err(e) => tracing::warn!(error = %e, "could not point the subscription at the tunnel"),
+    }
+}
+
+async fn stop_tunnel(State(s): State<Arc<ConnectState>>) -> Answer {
+    s.tunnel.stop().await;
+    Ok(Json(json!(s.tunnel.status())))
 }
 
 /// `GET /api/linq/lines`: the account's lines (v3), to choose which ones to subscribe.

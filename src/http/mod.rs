@@ -12,6 +12,7 @@ pub mod sse;
 pub mod state;
 #[cfg(test)]
 mod ts_types;
+pub mod tunnel;
 pub mod webhook;
 
 use std::sync::Arc;

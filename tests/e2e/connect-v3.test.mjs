@@ -5,52 +5,11 @@
 // and clears the banner when it works again.
 import assert from 'node:assert/strict';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { launch, shot } from './lib/browser.mjs';
 import * as L from './lib/engine.mjs';
-
-const LINQ_TOKEN = 'lq_e2e_token_0123456789';
-const SUBS = '/api/partner/v3/webhook-subscriptions';
-const LINES = ['+15550100001', '+15550100002'];
-const SIGNING_SECRET = 'whsec_ZTJlLXYzLXNpZ25pbmcta2V5LTAxMjM0NTY3ODk=';
-
-/** A fake of Linq's v3 subscriptions and lines: records each request. */
-async function fakeLinqV3() {
-  /** @type {{method: string, path: string, auth: string | undefined, body: any}[]} */
-  const seen = [];
-  /** @type {any[]} */
-  const subs = [];
-  const server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => (raw += c));
-    req.on('end', () => {
-      const body = raw ? JSON.parse(raw) : undefined;
-      const path = req.url ?? '';
-      seen.push({ method: req.method ?? '', path, auth: req.headers.authorization, body });
-      const send = (/** @type {number} */ status, /** @type {any} */ answer) => {
-        res.writeHead(status, { 'Content-Type': 'application/json' });
-        res.end(answer === undefined ? '' : JSON.stringify(answer));
-      };
-      if (req.headers.authorization !== `Bearer ${LINQ_TOKEN}`) return send(401, { success: false, error: { status: 401, code: 2004, message: 'Unauthorized' } });
-      if (path === '/api/partner/v3/phone_numbers') {
-        return send(200, { phone_numbers: LINES.map((n, i) => ({ id: `line-${i}`, phone_number: n, reputation: { status: 'HEALTHY', doc_url: 'x' }, forwarding_number: null })) });
-      }
-      if (path === SUBS && req.method === 'GET') return send(200, { subscriptions: subs });
-      if (path === SUBS && req.method === 'POST') {
-        const sub = { id: 'b1e2c3d4-0000-4000-8000-000000000001', target_url: body.target_url, subscribed_events: body.subscribed_events, is_active: true, phone_numbers: body.phone_numbers ?? null, created_at: '2026-12-04T00:00:00Z', updated_at: '2026-12-04T00:00:00Z' };
-        subs.push(sub);
-        return send(201, { ...sub, signing_secret: SIGNING_SECRET });
-      }
-      return send(404, { success: false, error: { status: 404, code: 2001, message: 'not found' } });
-    });
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
-  return { base: `http://127.0.0.1:${port}`, seen, close: () => server.close() };
-}
+import { LINES, LINQ_TOKEN, SIGNING_SECRET, SUBS, fakeLinqV3 } from './lib/linq-v3.mjs';
 
 /** Rewrites `public_url = ...` in the data folder's config.toml (a tunnel moving elsewhere). */
 function setPublicUrl(/** @type {string} */ dataDir, /** @type {string} */ url) {

@@ -27,13 +27,18 @@ fn env(fake: &str) -> Vec<(&str, Option<&str>)> {
     ]
 }
 
-/// The app with its generated-style secret in config.toml, speaking v3 (the default).
-fn start(dir: &Path, fake: &FakeLinq) -> Server {
+/// The app's own secret in config.toml, where a v3 connect may replace it.
+fn write_secret(dir: &Path) {
     std::fs::write(
         dir.join("config.toml"),
         format!("webhook_secrets = [\"{SECRET}\"]\n"),
     )
     .expect("write config.toml");
+}
+
+/// The app with its generated-style secret in config.toml, speaking v3 (the default).
+fn start(dir: &Path, fake: &FakeLinq) -> Server {
+    write_secret(dir);
     restart(dir, fake)
 }
 
@@ -390,11 +395,7 @@ fn wait_for(server: &Server, path: &str, what: &str, ready: impl Fn(&Value) -> b
 fn a_broken_path_is_reported_by_stage_and_its_recovery_starts_a_catch_up() {
     let fake = fake_with_lines();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("config.toml"),
-        format!("webhook_secrets = [\"{SECRET}\"]\n"),
-    )
-    .expect("write config.toml");
+    write_secret(dir.path());
     let base = fake.base();
     let mut with_watch = env(&base);
     with_watch.push(("LINQ_INBOX_SELF_TEST_SECS", Some("1")));
@@ -433,4 +434,110 @@ fn a_broken_path_is_reported_by_stage_and_its_recovery_starts_a_catch_up() {
         sync["sync"]["trigger"], "listener",
         "started by the recovery"
     );
+}
+
+/// The pids the stand-in tunnel wrote, one per run.
+fn standin_pids(file: &Path) -> Vec<u32> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ")
+}
+
+#[cfg(unix)]
+#[test]
+fn the_app_runs_the_tunnel_follows_its_new_address_and_stops_it_on_quit() {
+    let fake = fake_with_lines();
+    let dir = tempfile::tempdir().unwrap();
+    write_secret(dir.path());
+    let stand_in = crate::harness::fixtures().join("tunnel");
+    let path = format!(
+        "{}:{}",
+        stand_in.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let pids = dir.path().join("standin.pids");
+    let pids_text = pids.display().to_string();
+    let base = fake.base();
+    let mut vars = env(&base);
+    vars.push(("PATH", Some(&path)));
+    vars.push(("STANDIN_PIDS", Some(&pids_text)));
+    let mut server = Server::start_with(dir.path(), &vars);
+
+    let before = server.api("/api/linq");
+    assert_eq!(
+        before["tunnel"]["installed"], "cloudflared",
+        "found on PATH: {before}"
+    );
+    let (code, v) = server.send_api("POST", "/api/linq/tunnel", None);
+    assert_eq!(code, 202, "started: {v}");
+    let first = wait_for(&server, "/api/linq", "connected through the tunnel", |v| {
+        v["tunnel"]["address"].is_string() && v["path"]["ok"] == true
+    });
+    let address = first["tunnel"]["address"].as_str().unwrap().to_string();
+    let target = |a: &str| format!("{a}/webhooks/linq?version=2026-02-03");
+    assert_eq!(
+        fake.v3.list()[0]["target_url"],
+        target(&address),
+        "pointed at it"
+    );
+
+    let pid = *standin_pids(&pids).last().expect("the stand-in ran");
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .is_ok_and(|s| s.success()),
+        "killed the tunnel"
+    );
+    let second = wait_for(&server, "/api/linq", "a new tunnel, a new address", |v| {
+        v["tunnel"]["address"]
+            .as_str()
+            .is_some_and(|a| a != address)
+            && v["path"]["ok"] == true
+    });
+    let moved = second["tunnel"]["address"].as_str().unwrap().to_string();
+    assert!(
+        second["tunnel"]["restarts"].as_u64() >= Some(1),
+        "restarted: {second}"
+    );
+    let subs = fake.v3.list();
+    assert_eq!(subs.len(), 1, "the subscription was updated, not doubled");
+    assert_eq!(
+        subs[0]["target_url"],
+        target(&moved),
+        "and points at the new address"
+    );
+    assert_eq!(
+        second["path"]["url"]
+            .as_str()
+            .map(|u| u.starts_with(&moved)),
+        Some(true),
+        "deliveries flow through the new address: {second}"
+    );
+
+    let last = *standin_pids(&pids).last().expect("the second run");
+    assert!(alive(last), "the second tunnel runs");
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &server.child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success()),
+        "quit the app"
+    );
+    let _ = server.child.wait();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(last) {
+        assert!(Instant::now() < deadline, "the tunnel stops with the app");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server.kill();
 }

@@ -23,6 +23,18 @@ export interface LinqStatus {
   retiring: { expires_at: string }[];
   /** The last test delivery through the saved public address (the self-test), if any. */
   path?: DeliveryReport | null;
+  /** The tunnel the app runs for the rep ("Start a tunnel for me"). */
+  tunnel?: TunnelStatus;
+}
+
+export interface TunnelStatus {
+  /** `cloudflared` or `ngrok` when one is on PATH. */
+  installed: string | null;
+  running: boolean;
+  address: string | null;
+  restarts: number;
+  /** How to install one, `[system, command]`, when none is. */
+  install: [string, string][];
 }
 
 export interface Subscription {
@@ -63,7 +75,7 @@ export interface DeliveryReport {
   elapsed_ms: number;
 }
 
-export type Action = 'token' | 'connect' | 'list' | 'disconnect' | 'test' | 'rotate' | 'lines';
+export type Action = 'token' | 'connect' | 'list' | 'disconnect' | 'test' | 'rotate' | 'lines' | 'tunnel';
 
 /** Where a failed test delivery stopped, as a short heading. */
 export const STAGE_LABEL: Record<Stage, string> = {
@@ -175,6 +187,24 @@ export class LinqConnect {
   async forgetToken(): Promise<void> {
     const s = await this.run('token', () => request<LinqStatus>('DELETE', '/api/linq/token'));
     if (s) this.status = s;
+  }
+
+  /** Starts the app's own tunnel, then waits (up to 30 s) for it to connect through it. */
+  async startTunnel(): Promise<boolean> {
+    const started = await this.run('tunnel', async () => {
+      await request<TunnelStatus>('POST', '/api/linq/tunnel', {});
+      for (let i = 0; i < 60; i += 1) {
+        const s = await request<LinqStatus>('GET', '/api/linq');
+        this.status = s;
+        if (s.tunnel?.address && s.subscription_id && s.public_url === s.tunnel.address) return s;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      throw new Error('The tunnel started but printed no address within 30 seconds; check that it can reach the internet.');
+    });
+    if (!started) return false;
+    this.report = started.path ?? null;
+    this.notice = `Connected through the tunnel at ${started.tunnel?.address ?? ''}.`;
+    return true;
   }
 
   async loadLines(): Promise<void> {
