@@ -75,10 +75,11 @@ describe('Connect to Linq (v3)', () => {
     const banner = page.getByTestId('linq-path-broken');
     await reloadUntil(page, async () => (await banner.count()) > 0, 'the self-test raises the banner');
     assert.match(await banner.innerText(), /not reaching the app: Nothing is listening[\s\S]*start it/u, 'where it breaks and what to do');
+    assert.match(await page.getByTestId('path-banner').innerText(), /not reaching the app \(Nothing is listening\)/u, 'the banner on every screen says it too');
     await shot(page, 'setup-path-broken');
 
     setPublicUrl(engine.dataDir, publicUrl);
-    await reloadUntil(page, async () => (await banner.count()) === 0, 'the banner clears once the path works again');
+    await reloadUntil(page, async () => (await banner.count()) === 0 && (await page.getByTestId('path-banner').count()) === 0, 'the banners clear once the path works again');
     assert.deepEqual(browser.dialogs, [], 'no dialog fired');
   });
 });
