@@ -69,6 +69,8 @@ pub struct Engine {
     ui_addr: SocketAddr,
     shutdown: Vec<oneshot::Sender<()>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Holds the tunnel the app may run, stopped with the engine.
+    linq: Arc<http::connect::ConnectState>,
 }
 
 async fn bind(addr: SocketAddr, what: &'static str) -> Result<TcpListener, EngineError> {
@@ -207,6 +209,9 @@ impl Parts {
             connection: linq_connection,
             secrets: secrets.clone(),
             api: api.clone(),
+            path: std::sync::RwLock::new(None),
+            tunnel: http::tunnel::Tunnel::default(),
+            listener: webhook_addr,
         });
         let demo = Arc::new(http::demo::Demo::new(
             crate::config::webhook_url(webhook_addr, &settings.webhook_path),
@@ -299,6 +304,8 @@ impl Engine {
         }));
         // Every attachment the inbox holds is downloaded in the background, apart from ingest.
         tasks.extend(api.attachments.spawn(&settings, &store, &ingest, &live));
+        let watched = linq.clone();
+        let owner = linq.clone();
         // The UI server runs on a runtime of its own, so a flood on the webhook listener (the
         // port the internet reaches) cannot queue the rep's own requests behind its tasks.
         let ui_app = http::ui_router(api, auth.clone(), linq, demo, login_item);
@@ -338,6 +345,11 @@ impl Engine {
             starting.request(Trigger::Start);
         }));
         tasks.push(tokio::spawn(watch_clock(catch_up.clone())));
+        // The path Linq → tunnel → listener, checked at start and then every few minutes.
+        tasks.push(tokio::spawn(http::path_watch::watch_path(
+            watched,
+            settings.self_test_every,
+        )));
         watch_logind(catch_up);
         // Rotations by the CLI and the end of a grace period reach the listener from here.
         tasks.push(tokio::spawn(crate::linq_api::connection::keep_secrets(
@@ -355,6 +367,7 @@ impl Engine {
             ui_addr,
             shutdown,
             tasks,
+            linq: owner,
         })
     }
 
@@ -416,6 +429,8 @@ impl Engine {
 
     /// Stops accepting connections and lets in-flight requests finish.
     pub async fn shutdown(self) {
+        // The tunnel program first: it must not outlive the app.
+        self.linq.tunnel.stop().await;
         for tx in self.shutdown {
             let _ = tx.send(());
         }

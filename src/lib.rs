@@ -14,3 +14,4 @@ pub mod memory;
 pub mod notify;
 pub mod simulate;
 pub mod store;
+pub mod tunnel;

@@ -31,7 +31,12 @@ enum LinqCommand {
     Connect {
         #[arg(long, value_name = "URL")]
         public_url: String,
+        /// v3: subscribe only this line (E.164; repeat for several). Default: every line.
+        #[arg(long = "line", value_name = "NUMBER")]
+        lines: Vec<String>,
     },
+    /// List the lines (phone numbers) the integration token covers (v3).
+    Lines,
     /// List the webhook subscriptions of the Linq account.
     List,
     /// Delete a subscription: ID, or by default the one this app created.
@@ -79,9 +84,24 @@ pub fn run(settings: Settings, args: LinqArgs) -> anyhow::Result<ExitCode> {
     let json = args.json;
     rt.block_on(async move {
         match args.command {
-            LinqCommand::Connect { public_url } => {
-                let done = connection.connect(&public_url, secret.as_ref()).await?;
+            LinqCommand::Connect { public_url, lines } => {
+                let done = connection
+                    .connect(&public_url, secret.as_ref(), &lines)
+                    .await?;
                 print_connected(&done, json)
+            }
+            LinqCommand::Lines => {
+                let lines = connection.lines().await?;
+                emit(json, &lines, || {
+                    lines
+                        .iter()
+                        .map(|l| match &l.reputation {
+                            Some(r) => format!("{} ({r})", l.phone_number),
+                            None => l.phone_number.clone(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
             }
             LinqCommand::List => {
                 let listing = connection.list().await?;
@@ -303,8 +323,9 @@ fn print_status(status: &Status, json: bool) -> anyhow::Result<ExitCode> {
             (None, _) => "not set".into(),
         };
         let mut out = format!(
-            "Linq API {}; token {}.\n{}\nPublic URL: {}; subscription: {}.",
+            "Linq API {} ({}); token {}.\n{}\nPublic URL: {}; subscription: {}.",
             status.api_base,
+            status.api_version.as_str(),
             token,
             status.token.location,
             status.webhook_url.as_deref().unwrap_or("not connected"),

@@ -34,6 +34,9 @@ pub const DEFAULT_ATTACHMENT_MAX_MB: u64 = 100;
 pub const DEFAULT_ATTACHMENTS_MAX_TOTAL_MB: u64 = 5_000;
 /// A megabyte, as the attachment limits count them.
 pub const MB: u64 = 1_000_000;
+/// The path through the public address is tested every five minutes by default.
+pub const DEFAULT_SELF_TEST_SECS: u64 = 300;
+
 /// A rotated-out webhook secret is accepted for a day: Linq may still retry older deliveries.
 pub const DEFAULT_SECRET_GRACE_SECS: u64 = 86_400;
 
@@ -95,6 +98,14 @@ pub struct SettingsArgs {
         value_name = "SECONDS"
     )]
     pub secret_grace_secs: Option<u64>,
+    /// Seconds between self-test deliveries through the public address (default 300; 0: off).
+    #[arg(
+        long,
+        global = true,
+        env = "LINQ_INBOX_SELF_TEST_SECS",
+        value_name = "SECONDS"
+    )]
+    pub self_test_secs: Option<u64>,
     /// The largest attachment kept in the data folder, in megabytes (default 100).
     #[arg(
         long,
@@ -173,6 +184,8 @@ pub struct Settings {
     pub linq_api_version: linq::ApiVersion,
     /// How long a rotated-out secret is still accepted.
     pub secret_grace: std::time::Duration,
+    /// How often the path through the public address is checked (zero: never).
+    pub self_test_every: std::time::Duration,
     /// How much of the data folder attachments may take.
     pub attachments: AttachmentLimits,
 }
@@ -277,6 +290,9 @@ impl Settings {
                 .unwrap_or(24),
             linq_api_base,
             linq_api_version,
+            self_test_every: std::time::Duration::from_secs(
+                args.self_test_secs.unwrap_or(DEFAULT_SELF_TEST_SECS),
+            ),
             secret_grace: std::time::Duration::from_secs(
                 args.secret_grace_secs.unwrap_or(DEFAULT_SECRET_GRACE_SECS),
             ),

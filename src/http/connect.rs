@@ -16,7 +16,7 @@ use super::error::ApiError;
 use super::state::ApiState;
 use crate::linq::Secret;
 use crate::linq_api::connection::refresh_secrets;
-use crate::linq_api::delivery::{self, TEST_EVENT_TYPE};
+use crate::linq_api::delivery::{self, DeliveryReport, TEST_EVENT_TYPE};
 use crate::linq_api::{ConnectError, ConnectSettings};
 use crate::store::log;
 
@@ -24,6 +24,12 @@ pub struct ConnectState {
     pub connection: ConnectSettings,
     pub secrets: Arc<RwLock<Vec<Secret>>>,
     pub api: Arc<ApiState>,
+    /// The last test delivery through the public address (`path` in `GET /api/linq`).
+    pub path: RwLock<Option<DeliveryReport>>,
+    /// The tunnel the app runs for the rep ("Start a tunnel for me").
+    pub tunnel: super::tunnel::Tunnel,
+    /// The webhook listener's address, which the tunnel forwards to.
+    pub listener: std::net::SocketAddr,
 }
 
 pub fn router(state: Arc<ConnectState>) -> Router {
@@ -32,6 +38,8 @@ pub fn router(state: Arc<ConnectState>) -> Router {
         .route("/api/linq/token", put(save_token).delete(forget_token))
         .route("/api/linq/connect", post(connect))
         .route("/api/linq/subscriptions", get(list))
+        .route("/api/linq/lines", get(lines))
+        .route("/api/linq/tunnel", post(start_tunnel).delete(stop_tunnel))
         .route("/api/linq/subscriptions/{id}", delete(disconnect))
         .route("/api/linq/test-delivery", post(test_delivery))
         .route("/api/linq/rotate", post(rotate))
@@ -42,7 +50,9 @@ pub fn router(state: Arc<ConnectState>) -> Router {
 fn error_response(e: ConnectError) -> ApiError {
     let status = match &e {
         ConnectError::Api(_) => StatusCode::BAD_GATEWAY,
-        ConnectError::NotConnected | ConnectError::ExternalSecret(_) => StatusCode::CONFLICT,
+        ConnectError::NotConnected
+        | ConnectError::ExternalSecret(_)
+        | ConnectError::SecretElsewhere(_) => StatusCode::CONFLICT,
         ConnectError::Config(_) => {
             tracing::error!(error = %e, "could not update the config file");
             StatusCode::INTERNAL_SERVER_ERROR
@@ -65,7 +75,10 @@ fn current_secret(s: &ConnectState) -> Option<Secret> {
 
 async fn status(State(s): State<Arc<ConnectState>>) -> Answer {
     let status = s.connection.status().await.map_err(error_response)?;
-    Ok(Json(json!(status)))
+    let mut answer = json!(status);
+    answer["path"] = json!(s.path.read().ok().and_then(|p| p.clone()));
+    answer["tunnel"] = json!(s.tunnel.status());
+    Ok(Json(answer))
 }
 
 #[derive(Deserialize)]
@@ -92,6 +105,9 @@ async fn forget_token(State(s): State<Arc<ConnectState>>) -> Answer {
 #[serde(deny_unknown_fields)]
 struct ConnectBody {
     public_url: String,
+    /// v3: the lines to subscribe (none: every line).
+    #[serde(default)]
+    phone_numbers: Vec<String>,
 }
 
 async fn connect(State(s): State<Arc<ConnectState>>, body: axum::body::Bytes) -> Answer {
@@ -99,10 +115,82 @@ async fn connect(State(s): State<Arc<ConnectState>>, body: axum::body::Bytes) ->
     let secret = current_secret(&s);
     let connected = s
         .connection
-        .connect(&b.public_url, secret.as_ref())
+        .connect(&b.public_url, secret.as_ref(), &b.phone_numbers)
         .await
         .map_err(error_response)?;
-    Ok(Json(json!(connected)))
+    // A v3 connect may have brought a new secret: accepted from this moment.
+    refresh_secrets(&s.connection.data_dir, &s.secrets);
+    // Connected is only half the answer: whether Linq's deliveries can reach the app.
+    let report = check_path(&s, None, delivery::DEFAULT_TIMEOUT).await?;
+    let mut answer = json!(connected);
+    answer["report"] = json!(report);
+    Ok(Json(answer))
+}
+
+/// A test delivery through the public URL (`None`: the saved one); its outcome tells the
+/// catch-up pass whether the listener is reachable.
+pub(crate) async fn check_path(
+    s: &Arc<ConnectState>,
+    public_url: Option<&str>,
+    timeout: Duration,
+) -> Result<DeliveryReport, ApiError> {
+    let secret = current_secret(s);
+    let api = s.api.clone();
+    let report = s
+        .connection
+        .test_delivery(public_url, secret.as_ref(), timeout, |id| stored(api, id))
+        .await
+        .map_err(error_response)?;
+    // The tunnel check is what tells the listener was unreachable; reachable again, the
+    // webhooks Linq gave up on meanwhile are fetched.
+    s.api.catch_up.listener_reachable(report.ok);
+    if public_url.is_none() {
+        // Only a check of the saved address says how the connection is doing.
+        if let Ok(mut last) = s.path.write() {
+            *last = Some(report.clone());
+        }
+    }
+    Ok(report)
+}
+
+/// `POST /api/linq/tunnel`: runs cloudflared or ngrok and connects through it (202); 409 with
+/// how to install one when neither is on `PATH`.
+async fn start_tunnel(
+    State(s): State<Arc<ConnectState>>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let state = s.clone();
+    let on_address: super::tunnel::OnAddress =
+        Arc::new(move |address| Box::pin(point_at(state.clone(), address)));
+    if !s.tunnel.start(s.listener, on_address) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "neither cloudflared nor ngrok is installed; install cloudflared (Setup shows the command for your system) or run a tunnel yourself and enter its address",
+        ));
+    }
+    Ok((StatusCode::ACCEPTED, Json(json!(s.tunnel.status()))))
+}
+
+/// Points the subscription at the tunnel's new address, then checks the path through it.
+async fn point_at(s: Arc<ConnectState>, address: String) {
+    let secret = current_secret(&s);
+    match s.connection.connect(&address, secret.as_ref(), &[]).await {
+        Ok(_) => {
+            refresh_secrets(&s.connection.data_dir, &s.secrets);
+            let _ = check_path(&s, None, delivery::DEFAULT_TIMEOUT).await;
+        }
+        Err(e) => tracing::warn!(error = %e, "could not point the subscription at the tunnel"),
+    }
+}
+
+async fn stop_tunnel(State(s): State<Arc<ConnectState>>) -> Answer {
+    s.tunnel.stop().await;
+    Ok(Json(json!(s.tunnel.status())))
+}
+
+/// `GET /api/linq/lines`: the account's lines (v3), to choose which ones to subscribe.
+async fn lines(State(s): State<Arc<ConnectState>>) -> Answer {
+    let lines = s.connection.lines().await.map_err(error_response)?;
+    Ok(Json(json!({ "lines": lines })))
 }
 
 async fn list(State(s): State<Arc<ConnectState>>) -> Answer {
@@ -136,18 +224,7 @@ async fn test_delivery(State(s): State<Arc<ConnectState>>, body: axum::body::Byt
         .timeout_ms
         .map(|ms| Duration::from_millis(ms.clamp(100, 30_000)))
         .unwrap_or(delivery::DEFAULT_TIMEOUT);
-    let secret = current_secret(&s);
-    let api = s.api.clone();
-    let report = s
-        .connection
-        .test_delivery(b.public_url.as_deref(), secret.as_ref(), timeout, |id| {
-            stored(api, id)
-        })
-        .await
-        .map_err(error_response)?;
-    // The tunnel check is what tells the listener was unreachable; reachable again, the
-    // webhooks Linq gave up on meanwhile are fetched.
-    s.api.catch_up.listener_reachable(report.ok);
+    let report = check_path(&s, b.public_url.as_deref(), timeout).await?;
     Ok(Json(json!(report)))
 }
 

@@ -10,10 +10,12 @@ pub mod demo;
 pub mod error;
 pub mod login_item;
 pub mod outbox;
+pub mod path_watch;
 pub mod sse;
 pub mod state;
 #[cfg(test)]
 mod ts_types;
+pub mod tunnel;
 pub mod webhook;
 
 use std::sync::Arc;

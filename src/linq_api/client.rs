@@ -35,6 +35,9 @@ pub struct Subscription {
     pub last_delivered_at: Option<String>,
     #[serde(default)]
     pub delivery_attempts: Option<u64>,
+    /// The lines a v3 subscription is limited to (`None`: every line; v2 has no filter).
+    #[serde(default)]
+    pub phone_numbers: Option<Vec<String>>,
 }
 
 /// The body of a create or update, before wrapping.

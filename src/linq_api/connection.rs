@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::client::{LinqApiError, LinqClient, Subscription, SubscriptionRequest};
 use super::delivery::{self, DeliveryReport};
 use super::token::{self, Token, TokenError, TokenSource};
-use crate::config::linq::{is_loopback_host, RetiringSecret};
+use crate::config::linq::{is_loopback_host, ApiVersion, RetiringSecret};
 use crate::config::{self, ConfigError, ConfigFile, SecretSource, Settings};
 use crate::linq::Secret;
 
@@ -33,6 +33,8 @@ pub enum ConnectError {
     NotConnected,
     #[error("the webhook secret comes from {0}, which this app cannot rewrite; rotate it there (list the old and new secret comma-separated during the switch)")]
     ExternalSecret(&'static str),
+    #[error("the webhook secret comes from {0}, so the signing secret Linq issues for a v3 subscription could not be used; remove {0} and restart (the app then keeps Linq's secret itself), or connect with --linq-api-version v2")]
+    SecretElsewhere(&'static str),
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
@@ -84,6 +86,8 @@ pub struct Rotated {
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {
     pub api_base: String,
+    /// The REST API version the connection speaks (`v3` or `v2`).
+    pub api_version: ApiVersion,
     pub token: TokenStatus,
     pub public_url: Option<String>,
     pub webhook_path: String,
@@ -169,7 +173,11 @@ impl ConnectSettings {
         &self,
         public_url: &str,
         secret: Option<&Secret>,
+        lines: &[String],
     ) -> Result<Connected, ConnectError> {
+        if self.api_version == ApiVersion::V3 {
+            return self.connect_v3(public_url, lines).await;
+        }
         let secret = secret.ok_or(ConnectError::NoSecret)?;
         let url = self.webhook_url(public_url)?;
         let client = self.client().await?;
@@ -208,6 +216,9 @@ impl ConnectSettings {
     }
 
     pub async fn list(&self) -> Result<Listing, ConnectError> {
+        if self.api_version == ApiVersion::V3 {
+            return self.list_v3().await;
+        }
         let client = self.client().await?;
         let subscriptions = client.list().await?;
         let current_id = config::load_config(&self.data_dir)?.linq.subscription_id;
@@ -225,8 +236,11 @@ impl ConnectSettings {
             Some(i) => i.trim().to_string(),
             None => saved.clone().ok_or(ConnectError::NotConnected)?,
         };
-        let client = self.client().await?;
-        client.delete(&id).await?;
+        if self.api_version == ApiVersion::V3 {
+            self.delete_v3(&id).await?;
+        } else {
+            self.client().await?.delete(&id).await?;
+        }
         if saved.as_deref() == Some(id.as_str()) {
             config::update_config(&self.data_dir, |f| f.linq.subscription_id = None)?;
         }
@@ -251,6 +265,9 @@ impl ConnectSettings {
             SecretSource::None => return Err(ConnectError::NoSecret),
             SecretSource::ConfigFile | SecretSource::Generated => {}
         }
+        if self.api_version == ApiVersion::V3 {
+            return self.rotate_v3(after_save).await;
+        }
         let before = config::load_config(&self.data_dir)?;
         let id = before
             .linq
@@ -266,8 +283,7 @@ impl ConnectSettings {
         let client = self.client().await?;
         let new_secret = config::generate_secret();
         let now = Utc::now();
-        let until = now
-            + chrono::Duration::from_std(self.grace).unwrap_or_else(|_| chrono::Duration::days(1));
+        let until = self.grace_end(now);
         let kept = new_secret.clone();
         config::update_config(&self.data_dir, move |f| {
             f.linq.drop_expired(now);
@@ -349,6 +365,7 @@ impl ConnectSettings {
             .and_then(|u| self.webhook_url(u).ok());
         Ok(Status {
             api_base: self.api_base.clone(),
+            api_version: self.api_version,
             token: TokenStatus {
                 configured: token.is_some(),
                 source,
@@ -378,7 +395,7 @@ impl ConnectSettings {
     }
 }
 
-fn split(text: &str) -> Vec<String> {
+pub(crate) fn split(text: &str) -> Vec<String> {
     text.split([',', '\n'])
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -463,7 +480,7 @@ pub fn webhook_url(public_url: &str, webhook_path: &str) -> Result<String, Strin
     }
 }
 
-fn same_target(a: &str, b: &str) -> bool {
+pub(crate) fn same_target(a: &str, b: &str) -> bool {
     a.trim_end_matches('/')
         .eq_ignore_ascii_case(b.trim_end_matches('/'))
 }
@@ -538,6 +555,7 @@ mod tests {
             secret_configured: true,
             last_delivered_at: None,
             delivery_attempts: None,
+            phone_numbers: None,
         };
         let warnings = duplicate_warnings(&[
             sub("1", "https://a.example/webhooks/linq"),

@@ -4,7 +4,8 @@
 //!
 //! `rest` is the shared core every call goes through (base, auth header per API version,
 //! pacing, retries honouring `Retry-After`), `error` its one-sentence failures; on top of it,
-//! one module per feature: `client` (v2 webhook subscriptions), `listing` (chats and messages,
+//! one module per feature: `client` (v2 webhook subscriptions), `subscriptions_v3` (v3
+//! webhook subscriptions and the account's lines) with `connect_v3` (connecting through them), `listing` (chats and messages,
 //! v3 and v2), `sync` (the catch-up pass and when it runs). `token` keeps the
 //! integration token (what is remembered in `config.toml`'s `[linq]` table is
 //! `crate::config::linq`, the layer below), `delivery` checks the
@@ -12,6 +13,7 @@
 //! (`linq-inbox linq ...`) and the UI API (`/api/linq/*`) share.
 
 pub mod client;
+pub mod connect_v3;
 pub mod connection;
 pub mod delivery;
 pub mod error;
@@ -19,6 +21,7 @@ pub mod listing;
 pub mod outbox;
 pub mod rest;
 pub mod send;
+pub mod subscriptions_v3;
 pub mod sync;
 pub mod token;
 

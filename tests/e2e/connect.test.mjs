@@ -66,7 +66,7 @@ describe('Connect to Linq', () => {
     fake = await fakeLinq();
     // An empty LINQ_WEBHOOK_SECRET lets the app own (and rotate) its generated secret.
     // No keyring here (tests/engine/keyring.rs covers a real one): the token goes to config.toml.
-    engine = await L.startEngine({ env: { LINQ_API_BASE: fake.base, LINQ_WEBHOOK_SECRET: '', LINQ_INTEGRATION_TOKEN: '', LINQ_INBOX_KEYRING: 'off' } });
+    engine = await L.startEngine({ env: { LINQ_API_BASE: fake.base, LINQ_API_VERSION: 'v2', LINQ_WEBHOOK_SECRET: '', LINQ_INTEGRATION_TOKEN: '', LINQ_INBOX_KEYRING: 'off' } });
     browser = await launch();
     const page = browser.page;
     await page.goto(engine.loginUrl);

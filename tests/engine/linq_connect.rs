@@ -37,6 +37,8 @@ fn env<'a>(
         ("LINQ_API_BASE", Some(fake)),
         ("LINQ_INBOX_SECRET_GRACE_SECS", Some(grace)),
         ("LINQ_INTEGRATION_TOKEN", token),
+        // These tests are about the legacy API; v3's are in `linq_connect_v3.rs`.
+        ("LINQ_API_VERSION", Some("v2")),
     ]
 }
 

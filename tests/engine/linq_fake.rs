@@ -1,6 +1,6 @@
 //! Stand-ins for the outside world of `linq-inbox linq ...`: a fake of Linq's v2 subscription
-//! API that records every request, and a reverse proxy standing in for the tunnel. Both are
-//! plain std servers on loopback, one thread each, answering one request per connection.
+//! API (v3's is in `linq_fake_v3.rs`) that records every request, and a reverse proxy standing
+//! in for the tunnel. Both are plain std servers on loopback, one thread each, answering one request per connection.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 pub use crate::linq_fake_account::{Account, Order};
 pub use crate::linq_fake_send::Sends;
+use crate::linq_fake_v3::V3State;
 
 pub const TOKEN: &str = "lq_test_integration_token_0123";
 pub const PATH: &str = "/api/partner/v2/webhook_subscriptions";
@@ -50,6 +51,8 @@ pub struct FakeLinq {
     pub delay: Arc<Mutex<Duration>>,
     /// Sending: the messages accepted, deduplicated by idempotency key (`linq_fake_send.rs`).
     pub sends: Arc<Mutex<Sends>>,
+    /// v3 webhook subscriptions and lines (`linq_fake_v3.rs`).
+    pub v3: V3State,
 }
 
 /// A request read off a socket: request line parts, lowercase headers, body.
@@ -197,6 +200,9 @@ impl FakeLinq {
         }
         if let Some(scripted) = self.script.lock().unwrap().pop_front() {
             return scripted;
+        }
+        if let Some(answer) = self.answer_v3(r, body.as_ref()) {
+            return answer;
         }
         if let Some(answer) = self
             .account

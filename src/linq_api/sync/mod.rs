@@ -13,7 +13,7 @@ mod wake;
 
 pub use control::{client, CatchUp, Trigger};
 pub use pass::{run_pass, PassSettings};
-pub use wake::{watch_clock, watch_logind};
+pub use wake::{slept, watch_clock, watch_logind};
 
 use super::error::LinqApiError;
 use crate::ingest::WriteError;

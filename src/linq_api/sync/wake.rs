@@ -30,7 +30,7 @@ pub async fn watch_clock(catch_up: CatchUp) {
 }
 
 /// True when the wall clock moved [`JUMP`] more than the monotonic clock did.
-fn slept(wall: SystemTime, mono: Instant, now_wall: SystemTime, now_mono: Instant) -> bool {
+pub fn slept(wall: SystemTime, mono: Instant, now_wall: SystemTime, now_mono: Instant) -> bool {
     let wall_elapsed = now_wall.duration_since(wall).unwrap_or_default();
     wall_elapsed.saturating_sub(now_mono.duration_since(mono)) > JUMP
 }

@@ -5,8 +5,12 @@ import { ApiError, request } from './api';
 
 export type TokenSource = 'environment' | 'keyring' | 'config_file' | 'none';
 
+export type ApiVersion = 'v3' | 'v2';
+
 export interface LinqStatus {
   api_base: string;
+  /** Which of Linq's REST APIs the connection speaks. */
+  api_version: ApiVersion;
   /** `location`: one sentence saying where the token lives (keyring, config file, environment). */
   token: { configured: boolean; source: TokenSource; masked: string | null; location: string };
   public_url: string | null;
@@ -17,6 +21,20 @@ export interface LinqStatus {
   rotatable: boolean;
   grace_secs: number;
   retiring: { expires_at: string }[];
+  /** The last test delivery through the saved public address (the self-test), if any. */
+  path?: DeliveryReport | null;
+  /** The tunnel the app runs for the rep ("Start a tunnel for me"). */
+  tunnel?: TunnelStatus;
+}
+
+export interface TunnelStatus {
+  /** `cloudflared` or `ngrok` when one is on PATH. */
+  installed: string | null;
+  running: boolean;
+  address: string | null;
+  restarts: number;
+  /** How to install one, `[system, command]`, when none is. */
+  install: [string, string][];
 }
 
 export interface Subscription {
@@ -27,6 +45,15 @@ export interface Subscription {
   secret_configured: boolean;
   last_delivered_at: string | null;
   delivery_attempts: number | null;
+  /** v3: the lines the subscription is limited to (null: every line). */
+  phone_numbers?: string[] | null;
+}
+
+/** One of the account's lines (v3). */
+export interface Line {
+  id: string;
+  phone_number: string;
+  reputation: string | null;
 }
 
 export interface Listing {
@@ -48,7 +75,7 @@ export interface DeliveryReport {
   elapsed_ms: number;
 }
 
-export type Action = 'token' | 'connect' | 'list' | 'disconnect' | 'test' | 'rotate';
+export type Action = 'token' | 'connect' | 'list' | 'disconnect' | 'test' | 'rotate' | 'lines' | 'tunnel';
 
 /** Where a failed test delivery stopped, as a short heading. */
 export const STAGE_LABEL: Record<Stage, string> = {
@@ -62,6 +89,20 @@ export const STAGE_LABEL: Record<Stage, string> = {
   tunnel: 'Tunnel cannot reach the app',
   status: 'Unexpected answer',
   not_stored: 'Reached another server',
+};
+
+/** What to do when the self-test stops at a stage. */
+export const STAGE_FIX: Record<Stage, string> = {
+  delivered: '',
+  dns: 'Is the tunnel running? Free tunnel addresses change on restart: connect again with the new one.',
+  tls: 'Use the https:// address the tunnel printed.',
+  timeout: 'The tunnel is stuck or stopped: restart it.',
+  connect: 'The tunnel is not running: start it, then connect again with its address.',
+  signature: 'The tunnel reaches another Linq Inbox: point it at this app.',
+  path: 'Use the bare tunnel address; the tunnel must not rewrite paths.',
+  tunnel: 'The tunnel runs but cannot reach the app: point it at the app\'s webhook port.',
+  status: 'Something else answers at that address: point the tunnel at this app.',
+  not_stored: 'Something else answers at that address: point the tunnel at this app.',
 };
 
 /** Time left in a grace period, in words: "23 h 59 min", "4 min", "less than a minute". */
@@ -99,6 +140,8 @@ export class LinqConnect {
   status = $state<LinqStatus | null>(null);
   listing = $state<Listing | null>(null);
   report = $state<DeliveryReport | null>(null);
+  /** The account's lines (v3), once asked for; the rep picks which ones to subscribe. */
+  lines = $state<Line[] | null>(null);
   /** The action in flight; buttons are disabled while one runs. */
   busy = $state<Action | null>(null);
   error = $state<string | null>(null);
@@ -146,17 +189,44 @@ export class LinqConnect {
     if (s) this.status = s;
   }
 
-  async connect(publicUrl: string): Promise<boolean> {
+  /** Starts the app's own tunnel, then waits (up to 30 s) for it to connect through it. */
+  async startTunnel(): Promise<boolean> {
+    const started = await this.run('tunnel', async () => {
+      await request<TunnelStatus>('POST', '/api/linq/tunnel', {});
+      for (let i = 0; i < 60; i += 1) {
+        const s = await request<LinqStatus>('GET', '/api/linq');
+        this.status = s;
+        if (s.tunnel?.address && s.subscription_id && s.public_url === s.tunnel.address) return s;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      throw new Error('The tunnel started but printed no address within 30 seconds; check that it can reach the internet.');
+    });
+    if (!started) return false;
+    this.report = started.path ?? null;
+    this.notice = `Connected through the tunnel at ${started.tunnel?.address ?? ''}.`;
+    return true;
+  }
+
+  async loadLines(): Promise<void> {
+    const got = await this.run('lines', () => request<{ lines: Line[] }>('GET', '/api/linq/lines'));
+    if (got) this.lines = got.lines;
+  }
+
+  /** `phoneNumbers`: the lines to subscribe (v3); empty for every line. */
+  async connect(publicUrl: string, phoneNumbers: string[] = []): Promise<boolean> {
     const url = publicUrl.trim();
     if (!url) {
       this.error = 'Enter the https address your tunnel printed.';
       return false;
     }
+    const body = phoneNumbers.length ? { public_url: url, phone_numbers: phoneNumbers } : { public_url: url };
     const done = await this.run('connect', () =>
-      request<{ subscription: Subscription; created: boolean; webhook_url: string; warnings: string[] }>(
-        'POST', '/api/linq/connect', { public_url: url }),
+      request<{ subscription: Subscription; created: boolean; webhook_url: string; warnings: string[]; report?: DeliveryReport }>(
+        'POST', '/api/linq/connect', body),
     );
     if (!done) return false;
+    // The engine checks the path right after connecting.
+    this.report = done.report ?? null;
     await this.load();
     await this.refresh();
     if (done.warnings.length && this.listing) this.listing = { ...this.listing, warnings: done.warnings };

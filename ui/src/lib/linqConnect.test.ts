@@ -19,6 +19,7 @@ function fakeApi(routes: Record<string, Answer[]>) {
 
 const status = (over: Partial<LinqStatus> = {}): LinqStatus => ({
   api_base: 'https://api.linqapp.com',
+  api_version: 'v3',
   token: { configured: true, source: 'config_file', masked: 'lq_t…0123', location: 'The token is kept in /tmp/d/config.toml, readable only by you (mode 0600): no unlocked system keyring took it when it was saved.' },
   public_url: 'https://t.example', webhook_path: '/webhooks/linq', webhook_url: 'https://t.example/webhooks/linq',
   subscription_id: '100', secret_source: 'config_file', rotatable: true, grace_secs: 86400, retiring: [],
@@ -72,6 +73,24 @@ describe('Connect to Linq state', () => {
     expect(linq.listing?.warnings, 'the duplicate warning from connect is shown').toHaveLength(1);
     const dups = duplicateUrls(linq.listing?.subscriptions ?? []);
     expect(linq.listing?.subscriptions.every((s) => isDuplicate(dups, s)), 'a trailing slash is the same URL').toBe(true);
+  });
+
+  it('lists the lines and subscribes only the chosen ones, showing the path check', async () => {
+    const report = { ok: true, stage: 'delivered', message: 'delivered', url: 'https://t.example/webhooks/linq', event_id: 'test-2', status: 200, elapsed_ms: 40 };
+    const calls = fakeApi({
+      'GET /api/linq/lines': [{ body: { lines: [{ id: 'a', phone_number: '+15550100001', reputation: 'HEALTHY' }, { id: 'b', phone_number: '+15550100002', reputation: null }] } }],
+      'POST /api/linq/connect': [{ body: { subscription: sub('s1', 'https://t.example/webhooks/linq?version=2026-02-03'), created: true, webhook_url: 'https://t.example/webhooks/linq?version=2026-02-03', warnings: [], report } }],
+      'GET /api/linq': [{ body: status() }],
+      'GET /api/linq/subscriptions': [{ body: { subscriptions: [], current_id: 's1', warnings: [] } }],
+    });
+    const linq = new LinqConnect();
+    await linq.loadLines();
+    expect(linq.lines?.map((l) => l.phone_number)).toEqual(['+15550100001', '+15550100002']);
+    expect(await linq.connect('https://t.example', ['+15550100002'])).toBe(true);
+    expect(calls.find((c) => c.method === 'POST')?.body, 'the chosen line is sent').toEqual({ public_url: 'https://t.example', phone_numbers: ['+15550100002'] });
+    expect(linq.report?.stage, 'the check after connecting is shown').toBe('delivered');
+    expect(await linq.connect('https://t.example')).toBe(false);
+    expect(calls.filter((c) => c.method === 'POST')[1]?.body, 'no line chosen: every line, no key').toEqual({ public_url: 'https://t.example' });
   });
 
   it('keeps the test delivery report, failed or not', async () => {
