@@ -11,8 +11,7 @@ use serde_json::{Map, Value};
 
 use super::error::{require_object, typed, EventError};
 use super::model::{
-    Attachment, ChatCreated, Direction, Fact, Handle, Message, Reaction, ReactionChange, Read,
-    TextPart,
+    ChatCreated, Direction, Fact, Handle, Message, Reaction, ReactionChange, Read, TextPart,
 };
 use super::shapes::handle_of;
 use super::v3;
@@ -144,17 +143,7 @@ pub fn v2_message(
             .map(|text| TextPart { index: 0, text })
             .into_iter()
             .collect(),
-        attachments: w
-            .attachments
-            .into_iter()
-            .flatten()
-            .map(|a| Attachment {
-                id: a.id.map(|i| i.0),
-                url: a.url,
-                filename: a.filename,
-                mime_type: a.mime_type,
-            })
-            .collect(),
+        attachments: super::v2::attachments(w.attachments),
         reply_to: None,
         read: w.is_read.unwrap_or(false),
         delivered: status == Some("delivered") || w.delivered_at.is_some(),
@@ -295,21 +284,9 @@ struct WireV2Record {
     #[serde(default)]
     sent_from: Option<String>,
     #[serde(default)]
-    attachments: Option<Vec<WireV2Attachment>>,
+    attachments: Option<Vec<super::v2::WireAttachment>>,
     #[serde(default)]
     reactions: Option<Vec<WireV2Reaction>>,
-}
-
-#[derive(Deserialize)]
-struct WireV2Attachment {
-    #[serde(default)]
-    id: Option<Id>,
-    #[serde(default)]
-    url: Option<String>,
-    #[serde(default)]
-    filename: Option<String>,
-    #[serde(default)]
-    mime_type: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -119,17 +119,7 @@ fn message(m: WireMessage, sent_event: bool) -> Message {
             .map(|text| TextPart { index: 0, text })
             .into_iter()
             .collect(),
-        attachments: m
-            .attachments
-            .into_iter()
-            .flatten()
-            .map(|a| Attachment {
-                id: a.id.map(|i| i.0),
-                url: a.url,
-                filename: a.filename,
-                mime_type: a.mime_type,
-            })
-            .collect(),
+        attachments: attachments(m.attachments),
         reply_to: None,
         read: m.is_read.unwrap_or(false),
         delivered: false,
@@ -232,8 +222,9 @@ struct WireHandle {
     is_me: Option<bool>,
 }
 
+/// An attachment as v2 sends it, in webhooks and in its REST API's messages alike.
 #[derive(Deserialize)]
-struct WireAttachment {
+pub(super) struct WireAttachment {
     #[serde(default)]
     id: Option<Id>,
     #[serde(default)]
@@ -432,6 +423,19 @@ struct WireContact {
 #[derive(Deserialize)]
 struct WireContactRef {
     id: Id,
+}
+
+/// v2's attachments in the model.
+pub(super) fn attachments(list: Option<Vec<WireAttachment>>) -> Vec<Attachment> {
+    list.into_iter()
+        .flatten()
+        .map(|a| Attachment {
+            id: a.id.map(|i| i.0),
+            url: a.url,
+            filename: a.filename,
+            mime_type: a.mime_type,
+        })
+        .collect()
 }
 
 #[cfg(test)]

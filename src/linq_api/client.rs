@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 pub use super::error::{describe_transport, message_of, LinqApiError};
-use super::rest::Rest;
+use super::rest::{subscription_path, Rest};
 use super::{Token, SUBSCRIPTIONS_PATH};
 use crate::config::linq::ApiVersion;
 use crate::linq::value::id_field;
@@ -99,7 +99,8 @@ impl LinqClient {
     /// `POST /api/partner/v2/webhook_subscriptions` (answer 201).
     pub async fn create(&self, req: &SubscriptionRequest) -> Result<Subscription, LinqApiError> {
         let value = self
-            .call(Method::POST, SUBSCRIPTIONS_PATH, Some(req.wrapped()), None)
+            .rest
+            .subscription_call(Method::POST, SUBSCRIPTIONS_PATH, Some(req.wrapped()), None)
             .await?;
         parse_one(value)
     }
@@ -107,7 +108,8 @@ impl LinqClient {
     /// `GET /api/partner/v2/webhook_subscriptions` → `{"webhook_subscriptions": [...]}`.
     pub async fn list(&self) -> Result<Vec<Subscription>, LinqApiError> {
         let value = self
-            .call(Method::GET, SUBSCRIPTIONS_PATH, None, None)
+            .rest
+            .subscription_call(Method::GET, SUBSCRIPTIONS_PATH, None, None)
             .await?;
         let list = match value {
             Value::Object(mut o) => o.remove("webhook_subscriptions"),
@@ -131,50 +133,22 @@ impl LinqClient {
         id: &str,
         req: &SubscriptionRequest,
     ) -> Result<Subscription, LinqApiError> {
-        let path = item_path(id)?;
+        let path = subscription_path(SUBSCRIPTIONS_PATH, id)?;
         let value = self
-            .call(Method::PUT, &path, Some(req.wrapped()), Some(id))
+            .rest
+            .subscription_call(Method::PUT, &path, Some(req.wrapped()), Some(id))
             .await?;
         parse_one(value)
     }
 
     /// `DELETE /api/partner/v2/webhook_subscriptions/{id}` (answer 204).
     pub async fn delete(&self, id: &str) -> Result<(), LinqApiError> {
-        let path = item_path(id)?;
-        self.call(Method::DELETE, &path, None, Some(id)).await?;
+        let path = subscription_path(SUBSCRIPTIONS_PATH, id)?;
+        self.rest
+            .subscription_call(Method::DELETE, &path, None, Some(id))
+            .await?;
         Ok(())
     }
-
-    /// One call; a 404 naming subscription `id` says it no longer exists.
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-        id: Option<&str>,
-    ) -> Result<Value, LinqApiError> {
-        self.rest
-            .request(method, path, &[], body.as_ref())
-            .await
-            .map_err(|e| match (e, id) {
-                (LinqApiError::Unexpected { status: 404, .. }, Some(id)) => {
-                    LinqApiError::NoSuchSubscription { id: id.to_string() }
-                }
-                (e, _) => e,
-            })
-    }
-}
-
-fn item_path(id: &str) -> Result<String, LinqApiError> {
-    let ok = !id.is_empty()
-        && id.len() <= 128
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !ok {
-        return Err(LinqApiError::BadId(id.chars().take(64).collect()));
-    }
-    Ok(format!("{SUBSCRIPTIONS_PATH}/{id}"))
 }
 
 /// One subscription, bare or wrapped in `webhook_subscription`.

@@ -168,6 +168,25 @@ impl Rest {
             .await
     }
 
+    /// One call about webhook subscriptions (v2's and v3's alike); a 404 naming subscription
+    /// `id` says it no longer exists.
+    pub async fn subscription_call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        id: Option<&str>,
+    ) -> Result<Value, LinqApiError> {
+        self.request(method, path, &[], body.as_ref())
+            .await
+            .map_err(|e| match (e, id) {
+                (LinqApiError::Unexpected { status: 404, .. }, Some(id)) => {
+                    LinqApiError::NoSuchSubscription { id: id.to_string() }
+                }
+                (e, _) => e,
+            })
+    }
+
     /// One call, tried again as [`Retry`] allows. A success without a body is `Null`.
     pub async fn request(
         &self,
@@ -280,4 +299,18 @@ impl Rest {
             reason: describe_transport(&e),
         }
     }
+}
+
+/// `{collection}/{id}` for a subscription id Linq gave; refused when the id could leave its
+/// path segment.
+pub fn subscription_path(collection: &str, id: &str) -> Result<String, LinqApiError> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !ok {
+        return Err(LinqApiError::BadId(id.chars().take(64).collect()));
+    }
+    Ok(format!("{collection}/{id}"))
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::error::LinqApiError;
-use super::rest::Rest;
+use super::rest::{subscription_path, Rest};
 use crate::linq::Secret;
 
 /// Where the v3 subscriptions live under the base.
@@ -115,7 +115,8 @@ impl<'a> V3Subscriptions<'a> {
         keep: impl FnOnce(&Secret, Option<&str>) -> Result<(), LinqApiError>,
     ) -> Result<Created, LinqApiError> {
         let value = self
-            .call(
+            .rest
+            .subscription_call(
                 Method::POST,
                 V3_SUBSCRIPTIONS_PATH,
                 Some(req.create_body()),
@@ -140,7 +141,8 @@ impl<'a> V3Subscriptions<'a> {
     /// `GET /v3/webhook-subscriptions` → `{"subscriptions": [...]}`.
     pub async fn list(&self) -> Result<Vec<V3Subscription>, LinqApiError> {
         let value = self
-            .call(Method::GET, V3_SUBSCRIPTIONS_PATH, None, None)
+            .rest
+            .subscription_call(Method::GET, V3_SUBSCRIPTIONS_PATH, None, None)
             .await?;
         list_of(value, "subscriptions")?
             .into_iter()
@@ -150,17 +152,20 @@ impl<'a> V3Subscriptions<'a> {
 
     /// `PUT /v3/webhook-subscriptions/{id}`.
     pub async fn update(&self, id: &str, req: &V3Request) -> Result<V3Subscription, LinqApiError> {
-        let path = item_path(id)?;
+        let path = subscription_path(V3_SUBSCRIPTIONS_PATH, id)?;
         let value = self
-            .call(Method::PUT, &path, Some(req.update_body()), Some(id))
+            .rest
+            .subscription_call(Method::PUT, &path, Some(req.update_body()), Some(id))
             .await?;
         parse(value)
     }
 
     /// `DELETE /v3/webhook-subscriptions/{id}`.
     pub async fn delete(&self, id: &str) -> Result<(), LinqApiError> {
-        let path = item_path(id)?;
-        self.call(Method::DELETE, &path, None, Some(id)).await?;
+        let path = subscription_path(V3_SUBSCRIPTIONS_PATH, id)?;
+        self.rest
+            .subscription_call(Method::DELETE, &path, None, Some(id))
+            .await?;
         Ok(())
     }
 
@@ -172,36 +177,6 @@ impl<'a> V3Subscriptions<'a> {
             .map(parse_line)
             .collect()
     }
-
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-        id: Option<&str>,
-    ) -> Result<Value, LinqApiError> {
-        self.rest
-            .request(method, path, &[], body.as_ref())
-            .await
-            .map_err(|e| match (e, id) {
-                (LinqApiError::Unexpected { status: 404, .. }, Some(id)) => {
-                    LinqApiError::NoSuchSubscription { id: id.to_string() }
-                }
-                (e, _) => e,
-            })
-    }
-}
-
-fn item_path(id: &str) -> Result<String, LinqApiError> {
-    let ok = !id.is_empty()
-        && id.len() <= 128
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !ok {
-        return Err(LinqApiError::BadId(id.chars().take(64).collect()));
-    }
-    Ok(format!("{V3_SUBSCRIPTIONS_PATH}/{id}"))
 }
 
 fn list_of(value: Value, key: &str) -> Result<Vec<Value>, LinqApiError> {
