@@ -236,15 +236,7 @@ mod tests {
     async fn a_log_grown_by_a_burst_is_cut_back_once_the_app_is_idle() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::open(dir.path()).expect("store");
-        let ingest = Ingest::start(
-            &store,
-            WriterOptions {
-                typing_retention: Duration::from_secs(3600),
-                wal_restart_frames: RESTART,
-            },
-            tokio::runtime::Handle::current(),
-        )
-        .expect("ingest");
+        let ingest = start_ingest(&store);
         write(&ingest, "CREATE TABLE bulk (b BLOB)").await;
         // One commit of 16 MiB: the log file grows to four times the threshold at once.
         write(
@@ -273,19 +265,24 @@ mod tests {
     /// 4 MiB: small enough that the test's 48 MiB pass it many times.
     const RESTART: i64 = 1024;
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn under_a_steady_stream_the_log_is_copied_aside_and_stays_bounded() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(dir.path()).expect("store");
-        let ingest = Ingest::start(
-            &store,
+    /// The writer on `store`, restarting its log past [`RESTART`] frames.
+    fn start_ingest(store: &Store) -> Ingest {
+        Ingest::start(
+            store,
             WriterOptions {
                 typing_retention: Duration::from_secs(3600),
                 wal_restart_frames: RESTART,
             },
             tokio::runtime::Handle::current(),
         )
-        .expect("ingest");
+        .expect("ingest")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn under_a_steady_stream_the_log_is_copied_aside_and_stays_bounded() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("store");
+        let ingest = start_ingest(&store);
         write(&ingest, "CREATE TABLE bulk (b BLOB)").await;
         let db = dir.path().join(DB_FILE);
         let wal = dir.path().join(format!("{DB_FILE}-wal"));
