@@ -11,6 +11,7 @@ pub mod error;
 pub mod login_item;
 pub mod outbox;
 pub mod path_watch;
+pub mod reactions;
 pub mod sse;
 pub mod state;
 #[cfg(test)]
@@ -41,6 +42,7 @@ pub fn ui_router(
         .route("/login", get(auth::login).with_state(auth.clone()))
         .merge(attachments::router(api.clone()))
         .merge(outbox::router(api.clone()))
+        .merge(reactions::router(api.clone()))
         .merge(api::router(api))
         .merge(connect::router(linq))
         .merge(demo::router(demo))

@@ -87,6 +87,14 @@ pub enum OutboxChange {
     Retried,
     /// The rep dropped a failed reply.
     Deleted,
+    /// The rep added or removed a tapback on a message (issue 20 §4), shown at once as the
+    /// rep's own reaction; `Sent` and `Failed` of the same client id settle it.
+    Reacted {
+        message_id: String,
+        chat_id: Option<String>,
+        reaction: String,
+        change: ReactionChange,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::{typed, EventError};
-use super::model::{Fact, OutboxChange, OutboxFact, ReplyTo};
+use super::model::{Fact, OutboxChange, OutboxFact, ReactionChange, ReplyTo};
 
 /// The log's event types of the outbox, all beginning with [`PREFIX`].
 pub const PREFIX: &str = "linq_inbox.outbox_";
@@ -16,6 +16,7 @@ pub const SENT: &str = "linq_inbox.outbox_sent";
 pub const FAILED: &str = "linq_inbox.outbox_failed";
 pub const RETRIED: &str = "linq_inbox.outbox_retried";
 pub const DELETED: &str = "linq_inbox.outbox_deleted";
+pub const REACTED: &str = "linq_inbox.outbox_reacted";
 
 /// The message id of a queued reply's bubble until Linq names it: `local:{client_id}`.
 pub fn local_id(client_id: &str) -> String {
@@ -40,6 +41,17 @@ pub fn envelope(client_id: &str, change: &OutboxChange, at: i64) -> (String, &'s
         OutboxChange::Failed { error } => (FAILED, json!({"error": error}), true),
         OutboxChange::Retried => (RETRIED, json!({}), true),
         OutboxChange::Deleted => (DELETED, json!({}), false),
+        OutboxChange::Reacted {
+            message_id,
+            chat_id,
+            reaction,
+            change,
+        } => (
+            REACTED,
+            json!({"message_id": message_id, "chat_id": chat_id, "reaction": reaction,
+                   "operation": operation_name(*change)}),
+            false,
+        ),
     };
     let kind = event_type.trim_start_matches(PREFIX);
     let event_id = if repeats {
@@ -66,6 +78,17 @@ struct Wire {
     reply_to: Option<WireReply>,
     linq_id: Option<String>,
     error: Option<String>,
+    message_id: Option<String>,
+    reaction: Option<String>,
+    operation: Option<String>,
+}
+
+/// The wire name of a reaction change: Linq's `operation`.
+pub fn operation_name(change: ReactionChange) -> &'static str {
+    match change {
+        ReactionChange::Added => "add",
+        ReactionChange::Removed => "remove",
+    }
 }
 
 #[derive(Deserialize)]
@@ -105,6 +128,16 @@ fn fact(event_type: &str, data: &Value) -> Result<Fact, EventError> {
         },
         RETRIED => OutboxChange::Retried,
         DELETED => OutboxChange::Deleted,
+        REACTED => OutboxChange::Reacted {
+            message_id: w.message_id.ok_or_else(|| missing("message_id"))?,
+            chat_id: w.chat_id,
+            reaction: w.reaction.ok_or_else(|| missing("reaction"))?,
+            change: match w.operation.as_deref() {
+                Some("add") => ReactionChange::Added,
+                Some("remove") => ReactionChange::Removed,
+                _ => return Err(missing("operation (add or remove)")),
+            },
+        },
         _ => return Ok(Fact::Unknown),
     };
     Ok(Fact::Outbox(OutboxFact {
@@ -136,6 +169,12 @@ mod tests {
             },
             OutboxChange::Retried,
             OutboxChange::Deleted,
+            OutboxChange::Reacted {
+                message_id: "m9".into(),
+                chat_id: Some("c1".into()),
+                reaction: "love".into(),
+                change: ReactionChange::Removed,
+            },
         ];
         for change in changes {
             let (_, event_type, body) = envelope("k1", &change, 1_000);

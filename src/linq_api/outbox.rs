@@ -10,6 +10,8 @@
 //! the line left, a bad request, a refused token — will not change by waiting: the reply is
 //! `failed` with Linq's reason in one sentence until the rep retries or deletes it.
 
+mod actions;
+
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -96,7 +98,8 @@ impl Sender {
         let (due, next) = tokio::task::spawn_blocking(move || queue::due(&store.reader()?, now))
             .await
             .map_err(|e| StoreError::Invalid(format!("the outbox's read stopped: {e}")))??;
-        if !due.is_empty() {
+        let actions = self.due_actions().await?;
+        if !due.is_empty() || !actions.is_empty() {
             let rest = match super::sync::client(&self.connection).await {
                 Ok(rest) => rest.retrying(super::rest::Retry::ONCE),
                 Err(e) => {
@@ -106,6 +109,9 @@ impl Sender {
             };
             for row in due {
                 self.send(&rest, row).await?;
+            }
+            for row in actions {
+                self.send_action(&rest, row).await?;
             }
             return Ok(Duration::ZERO);
         }
