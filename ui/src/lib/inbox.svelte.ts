@@ -13,8 +13,9 @@ import {
   type ActivityEntry,
 } from './state';
 import { chatName } from './format';
+import { newClientId, nextOperation, type Tapback } from './reactions';
 import type {
-  ActivityItem, Call, ChatSummary, Contact, Handle, Settings, Status, StreamEvent, ThreadItem, TypingUpdate,
+  ActivityItem, Call, ChatSummary, Contact, Handle, Message, Settings, Status, StreamEvent, ThreadItem, TypingUpdate,
 } from './types';
 
 export type Connection = 'connecting' | 'live' | 'reconnecting' | 'signed-out';
@@ -296,6 +297,17 @@ export class Inbox {
     } catch {
       /* the next chat update from the server tells the truth */
     }
+  }
+
+  /**
+   * The rep picked tapback `kind` on `message`: toggled through the outbox (added, removed, or
+   * a failed change tried again) and shown at once from the engine's answer. Throws the
+   * engine's sentence when it refused the request.
+   */
+  async react(message: Message, kind: Tapback): Promise<void> {
+    const updated = await api.react(message.id, kind, nextOperation(message, kind), newClientId());
+    const t = this.threads[updated.chat_id];
+    if (t?.loaded) this.setThread(updated.chat_id, { items: mergeItems(t.items, [updated]) });
   }
 
   private reportPresence(): void {
