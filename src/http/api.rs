@@ -28,7 +28,7 @@ type ApiResult = Result<Json<Value>, ApiError>;
 pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()
         .route("/api/status", get(status))
-        .route("/api/chats", get(chats))
+        .route("/api/chats", get(chats).post(super::new_chat::create))
         .route("/api/chats/{chat_id}", get(chat))
         .route(
             "/api/chats/{chat_id}/messages",

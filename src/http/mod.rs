@@ -9,6 +9,7 @@ pub mod connect;
 pub mod demo;
 pub mod error;
 pub mod login_item;
+pub mod new_chat;
 pub mod outbox;
 pub mod path_watch;
 pub mod reactions;

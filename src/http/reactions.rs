@@ -83,17 +83,9 @@ fn check(body: &Body) -> Result<(), ApiError> {
     if body.operation != "add" && body.operation != "remove" {
         return Err(bad("operation must be add or remove"));
     }
-    let fits = |id: &str| {
-        (8..=64).contains(&id.len())
-            && id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    };
     match &body.client_id {
-        Some(id) if !fits(id) => Err(bad(
-            "client_id must be 8 to 64 letters, digits, - or _ (a UUID)",
-        )),
-        _ => Ok(()),
+        Some(id) => super::outbox::check_client_id(id),
+        None => Ok(()),
     }
 }
 

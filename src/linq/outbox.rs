@@ -17,6 +17,13 @@ pub const FAILED: &str = "linq_inbox.outbox_failed";
 pub const RETRIED: &str = "linq_inbox.outbox_retried";
 pub const DELETED: &str = "linq_inbox.outbox_deleted";
 pub const REACTED: &str = "linq_inbox.outbox_reacted";
+pub const NEW_CHAT: &str = "linq_inbox.outbox_new_chat";
+pub const CHAT_NAMED: &str = "linq_inbox.outbox_chat_named";
+
+/// The provisional id of a conversation the rep started, until Linq names it.
+pub fn provisional_chat_id(client_id: &str) -> String {
+    format!("new:{client_id}")
+}
 
 /// The message id of a queued reply's bubble until Linq names it: `local:{client_id}`.
 pub fn local_id(client_id: &str) -> String {
@@ -41,6 +48,17 @@ pub fn envelope(client_id: &str, change: &OutboxChange, at: i64) -> (String, &'s
         OutboxChange::Failed { error } => (FAILED, json!({"error": error}), true),
         OutboxChange::Retried => (RETRIED, json!({}), true),
         OutboxChange::Deleted => (DELETED, json!({}), false),
+        OutboxChange::ChatQueued {
+            chat_id,
+            from,
+            to,
+            text,
+        } => (
+            NEW_CHAT,
+            json!({"chat_id": chat_id, "from": from, "to": to, "text": text}),
+            false,
+        ),
+        OutboxChange::ChatNamed { chat_id } => (CHAT_NAMED, json!({"chat_id": chat_id}), false),
         OutboxChange::Reacted {
             message_id,
             chat_id,
@@ -81,6 +99,8 @@ struct Wire {
     message_id: Option<String>,
     reaction: Option<String>,
     operation: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
 }
 
 /// The wire name of a reaction change: Linq's `operation`.
@@ -128,6 +148,15 @@ fn fact(event_type: &str, data: &Value) -> Result<Fact, EventError> {
         },
         RETRIED => OutboxChange::Retried,
         DELETED => OutboxChange::Deleted,
+        NEW_CHAT => OutboxChange::ChatQueued {
+            chat_id: w.chat_id.ok_or_else(|| missing("chat_id"))?,
+            from: w.from.ok_or_else(|| missing("from"))?,
+            to: w.to.ok_or_else(|| missing("to"))?,
+            text: w.text.unwrap_or_default(),
+        },
+        CHAT_NAMED => OutboxChange::ChatNamed {
+            chat_id: w.chat_id.ok_or_else(|| missing("chat_id"))?,
+        },
         REACTED => OutboxChange::Reacted {
             message_id: w.message_id.ok_or_else(|| missing("message_id"))?,
             chat_id: w.chat_id,
@@ -169,6 +198,15 @@ mod tests {
             },
             OutboxChange::Retried,
             OutboxChange::Deleted,
+            OutboxChange::ChatQueued {
+                chat_id: "new:k1".into(),
+                from: "+14155550100".into(),
+                to: "+14155550199".into(),
+                text: "Hi".into(),
+            },
+            OutboxChange::ChatNamed {
+                chat_id: "c-9".into(),
+            },
             OutboxChange::Reacted {
                 message_id: "m9".into(),
                 chat_id: Some("c1".into()),

@@ -11,6 +11,7 @@
 //! `failed` with Linq's reason in one sentence until the rep retries or deletes it.
 
 mod actions;
+mod new_chat;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -24,6 +25,9 @@ use super::rest::Rest;
 use super::ConnectSettings;
 use crate::ingest::{Ingest, WriteError};
 use crate::store::outbox::queue::{self, OutboxRow};
+
+/// How the chat id of a conversation Linq has not named yet begins (`new:{client_id}`).
+const NEW_CHAT_PREFIX: &str = "new:";
 use crate::store::{now_millis, Store, StoreError};
 
 /// Replies to one chat in any minute (Linq: 30 messages per 60 s per sender–recipient pair).
@@ -120,7 +124,19 @@ impl Sender {
         }))
     }
 
-    async fn send(&mut self, rest: &Rest, row: OutboxRow) -> Result<(), StoreError> {
+    async fn send(&mut self, rest: &Rest, mut row: OutboxRow) -> Result<(), StoreError> {
+        if row.request.chat_id.starts_with(NEW_CHAT_PREFIX) {
+            match self.new_chat_step(&row).await? {
+                new_chat::Step::Create(chat) => return self.create_chat(rest, row, chat).await,
+                new_chat::Step::Into(chat_id) => row.request.chat_id = chat_id,
+                new_chat::Step::Wait(error) => {
+                    let next_at = now_millis() + 1_000;
+                    return self
+                        .write(move |c| queue::reschedule(c, &row.client_id, &error, next_at))
+                        .await;
+                }
+            }
+        }
         if let Some(wait) = self.chat_is_full(&row.request.chat_id) {
             let next_at = now_millis() + wait.as_millis() as i64;
             let error = "30 replies went to this chat in the last minute".to_string();
@@ -135,7 +151,11 @@ impl Sender {
         };
         test_hook("abort-after-send");
         self.note_sent(&row.request.chat_id);
-        let id = row.client_id;
+        self.record(row.client_id, outcome).await
+    }
+
+    /// Writes what one try of the reply `id` ended in.
+    async fn record(&self, id: String, outcome: Outcome) -> Result<(), StoreError> {
         match outcome {
             Outcome::Sent(linq_id) => {
                 self.write(move |c| queue::record_sent(c, &id, &linq_id, now_millis()))

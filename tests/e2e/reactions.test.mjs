@@ -49,13 +49,19 @@ async function fakeLinq() {
         res.end(body === null ? '' : JSON.stringify(body));
       };
       if (req.headers.authorization !== `Bearer ${LINQ_TOKEN}`) return send(401, { success: false, error: { status: 401, code: 2004, message: 'Unauthorized' } });
-      if (path === '/api/partner/v3/chats') return send(200, { chats, next_cursor: null });
+      if (path === '/api/partner/v3/chats' && req.method === 'GET') return send(200, { chats, next_cursor: null });
       const list = path.match(/^\/api\/partner\/v3\/chats\/([^/]+)\/messages$/u);
       if (list && req.method === 'GET') return send(200, { messages: messages[list[1]] ?? [], next_cursor: null });
       if (/^\/api\/partner\/v3\/messages\/[^/]+\/reactions$/u.test(path) && req.method === 'POST') {
         return send(200, { message: 'Reaction processed', status: 'ok', trace_id: '0af7651916cd43dd8448eb211c80319c' });
       }
       if (/^\/api\/partner\/v3\/chats\/[^/]+\/read$/u.test(path) && req.method === 'POST') return send(204, null);
+      if (path === '/api/partner/v3/chats' && req.method === 'POST') {
+        const body = JSON.parse(raw);
+        return send(201, { chat: { id: 'c-sam', display_name: null, handles: [handle(body.from, true), handle(body.to[0], false)],
+          health_status: { status: 'HEALTHY' }, is_group: false, service: 'iMessage',
+          message: { id: 'm-first', created_at: ago(0), delivery_status: 'pending', is_read: false, parts: body.message.parts, sent_at: null, delivered_at: null } } });
+      }
       return send(404, { success: false, error: { status: 404, code: 2001, message: 'Not found' } });
     });
   });
@@ -79,7 +85,7 @@ describe('Reactions and read marks', () => {
     fake?.close();
   });
 
-  it('reacts from the bubble, removes it, and sends read marks only when the rep allows it', async () => {
+  it('reacts from the bubble, removes it, sends read marks only when the rep allows it, and starts a conversation', async () => {
     fake = await fakeLinq();
     engine = await L.startEngine({ env: { LINQ_API_BASE: fake.base, LINQ_INTEGRATION_TOKEN: LINQ_TOKEN, LINQ_INBOX_SYNC_RATE: '0' } });
     browser = await launch();
@@ -147,6 +153,36 @@ describe('Reactions and read marks', () => {
     await thread.getByText('sending the contract tonight').waitFor();
     await eventually(() => reads().length === 1, 'Linq got the read mark', 10_000);
     assert.deepEqual(reads()[0], { method: 'POST', path: '/api/partner/v3/chats/c-bob/read', body: null }, "v3's read call for Bob's chat");
+    // A new conversation: a wrong number is explained, a right one opens the thread, `sending`
+    // then sent in Linq's chat.
+    await page.evaluate(() => (location.hash = '#/chats'));
+    await page.getByRole('button', { name: 'New message' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New message' });
+    await dialog.waitFor();
+    await dialog.getByLabel('To').fill('415 555 0199');
+    await dialog.getByLabel('Message').fill('Hi Sam, it is Lee from Acme');
+    await dialog.getByRole('button', { name: 'Send' }).click();
+    await dialog.getByRole('alert').getByText('Start with + and the country code').waitFor();
+    assert.equal(await dialog.getByLabel('To').getAttribute('aria-invalid'), 'true', 'the field says it is wrong');
+    await shot(page, 'new-chat-invalid-number');
+    await dialog.getByLabel('To').fill('+1 415 555 0199');
+    await dialog.getByRole('button', { name: 'Send' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await thread.getByText('Hi Sam, it is Lee from Acme').waitFor();
+    const creations = () => f.seen.filter((s) => s.method === 'POST' && s.path === '/api/partner/v3/chats');
+    await eventually(() => creations().length === 1, 'Linq was asked to create the chat', 10_000);
+    const created = creations()[0].body;
+    assert.equal(created.from, LINE, 'from the line');
+    assert.deepEqual(created.to, ['+14155550199'], 'to the number, in international form');
+    assert.deepEqual(created.message.parts, [{ type: 'text', value: 'Hi Sam, it is Lee from Acme' }], 'the first message');
+    assert.match(created.message.idempotency_key, /^[0-9a-f-]{36}$/u, 'with its client key');
+    await eventually(() => page.url().endsWith('#/chats/c-sam'), "the thread follows the chat to Linq's id", 10_000);
+    await thread.getByText('Hi Sam, it is Lee from Acme').waitFor();
+    const e2 = engine;
+    const list = /** @type {{chats: {chat_id: string}[]}} */ (await e2.api('/api/chats'));
+    assert.deepEqual(list.chats.map((c) => c.chat_id).sort(), ['c-ann', 'c-bob', 'c-sam'], 'one row for the new chat, no provisional one left');
+    await shot(page, 'new-chat-thread');
+
     // (The fake serves no line listing, so Settings' /api/linq/lines answers 502: a resource error, not a script one.)
     assert.deepEqual(browser.errors.filter((e) => !e.startsWith('Failed to load resource')), [], 'no script errors');
     assert.deepEqual(browser.dialogs, [], 'no dialog fired');

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 pub use crate::linq_fake_account::{Account, Order};
 pub use crate::linq_fake_actions::Actions;
+pub use crate::linq_fake_chats::NewChats;
 pub use crate::linq_fake_send::Sends;
 use crate::linq_fake_v3::V3State;
 
@@ -54,6 +55,8 @@ pub struct FakeLinq {
     pub sends: Arc<Mutex<Sends>>,
     /// Reactions and read marks (`linq_fake_actions.rs`).
     pub actions: Arc<Mutex<Actions>>,
+    /// New conversations (`linq_fake_chats.rs`).
+    pub new_chats: Arc<Mutex<NewChats>>,
     /// v3 webhook subscriptions and lines (`linq_fake_v3.rs`).
     pub v3: V3State,
 }
@@ -202,6 +205,9 @@ impl FakeLinq {
             return answer;
         }
         if let Some(answer) = self.actions.lock().unwrap().answer(r, body.as_ref()) {
+            return answer;
+        }
+        if let Some(answer) = self.new_chats.lock().unwrap().answer(r, body.as_ref()) {
             return answer;
         }
         if let Some(scripted) = self.script.lock().unwrap().pop_front() {

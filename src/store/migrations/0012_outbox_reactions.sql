@@ -15,3 +15,15 @@ CREATE TABLE outbox_reactions (
 
 -- At most one read mark waits per chat: the queue is looked up by kind and chat.
 CREATE INDEX outbox_kind_chat ON outbox (kind, chat_id, state);
+
+-- A new conversation (issue 20 §3): its first message waits in `outbox` (kind 'message') under
+-- a provisional chat id `new:{client_id}` until Linq answers `POST /v3/chats` with the chat's
+-- id. What the sender needs to create the chat (local state, kept by `rebuild`), and the id
+-- Linq gave it: replies the rep queues in the provisional chat meanwhile go there.
+CREATE TABLE outbox_new_chats (
+    chat_id TEXT PRIMARY KEY,                -- the provisional id, `new:{client_id}`
+    client_id TEXT NOT NULL UNIQUE,          -- the first message's
+    from_line TEXT NOT NULL,
+    to_handle TEXT NOT NULL,
+    linq_chat_id TEXT                        -- what Linq named the chat
+) WITHOUT ROWID;

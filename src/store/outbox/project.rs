@@ -35,6 +35,16 @@ pub(crate) fn apply(conn: &Connection, ctx: &Ctx<'_>, f: &OutboxFact) -> Result<
         }
         OutboxChange::Retried => set_state(conn, &f.client_id, "sending", None),
         OutboxChange::Deleted => deleted(conn, &f.client_id),
+        OutboxChange::ChatQueued {
+            chat_id,
+            from,
+            to,
+            text,
+        } => {
+            super::new_chat::provisional(conn, ctx, chat_id, from, to)?;
+            queued(conn, ctx, &f.client_id, chat_id, text, None)
+        }
+        OutboxChange::ChatNamed { chat_id } => super::new_chat::named(conn, &f.client_id, chat_id),
         OutboxChange::Reacted {
             message_id,
             chat_id,
