@@ -61,7 +61,9 @@ fn a_reaction_is_one_post_shown_at_once_and_linq_s_webhook_leaves_one_reaction()
     let fake = fake();
     let server = serve(dir.path(), &fake, None);
     let key = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9";
+    let asked = std::time::Instant::now();
     let (status, message) = react(&server, "love", "add", key);
+    let answered = asked.elapsed();
     assert_eq!(status, 202, "a reaction is accepted at once: {message}");
     let shown = message["reactions"].as_array().cloned().unwrap_or_default();
     assert_eq!(shown.len(), 1, "shown on the bubble at once: {message}");
@@ -76,6 +78,8 @@ fn a_reaction_is_one_post_shown_at_once_and_linq_s_webhook_leaves_one_reaction()
     std::thread::sleep(Duration::from_millis(300));
     let calls = reaction_calls(&fake);
     assert_eq!(calls.len(), 1, "one reaction is one request: {calls:?}");
+    let to_linq = calls[0].at.saturating_duration_since(asked);
+    eprintln!("reaction: 202 with the bubble after {answered:?}, at the fake after {to_linq:?}");
     assert_eq!(calls[0].method, "POST", "reactions are POSTed");
     assert_eq!(
         calls[0].path,
