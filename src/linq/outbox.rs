@@ -1,5 +1,6 @@
 //! The outbox's rows of the raw log: the rep's reply as queued, what Linq answered, a refusal,
-//! a retry, a deletion. They are the app's own writes (signature `local`, never a delivery) and
+//! a retry, a deletion; a tapback added or removed; a new conversation queued, and the id Linq
+//! named it by. They are the app's own writes (signature `local`, never a delivery) and
 //! project through the one projector like any other row, so `rebuild` replays the rep's replies
 //! with everything else. Reading one back gives [`Fact::Outbox`].
 

@@ -9,6 +9,10 @@
 //! (Linq's limit per sender and recipient). Any other refusal — an opted-out recipient, a chat
 //! the line left, a bad request, a refused token — will not change by waiting: the reply is
 //! `failed` with Linq's reason in one sentence until the rep retries or deletes it.
+//!
+//! The same task sends the rep's reactions and read marks after the replies due in each round
+//! (`outbox/actions.rs`), and creates a new conversation with its first message
+//! (`outbox/new_chat.rs`).
 
 mod actions;
 mod new_chat;
