@@ -234,6 +234,12 @@ fn fill(
         }
         Fact::Outbox(f) => {
             data.message = outbox_bubble(conn, &mut names, &f.client_id)?;
+            if data.message.is_none() {
+                // A reaction through the outbox: the message it is on, with it.
+                if let Some(id) = crate::store::outbox::reactions::message_of(conn, &f.client_id)? {
+                    data.message = messages::message(conn, &mut names, &id)?;
+                }
+            }
             if let crate::linq::OutboxChange::Queued { chat_id, .. } = &f.change {
                 set_chat(conn, data, chat_id)?;
             } else {

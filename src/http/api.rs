@@ -15,11 +15,12 @@ use crate::config::{self, SecretSource};
 use crate::feed::{ActivityPage, Presence};
 use crate::linq::standard_webhooks::{secret_kind, SecretKind};
 use crate::linq::Secret;
+use crate::store::outbox::read_marks;
 use crate::store::settings::{self as prefs, SettingsPatch};
 use crate::store::thread::{self, Window};
 use crate::store::{
-    attachment_files, calls, chat_list, chats, contacts, log, numbers, projection, search,
-    StoreError,
+    attachment_files, calls, chat_list, chats, contacts, log, now_millis, numbers, projection,
+    search, StoreError,
 };
 
 type ApiResult = Result<Json<Value>, ApiError>;
@@ -27,7 +28,7 @@ type ApiResult = Result<Json<Value>, ApiError>;
 pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()
         .route("/api/status", get(status))
-        .route("/api/chats", get(chats))
+        .route("/api/chats", get(chats).post(super::new_chat::create))
         .route("/api/chats/{chat_id}", get(chat))
         .route(
             "/api/chats/{chat_id}/messages",
@@ -211,9 +212,13 @@ async fn mark_read(State(s): State<Arc<ApiState>>, Path(chat_id): Path<String>) 
     if !exists {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "no such chat"));
     }
+    let receipts = s.live.settings().read_receipts;
     let result = s
         .ingest
         .run(move |conn| {
+            let unread: i64 = conn.query_row("SELECT unread_count FROM chats WHERE chat_id = ?1", [&chat_id], |r| r.get(0))?;
+            // "Send read receipts to Linq": something unread was read, so Linq hears of it.
+            let queued = receipts && unread > 0 && read_marks::enqueue(conn, &chat_id, now_millis())?;
             conn.execute(
                 "INSERT INTO local_reads (chat_id, read_through)
                  SELECT ?1, coalesce(max(sent_at), 0) FROM messages WHERE chat_id = ?1
@@ -222,9 +227,12 @@ async fn mark_read(State(s): State<Arc<ApiState>>, Path(chat_id): Path<String>) 
             )?;
             chats::project::refresh_unread(conn, &chat_id)?;
             let unread: i64 = conn.query_row("SELECT unread_count FROM chats WHERE chat_id = ?1", [&chat_id], |r| r.get(0))?;
-            Ok(json!({"chat_id": chat_id, "unread_count": unread}))
+            Ok(json!({"chat_id": chat_id, "unread_count": unread, "read_mark_queued": queued}))
         })
         .await?;
+    if result["read_mark_queued"] == json!(true) {
+        s.outbox.wake();
+    }
     Ok(Json(result))
 }
 

@@ -9,8 +9,10 @@ pub mod connect;
 pub mod demo;
 pub mod error;
 pub mod login_item;
+pub mod new_chat;
 pub mod outbox;
 pub mod path_watch;
+pub mod reactions;
 pub mod sse;
 pub mod state;
 #[cfg(test)]
@@ -41,6 +43,7 @@ pub fn ui_router(
         .route("/login", get(auth::login).with_state(auth.clone()))
         .merge(attachments::router(api.clone()))
         .merge(outbox::router(api.clone()))
+        .merge(reactions::router(api.clone()))
         .merge(api::router(api))
         .merge(connect::router(linq))
         .merge(demo::router(demo))

@@ -71,9 +71,8 @@ pub async fn send(
     Ok((StatusCode::ACCEPTED, Json(message)).into_response())
 }
 
-/// The same reply, or none: a client id is 8 to 64 letters, digits, `-` or `_` (Linq's key).
-fn check(reply: &Reply) -> Result<(), ApiError> {
-    let id = &reply.client_id;
+/// A client id is 8 to 64 letters, digits, `-` or `_` (Linq's key).
+pub fn check_client_id(id: &str) -> Result<(), ApiError> {
     let id_fits = (8..=64).contains(&id.len())
         && id
             .chars()
@@ -84,6 +83,12 @@ fn check(reply: &Reply) -> Result<(), ApiError> {
             "client_id must be 8 to 64 letters, digits, - or _ (a UUID)",
         ));
     }
+    Ok(())
+}
+
+/// The same reply, or none.
+fn check(reply: &Reply) -> Result<(), ApiError> {
+    check_client_id(&reply.client_id)?;
     if reply.text.trim().is_empty() {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "the reply is empty"));
     }

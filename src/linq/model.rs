@@ -87,6 +87,25 @@ pub enum OutboxChange {
     Retried,
     /// The rep dropped a failed reply.
     Deleted,
+    /// The rep started a conversation with `to` from the line `from`: a provisional chat
+    /// `chat_id` (`new:{client_id}`) holding the first message, `sending`.
+    ChatQueued {
+        chat_id: String,
+        from: String,
+        to: String,
+        text: String,
+    },
+    /// Linq created (or found) the conversation and named it `chat_id`: the provisional chat
+    /// becomes that chat.
+    ChatNamed { chat_id: String },
+    /// The rep added or removed a tapback on a message (issue 20 §4), shown at once as the
+    /// rep's own reaction; `Sent` and `Failed` of the same client id settle it.
+    Reacted {
+        message_id: String,
+        chat_id: Option<String>,
+        reaction: String,
+        change: ReactionChange,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

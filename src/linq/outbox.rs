@@ -1,5 +1,6 @@
 //! The outbox's rows of the raw log: the rep's reply as queued, what Linq answered, a refusal,
-//! a retry, a deletion. They are the app's own writes (signature `local`, never a delivery) and
+//! a retry, a deletion; a tapback added or removed; a new conversation queued, and the id Linq
+//! named it by. They are the app's own writes (signature `local`, never a delivery) and
 //! project through the one projector like any other row, so `rebuild` replays the rep's replies
 //! with everything else. Reading one back gives [`Fact::Outbox`].
 
@@ -7,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::{typed, EventError};
-use super::model::{Fact, OutboxChange, OutboxFact, ReplyTo};
+use super::model::{Fact, OutboxChange, OutboxFact, ReactionChange, ReplyTo};
 
 /// The log's event types of the outbox, all beginning with [`PREFIX`].
 pub const PREFIX: &str = "linq_inbox.outbox_";
@@ -16,6 +17,14 @@ pub const SENT: &str = "linq_inbox.outbox_sent";
 pub const FAILED: &str = "linq_inbox.outbox_failed";
 pub const RETRIED: &str = "linq_inbox.outbox_retried";
 pub const DELETED: &str = "linq_inbox.outbox_deleted";
+pub const REACTED: &str = "linq_inbox.outbox_reacted";
+pub const NEW_CHAT: &str = "linq_inbox.outbox_new_chat";
+pub const CHAT_NAMED: &str = "linq_inbox.outbox_chat_named";
+
+/// The provisional id of a conversation the rep started, until Linq names it.
+pub fn provisional_chat_id(client_id: &str) -> String {
+    format!("new:{client_id}")
+}
 
 /// The message id of a queued reply's bubble until Linq names it: `local:{client_id}`.
 pub fn local_id(client_id: &str) -> String {
@@ -40,6 +49,28 @@ pub fn envelope(client_id: &str, change: &OutboxChange, at: i64) -> (String, &'s
         OutboxChange::Failed { error } => (FAILED, json!({"error": error}), true),
         OutboxChange::Retried => (RETRIED, json!({}), true),
         OutboxChange::Deleted => (DELETED, json!({}), false),
+        OutboxChange::ChatQueued {
+            chat_id,
+            from,
+            to,
+            text,
+        } => (
+            NEW_CHAT,
+            json!({"chat_id": chat_id, "from": from, "to": to, "text": text}),
+            false,
+        ),
+        OutboxChange::ChatNamed { chat_id } => (CHAT_NAMED, json!({"chat_id": chat_id}), false),
+        OutboxChange::Reacted {
+            message_id,
+            chat_id,
+            reaction,
+            change,
+        } => (
+            REACTED,
+            json!({"message_id": message_id, "chat_id": chat_id, "reaction": reaction,
+                   "operation": operation_name(*change)}),
+            false,
+        ),
     };
     let kind = event_type.trim_start_matches(PREFIX);
     let event_id = if repeats {
@@ -66,6 +97,19 @@ struct Wire {
     reply_to: Option<WireReply>,
     linq_id: Option<String>,
     error: Option<String>,
+    message_id: Option<String>,
+    reaction: Option<String>,
+    operation: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// The wire name of a reaction change: Linq's `operation`.
+pub fn operation_name(change: ReactionChange) -> &'static str {
+    match change {
+        ReactionChange::Added => "add",
+        ReactionChange::Removed => "remove",
+    }
 }
 
 #[derive(Deserialize)]
@@ -105,6 +149,25 @@ fn fact(event_type: &str, data: &Value) -> Result<Fact, EventError> {
         },
         RETRIED => OutboxChange::Retried,
         DELETED => OutboxChange::Deleted,
+        NEW_CHAT => OutboxChange::ChatQueued {
+            chat_id: w.chat_id.ok_or_else(|| missing("chat_id"))?,
+            from: w.from.ok_or_else(|| missing("from"))?,
+            to: w.to.ok_or_else(|| missing("to"))?,
+            text: w.text.unwrap_or_default(),
+        },
+        CHAT_NAMED => OutboxChange::ChatNamed {
+            chat_id: w.chat_id.ok_or_else(|| missing("chat_id"))?,
+        },
+        REACTED => OutboxChange::Reacted {
+            message_id: w.message_id.ok_or_else(|| missing("message_id"))?,
+            chat_id: w.chat_id,
+            reaction: w.reaction.ok_or_else(|| missing("reaction"))?,
+            change: match w.operation.as_deref() {
+                Some("add") => ReactionChange::Added,
+                Some("remove") => ReactionChange::Removed,
+                _ => return Err(missing("operation (add or remove)")),
+            },
+        },
         _ => return Ok(Fact::Unknown),
     };
     Ok(Fact::Outbox(OutboxFact {
@@ -136,6 +199,21 @@ mod tests {
             },
             OutboxChange::Retried,
             OutboxChange::Deleted,
+            OutboxChange::ChatQueued {
+                chat_id: "new:k1".into(),
+                from: "+14155550100".into(),
+                to: "+14155550199".into(),
+                text: "Hi".into(),
+            },
+            OutboxChange::ChatNamed {
+                chat_id: "c-9".into(),
+            },
+            OutboxChange::Reacted {
+                message_id: "m9".into(),
+                chat_id: Some("c1".into()),
+                reaction: "love".into(),
+                change: ReactionChange::Removed,
+            },
         ];
         for change in changes {
             let (_, event_type, body) = envelope("k1", &change, 1_000);

@@ -21,6 +21,8 @@ pub mod listing;
 pub mod outbox;
 pub mod rest;
 pub mod send;
+pub mod send_new_chat;
+pub mod send_reaction;
 pub mod subscriptions_v3;
 pub mod sync;
 pub mod token;

@@ -9,6 +9,13 @@
 //! (Linq's limit per sender and recipient). Any other refusal — an opted-out recipient, a chat
 //! the line left, a bad request, a refused token — will not change by waiting: the reply is
 //! `failed` with Linq's reason in one sentence until the rep retries or deletes it.
+//!
+//! The same task sends the rep's reactions and read marks after the replies due in each round
+//! (`outbox/actions.rs`), and creates a new conversation with its first message
+//! (`outbox/new_chat.rs`).
+
+mod actions;
+mod new_chat;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -22,6 +29,9 @@ use super::rest::Rest;
 use super::ConnectSettings;
 use crate::ingest::{Ingest, WriteError};
 use crate::store::outbox::queue::{self, OutboxRow};
+
+/// How the chat id of a conversation Linq has not named yet begins (`new:{client_id}`).
+const NEW_CHAT_PREFIX: &str = "new:";
 use crate::store::{now_millis, Store, StoreError};
 
 /// Replies to one chat in any minute (Linq: 30 messages per 60 s per sender–recipient pair).
@@ -96,7 +106,8 @@ impl Sender {
         let (due, next) = tokio::task::spawn_blocking(move || queue::due(&store.reader()?, now))
             .await
             .map_err(|e| StoreError::Invalid(format!("the outbox's read stopped: {e}")))??;
-        if !due.is_empty() {
+        let actions = self.due_actions().await?;
+        if !due.is_empty() || !actions.is_empty() {
             let rest = match super::sync::client(&self.connection).await {
                 Ok(rest) => rest.retrying(super::rest::Retry::ONCE),
                 Err(e) => {
@@ -107,6 +118,9 @@ impl Sender {
             for row in due {
                 self.send(&rest, row).await?;
             }
+            for row in actions {
+                self.send_action(&rest, row).await?;
+            }
             return Ok(Duration::ZERO);
         }
         Ok(next.map_or(IDLE, |at| {
@@ -114,7 +128,19 @@ impl Sender {
         }))
     }
 
-    async fn send(&mut self, rest: &Rest, row: OutboxRow) -> Result<(), StoreError> {
+    async fn send(&mut self, rest: &Rest, mut row: OutboxRow) -> Result<(), StoreError> {
+        if row.request.chat_id.starts_with(NEW_CHAT_PREFIX) {
+            match self.new_chat_step(&row).await? {
+                new_chat::Step::Create(chat) => return self.create_chat(rest, row, chat).await,
+                new_chat::Step::Into(chat_id) => row.request.chat_id = chat_id,
+                new_chat::Step::Wait(error) => {
+                    let next_at = now_millis() + 1_000;
+                    return self
+                        .write(move |c| queue::reschedule(c, &row.client_id, &error, next_at))
+                        .await;
+                }
+            }
+        }
         if let Some(wait) = self.chat_is_full(&row.request.chat_id) {
             let next_at = now_millis() + wait.as_millis() as i64;
             let error = "30 replies went to this chat in the last minute".to_string();
@@ -129,7 +155,11 @@ impl Sender {
         };
         test_hook("abort-after-send");
         self.note_sent(&row.request.chat_id);
-        let id = row.client_id;
+        self.record(row.client_id, outcome).await
+    }
+
+    /// Writes what one try of the reply `id` ended in.
+    async fn record(&self, id: String, outcome: Outcome) -> Result<(), StoreError> {
         match outcome {
             Outcome::Sent(linq_id) => {
                 self.write(move |c| queue::record_sent(c, &id, &linq_id, now_millis()))

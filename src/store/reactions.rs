@@ -70,11 +70,20 @@ pub struct ReactionRow {
     pub custom_emoji: Option<String>,
     /// The sticker object as Linq sent it (JSON).
     pub sticker: Option<String>,
+    /// The rep's own reaction while the outbox holds it: `sending` or `failed`.
+    pub status: Option<String>,
+    pub error: Option<String>,
+    /// What the outbox is doing (or failed to do) with it: `add` or `remove`.
+    pub operation: Option<String>,
 }
 
-/// The columns [`row`] reads, from `reactions r`.
+/// The columns [`row`] reads, from `reactions r`: the reaction, then the outbox's state of the
+/// rep's own (`store/outbox/reactions.rs`).
 pub(crate) const REACTION_COLUMNS: &str =
-    "coalesce(r.linq_id, r.id), r.reaction, r.from_identifier, r.is_from_me, r.sent_at, r.custom_emoji, r.sticker";
+    "coalesce(r.linq_id, r.id), r.reaction, r.from_identifier, r.is_from_me, r.sent_at, r.custom_emoji, r.sticker,
+     (SELECT o.state FROM outbox_reactions o WHERE o.reaction_key = r.id AND o.state <> 'sent'),
+     (SELECT o.error FROM outbox_reactions o WHERE o.reaction_key = r.id AND o.state = 'failed'),
+     (SELECT o.operation FROM outbox_reactions o WHERE o.reaction_key = r.id AND o.state <> 'sent')";
 
 /// Only reactions whose newest addition is newer than their newest removal are shown.
 pub(crate) const LIVE: &str = "(r.removed_at IS NULL OR r.sent_at > r.removed_at)";
@@ -89,6 +98,9 @@ pub(crate) fn row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Reaction
         sent_at: r.get(at + 4)?,
         custom_emoji: r.get(at + 5)?,
         sticker: r.get(at + 6)?,
+        status: r.get(at + 7)?,
+        error: r.get(at + 8)?,
+        operation: r.get(at + 9)?,
     })
 }
 
@@ -127,6 +139,9 @@ pub(crate) fn views(
                 sent_at: r.sent_at.map(format_millis),
                 custom_emoji: r.custom_emoji,
                 sticker: r.sticker.and_then(|s| serde_json::from_str(&s).ok()),
+                status: r.status,
+                error: r.error,
+                operation: r.operation,
             })
         })
         .collect()

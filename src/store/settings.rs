@@ -47,6 +47,10 @@ pub struct UiSettings {
     pub previews: bool,
     pub notify: NotifyEvents,
     pub theme: Theme,
+    /// "Send read receipts to Linq": opening a chat also marks it read at Linq, which the
+    /// customer may see. Off unless the rep turns it on (settings saved before it existed too).
+    #[serde(default)]
+    pub read_receipts: bool,
 }
 
 impl Default for UiSettings {
@@ -58,6 +62,7 @@ impl Default for UiSettings {
             previews: true,
             notify: NotifyEvents::default(),
             theme: Theme::System,
+            read_receipts: false,
         }
     }
 }
@@ -84,6 +89,7 @@ pub struct SettingsPatch {
     pub previews: Option<bool>,
     pub notify: Option<NotifyEvents>,
     pub theme: Option<Theme>,
+    pub read_receipts: Option<bool>,
 }
 
 fn double_option<'de, D: serde::Deserializer<'de>>(
@@ -116,6 +122,9 @@ impl SettingsPatch {
         }
         if let Some(v) = self.theme {
             s.theme = v;
+        }
+        if let Some(v) = self.read_receipts {
+            s.read_receipts = v;
         }
         Ok(s)
     }
@@ -166,6 +175,21 @@ mod tests {
             serde_json::from_str::<SettingsPatch>(r#"{"volume": 3}"#).is_err(),
             "unknown fields refused"
         );
+    }
+
+    #[test]
+    fn read_receipts_are_off_by_default_and_for_settings_saved_before_them() {
+        assert!(
+            !UiSettings::default().read_receipts,
+            "off unless the rep turns it on"
+        );
+        let older: UiSettings = serde_json::from_str(
+            r#"{"muted_chats": ["a"], "do_not_disturb": false, "dnd_until": null, "previews": true,
+                "notify": {"message": true, "call": true, "reaction": false}, "theme": "dark"}"#,
+        )
+        .expect("settings saved before the setting existed still load");
+        assert!(!older.read_receipts, "and have it off");
+        assert_eq!(older.muted_chats, vec!["a"], "keeping the rest");
     }
 
     #[test]

@@ -151,6 +151,18 @@ pub struct Reaction {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(test, ts(optional = nullable, type = "{ file_name?: string | null, mime_type?: string | null, url?: string | null }"))]
     pub sticker: Option<serde_json::Value>,
+    /// The rep's own reaction while the outbox holds it: `sending`, or `failed` with `error`
+    /// (Linq's refusal in one sentence); absent once Linq took it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional = nullable, type = "\"sending\" | \"failed\""))]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional = nullable))]
+    pub error: Option<String>,
+    /// What the outbox is doing, or failed to do, with it: `add` or `remove`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional = nullable, type = "\"add\" | \"remove\""))]
+    pub operation: Option<String>,
 }
 
 /// Why Linq could not deliver an outbound message (v3 `message.failed`).

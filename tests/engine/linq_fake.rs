@@ -11,6 +11,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 pub use crate::linq_fake_account::{Account, Order};
+pub use crate::linq_fake_actions::Actions;
+pub use crate::linq_fake_chats::NewChats;
 pub use crate::linq_fake_send::Sends;
 use crate::linq_fake_v3::V3State;
 
@@ -51,6 +53,10 @@ pub struct FakeLinq {
     pub delay: Arc<Mutex<Duration>>,
     /// Sending: the messages accepted, deduplicated by idempotency key (`linq_fake_send.rs`).
     pub sends: Arc<Mutex<Sends>>,
+    /// Reactions and read marks (`linq_fake_actions.rs`).
+    pub actions: Arc<Mutex<Actions>>,
+    /// New conversations (`linq_fake_chats.rs`).
+    pub new_chats: Arc<Mutex<NewChats>>,
     /// v3 webhook subscriptions and lines (`linq_fake_v3.rs`).
     pub v3: V3State,
 }
@@ -196,6 +202,12 @@ impl FakeLinq {
             body: body.clone(),
         });
         if let Some(answer) = self.sends.lock().unwrap().answer(r, body.as_ref()) {
+            return answer;
+        }
+        if let Some(answer) = self.actions.lock().unwrap().answer(r, body.as_ref()) {
+            return answer;
+        }
+        if let Some(answer) = self.new_chats.lock().unwrap().answer(r, body.as_ref()) {
             return answer;
         }
         if let Some(scripted) = self.script.lock().unwrap().pop_front() {

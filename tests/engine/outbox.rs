@@ -10,22 +10,22 @@ use crate::harness::Server;
 use crate::linq_fake::{Account, FakeLinq, Seen, TOKEN};
 use crate::linq_fake_send::error;
 
-const LINE: &str = "+14155550100";
-const ANN: &str = "+14155550101";
-const CHAT: &str = "c-ann";
+pub(crate) const LINE: &str = "+14155550100";
+pub(crate) const ANN: &str = "+14155550101";
+pub(crate) const CHAT: &str = "c-ann";
 
-fn at(minutes_ago: i64) -> String {
+pub(crate) fn at(minutes_ago: i64) -> String {
     (chrono::Utc::now() - chrono::Duration::minutes(minutes_ago))
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-fn handle(h: &str, is_me: bool) -> Value {
+pub(crate) fn handle(h: &str, is_me: bool) -> Value {
     json!({"id": format!("h-{h}"), "handle": h, "is_me": is_me, "service": "iMessage",
            "joined_at": at(10_000)})
 }
 
 /// A fake Linq (v3) whose account has one chat with Ann and her question in it.
-fn fake() -> FakeLinq {
+pub(crate) fn fake() -> FakeLinq {
     let mut account = Account::new("v3", vec![LINE.into()]);
     let chat = json!({"id": CHAT, "created_at": at(100), "updated_at": at(1), "is_group": false,
         "display_name": "Ann", "handles": [handle(LINE, true), handle(ANN, false)],
@@ -43,7 +43,7 @@ fn fake() -> FakeLinq {
 }
 
 /// The engine on `fake`, speaking v3, with the chat caught up; `hook` sets the outbox's test hook.
-fn serve(dir: &Path, fake: &FakeLinq, hook: Option<&str>) -> Server {
+pub(crate) fn serve(dir: &Path, fake: &FakeLinq, hook: Option<&str>) -> Server {
     let base = fake.base();
     let server = Server::start_with(
         dir,
@@ -63,7 +63,7 @@ fn serve(dir: &Path, fake: &FakeLinq, hook: Option<&str>) -> Server {
     server
 }
 
-fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+pub(crate) fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(v) = f() {
@@ -74,7 +74,7 @@ fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-fn items(thread: &Value) -> Vec<Value> {
+pub(crate) fn items(thread: &Value) -> Vec<Value> {
     thread["items"]
         .as_array()
         .or_else(|| thread["messages"].as_array())

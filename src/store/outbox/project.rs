@@ -25,10 +25,40 @@ pub(crate) fn apply(conn: &Connection, ctx: &Ctx<'_>, f: &OutboxFact) -> Result<
             text,
             reply_to,
         } => queued(conn, ctx, &f.client_id, chat_id, text, reply_to.as_ref()),
-        OutboxChange::Sent { linq_id } => sent(conn, &f.client_id, linq_id),
-        OutboxChange::Failed { error } => set_state(conn, &f.client_id, "failed", Some(error)),
+        OutboxChange::Sent { linq_id } => {
+            super::reactions::settled(conn, &f.client_id, None)?;
+            sent(conn, &f.client_id, linq_id)
+        }
+        OutboxChange::Failed { error } => {
+            super::reactions::settled(conn, &f.client_id, Some(error))?;
+            set_state(conn, &f.client_id, "failed", Some(error))
+        }
         OutboxChange::Retried => set_state(conn, &f.client_id, "sending", None),
         OutboxChange::Deleted => deleted(conn, &f.client_id),
+        OutboxChange::ChatQueued {
+            chat_id,
+            from,
+            to,
+            text,
+        } => {
+            super::new_chat::provisional(conn, ctx, chat_id, from, to)?;
+            queued(conn, ctx, &f.client_id, chat_id, text, None)
+        }
+        OutboxChange::ChatNamed { chat_id } => super::new_chat::named(conn, &f.client_id, chat_id),
+        OutboxChange::Reacted {
+            message_id,
+            chat_id,
+            reaction,
+            change,
+        } => super::reactions::reacted(
+            conn,
+            ctx,
+            &f.client_id,
+            message_id,
+            chat_id.as_deref(),
+            reaction,
+            *change,
+        ),
     }
 }
 

@@ -67,7 +67,7 @@ pub fn enqueue(
 pub fn row(conn: &Connection, client_id: &str) -> Result<Option<OutboxRow>, StoreError> {
     conn.prepare_cached(
         "SELECT client_id, request, state, tries, next_at, error, linq_id FROM outbox
-         WHERE client_id = ?1",
+         WHERE client_id = ?1 AND kind = 'message'",
     )?
     .query_row([client_id], read_row)
     .optional()?
@@ -79,7 +79,8 @@ pub fn due(conn: &Connection, now: i64) -> Result<(Vec<OutboxRow>, Option<i64>),
     let rows = conn
         .prepare_cached(
             "SELECT client_id, request, state, tries, next_at, error, linq_id FROM outbox
-             WHERE state = 'pending' AND next_at <= ?1 ORDER BY created_at, client_id LIMIT 50",
+             WHERE state = 'pending' AND next_at <= ?1 AND kind = 'message'
+             ORDER BY created_at, client_id LIMIT 50",
         )?
         .query_map([now], read_row)?
         .collect::<Result<Vec<_>, _>>()?
@@ -156,7 +157,7 @@ pub fn retry(conn: &Connection, client_id: &str, now: i64) -> Result<bool, Store
     let changed = conn
         .prepare_cached(
             "UPDATE outbox SET state = 'pending', next_at = ?2, tries = 0, error = NULL
-             WHERE client_id = ?1 AND state = 'failed'",
+             WHERE client_id = ?1 AND state = 'failed' AND kind = 'message'",
         )?
         .execute(params![client_id, now])?;
     if changed == 1 {
@@ -168,7 +169,9 @@ pub fn retry(conn: &Connection, client_id: &str, now: i64) -> Result<bool, Store
 /// The rep's Delete: a failed reply is dropped. False when it is not failed.
 pub fn delete(conn: &Connection, client_id: &str, now: i64) -> Result<bool, StoreError> {
     let changed = conn
-        .prepare_cached("DELETE FROM outbox WHERE client_id = ?1 AND state = 'failed'")?
+        .prepare_cached(
+            "DELETE FROM outbox WHERE client_id = ?1 AND state = 'failed' AND kind = 'message'",
+        )?
         .execute([client_id])?;
     if changed == 1 {
         append(conn, client_id, &OutboxChange::Deleted, now)?;
@@ -176,7 +179,8 @@ pub fn delete(conn: &Connection, client_id: &str, now: i64) -> Result<bool, Stor
     Ok(changed == 1)
 }
 
-fn append(
+/// Appends the outbox's log row for `change` of `client_id` (the caller's transaction).
+pub(crate) fn append(
     conn: &Connection,
     client_id: &str,
     change: &OutboxChange,

@@ -2,7 +2,7 @@
 // authenticates every call, and writes carry `Content-Type: application/json` as the server
 // requires.
 import type {
-  ActivityPage, Call, ChatSummary, Contact, RawEvent, Rejected, SearchHit, Settings, StartAtLogin, Status, SyncStatus,
+  ActivityPage, Call, ChatSummary, Contact, Message, RawEvent, Rejected, SearchHit, Settings, StartAtLogin, Status, SyncStatus,
   ThreadItem,
 } from './types';
 
@@ -57,6 +57,14 @@ export const api = {
   messages: (id: string, q: { limit?: number; before?: string; after?: string; around?: string } = {}) =>
     request<{ messages: ThreadItem[]; has_more: boolean; has_newer?: boolean }>('GET', `/api/chats/${enc(id)}/messages`, undefined, q),
   markRead: (id: string) => request<{ chat_id: string; unread_count: number }>('POST', `/api/chats/${enc(id)}/read`, {}),
+  /** A new conversation through the outbox (202): the chat the rep lands in (provisional until Linq names it). */
+  newChat: (body: { to: string; from: string; text: string; client_id: string }) =>
+    request<{ chat_id: string; message: Message | null }>('POST', '/api/chats', body),
+  /** The account's lines (v3), to send from. */
+  lines: () => request<{ lines: { id: string; phone_number: string }[] }>('GET', '/api/linq/lines'),
+  /** The rep's tapback through the outbox (202): the message as the thread now shows it. */
+  react: (messageId: string, reaction: string, operation: 'add' | 'remove', client_id: string) =>
+    request<Message>('POST', `/api/messages/${enc(messageId)}/reactions`, { reaction, operation, client_id }),
   calls: (q: { limit?: number; before?: string } = {}) =>
     request<{ calls: Call[]; has_more: boolean }>('GET', '/api/calls', undefined, q),
   contacts: () => request<{ contacts: Contact[] }>('GET', '/api/contacts'),

@@ -13,8 +13,9 @@ import {
   type ActivityEntry,
 } from './state';
 import { chatName } from './format';
+import { newClientId, nextOperation, type Tapback } from './reactions';
 import type {
-  ActivityItem, Call, ChatSummary, Contact, Handle, Settings, Status, StreamEvent, ThreadItem, TypingUpdate,
+  ActivityItem, Call, ChatSummary, Contact, Handle, Message, Settings, Status, StreamEvent, ThreadItem, TypingUpdate,
 } from './types';
 
 export type Connection = 'connecting' | 'live' | 'reconnecting' | 'signed-out';
@@ -298,6 +299,50 @@ export class Inbox {
     }
   }
 
+  /**
+   * The rep picked tapback `kind` on `message`: toggled through the outbox (added, removed, or
+   * a failed change tried again) and shown at once from the engine's answer. Throws the
+   * engine's sentence when it refused the request.
+   */
+  async react(message: Message, kind: Tapback): Promise<void> {
+    const mark = this.streamTicks;
+    const updated = await api.react(message.id, kind, nextOperation(message, kind), newClientId());
+    // The stream may have brought a newer state of the message (Linq took it) before this answer.
+    if ((this.messageTicks.get(updated.id) ?? -1) >= mark) return;
+    const t = this.threads[updated.chat_id];
+    if (t?.loaded) this.setThread(updated.chat_id, { items: mergeItems(t.items, [updated]) });
+  }
+
+  /**
+   * Starts a conversation with `to` from the line `from` through the outbox; the chat to open
+   * (a provisional `new:…` one until Linq names it, then `renamed` says where it went).
+   */
+  async startChat(to: string, from: string, text: string): Promise<string> {
+    const answer = await api.newChat({ to, from, text, client_id: newClientId() });
+    try {
+      const chat = await api.chat(answer.chat_id);
+      this.chats = upsertChat(this.chats, chat);
+    } catch {
+      /* the stream brings the chat */
+    }
+    return answer.chat_id;
+  }
+
+  /** Stream events applied so far, and the last one that carried each message (not reactive). */
+  private streamTicks = 0;
+  private messageTicks = new Map<string, number>();
+
+  /** Provisional chats Linq has named since: `new:…` → Linq's chat id. */
+  renamed = $state<Record<string, string>>({});
+
+  private followRename(ev: StreamEvent, event: string): void {
+    const m = ev.message;
+    if (event !== 'linq_inbox.outbox_chat_named' || !m?.client_id) return;
+    const provisional = `new:${m.client_id}`;
+    this.renamed = { ...this.renamed, [provisional]: m.chat_id };
+    this.chats = this.chats.filter((c) => c.chat_id !== provisional);
+  }
+
   private reportPresence(): void {
     const key = `${this.openChatId ?? ''}|${this.focused}`;
     if (key === this.lastPresence || !this.loaded) return;
@@ -485,6 +530,9 @@ export class Inbox {
 
   /** Applies one stored event's projections; `event` is the stream's `event:` name. */
   apply(ev: StreamEvent, event: string = ev.event_type ?? ''): void {
+    this.followRename(ev, event);
+    if (ev.message) this.messageTicks.set(ev.message.id, this.streamTicks);
+    this.streamTicks += 1;
     if (ev.chat) {
       const local = this.chat(ev.chat.chat_id);
       const chat = { ...ev.chat };

@@ -332,4 +332,45 @@ describe('Inbox store', () => {
     expect(inbox.thread('c1').items.map((x) => x.id)).toEqual(['m900']);
     expect(inbox.thread('c1').hasNewer).toBe(false);
   });
+
+  it("shows the engine's answer to a reaction at once, unless the stream already brought a newer state", async () => {
+    const sending = msg('1', '2025-05-21T10:00:00Z', { reactions: [{ id: 'k', reaction: 'love', from: null, from_name: null, is_from_me: true, sent_at: null, status: 'sending', operation: 'add' }] });
+    let hold: (() => void) | null = null;
+    const calls = fakeApi(baseRoutes({ 'POST /api/messages/1/reactions': () => sending }));
+    const inbox = new Inbox();
+    await loaded(inbox);
+    inbox.openChat('c1');
+    await vi.waitFor(() => expect(inbox.thread('c1').loaded).toBe(true));
+    const first = inbox.thread('c1').items[0];
+    if (first?.kind !== 'message') throw new Error('the thread shows the message');
+    await inbox.react(first, 'love');
+    expect(calls.find((c) => c.method === 'POST' && c.url.includes('/reactions'))?.body).toMatchObject({ reaction: 'love', operation: 'add' });
+    const shown = inbox.thread('c1').items[0];
+    expect(shown?.kind === 'message' ? shown.reactions[0]?.status : null, 'the answer shows at once').toBe('sending');
+
+    // The stream says Linq took it before the answer to a second pick arrives: the answer is older.
+    const settled = msg('1', '2025-05-21T10:00:00Z', { reactions: [{ id: 'k', reaction: 'love', from: null, from_name: null, is_from_me: true, sent_at: null }] });
+    vi.stubGlobal('fetch', vi.fn(() => new Promise<Response>((resolve) => {
+      hold = () => resolve(new Response(JSON.stringify(sending), { status: 200, headers: { 'Content-Type': 'application/json' } }));
+    })));
+    const picked = inbox.react(first, 'love');
+    inbox.dispatch('linq_inbox.outbox_sent', JSON.stringify({ seq: 9, event_type: 'linq_inbox.outbox_sent', message: settled }), '9');
+    await vi.waitFor(() => expect(hold).not.toBeNull());
+    (hold as unknown as () => void)();
+    await picked;
+    const after = inbox.thread('c1').items[0];
+    expect(after?.kind === 'message' ? after.reactions[0]?.status : 'x', "the stream's newer state stays").toBeUndefined();
+  });
+
+  it('follows a provisional chat to the id Linq gave it', async () => {
+    fakeApi(baseRoutes());
+    const inbox = new Inbox();
+    await loaded(inbox);
+    inbox.chats = [...inbox.chats, chat('new:k1', '2025-05-21T12:00:00Z')];
+    const named = msg('m1', '2025-05-21T12:00:00Z', { chat_id: 'c-sam', client_id: 'k1', direction: 'outbound' });
+    inbox.dispatch('linq_inbox.outbox_chat_named', JSON.stringify({ seq: 9, event_type: 'linq_inbox.outbox_chat_named', message: named,
+      chat: chat('c-sam', '2025-05-21T12:00:00Z') }), '9');
+    expect(inbox.renamed['new:k1'], 'where the open thread goes').toBe('c-sam');
+    expect(inbox.chats.map((c) => c.chat_id), 'one row for the chat').toEqual(['c-sam', 'c2', 'c1']);
+  });
 });

@@ -79,7 +79,16 @@ custom_emoji?: string | null, from: string | null, from_name: string | null, id:
 /**
  * v3 `sticker` reactions: the sticker object as Linq sent it.
  */
-sticker?: { file_name?: string | null, mime_type?: string | null, url?: string | null }, };
+sticker?: { file_name?: string | null, mime_type?: string | null, url?: string | null }, 
+/**
+ * The rep's own reaction while the outbox holds it: `sending`, or `failed` with `error`
+ * (Linq's refusal in one sentence); absent once Linq took it.
+ */
+status?: "sending" | "failed", error?: string | null, 
+/**
+ * What the outbox is doing, or failed to do, with it: `add` or `remove`.
+ */
+operation?: "add" | "remove", };
 
 export type Failure = { code: string | null, detail_code: string | null, failed_at: string, reason: string | null, };
 
@@ -233,4 +242,9 @@ export type Theme = "system" | "light" | "dark";
 
 export type NotifyEvents = { message: boolean, call: boolean, reaction: boolean, };
 
-export type Settings = { muted_chats: Array<string>, do_not_disturb: boolean, dnd_until: string | null, previews: boolean, notify: NotifyEvents, theme: Theme, };
+export type Settings = { muted_chats: Array<string>, do_not_disturb: boolean, dnd_until: string | null, previews: boolean, notify: NotifyEvents, theme: Theme, 
+/**
+ * "Send read receipts to Linq": opening a chat also marks it read at Linq, which the
+ * customer may see. Off unless the rep turns it on (settings saved before it existed too).
+ */
+read_receipts: boolean, };
