@@ -115,7 +115,7 @@ async fn connect(State(s): State<Arc<ConnectState>>, body: axum::body::Bytes) ->
     let secret = current_secret(&s);
     let connected = s
         .connection
-        .connect(&b.public_url, secret.as_ref(), &b.phone_numbers)
+        .connect(&b.public_url, secret.as_ref(), Some(&b.phone_numbers))
         .await
         .map_err(error_response)?;
     // A v3 connect may have brought a new secret: accepted from this moment.
@@ -153,33 +153,64 @@ pub(crate) async fn check_path(
     Ok(report)
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TunnelBody {
+    /// `cloudflared` or `ngrok`; none: the first one installed.
+    program: Option<String>,
+    /// v3: the lines to subscribe; none: the lines the app's subscription has now.
+    phone_numbers: Option<Vec<String>>,
+}
+
 /// `POST /api/linq/tunnel`: runs cloudflared or ngrok and connects through it (202); 409 with
-/// how to install one when neither is on `PATH`.
+/// how to install one when neither (or not the one asked for) is on `PATH`.
 async fn start_tunnel(
     State(s): State<Arc<ConnectState>>,
+    body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let b: TunnelBody = if body.is_empty() {
+        TunnelBody::default()
+    } else {
+        parse(&body)?
+    };
+    // The lines chosen now apply to the first address; every later one (the tunnel restarted)
+    // keeps whatever the subscription has then.
+    let chosen = Arc::new(std::sync::Mutex::new(b.phone_numbers));
     let state = s.clone();
-    let on_address: super::tunnel::OnAddress =
-        Arc::new(move |address| Box::pin(point_at(state.clone(), address)));
-    if !s.tunnel.start(s.listener, on_address) {
+    let on_address: super::tunnel::OnAddress = Arc::new(move |address| {
+        let lines = chosen.lock().map(|mut c| c.take()).unwrap_or(None);
+        Box::pin(point_at(state.clone(), address, lines))
+    });
+    if s.tunnel
+        .start(s.listener, b.program.as_deref(), on_address)
+        .is_err()
+    {
+        let which = b
+            .program
+            .as_deref()
+            .unwrap_or("neither cloudflared nor ngrok");
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            "neither cloudflared nor ngrok is installed; install cloudflared (Setup shows the command for your system) or run a tunnel yourself and enter its address",
+            format!("{which} is not installed; install cloudflared or ngrok (Setup shows the command for your system) or run a tunnel yourself and enter its address"),
         ));
     }
     Ok((StatusCode::ACCEPTED, Json(json!(s.tunnel.status()))))
 }
 
-/// Points the subscription at the tunnel's new address, then checks the path through it.
-async fn point_at(s: Arc<ConnectState>, address: String) {
+/// Points the subscription at the tunnel's new address (`lines`: none keeps the subscription's
+/// lines), then checks the path, whether or not Linq took the new address: a path left broken
+/// is said on the banner.
+async fn point_at(s: Arc<ConnectState>, address: String, lines: Option<Vec<String>>) {
     let secret = current_secret(&s);
-    match s.connection.connect(&address, secret.as_ref(), &[]).await {
-        Ok(_) => {
-            refresh_secrets(&s.connection.data_dir, &s.secrets);
-            let _ = check_path(&s, None, delivery::DEFAULT_TIMEOUT).await;
-        }
+    match s
+        .connection
+        .connect(&address, secret.as_ref(), lines.as_deref())
+        .await
+    {
+        Ok(_) => refresh_secrets(&s.connection.data_dir, &s.secrets),
         Err(e) => tracing::warn!(error = %e, "could not point the subscription at the tunnel"),
     }
+    let _ = check_path(&s, None, delivery::DEFAULT_TIMEOUT).await;
 }
 
 async fn stop_tunnel(State(s): State<Arc<ConnectState>>) -> Answer {
