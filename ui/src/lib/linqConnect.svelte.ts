@@ -119,6 +119,19 @@ export function graceLeft(expiresAt: string, now: Date = new Date()): string | n
   return h > 0 ? `${h} h ${m} min` : `${m} min`;
 }
 
+/**
+ * Linq's own view of a subscription's deliveries, as one line: v2 answers `last_delivered_at`
+ * and `delivery_attempts`; v3 keeps no such counters, which the line says instead of "never".
+ */
+export function deliveryLine(s: Subscription, version: ApiVersion): string {
+  if (version === 'v3' && s.last_delivered_at === null && s.delivery_attempts === null) {
+    return 'Linq reports no delivery counts for v3 subscriptions';
+  }
+  const last = s.last_delivered_at ? `last delivery ${s.last_delivered_at}` : 'no delivery yet';
+  if (s.delivery_attempts === null) return last;
+  return `${last} · ${s.delivery_attempts} delivery ${s.delivery_attempts === 1 ? 'attempt' : 'attempts'}`;
+}
+
 /** "Duplicates" count per URL, for marking rows of a listing (the engine sends the sentences). */
 export function duplicateUrls(subs: Subscription[]): Set<string> {
   const seen = new Map<string, number>();

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LinqConnect, duplicateUrls, graceLeft, isDuplicate, type LinqStatus, type Subscription } from './linqConnect.svelte';
+import { LinqConnect, deliveryLine, duplicateUrls, graceLeft, isDuplicate, type LinqStatus, type Subscription } from './linqConnect.svelte';
 
 type Answer = { status?: number; body: unknown };
 
@@ -149,6 +149,15 @@ describe('Connect to Linq state', () => {
     await linq.disconnect('7');
     expect(linq.listing?.subscriptions.map((s) => s.id)).toEqual(['100']);
     expect(linq.listing?.current_id).toBe('100');
+  });
+
+  it('shows Linq\'s own view of the deliveries: v2 counters, and says v3 has none', () => {
+    const v2 = { ...sub('7', 'https://t.example/webhooks/linq'), last_delivered_at: '2026-12-04T10:00:00Z', delivery_attempts: 12 };
+    expect(deliveryLine(v2, 'v2')).toBe('last delivery 2026-12-04T10:00:00Z · 12 delivery attempts');
+    expect(deliveryLine({ ...v2, last_delivered_at: null, delivery_attempts: 1 }, 'v2')).toBe('no delivery yet · 1 delivery attempt');
+    const v3 = { ...v2, last_delivered_at: null, delivery_attempts: null };
+    expect(deliveryLine(v3, 'v3'), 'v3 answers no counters: never shown as "no delivery yet"').toMatch(/no delivery counts for v3/u);
+    expect(deliveryLine(v3, 'v2')).toBe('no delivery yet');
   });
 
   it('counts down the grace period in words', () => {
