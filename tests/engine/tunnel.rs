@@ -37,6 +37,18 @@ fn signal(pid: u32, name: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// Whether `GET /api/linq`'s last path check went through the tunnel's address (one `which`
+/// accepts) and passed: the app checks only after pointing the subscription there, while the
+/// address alone shows as soon as the program prints it.
+fn checked_through(linq: &Value, which: impl Fn(&str) -> bool) -> bool {
+    let address = linq["tunnel"]["address"].as_str().filter(|a| which(a));
+    address.is_some_and(|a| {
+        linq["path"]["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with(a))
+    }) && linq["path"]["ok"] == true
+}
+
 /// The app with both stand-ins first on its `PATH`.
 fn start_with_standins(dir: &Path, fake: &FakeLinq) -> Server {
     write_secret(dir);
@@ -71,7 +83,7 @@ fn runs_follows_and_stops(program: &str, request: Value) {
     let (code, v) = server.send_api("POST", "/api/linq/tunnel", Some(&request.to_string()));
     assert_eq!(code, 202, "started: {v}");
     let first = wait_for(&server, "/api/linq", "connected through the tunnel", |v| {
-        v["tunnel"]["address"].is_string() && v["path"]["ok"] == true
+        checked_through(v, |_| true)
     });
     assert_eq!(
         first["tunnel"]["installed"], program,
@@ -90,11 +102,10 @@ fn runs_follows_and_stops(program: &str, request: Value) {
 
     let pid = *standin_pids(&pids).last().expect("the stand-in ran");
     assert!(signal(pid, "-9"), "killed the tunnel");
+    // Done when the path was checked through the new address: the app checks it only after
+    // pointing the subscription there (the address alone shows as soon as it is printed).
     let second = wait_for(&server, "/api/linq", "a new tunnel, a new address", |v| {
-        v["tunnel"]["address"]
-            .as_str()
-            .is_some_and(|a| a != address)
-            && v["path"]["ok"] == true
+        checked_through(v, |a| a != address)
     });
     let moved = second["tunnel"]["address"].as_str().unwrap().to_string();
     assert!(
