@@ -177,9 +177,12 @@ async fn start_tunnel(
     // keeps whatever the subscription has then.
     let chosen = Arc::new(std::sync::Mutex::new(b.phone_numbers));
     let state = s.clone();
+    // Pointing runs on its own task, so the tunnel's supervisor keeps watching the program
+    // while Linq is asked (and asked again).
     let on_address: super::tunnel::OnAddress = Arc::new(move |address| {
         let lines = chosen.lock().map(|mut c| c.take()).unwrap_or(None);
-        Box::pin(point_at(state.clone(), address, lines))
+        tokio::spawn(point_at(state.clone(), address, lines));
+        Box::pin(std::future::ready(()))
     });
     if s.tunnel
         .start(s.listener, b.program.as_deref(), on_address)
@@ -197,20 +200,41 @@ async fn start_tunnel(
     Ok((StatusCode::ACCEPTED, Json(json!(s.tunnel.status()))))
 }
 
+/// The waits before each new try of pointing the subscription at a tunnel address Linq did
+/// not take (its server failed, the network was down): about a minute in all.
+const REPOINT_WAITS: [Duration; 5] = [
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+    Duration::from_secs(16),
+    Duration::from_secs(32),
+];
+
 /// Points the subscription at the tunnel's new address (`lines`: none keeps the subscription's
-/// lines), then checks the path, whether or not Linq took the new address: a path left broken
-/// is said on the banner.
+/// lines), then checks the path. When Linq does not take the address, the check still runs
+/// (the banner says the path is broken) and the address is tried again a few times, as long as
+/// it is still the tunnel's.
 async fn point_at(s: Arc<ConnectState>, address: String, lines: Option<Vec<String>>) {
-    let secret = current_secret(&s);
-    match s
-        .connection
-        .connect(&address, secret.as_ref(), lines.as_deref())
-        .await
-    {
-        Ok(_) => refresh_secrets(&s.connection.data_dir, &s.secrets),
-        Err(e) => tracing::warn!(error = %e, "could not point the subscription at the tunnel"),
+    let waits = std::iter::once(Duration::ZERO).chain(REPOINT_WAITS);
+    for wait in waits {
+        tokio::time::sleep(wait).await;
+        if s.tunnel.address().as_deref() != Some(address.as_str()) {
+            return;
+        }
+        let secret = current_secret(&s);
+        let pointed = s
+            .connection
+            .connect(&address, secret.as_ref(), lines.as_deref())
+            .await;
+        match &pointed {
+            Ok(_) => refresh_secrets(&s.connection.data_dir, &s.secrets),
+            Err(e) => tracing::warn!(error = %e, "could not point the subscription at the tunnel"),
+        }
+        let _ = check_path(&s, None, delivery::DEFAULT_TIMEOUT).await;
+        if pointed.is_ok() {
+            return;
+        }
     }
-    let _ = check_path(&s, None, delivery::DEFAULT_TIMEOUT).await;
 }
 
 async fn stop_tunnel(State(s): State<Arc<ConnectState>>) -> Answer {

@@ -84,6 +84,12 @@ impl Tunnel {
         }
     }
 
+    /// The public address the running program printed last, if any.
+    pub fn address(&self) -> Option<String> {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.address.clone()
+    }
+
     /// Starts the supervisor with `preferred` (else the first program installed) unless it
     /// runs already.
     pub fn start(

@@ -221,3 +221,43 @@ fn without_a_tunnel_program_setup_shows_how_to_install_each_and_start_is_refused
         "one sentence saying what to do: {v}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_new_address_linq_does_not_take_at_first_is_pointed_again_and_the_banner_clears() {
+    let fake = fake_with_lines();
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_with_standins(dir.path(), &fake);
+    let pids = dir.path().join("standin.pids");
+    let (code, v) = server.send_api("POST", "/api/linq/tunnel", Some("{}"));
+    assert_eq!(code, 202, "started: {v}");
+    let first = wait_for(&server, "/api/linq", "connected through the tunnel", |v| {
+        checked_through(v, |_| true)
+    });
+    let address = first["tunnel"]["address"].as_str().unwrap().to_string();
+    // The pass at start has run, so the failure below is the one Linq gives the tunnel's update.
+    wait_for(&server, "/api/status", "the pass at start ends", |v| {
+        v["sync"]["finished_at"].is_string()
+    });
+
+    let (status, _, body) = crate::linq_fake_v3::v3_error(500, 3006, "internal");
+    fake.script(status, &[], &body);
+    let pid = *standin_pids(&pids).last().expect("the stand-in ran");
+    assert!(signal(pid, "-9"), "killed the tunnel");
+    let broken = wait_for(&server, "/api/linq", "the failed update is said", |v| {
+        v["path"]["ok"] == false
+    });
+    assert_eq!(
+        broken["path"]["stage"], "connect",
+        "the subscription still points at the dead address: {broken}"
+    );
+    let second = wait_for(&server, "/api/linq", "pointed again", |v| {
+        checked_through(v, |a| a != address)
+    });
+    let moved = second["tunnel"]["address"].as_str().unwrap_or_default();
+    assert_eq!(
+        fake.v3.list()[0]["target_url"],
+        format!("{moved}/webhooks/linq?version=2026-02-03"),
+        "the next try pointed the subscription at the new address"
+    );
+}
