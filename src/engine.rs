@@ -303,7 +303,14 @@ impl Engine {
             }
         }));
         // Every attachment the inbox holds is downloaded in the background, apart from ingest.
-        tasks.extend(api.attachments.spawn(&settings, &store, &ingest, &live));
+        let fresh = crate::linq_api::attachment_url::AttachmentUrls::for_account(
+            crate::linq_api::ConnectSettings::from_settings(&settings),
+        )
+        .map(|urls| Arc::new(urls) as Arc<dyn crate::attachments::fetch::FreshUrl>);
+        tasks.extend(
+            api.attachments
+                .spawn(&settings, &store, &ingest, &live, fresh),
+        );
         let watched = linq.clone();
         let owner = linq.clone();
         // The UI server runs on a runtime of its own, so a flood on the webhook listener (the

@@ -1,9 +1,11 @@
 //! The tunnel programs the app can run for the rep: which one is installed, how it is started
 //! for a listener, and where in its output it prints the public address.
 //!
-//! `cloudflared` runs a quick tunnel (no account); `ngrok` needs the rep's authtoken, set once
-//! with `ngrok config add-authtoken`. Both print the address among their log lines.
+//! `cloudflared` runs a quick tunnel (no account) and prints the address in a box among its log
+//! lines; `ngrok` needs the rep's authtoken, set once with `ngrok config add-authtoken`, and is
+//! run with JSON logs on standard output, where a `started tunnel` record carries the `url`.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 /// A tunnel program found on `PATH`.
@@ -13,29 +15,45 @@ pub struct Program {
     pub path: PathBuf,
 }
 
-/// The programs tried, in order.
-const NAMES: [&str; 2] = ["cloudflared", "ngrok"];
+/// The programs tried, in order: cloudflared first, since its quick tunnel needs no account.
+pub const NAMES: [&str; 2] = ["cloudflared", "ngrok"];
 
-/// How to install one, one line per system, for the screen that finds none.
-pub const INSTALL_HINTS: [(&str, &str); 3] = [
-    ("Debian/Ubuntu", "curl -L -o cloudflared.deb https://github.com/cloudflare/cloudflared/releases/latest/download/cloudflared-linux-amd64.deb && sudo dpkg -i cloudflared.deb"),
-    ("macOS", "brew install cloudflared"),
-    ("Windows", "winget install --id Cloudflare.cloudflared"),
+/// How to install each program, one line per system (program, system, command), for the
+/// screen that finds neither.
+pub const INSTALL_HINTS: [(&str, &str, &str); 6] = [
+    ("cloudflared", "Debian/Ubuntu", "curl -L -o cloudflared.deb https://github.com/cloudflare/cloudflared/releases/latest/download/cloudflared-linux-amd64.deb && sudo dpkg -i cloudflared.deb"),
+    ("cloudflared", "macOS", "brew install cloudflared"),
+    ("cloudflared", "Windows", "winget install --id Cloudflare.cloudflared"),
+    ("ngrok", "Debian/Ubuntu", "curl -sSL https://ngrok-agent.s3.amazonaws.com/ngrok.asc | sudo tee /etc/apt/trusted.gpg.d/ngrok.asc >/dev/null && echo \"deb https://ngrok-agent.s3.amazonaws.com buster main\" | sudo tee /etc/apt/sources.list.d/ngrok.list && sudo apt update && sudo apt install ngrok"),
+    ("ngrok", "macOS", "brew install ngrok"),
+    ("ngrok", "Windows", "choco install ngrok"),
 ];
 
-/// The first tunnel program on `path_var` (the `PATH` value).
-pub fn find(path_var: Option<&std::ffi::OsStr>) -> Option<Program> {
+/// Every tunnel program on `path_var` (the `PATH` value), in the order of [`NAMES`].
+pub fn installed(path_var: Option<&std::ffi::OsStr>) -> Vec<Program> {
     let dirs: Vec<PathBuf> = path_var
         .map(std::env::split_paths)
         .into_iter()
         .flatten()
         .collect();
-    NAMES.iter().find_map(|name| {
-        dirs.iter()
-            .map(|d| d.join(exe(name)))
-            .find(|p| is_executable(p))
-            .map(|path| Program { name, path })
-    })
+    NAMES
+        .iter()
+        .filter_map(|name| {
+            dirs.iter()
+                .map(|d| d.join(exe(name)))
+                .find(|p| is_executable(p))
+                .map(|path| Program { name, path })
+        })
+        .collect()
+}
+
+/// The program to run: `preferred` when it is installed, else the first one installed.
+pub fn find(path_var: Option<&std::ffi::OsStr>, preferred: Option<&str>) -> Option<Program> {
+    let mut all = installed(path_var);
+    let at = preferred
+        .and_then(|want| all.iter().position(|p| p.name == want))
+        .unwrap_or(0);
+    (at < all.len()).then(|| all.swap_remove(at))
 }
 
 fn exe(name: &str) -> String {
@@ -61,28 +79,56 @@ fn is_executable(p: &Path) -> bool {
 }
 
 impl Program {
-    /// The arguments that tunnel `listener` (`http://127.0.0.1:8787`).
-    pub fn args(&self, listener: &str) -> Vec<String> {
+    /// The arguments that tunnel `listener` (an unspecified address is reached on loopback).
+    /// ngrok logs JSON lines to standard output, one of which carries the public `url`.
+    pub fn args(&self, listener: SocketAddr) -> Vec<String> {
+        let mut local = listener;
+        if local.ip().is_unspecified() {
+            local.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
         match self.name {
             "ngrok" => vec![
                 "http".into(),
-                listener.into(),
+                local.to_string(),
                 "--log".into(),
                 "stdout".into(),
+                "--log-format".into(),
+                "json".into(),
             ],
             _ => vec![
                 "tunnel".into(),
                 "--no-autoupdate".into(),
                 "--url".into(),
-                listener.into(),
+                format!("http://{local}"),
             ],
+        }
+    }
+
+    /// The public address in one line of this program's output.
+    pub fn address_in(&self, line: &str) -> Option<String> {
+        match self.name {
+            "ngrok" => ngrok_address(line),
+            _ => address_in(line),
         }
     }
 }
 
-/// The public address in one line of a tunnel's output: an `https://` address (cloudflared's
-/// `https://….trycloudflare.com` box, ngrok's `url=https://…`), or a loopback `http://` one (a
-/// local stand-in). Its API or dashboard addresses are not the tunnel's.
+/// ngrok's `{"msg":"started tunnel", ..., "url":"https://…"}` (`--log-format json`); its
+/// `addr` field is the local side, never the public one.
+fn ngrok_address(line: &str) -> Option<String> {
+    let record: serde_json::Value = serde_json::from_str(line).ok()?;
+    if record["msg"] != "started tunnel" {
+        return None;
+    }
+    record["url"]
+        .as_str()
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://127.0.0.1:"))
+        .map(|u| u.trim_end_matches('/').to_string())
+}
+
+/// The public address in one line of a tunnel's text output: an `https://` address
+/// (cloudflared's `https://….trycloudflare.com` box, ngrok's logfmt `url=https://…`), or a
+/// loopback `http://` one (a local stand-in). Its API or dashboard addresses are not the tunnel's.
 pub fn address_in(line: &str) -> Option<String> {
     line.split(|c: char| c.is_whitespace() || c == '|' || c == '"')
         .map(|w| w.trim_start_matches("url="))
@@ -109,6 +155,22 @@ mod tests {
             Some("https://ab12.ngrok-free.app"),
             "ngrok's log line"
         );
+        let ngrok = Program {
+            name: "ngrok",
+            path: PathBuf::from("ngrok"),
+        };
+        assert_eq!(
+            ngrok.address_in(r#"{"addr":"http://127.0.0.1:8787","lvl":"info","msg":"started tunnel","name":"command_line","obj":"tunnels","t":"2026-12-04T10:00:01Z","url":"https://ab12.ngrok-free.app"}"#).as_deref(),
+            Some("https://ab12.ngrok-free.app"),
+            "ngrok's JSON record: the public url, not the local addr"
+        );
+        assert_eq!(
+            ngrok.address_in(
+                r#"{"addr":"127.0.0.1:4040","lvl":"info","msg":"starting web service","obj":"web"}"#
+            ),
+            None,
+            "ngrok's other records carry no tunnel address"
+        );
         assert_eq!(
             address_in("INF Requesting new quick Tunnel on trycloudflare.com..."),
             None,
@@ -130,13 +192,67 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(find(Some(&var)), None, "not executable: not a program");
+            assert_eq!(
+                find(Some(&var), None),
+                None,
+                "not executable: not a program"
+            );
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         }
         assert_eq!(
-            find(Some(&var)).map(|p| p.name),
+            find(Some(&var), None).map(|p| p.name),
             Some("ngrok"),
-            "the executable is found"
+            "ngrok alone is found and used"
+        );
+        let both = dir.path().join("cloudflared");
+        std::fs::copy(&path, &both).expect("copy");
+        assert_eq!(
+            find(Some(&var), None).map(|p| p.name),
+            Some("cloudflared"),
+            "with both, cloudflared first (no account needed)"
+        );
+        assert_eq!(
+            find(Some(&var), Some("ngrok")).map(|p| p.name),
+            Some("ngrok"),
+            "unless the rep picks ngrok"
+        );
+        assert_eq!(installed(Some(&var)).len(), 2, "both are offered");
+    }
+
+    #[test]
+    fn both_programs_have_an_install_line_for_each_system() {
+        for name in NAMES {
+            let systems: Vec<&str> = INSTALL_HINTS
+                .iter()
+                .filter(|(program, _, _)| *program == name)
+                .map(|(_, system, _)| *system)
+                .collect();
+            assert_eq!(
+                systems,
+                ["Debian/Ubuntu", "macOS", "Windows"],
+                "{name}: one line per system"
+            );
+        }
+    }
+
+    #[test]
+    fn ngrok_is_run_with_json_logs_on_standard_output() {
+        let ngrok = Program {
+            name: "ngrok",
+            path: PathBuf::from("ngrok"),
+        };
+        let listener: SocketAddr = "0.0.0.0:8787".parse().expect("addr");
+        assert_eq!(
+            ngrok.args(listener),
+            [
+                "http",
+                "127.0.0.1:8787",
+                "--log",
+                "stdout",
+                "--log-format",
+                "json"
+            ],
+            "an unspecified listener is reached on loopback"
         );
     }
 }

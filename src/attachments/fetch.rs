@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::{header, Response, Url};
+use reqwest::{header, Response, StatusCode, Url};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
@@ -48,6 +48,34 @@ fn refused(reason: impl Into<String>) -> Outcome {
         reason: reason.into(),
         retry: false,
     }
+}
+
+/// Why `get` has no file: a failure as the worker records it, or an answer saying the address
+/// is no good anymore (403, 404: a presigned URL past its expiry), which a fresh one may cure.
+enum GetError {
+    Failed(Outcome),
+    Gone(u16),
+}
+
+impl From<Outcome> for GetError {
+    fn from(outcome: Outcome) -> GetError {
+        GetError::Failed(outcome)
+    }
+}
+
+fn not_the_file(status: u16) -> Outcome {
+    passing(format!(
+        "Linq's file server answered HTTP {status} instead of the file."
+    ))
+}
+
+/// Asks Linq for a fresh address of an attachment whose stored one expired
+/// (`GET /v3/attachments/{id}`); `None` when there is none to be had.
+pub trait FreshUrl: Send + Sync {
+    fn fresh_url<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<String>> + Send + 'a>>;
 }
 
 /// Bytes the kept files may still take, shared by the downloads in flight.
@@ -127,27 +155,49 @@ impl Fetcher {
         })
     }
 
-    /// Downloads `address` into the folder.
-    pub async fn fetch(&self, address: &str) -> Outcome {
+    /// Downloads `address` into the folder. When the address is gone (403, 404) and `fresh`
+    /// names where to ask and the attachment's id, the download is tried once more at the
+    /// address Linq gives now.
+    pub async fn fetch(&self, address: &str, fresh: Option<(&dyn FreshUrl, &str)>) -> Outcome {
         match self.get(address).await {
             Ok(response) => self.save(response).await,
-            Err(outcome) => outcome,
+            Err(GetError::Failed(outcome)) => outcome,
+            Err(GetError::Gone(status)) => match fresh {
+                Some((source, id)) => self.refetch(source, id, status).await,
+                None => not_the_file(status),
+            },
+        }
+    }
+
+    async fn refetch(&self, source: &dyn FreshUrl, id: &str, status: u16) -> Outcome {
+        let Some(address) = source.fresh_url(id).await else {
+            return not_the_file(status);
+        };
+        match self.get(&address).await {
+            Ok(response) => self.save(response).await,
+            Err(GetError::Failed(outcome)) => outcome,
+            Err(GetError::Gone(again)) => passing(format!(
+                "Linq's file server answered HTTP {again} instead of the file, also at the fresh address Linq gave for it."
+            )),
         }
     }
 
     /// The answer with the file's bytes, redirects followed one policy check at a time.
-    async fn get(&self, address: &str) -> Result<Response, Outcome> {
+    async fn get(&self, address: &str) -> Result<Response, GetError> {
         let mut url = self.policy.check(address).map_err(refused)?;
         for _ in 0..=MAX_REDIRECTS {
             let response = match tokio::time::timeout(STALL, self.client.get(url.clone()).send())
                 .await
             {
-                Err(_) => return Err(passing("Linq's file server did not answer in 30 seconds.")),
+                Err(_) => {
+                    return Err(passing("Linq's file server did not answer in 30 seconds.").into())
+                }
                 Ok(Err(e)) => {
                     return Err(passing(format!(
                         "Could not reach Linq's file server ({}).",
                         e.without_url()
-                    )))
+                    ))
+                    .into())
                 }
                 Ok(Ok(r)) => r,
             };
@@ -156,17 +206,18 @@ impl Fetcher {
                 url = self.redirect_target(&url, &response)?;
                 continue;
             }
+            if status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND {
+                return Err(GetError::Gone(status.as_u16()));
+            }
             if !status.is_success() {
-                return Err(passing(format!(
-                    "Linq's file server answered HTTP {} instead of the file.",
-                    status.as_u16()
-                )));
+                return Err(not_the_file(status.as_u16()).into());
             }
             return Ok(response);
         }
         Err(refused(format!(
             "The file's address redirected more than {MAX_REDIRECTS} times."
-        )))
+        ))
+        .into())
     }
 
     fn redirect_target(&self, from: &Url, response: &Response) -> Result<Url, Outcome> {

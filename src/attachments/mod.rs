@@ -4,7 +4,8 @@
 //! Every attachment of every message the store holds (delivered, imported or fetched) is
 //! downloaded in the background by [`worker`], apart from ingest; [`fetch`] makes one download
 //! under the limits (per file and in total, `config::AttachmentLimits`) and the address policy
-//! ([`policy`]); [`sniff`] reads the type from the bytes; [`archive`] carries the files in and
+//! ([`policy`]), and once more at a fresh address when Linq's presigned one has expired
+//! ([`fetch::FreshUrl`]); [`sniff`] reads the type from the bytes; [`archive`] carries the files in and
 //! out with `export --with-attachments` and `import`. Files are named by their SHA-256 in
 //! `attachments/` (never by Linq's filename); their state is local state in the database
 //! (`store::attachment_files`), which `rebuild` keeps.
@@ -63,12 +64,14 @@ impl Attachments {
 
     /// Starts the downloader on the current runtime. Without a working HTTP client (no TLS
     /// backend) or folder, it says so in the log and the inbox runs without it.
+    /// `fresh`: where an expired file address is renewed (v3 accounts).
     pub fn spawn(
         &self,
         settings: &Settings,
         store: &Store,
         ingest: &Ingest,
         live: &LiveState,
+        fresh: Option<Arc<dyn fetch::FreshUrl>>,
     ) -> Option<tokio::task::JoinHandle<()>> {
         if let Err(e) = prepare_folder(&self.dir) {
             tracing::error!(error = %e, dir = %self.dir.display(), "attachments cannot be kept");
@@ -99,6 +102,7 @@ impl Attachments {
             fetcher,
             wake: self.wake.clone(),
             retry_base,
+            fresh,
         };
         Some(tokio::spawn(worker.run(ingest.projected())))
     }

@@ -16,7 +16,7 @@ use rusqlite::Connection;
 use tokio::sync::{watch, Notify};
 use tokio::task::{self, JoinSet};
 
-use super::fetch::{Fetcher, Outcome};
+use super::fetch::{Fetcher, FreshUrl, Outcome};
 use crate::feed::{FeedData, LiveState, StreamEvent};
 use crate::ingest::Ingest;
 use crate::store::attachment_files as files;
@@ -47,6 +47,8 @@ pub(super) struct Worker {
     pub fetcher: Arc<Fetcher>,
     pub wake: Arc<Notify>,
     pub retry_base: Duration,
+    /// Where an expired address is renewed (a v3 account), if anywhere.
+    pub fresh: Option<Arc<dyn FreshUrl>>,
 }
 
 type Done = (String, i64, Outcome);
@@ -132,8 +134,14 @@ impl Worker {
         for d in due {
             let key = d.key.clone();
             let fetcher = self.fetcher.clone();
+            let fresh = self.fresh.clone();
             let handle = downloads.spawn(async move {
-                let outcome = fetcher.fetch(&d.url).await;
+                // A key is Linq's attachment id unless Linq gave none (`message:position`).
+                let renew = fresh
+                    .as_deref()
+                    .filter(|_| !d.key.contains(':'))
+                    .map(|source| (source, d.key.as_str()));
+                let outcome = fetcher.fetch(&d.url, renew).await;
                 (d.key, d.attempts, outcome)
             });
             in_flight.insert(handle.id(), key);

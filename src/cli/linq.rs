@@ -86,7 +86,7 @@ pub fn run(settings: Settings, args: LinqArgs) -> anyhow::Result<ExitCode> {
         match args.command {
             LinqCommand::Connect { public_url, lines } => {
                 let done = connection
-                    .connect(&public_url, secret.as_ref(), &lines)
+                    .connect(&public_url, secret.as_ref(), Some(&lines))
                     .await?;
                 print_connected(&done, json)
             }

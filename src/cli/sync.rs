@@ -1,6 +1,7 @@
 //! `linq-inbox linq sync [--json]`: one catch-up pass from the command line, on the same writer
 //! and projector the engine uses; prints what it fetched and what was new. A failure is the
-//! pass's one sentence and a non-zero exit.
+//! pass's one sentence and a non-zero exit (with `--json`, as `{"error": sentence}` on standard
+//! output).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -15,6 +16,31 @@ use linq_inbox::store::Store;
 const PROJECT_WAIT: Duration = Duration::from_secs(120);
 
 pub async fn run(connection: &ConnectSettings, json: bool) -> anyhow::Result<ExitCode> {
+    let status = match pass(connection).await {
+        Ok(status) => status,
+        // With --json a script reads standard output: the failure is a JSON object there too.
+        Err(e) if json => {
+            let answer = serde_json::json!({ "error": format!("{e:#}") });
+            println!("{}", serde_json::to_string_pretty(&answer)?);
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => return Err(e),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+    } else {
+        println!(
+            "Caught up with Linq: fetched {} messages in {} chats, {} new.",
+            status.fetched,
+            status.chats_total.unwrap_or(status.chats_done),
+            status.new
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One pass, and the wait until the inbox has folded in what it logged.
+async fn pass(connection: &ConnectSettings) -> anyhow::Result<SyncStatus> {
     let rest = client(connection).await?;
     let store = Store::open(&connection.data_dir)?;
     let ingest = Ingest::start(
@@ -37,16 +63,5 @@ pub async fn run(connection: &ConnectSettings, json: bool) -> anyhow::Result<Exi
     )
     .await?;
     ingest.projected_to_now(PROJECT_WAIT).await;
-    let status = SyncStatus::from(&row);
-    if json {
-        println!("{}", serde_json::to_string_pretty(&status)?);
-    } else {
-        println!(
-            "Caught up with Linq: fetched {} messages in {} chats, {} new.",
-            status.fetched,
-            status.chats_total.unwrap_or(status.chats_done),
-            status.new
-        );
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(SyncStatus::from(&row))
 }

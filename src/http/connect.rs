@@ -115,7 +115,7 @@ async fn connect(State(s): State<Arc<ConnectState>>, body: axum::body::Bytes) ->
     let secret = current_secret(&s);
     let connected = s
         .connection
-        .connect(&b.public_url, secret.as_ref(), &b.phone_numbers)
+        .connect(&b.public_url, secret.as_ref(), Some(&b.phone_numbers))
         .await
         .map_err(error_response)?;
     // A v3 connect may have brought a new secret: accepted from this moment.
@@ -153,32 +153,87 @@ pub(crate) async fn check_path(
     Ok(report)
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TunnelBody {
+    /// `cloudflared` or `ngrok`; none: the first one installed.
+    program: Option<String>,
+    /// v3: the lines to subscribe; none: the lines the app's subscription has now.
+    phone_numbers: Option<Vec<String>>,
+}
+
 /// `POST /api/linq/tunnel`: runs cloudflared or ngrok and connects through it (202); 409 with
-/// how to install one when neither is on `PATH`.
+/// how to install one when neither (or not the one asked for) is on `PATH`.
 async fn start_tunnel(
     State(s): State<Arc<ConnectState>>,
+    body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let b: TunnelBody = if body.is_empty() {
+        TunnelBody::default()
+    } else {
+        parse(&body)?
+    };
+    // The lines chosen now apply to the first address; every later one (the tunnel restarted)
+    // keeps whatever the subscription has then.
+    let chosen = Arc::new(std::sync::Mutex::new(b.phone_numbers));
     let state = s.clone();
-    let on_address: super::tunnel::OnAddress =
-        Arc::new(move |address| Box::pin(point_at(state.clone(), address)));
-    if !s.tunnel.start(s.listener, on_address) {
+    // Pointing runs on its own task, so the tunnel's supervisor keeps watching the program
+    // while Linq is asked (and asked again).
+    let on_address: super::tunnel::OnAddress = Arc::new(move |address| {
+        let lines = chosen.lock().map(|mut c| c.take()).unwrap_or(None);
+        tokio::spawn(point_at(state.clone(), address, lines));
+        Box::pin(std::future::ready(()))
+    });
+    if s.tunnel
+        .start(s.listener, b.program.as_deref(), on_address)
+        .is_err()
+    {
+        let which = b
+            .program
+            .as_deref()
+            .unwrap_or("neither cloudflared nor ngrok");
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            "neither cloudflared nor ngrok is installed; install cloudflared (Setup shows the command for your system) or run a tunnel yourself and enter its address",
+            format!("{which} is not installed; install cloudflared or ngrok (Setup shows the command for your system) or run a tunnel yourself and enter its address"),
         ));
     }
     Ok((StatusCode::ACCEPTED, Json(json!(s.tunnel.status()))))
 }
 
-/// Points the subscription at the tunnel's new address, then checks the path through it.
-async fn point_at(s: Arc<ConnectState>, address: String) {
-    let secret = current_secret(&s);
-    match s.connection.connect(&address, secret.as_ref(), &[]).await {
-        Ok(_) => {
-            refresh_secrets(&s.connection.data_dir, &s.secrets);
-            let _ = check_path(&s, None, delivery::DEFAULT_TIMEOUT).await;
+/// The waits before each new try of pointing the subscription at a tunnel address Linq did
+/// not take (its server failed, the network was down): about a minute in all.
+const REPOINT_WAITS: [Duration; 5] = [
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+    Duration::from_secs(16),
+    Duration::from_secs(32),
+];
+
+/// Points the subscription at the tunnel's new address (`lines`: none keeps the subscription's
+/// lines), then checks the path. When Linq does not take the address, the check still runs
+/// (the banner says the path is broken) and the address is tried again a few times, as long as
+/// it is still the tunnel's.
+async fn point_at(s: Arc<ConnectState>, address: String, lines: Option<Vec<String>>) {
+    let waits = std::iter::once(Duration::ZERO).chain(REPOINT_WAITS);
+    for wait in waits {
+        tokio::time::sleep(wait).await;
+        if s.tunnel.address().as_deref() != Some(address.as_str()) {
+            return;
         }
-        Err(e) => tracing::warn!(error = %e, "could not point the subscription at the tunnel"),
+        let secret = current_secret(&s);
+        let pointed = s
+            .connection
+            .connect(&address, secret.as_ref(), lines.as_deref())
+            .await;
+        match &pointed {
+            Ok(_) => refresh_secrets(&s.connection.data_dir, &s.secrets),
+            Err(e) => tracing::warn!(error = %e, "could not point the subscription at the tunnel"),
+        }
+        let _ = check_path(&s, None, delivery::DEFAULT_TIMEOUT).await;
+        if pointed.is_ok() {
+            return;
+        }
     }
 }
 

@@ -49,7 +49,41 @@ pub fn ui_router(
         .merge(demo::router(demo))
         .merge(login_item::router(login_item))
         .fallback(assets::static_file)
+        .layer(axum::middleware::from_fn(whole_small_body))
         .layer(axum::middleware::from_fn_with_state(auth, auth::guard))
+}
+
+/// The largest body read to its end before the handler runs (every JSON request of the UI).
+const SMALL_BODY: u64 = 64 * 1024;
+
+/// Reads a small request body to its end before the handler runs, even one the handler ignores
+/// (`POST /api/demo` with `{}`). Otherwise an answer can be sent before the body has arrived,
+/// and hyper then closes the connection rather than read the rest; a client that pooled it
+/// finds it closed on its next request ("unexpected EOF": the demo test's flake under load).
+/// Larger bodies (uploads) are left to their handlers, which read them.
+async fn whole_small_body(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let small = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .is_some_and(|n| n > 0 && n <= SMALL_BODY);
+    if !small {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, SMALL_BODY as usize).await {
+        Ok(bytes) => {
+            next.run(axum::extract::Request::from_parts(parts, bytes.into()))
+                .await
+        }
+        Err(_) => axum::response::IntoResponse::into_response(error::ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "the request body could not be read to its end",
+        )),
+    }
 }
 
 /// A listener whose connections send every write at once (`TCP_NODELAY`), for both servers.

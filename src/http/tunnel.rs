@@ -16,7 +16,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
 use tokio::sync::{mpsc, watch};
 
-use crate::tunnel::{address_in, Program};
+use crate::tunnel::Program;
 
 /// What to do with each new public address the tunnel prints (point the subscription at it).
 pub type OnAddress = Arc<dyn Fn(String) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
@@ -43,43 +43,68 @@ struct TunnelInner {
 /// What Setup shows about the tunnel.
 #[derive(Debug, Clone, Serialize)]
 pub struct TunnelStatus {
-    /// `cloudflared` or `ngrok` when one is installed.
+    /// The program "Start a tunnel for me" uses: the running one, else the first installed.
     pub installed: Option<String>,
+    /// Every tunnel program installed (`cloudflared`, `ngrok`), for the rep to pick from.
+    pub available: Vec<String>,
     pub running: bool,
     pub address: Option<String>,
     pub restarts: u32,
-    /// How to install one (system, command), when none is.
-    pub install: Vec<(String, String)>,
+    /// How to install one (program, system, command), when none is.
+    pub install: Vec<(String, String, String)>,
 }
+
+/// Neither tunnel program (or not the one asked for) is on `PATH`.
+#[derive(Debug)]
+pub struct NotInstalled;
 
 impl Tunnel {
     pub fn status(&self) -> TunnelStatus {
-        let installed = crate::tunnel::find(std::env::var_os("PATH").as_deref()).map(|p| p.name);
+        let available: Vec<String> = crate::tunnel::installed(std::env::var_os("PATH").as_deref())
+            .into_iter()
+            .map(|p| p.name.to_string())
+            .collect();
         let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let running = inner.task.as_ref().is_some_and(|t| !t.is_finished());
+        let used = inner.program.clone().filter(|_| running);
         TunnelStatus {
-            installed: installed.map(String::from),
-            running: inner.task.as_ref().is_some_and(|t| !t.is_finished()),
-            address: inner.address.clone(),
-            restarts: inner.restarts,
-            install: if installed.is_some() {
-                Vec::new()
-            } else {
+            installed: used.or_else(|| available.first().cloned()),
+            install: if available.is_empty() {
                 crate::tunnel::INSTALL_HINTS
                     .iter()
-                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .map(|(p, s, c)| (p.to_string(), s.to_string(), c.to_string()))
                     .collect()
+            } else {
+                Vec::new()
             },
+            available,
+            running,
+            address: inner.address.clone(),
+            restarts: inner.restarts,
         }
     }
 
-    /// Starts the supervisor unless it runs; false when no tunnel program is installed.
-    pub fn start(&self, listener: SocketAddr, on_address: OnAddress) -> bool {
-        let Some(program) = crate::tunnel::find(std::env::var_os("PATH").as_deref()) else {
-            return false;
-        };
+    /// The public address the running program printed last, if any.
+    pub fn address(&self) -> Option<String> {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.address.clone()
+    }
+
+    /// Starts the supervisor with `preferred` (else the first program installed) unless it
+    /// runs already.
+    pub fn start(
+        &self,
+        listener: SocketAddr,
+        preferred: Option<&str>,
+        on_address: OnAddress,
+    ) -> Result<(), NotInstalled> {
+        let path = std::env::var_os("PATH");
+        let program = crate::tunnel::find(path.as_deref(), preferred)
+            .filter(|p| preferred.is_none_or(|want| want == p.name))
+            .ok_or(NotInstalled)?;
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         if inner.task.as_ref().is_some_and(|t| !t.is_finished()) {
-            return true;
+            return Ok(());
         }
         let (stop, stopped) = watch::channel(false);
         inner.program = Some(program.name.to_string());
@@ -91,7 +116,7 @@ impl Tunnel {
             on_address,
             stopped,
         )));
-        true
+        Ok(())
     }
 
     /// Stops the tunnel and waits (a few seconds at most) until its program has exited.
@@ -131,13 +156,12 @@ async fn supervise(
     on_address: OnAddress,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let target = format!("http://{listener}");
     loop {
         let followed = Follow {
             tunnel: &tunnel,
             on_address: &on_address,
         };
-        match run_once(&followed, &program, &target, &mut stopped).await {
+        match run_once(&followed, &program, listener, &mut stopped).await {
             Ok(()) if *stopped.borrow() => return,
             Ok(()) => tracing::warn!(
                 program = program.name,
@@ -167,11 +191,11 @@ struct Follow<'a> {
 async fn run_once(
     follow: &Follow<'_>,
     program: &Program,
-    target: &str,
+    listener: SocketAddr,
     stopped: &mut watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let mut child = Command::new(&program.path)
-        .args(program.args(target))
+        .args(program.args(listener))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -189,7 +213,7 @@ async fn run_once(
         tokio::select! {
             line = lines.recv() => match line {
                 Some(line) => {
-                    if let Some(address) = address_in(&line).filter(|a| Some(a) != current.as_ref()) {
+                    if let Some(address) = program.address_in(&line).filter(|a| Some(a) != current.as_ref()) {
                         tracing::info!(address, "the tunnel's public address");
                         set_address(follow.tunnel, Some(address.clone()), false);
                         (follow.on_address)(address.clone()).await;

@@ -43,11 +43,11 @@ impl ConnectSettings {
 
     /// Connects through v3: updates this app's subscription, or creates one and keeps its
     /// signing secret before anything else happens. `lines`: the numbers to subscribe (empty:
-    /// every line).
+    /// every line; `None`: those the app's subscription has, as after a tunnel restart).
     pub async fn connect_v3(
         &self,
         public_url: &str,
-        lines: &[String],
+        lines: Option<&[String]>,
     ) -> Result<Connected, ConnectError> {
         self.v3_secret_home()?;
         let url = self.webhook_url(public_url)?;
@@ -66,10 +66,17 @@ impl ConnectSettings {
         }) {
             api.delete(&other.id).await?;
         }
+        let lines = match lines {
+            Some(chosen) => chosen.to_vec(),
+            None => own
+                .as_ref()
+                .and_then(|o| o.phone_numbers.clone())
+                .unwrap_or_default(),
+        };
         let request = V3Request {
             target_url: pinned_target(&url),
             subscribed_events: subscribed_events(),
-            phone_numbers: (!lines.is_empty()).then(|| lines.to_vec()),
+            phone_numbers: (!lines.is_empty()).then_some(lines),
         };
         let base = public_url.trim().trim_end_matches('/').to_string();
         let (subscription, created) = match own {
@@ -178,7 +185,8 @@ impl ConnectSettings {
             .and_then(|s| s.phone_numbers);
         let now = Utc::now();
         let request = V3Request {
-            target_url: format!("{}&rotated={}", pinned_target(&url), now.timestamp()),
+            // Milliseconds: two rotations in one second still get distinct addresses.
+            target_url: format!("{}&rotated={}", pinned_target(&url), now.timestamp_millis()),
             subscribed_events: subscribed_events(),
             phone_numbers: lines,
         };

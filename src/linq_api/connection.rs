@@ -168,12 +168,13 @@ impl ConnectSettings {
 
     /// Creates the subscription for `public_url` with `secret` and every event type, or, when
     /// one for the same URL exists already, updates that one (a second would double every
-    /// delivery). Remembers the public URL and the subscription id.
+    /// delivery). Remembers the public URL and the subscription id. `lines` (v3): the numbers
+    /// to subscribe, empty for every line, `None` to keep those of the app's subscription.
     pub async fn connect(
         &self,
         public_url: &str,
         secret: Option<&Secret>,
-        lines: &[String],
+        lines: Option<&[String]>,
     ) -> Result<Connected, ConnectError> {
         if self.api_version == ApiVersion::V3 {
             return self.connect_v3(public_url, lines).await;

@@ -12,6 +12,7 @@
 //! path Linq → tunnel → listener → store, and `connection` is the operations the CLI
 //! (`linq-inbox linq ...`) and the UI API (`/api/linq/*`) share.
 
+pub mod attachment_url;
 pub mod client;
 pub mod connect_v3;
 pub mod connection;

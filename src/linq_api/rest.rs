@@ -275,7 +275,7 @@ impl Rest {
         let retry_after = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+            .and_then(|v| retry_after_secs(v.to_str().ok()?, chrono::Utc::now()));
         let text = response.text().await.map_err(|e| self.transport(e))?;
         if !status.is_success() {
             return Err(for_status(status.as_u16(), &text, retry_after));
@@ -301,6 +301,18 @@ impl Rest {
     }
 }
 
+/// A `Retry-After` value in whole seconds from `now`: delay-seconds (`120`) or an HTTP-date
+/// (`Fri, 04 Dec 2026 22:00:30 GMT`, RFC 9110 §10.2.3), rounded up; a date already past is 0.
+pub(crate) fn retry_after_secs(text: &str, now: chrono::DateTime<chrono::Utc>) -> Option<u64> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Some(secs);
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(text).ok()?;
+    let millis = when.signed_duration_since(now).num_milliseconds().max(0);
+    u64::try_from(millis).ok().map(|ms| ms.div_ceil(1000))
+}
+
 /// `{collection}/{id}` for a subscription id Linq gave; refused when the id could leave its
 /// path segment.
 pub fn subscription_path(collection: &str, id: &str) -> Result<String, LinqApiError> {
@@ -313,4 +325,34 @@ pub fn subscription_path(collection: &str, id: &str) -> Result<String, LinqApiEr
         return Err(LinqApiError::BadId(id.chars().take(64).collect()));
     }
     Ok(format!("{collection}/{id}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retry_after_secs;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn retry_after_is_read_as_seconds_or_as_an_http_date() {
+        let now = Utc
+            .with_ymd_and_hms(2026, 12, 4, 22, 0, 0)
+            .single()
+            .expect("a time");
+        assert_eq!(retry_after_secs("30", now), Some(30), "delay-seconds");
+        assert_eq!(
+            retry_after_secs(" Fri, 04 Dec 2026 22:00:30 GMT ", now),
+            Some(30),
+            "an HTTP-date 30 s ahead"
+        );
+        assert_eq!(
+            retry_after_secs("Fri, 04 Dec 2026 21:59:00 GMT", now),
+            Some(0),
+            "a date already past means now"
+        );
+        assert_eq!(
+            retry_after_secs("Friday soon", now),
+            None,
+            "neither form: no hint (the caller's default applies)"
+        );
+    }
 }

@@ -4,14 +4,13 @@
 // up, the thread shows them with a photo from the engine's own copy of it (Linq's file server
 // is the fake; the engine keeps the bytes), and the Setup screen runs a pass on demand.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { launch, shot } from './lib/browser.mjs';
 import * as L from './lib/engine.mjs';
+import { LINQ_TOKEN, startFakeLinq, useTeardown } from './lib/fake-linq.mjs';
 import { png } from './lib/png.mjs';
 import { eventually } from './lib/wait.mjs';
 
-const LINQ_TOKEN = 'lq_e2e_token_0123456789';
 const LINE = '+14155550100';
 const ANN = '+14155550101';
 
@@ -25,10 +24,8 @@ const message = (/** @type {string} */ id, /** @type {string} */ from, /** @type
   parts: [{ type: 'text', value: text, reactions: [] }, ...media],
 });
 
-/** A fake Linq v3 account: one chat, listed with cursors; records each request. */
+/** A fake Linq v3 account: one chat, listed with cursors, and the photo on its file server. */
 async function fakeLinq() {
-  /** @type {string[]} */
-  const seen = [];
   const chat = { id: 'c-ann', created_at: ago(9000), updated_at: ago(1), is_group: false, display_name: ANN,
     handles: [handle(LINE, true), handle(ANN, false)], service: 'iMessage', is_archived: false,
     health_status: { status: 'HEALTHY', doc_url: 'https://docs', updated_at: ago(1) } };
@@ -41,47 +38,24 @@ async function fakeLinq() {
         url: `${base}/files/storefront.png?X-Amz-Signature=abc`, reactions: [] },
     ]),
   ];
-  const server = createServer((req, res) => {
-    seen.push(`${req.method} ${req.url}`);
-    if ((req.url ?? '').startsWith('/files/storefront.png')) {
-      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': PHOTO.length });
-      return res.end(PHOTO);
-    }
-    const send = (/** @type {number} */ status, /** @type {any} */ body) => {
-      res.writeHead(status, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify(body));
-    };
-    if (req.headers.authorization !== `Bearer ${LINQ_TOKEN}`) return send(401, { success: false, error: { status: 401, code: 2004, message: 'Unauthorized' } });
-    const path = (req.url ?? '').split('?')[0];
-    if (path === '/api/partner/v3/chats') return send(200, { chats: [chat], next_cursor: null });
-    if (path === '/api/partner/v3/chats/c-ann/messages') return send(200, { messages: messages(), next_cursor: null });
-    return send(404, { success: false, error: { status: 404, code: 2001, message: 'Not found' } });
+  const fake = await startFakeLinq({
+    files: { '/files/storefront.png': PHOTO },
+    routes: {
+      'GET /api/partner/v3/chats': () => [200, { chats: [chat], next_cursor: null }],
+      'GET /api/partner/v3/chats/c-ann/messages': () => [200, { messages: messages(), next_cursor: null }],
+    },
   });
-  await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
-  base = `http://127.0.0.1:${port}`;
-  return { base, seen, close: () => server.close() };
+  base = fake.base;
+  return fake;
 }
 
 describe('Catch up with Linq', () => {
-  /** @type {Awaited<ReturnType<typeof fakeLinq>> | undefined} */
-  let fake;
-  /** @type {Awaited<ReturnType<typeof L.startEngine>> | undefined} */
-  let engine;
-  /** @type {Awaited<ReturnType<typeof launch>> | undefined} */
-  let browser;
-  after(async () => {
-    await browser?.close();
-    await engine?.stop();
-    engine?.removeData();
-    fake?.close();
-  });
+  const session = useTeardown();
 
   it('fetched messages show as caught up, in their thread, and a pass runs from Setup', async () => {
-    fake = await fakeLinq();
-    engine = await L.startEngine({ env: { LINQ_API_BASE: fake.base, LINQ_INTEGRATION_TOKEN: LINQ_TOKEN, LINQ_INBOX_SYNC_RATE: '0' } });
-    browser = await launch();
+    const fake = (session.fake = await fakeLinq());
+    const engine = (session.engine = await L.startEngine({ env: { LINQ_API_BASE: fake.base, LINQ_INTEGRATION_TOKEN: LINQ_TOKEN, LINQ_INBOX_SYNC_RATE: '0' } }));
+    const browser = (session.browser = await launch());
     const page = browser.page;
     await page.goto(engine.loginUrl);
 
@@ -99,17 +73,17 @@ describe('Catch up with Linq', () => {
     assert.equal(await img.getAttribute('src'), '/api/attachments/att-storefront', 'the photo of a caught-up message is the engine\'s own copy');
     await eventually(async () => (await img.evaluate((el) => /** @type {HTMLImageElement} */ (el).naturalWidth)) === 120,
       'the kept copy loads under the page\'s policy and is the photo Linq listed');
-    assert.equal(fake.seen.filter((s) => s.startsWith('GET /files/storefront.png')).length, 1, 'downloaded once, by the engine');
+    assert.equal(fake.calls().filter((s) => s.startsWith('GET /files/storefront.png')).length, 1, 'downloaded once, by the engine');
     await shot(page, 'catch-up-thread');
 
     await page.evaluate(() => (location.hash = '#/setup'));
     const card = page.getByTestId('catch-up');
     await card.getByText(/Last catch-up .*: 2 fetched, 2 new/u).waitFor();
-    const before = fake.seen.length;
+    const before = fake.calls().length;
     await card.getByRole('button', { name: 'Catch up now' }).click();
     await card.getByText(/Last catch-up .*: 2 fetched, 0 new/u).waitFor();
-    assert.ok(fake.seen.length > before, 'the button ran a pass against Linq');
-    assert.ok(fake.seen.slice(before).every((s) => s.startsWith('GET /api/partner/v3/')), 'a pass only reads, and the kept photo is not fetched again');
+    assert.ok(fake.calls().length > before, 'the button ran a pass against Linq');
+    assert.ok(fake.calls().slice(before).every((s) => s.startsWith('GET /api/partner/v3/')), 'a pass only reads, and the kept photo is not fetched again');
     await shot(page, 'catch-up-setup');
     assert.deepEqual(browser.dialogs, [], 'no dialog fired');
   });

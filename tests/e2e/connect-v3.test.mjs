@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { launch, shot } from './lib/browser.mjs';
 import * as L from './lib/engine.mjs';
-import { LINES, LINQ_TOKEN, SIGNING_SECRET, SUBS, fakeLinqV3 } from './lib/linq-v3.mjs';
+import { LINES, LINQ_TOKEN, SIGNING_SECRET, fakeLinqV3, useTeardown } from './lib/fake-linq.mjs';
 
 /** Rewrites `public_url = ...` in the data folder's config.toml (a tunnel moving elsewhere). */
 function setPublicUrl(/** @type {string} */ dataDir, /** @type {string} */ url) {
@@ -32,23 +32,12 @@ async function reloadUntil(/** @type {import('playwright-core').Page} */ page, /
 }
 
 describe('Connect to Linq (v3)', () => {
-  /** @type {Awaited<ReturnType<typeof fakeLinqV3>> | undefined} */
-  let fake;
-  /** @type {Awaited<ReturnType<typeof L.startEngine>> | undefined} */
-  let engine;
-  /** @type {Awaited<ReturnType<typeof launch>> | undefined} */
-  let browser;
-  after(async () => {
-    await browser?.close();
-    await engine?.stop();
-    engine?.removeData();
-    fake?.close();
-  });
+  const session = useTeardown();
 
   it('connects one line through v3, then a broken path raises a banner that recovery clears', async () => {
-    fake = await fakeLinqV3();
-    engine = await L.startEngine({ env: { LINQ_API_BASE: fake.base, LINQ_WEBHOOK_SECRET: '', LINQ_INTEGRATION_TOKEN: LINQ_TOKEN, LINQ_INBOX_KEYRING: 'off', LINQ_INBOX_SELF_TEST_SECS: '1' } });
-    browser = await launch();
+    const fake = (session.fake = await fakeLinqV3());
+    const engine = (session.engine = await L.startEngine({ env: { LINQ_API_BASE: fake.base, LINQ_WEBHOOK_SECRET: '', LINQ_INTEGRATION_TOKEN: LINQ_TOKEN, LINQ_INBOX_KEYRING: 'off', LINQ_INBOX_SELF_TEST_SECS: '1' } }));
+    const browser = (session.browser = await launch());
     const page = browser.page;
     await page.goto(engine.loginUrl);
     await page.evaluate(() => (location.hash = '#/settings'));

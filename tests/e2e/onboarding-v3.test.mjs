@@ -2,34 +2,23 @@
 // First run, timed: from an empty data folder to the first message on screen, with only the app,
 // a Linq token, and a tunnel program on PATH (tests/fixtures/tunnel/cloudflared, a stand-in that
 // prints its address the way cloudflared does and forwards through a local proxy). Linq is the
-// v3 fake (lib/linq-v3.mjs), which delivers the message signed with the secret it issued.
+// v3 fake (lib/fake-linq.mjs), which delivers the message signed with the secret it issued.
 // Prints the seconds and the clicks it took (goal: under two minutes, under ten clicks).
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { launch, shot } from './lib/browser.mjs';
 import * as L from './lib/engine.mjs';
-import { LINQ_TOKEN, fakeLinqV3 } from './lib/linq-v3.mjs';
+import { LINQ_TOKEN, fakeLinqV3, useTeardown } from './lib/fake-linq.mjs';
 
 const STAND_IN = new URL('../fixtures/tunnel/', import.meta.url).pathname;
 
 describe('First run through v3 and the app\'s own tunnel', () => {
-  /** @type {Awaited<ReturnType<typeof fakeLinqV3>> | undefined} */
-  let fake;
-  /** @type {Awaited<ReturnType<typeof L.startEngine>> | undefined} */
-  let engine;
-  /** @type {Awaited<ReturnType<typeof launch>> | undefined} */
-  let browser;
-  after(async () => {
-    await browser?.close();
-    await engine?.stop();
-    engine?.removeData();
-    fake?.close();
-  });
+  const session = useTeardown();
 
   it('reaches the first message in under two minutes and ten clicks', async () => {
-    fake = await fakeLinqV3();
-    engine = await L.startEngine({ env: { LINQ_API_BASE: fake.base, LINQ_WEBHOOK_SECRET: '', LINQ_INTEGRATION_TOKEN: '', LINQ_INBOX_KEYRING: 'off', PATH: `${STAND_IN}:${process.env.PATH ?? ''}` } });
-    browser = await launch();
+    const fake = (session.fake = await fakeLinqV3());
+    const engine = (session.engine = await L.startEngine({ env: { LINQ_API_BASE: fake.base, LINQ_WEBHOOK_SECRET: '', LINQ_INTEGRATION_TOKEN: '', LINQ_INBOX_KEYRING: 'off', PATH: `${STAND_IN}:${process.env.PATH ?? ''}` } }));
+    const browser = (session.browser = await launch());
     const page = browser.page;
     let clicks = 0;
     const click = async (/** @type {import('playwright-core').Locator} */ target) => {

@@ -663,3 +663,100 @@ fn downloads_never_hold_up_deliveries() {
         });
     }
 }
+
+/// A v3 account (token and API base set): an expired file address is renewed through Linq.
+fn start_v3(dir: &Path, fake: &FakeLinq) -> Server {
+    start(
+        dir,
+        fake,
+        &[
+            ("LINQ_INTEGRATION_TOKEN", Some(crate::linq_fake::TOKEN)),
+            ("LINQ_API_VERSION", Some("v3")),
+            // No second try of its own inside the test: what is seen is the one renewal.
+            ("LINQ_INBOX_TEST_ATTACHMENT_RETRY_MS", Some("600000")),
+        ],
+    )
+}
+
+#[test]
+fn an_expired_file_address_is_renewed_through_linq_and_the_download_tried_again_once() {
+    use crate::linq_fake_v3::V3_ATTACHMENTS_PATH;
+    let fake = FakeLinq::start();
+    // `expired.png` is not served: the fake's file server answers 404, as an expired
+    // presigned URL does.
+    let expired = format!("{}/files/expired.png", fake.base());
+    let fresh = fake.serve("fresh.png", file(PNG, "image/png"));
+    let gone_too = format!("{}/files/gone-too.png", fake.base());
+    fake.v3.attachments.lock().unwrap().extend([
+        ("att-exp".to_string(), fresh.clone()),
+        ("att-gone".to_string(), gone_too),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_v3(dir.path(), &fake);
+    deliver(
+        &server,
+        "m-expired",
+        json!([attachment("att-exp", &expired, "photo.png", "image/png")]),
+    );
+
+    let kept = settled(&server, "att-exp");
+    assert_eq!(
+        kept["state"], "downloaded",
+        "kept from the fresh address: {kept}"
+    );
+    let (status, _, body) = fetch(&server, "/api/attachments/att-exp");
+    assert_eq!(
+        (status, body.as_slice()),
+        (200, PNG),
+        "the file's own bytes"
+    );
+    // Only the file and attachment calls: a catch-up pass at start may list chats meanwhile.
+    let seen: Vec<_> = fake
+        .seen()
+        .into_iter()
+        .filter(|s| s.path.starts_with("/files/") || s.path.starts_with(V3_ATTACHMENTS_PATH))
+        .collect();
+    let calls: Vec<String> = seen
+        .iter()
+        .map(|s| format!("{} {}", s.method, s.path))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "GET /files/expired.png".to_string(),
+            format!("GET {V3_ATTACHMENTS_PATH}/att-exp"),
+            "GET /files/fresh.png".to_string(),
+        ],
+        "the stored address, then Linq for a fresh one, then the fresh one"
+    );
+    assert_eq!(
+        seen[1].authorization.as_deref(),
+        Some(format!("Bearer {}", crate::linq_fake::TOKEN).as_str()),
+        "the renewal is a v3 call with the integration token"
+    );
+
+    // Gone at the fresh address too: one renewal, then a passing failure that says so.
+    deliver(
+        &server,
+        "m-gone",
+        json!([attachment("att-gone", &expired, "photo.png", "image/png")]),
+    );
+    let failed = wait_for(&server, "att-gone", "failed", |a| a["state"] == "failed");
+    assert!(
+        failed["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("HTTP 404") && e.contains("fresh address")),
+        "one sentence saying the fresh address failed too: {failed}"
+    );
+    let renewals = fake
+        .calls()
+        .iter()
+        .filter(|c| c.ends_with("/att-gone"))
+        .count();
+    assert_eq!(
+        renewals,
+        1,
+        "renewed once, not in a loop: {:?}",
+        fake.calls()
+    );
+}

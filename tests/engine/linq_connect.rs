@@ -283,10 +283,29 @@ fn connect_sends_the_exact_request_then_adopts_instead_of_duplicating() {
 
     // A second subscription on the same URL (made by hand) is warned about.
     fake.add(json!("hand-made"), "https://tunnel.example/webhooks/linq");
+    for sub in fake.subscriptions.lock().unwrap().iter_mut() {
+        if sub["id"] == "100" || sub["id"] == 100 {
+            sub["last_delivered_at"] = json!("2026-12-04T10:00:00Z");
+            sub["delivery_attempts"] = json!(12);
+        }
+    }
     let listing = server.api("/api/linq/subscriptions");
     assert_eq!(
         listing["current_id"], "100",
         "the listing marks the app's own subscription"
+    );
+    let own = listing["subscriptions"]
+        .as_array()
+        .and_then(|subs| subs.iter().find(|s| s["id"] == "100"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (
+            own["last_delivered_at"].clone(),
+            own["delivery_attempts"].clone()
+        ),
+        (json!("2026-12-04T10:00:00Z"), json!(12)),
+        "Linq's own view of the deliveries reaches Setup: {listing}"
     );
     let warnings = listing["warnings"].as_array().unwrap();
     assert_eq!(warnings.len(), 1, "{listing}");

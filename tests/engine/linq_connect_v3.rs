@@ -16,9 +16,9 @@ use crate::linq_fake_v3::{V3_LINES_PATH, V3_PATH};
 /// A scripted failure: status, headers, body, and what its sentence must say.
 type Case<'a> = (u16, Vec<(&'a str, &'a str)>, String, &'a str);
 
-const LINES: [&str; 2] = ["+15550100001", "+15550100002"];
+pub(crate) const LINES: [&str; 2] = ["+15550100001", "+15550100002"];
 
-fn env(fake: &str) -> Vec<(&str, Option<&str>)> {
+pub(crate) fn env(fake: &str) -> Vec<(&str, Option<&str>)> {
     vec![
         ("LINQ_WEBHOOK_SECRET", None),
         ("LINQ_API_BASE", Some(fake)),
@@ -28,7 +28,7 @@ fn env(fake: &str) -> Vec<(&str, Option<&str>)> {
 }
 
 /// The app's own secret in config.toml, where a v3 connect may replace it.
-fn write_secret(dir: &Path) {
+pub(crate) fn write_secret(dir: &Path) {
     std::fs::write(
         dir.join("config.toml"),
         format!("webhook_secrets = [\"{SECRET}\"]\n"),
@@ -37,7 +37,7 @@ fn write_secret(dir: &Path) {
 }
 
 /// The app with its generated-style secret in config.toml, speaking v3 (the default).
-fn start(dir: &Path, fake: &FakeLinq) -> Server {
+pub(crate) fn start(dir: &Path, fake: &FakeLinq) -> Server {
     write_secret(dir);
     restart(dir, fake)
 }
@@ -47,17 +47,17 @@ fn restart(dir: &Path, fake: &FakeLinq) -> Server {
     Server::start_with(dir, &env(&base))
 }
 
-fn fake_with_lines() -> FakeLinq {
+pub(crate) fn fake_with_lines() -> FakeLinq {
     let fake = FakeLinq::start();
     *fake.v3.lines.lock().unwrap() = LINES.iter().map(|l| l.to_string()).collect();
     fake
 }
 
-fn connect(server: &Server, body: Value) -> (u16, Value) {
+pub(crate) fn connect(server: &Server, body: Value) -> (u16, Value) {
     server.send_api("POST", "/api/linq/connect", Some(&body.to_string()))
 }
 
-fn config_secret(dir: &Path) -> String {
+pub(crate) fn config_secret(dir: &Path) -> String {
     let text = std::fs::read_to_string(dir.join("config.toml")).expect("config.toml");
     let doc: toml::Value = toml::from_str(&text).expect("config.toml parses");
     doc["webhook_secrets"][0]
@@ -67,7 +67,7 @@ fn config_secret(dir: &Path) -> String {
 }
 
 /// Posts a v3 event signed the way Linq signs for `secret`; the listener's status.
-fn post_v3_signed(server: &Server, secret: &str, event_id: &str) -> u16 {
+pub(crate) fn post_v3_signed(server: &Server, secret: &str, event_id: &str) -> u16 {
     let body = json!({"api_version": "v3", "webhook_version": "2026-02-03",
         "event_type": "phone_number.status_updated", "event_id": event_id,
         "created_at": chrono::Utc::now().to_rfc3339(), "trace_id": "t", "partner_id": "p",
@@ -92,7 +92,7 @@ fn post_v3_signed(server: &Server, secret: &str, event_id: &str) -> u16 {
         .0
 }
 
-fn events() -> Vec<String> {
+pub(crate) fn events() -> Vec<String> {
     linq_inbox::linq::v3::KNOWN_V3_EVENT_TYPES
         .iter()
         .map(|s| s.to_string())
@@ -379,7 +379,12 @@ fn set_public_url(dir: &Path, url: &str) {
 }
 
 /// Polls `GET path` until `ready` holds on the answer.
-fn wait_for(server: &Server, path: &str, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
+pub(crate) fn wait_for(
+    server: &Server,
+    path: &str,
+    what: &str,
+    ready: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let v = server.api(path);
@@ -434,110 +439,4 @@ fn a_broken_path_is_reported_by_stage_and_its_recovery_starts_a_catch_up() {
         sync["sync"]["trigger"], "listener",
         "started by the recovery"
     );
-}
-
-/// The pids the stand-in tunnel wrote, one per run.
-fn standin_pids(file: &Path) -> Vec<u32> {
-    std::fs::read_to_string(file)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .collect()
-}
-
-fn alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
-        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .unwrap_or_default()
-            .contains(") Z ")
-}
-
-#[cfg(unix)]
-#[test]
-fn the_app_runs_the_tunnel_follows_its_new_address_and_stops_it_on_quit() {
-    let fake = fake_with_lines();
-    let dir = tempfile::tempdir().unwrap();
-    write_secret(dir.path());
-    let stand_in = crate::harness::fixtures().join("tunnel");
-    let path = format!(
-        "{}:{}",
-        stand_in.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let pids = dir.path().join("standin.pids");
-    let pids_text = pids.display().to_string();
-    let base = fake.base();
-    let mut vars = env(&base);
-    vars.push(("PATH", Some(&path)));
-    vars.push(("STANDIN_PIDS", Some(&pids_text)));
-    let mut server = Server::start_with(dir.path(), &vars);
-
-    let before = server.api("/api/linq");
-    assert_eq!(
-        before["tunnel"]["installed"], "cloudflared",
-        "found on PATH: {before}"
-    );
-    let (code, v) = server.send_api("POST", "/api/linq/tunnel", None);
-    assert_eq!(code, 202, "started: {v}");
-    let first = wait_for(&server, "/api/linq", "connected through the tunnel", |v| {
-        v["tunnel"]["address"].is_string() && v["path"]["ok"] == true
-    });
-    let address = first["tunnel"]["address"].as_str().unwrap().to_string();
-    let target = |a: &str| format!("{a}/webhooks/linq?version=2026-02-03");
-    assert_eq!(
-        fake.v3.list()[0]["target_url"],
-        target(&address),
-        "pointed at it"
-    );
-
-    let pid = *standin_pids(&pids).last().expect("the stand-in ran");
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-9", &pid.to_string()])
-            .status()
-            .is_ok_and(|s| s.success()),
-        "killed the tunnel"
-    );
-    let second = wait_for(&server, "/api/linq", "a new tunnel, a new address", |v| {
-        v["tunnel"]["address"]
-            .as_str()
-            .is_some_and(|a| a != address)
-            && v["path"]["ok"] == true
-    });
-    let moved = second["tunnel"]["address"].as_str().unwrap().to_string();
-    assert!(
-        second["tunnel"]["restarts"].as_u64() >= Some(1),
-        "restarted: {second}"
-    );
-    let subs = fake.v3.list();
-    assert_eq!(subs.len(), 1, "the subscription was updated, not doubled");
-    assert_eq!(
-        subs[0]["target_url"],
-        target(&moved),
-        "and points at the new address"
-    );
-    assert_eq!(
-        second["path"]["url"]
-            .as_str()
-            .map(|u| u.starts_with(&moved)),
-        Some(true),
-        "deliveries flow through the new address: {second}"
-    );
-
-    let last = *standin_pids(&pids).last().expect("the second run");
-    assert!(alive(last), "the second tunnel runs");
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &server.child.id().to_string()])
-            .status()
-            .is_ok_and(|s| s.success()),
-        "quit the app"
-    );
-    let _ = server.child.wait();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while alive(last) {
-        assert!(Instant::now() < deadline, "the tunnel stops with the app");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    server.kill();
 }

@@ -11,6 +11,7 @@ use crate::linq_fake::{FakeLinq, Request, Scripted, TOKEN};
 
 pub const V3_PATH: &str = "/api/partner/v3/webhook-subscriptions";
 pub const V3_LINES_PATH: &str = "/api/partner/v3/phone_numbers";
+pub const V3_ATTACHMENTS_PATH: &str = "/api/partner/v3/attachments";
 
 /// The v3 side of the fake account.
 #[derive(Clone, Default)]
@@ -20,6 +21,8 @@ pub struct V3State {
     pub secrets: Arc<Mutex<Vec<(String, String)>>>,
     /// The account's lines (E.164).
     pub lines: Arc<Mutex<Vec<String>>>,
+    /// Attachment id → its current `download_url` (`GET /v3/attachments/{id}`).
+    pub attachments: Arc<Mutex<Vec<(String, String)>>>,
     next: Arc<Mutex<u32>>,
 }
 
@@ -57,11 +60,15 @@ impl FakeLinq {
     /// The answer to a v3 subscription or lines request; `None` for any other path.
     pub fn answer_v3(&self, r: &Request, body: Option<&Value>) -> Option<Scripted> {
         let path = r.target.split('?').next().unwrap_or_default();
-        if path != V3_LINES_PATH && !path.starts_with(V3_PATH) {
+        let attachment = path.strip_prefix(V3_ATTACHMENTS_PATH);
+        if path != V3_LINES_PATH && !path.starts_with(V3_PATH) && attachment.is_none() {
             return None;
         }
         if r.header("authorization") != Some(format!("Bearer {TOKEN}")) {
             return Some(v3_error(401, 2004, "Unauthorized"));
+        }
+        if let Some(id) = attachment {
+            return Some(self.v3_attachment(id.trim_start_matches('/')));
         }
         if path == V3_LINES_PATH {
             let lines = self.v3.lines.lock().unwrap().clone();
@@ -79,6 +86,20 @@ impl FakeLinq {
         }
         let id = path[V3_PATH.len()..].trim_start_matches('/');
         Some(self.v3_subscription(r.method.as_str(), id, body))
+    }
+
+    /// `GET /v3/attachments/{id}` (§7): the metadata and a download URL.
+    fn v3_attachment(&self, id: &str) -> Scripted {
+        let known = self.v3.attachments.lock().unwrap();
+        match known.iter().find(|(i, _)| i == id) {
+            Some((id, url)) => {
+                let body = json!({"id": id, "filename": "photo.png", "content_type": "image/png",
+                    "size_bytes": 68, "created_at": "2026-12-04T00:00:00Z", "status": "complete",
+                    "download_url": url});
+                (200, vec![], body.to_string())
+            }
+            None => v3_error(404, 2001, "attachment not found"),
+        }
     }
 
     fn v3_subscription(&self, method: &str, id: &str, body: Option<&Value>) -> Scripted {

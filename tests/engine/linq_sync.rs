@@ -412,8 +412,24 @@ fn a_refused_token_is_one_sentence_and_a_failed_exit() {
     for version in ["v3", "v2"] {
         let dir = tempfile::tempdir().unwrap();
         let fake = fake_with(seeded(version).0);
-        let (ok, _, err) = sync(dir.path(), &fake, version, "lq_wrong_token_000000");
+        let (ok, answer, _) = sync(dir.path(), &fake, version, "lq_wrong_token_000000");
         assert!(!ok, "{version}: a refused token fails the command");
+        let sentence = answer["error"].as_str().unwrap_or_default();
+        assert!(
+            sentence.contains("refused the integration token") && !sentence.contains('\n'),
+            "{version}: --json prints the failure as a JSON object with the sentence: {answer}"
+        );
+        let base = fake.base();
+        let (ok, out, err) = cli_with(
+            &["linq", "sync"],
+            dir.path(),
+            None,
+            &env(&base, version, "lq_wrong_token_000000"),
+        );
+        assert!(
+            !ok && out.is_empty(),
+            "{version}: without --json, nothing on standard output: {out}"
+        );
         let line = err.trim();
         assert_eq!(line.lines().count(), 1, "{version}: one line: {line}");
         assert!(

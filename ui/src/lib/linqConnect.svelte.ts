@@ -28,13 +28,15 @@ export interface LinqStatus {
 }
 
 export interface TunnelStatus {
-  /** `cloudflared` or `ngrok` when one is on PATH. */
+  /** The program "Start a tunnel for me" uses: the running one, else the first on PATH. */
   installed: string | null;
+  /** Every tunnel program on PATH (`cloudflared`, `ngrok`). */
+  available: string[];
   running: boolean;
   address: string | null;
   restarts: number;
-  /** How to install one, `[system, command]`, when none is. */
-  install: [string, string][];
+  /** How to install one, `[program, system, command]`, when none is. */
+  install: [string, string, string][];
 }
 
 export interface Subscription {
@@ -117,6 +119,19 @@ export function graceLeft(expiresAt: string, now: Date = new Date()): string | n
   return h > 0 ? `${h} h ${m} min` : `${m} min`;
 }
 
+/**
+ * Linq's own view of a subscription's deliveries, as one line: v2 answers `last_delivered_at`
+ * and `delivery_attempts`; v3 keeps no such counters, which the line says instead of "never".
+ */
+export function deliveryLine(s: Subscription, version: ApiVersion): string {
+  if (version === 'v3' && s.last_delivered_at === null && s.delivery_attempts === null) {
+    return 'Linq reports no delivery counts for v3 subscriptions';
+  }
+  const last = s.last_delivered_at ? `last delivery ${s.last_delivered_at}` : 'no delivery yet';
+  if (s.delivery_attempts === null) return last;
+  return `${last} · ${s.delivery_attempts} delivery ${s.delivery_attempts === 1 ? 'attempt' : 'attempts'}`;
+}
+
 /** "Duplicates" count per URL, for marking rows of a listing (the engine sends the sentences). */
 export function duplicateUrls(subs: Subscription[]): Set<string> {
   const seen = new Map<string, number>();
@@ -189,10 +204,17 @@ export class LinqConnect {
     if (s) this.status = s;
   }
 
-  /** Starts the app's own tunnel, then waits (up to 30 s) for it to connect through it. */
-  async startTunnel(): Promise<boolean> {
+  /**
+   * Starts the app's own tunnel (`program`: the one the rep picked; `phoneNumbers`: the lines
+   * ticked, none to keep the subscription's), then waits (up to 30 s) for it to connect through it.
+   */
+  async startTunnel(program?: string, phoneNumbers: string[] = []): Promise<boolean> {
+    const body = {
+      ...(program ? { program } : {}),
+      ...(phoneNumbers.length ? { phone_numbers: phoneNumbers } : {}),
+    };
     const started = await this.run('tunnel', async () => {
-      await request<TunnelStatus>('POST', '/api/linq/tunnel', {});
+      await request<TunnelStatus>('POST', '/api/linq/tunnel', body);
       for (let i = 0; i < 60; i += 1) {
         const s = await request<LinqStatus>('GET', '/api/linq');
         this.status = s;

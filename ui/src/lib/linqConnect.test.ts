@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LinqConnect, duplicateUrls, graceLeft, isDuplicate, type LinqStatus, type Subscription } from './linqConnect.svelte';
+import { LinqConnect, deliveryLine, duplicateUrls, graceLeft, isDuplicate, type LinqStatus, type Subscription } from './linqConnect.svelte';
 
 type Answer = { status?: number; body: unknown };
 
@@ -93,6 +93,29 @@ describe('Connect to Linq state', () => {
     expect(calls.filter((c) => c.method === 'POST')[1]?.body, 'no line chosen: every line, no key').toEqual({ public_url: 'https://t.example' });
   });
 
+  it('starts the tunnel the rep picked with the ticked lines, and says which one runs', async () => {
+    const tunnel = { installed: 'ngrok', available: ['cloudflared', 'ngrok'], running: true, address: 'https://ab12.ngrok-free.app', restarts: 0, install: [] };
+    const calls = fakeApi({
+      'POST /api/linq/tunnel': [{ status: 202, body: tunnel }],
+      'GET /api/linq': [{ body: status({ public_url: tunnel.address, tunnel }) }],
+    });
+    const linq = new LinqConnect();
+    expect(await linq.startTunnel('ngrok', ['+15550100002'])).toBe(true);
+    expect(calls[0]?.body, 'the program and the lines go with the request').toEqual({ program: 'ngrok', phone_numbers: ['+15550100002'] });
+    expect(linq.notice).toContain('ab12.ngrok-free.app');
+    expect(linq.status?.tunnel?.installed, 'Setup names the program in use').toBe('ngrok');
+  });
+
+  it('starts the tunnel with an empty request when nothing is picked (the subscription keeps its lines)', async () => {
+    const tunnel = { installed: 'cloudflared', available: ['cloudflared'], running: true, address: 'https://calm.trycloudflare.com', restarts: 0, install: [] };
+    const calls = fakeApi({
+      'POST /api/linq/tunnel': [{ status: 202, body: tunnel }],
+      'GET /api/linq': [{ body: status({ public_url: tunnel.address, tunnel }) }],
+    });
+    expect(await new LinqConnect().startTunnel()).toBe(true);
+    expect(calls[0]?.body, 'nothing chosen: nothing sent, nothing reset').toEqual({});
+  });
+
   it('keeps the test delivery report, failed or not', async () => {
     const calls = fakeApi({
       'POST /api/linq/test-delivery': [{ body: { ok: false, stage: 'path', message: 'the public URL answered 404', url: 'https://t.example/x/webhooks/linq', event_id: 'test-1', status: 404, elapsed_ms: 12 } }],
@@ -126,6 +149,15 @@ describe('Connect to Linq state', () => {
     await linq.disconnect('7');
     expect(linq.listing?.subscriptions.map((s) => s.id)).toEqual(['100']);
     expect(linq.listing?.current_id).toBe('100');
+  });
+
+  it('shows Linq\'s own view of the deliveries: v2 counters, and says v3 has none', () => {
+    const v2 = { ...sub('7', 'https://t.example/webhooks/linq'), last_delivered_at: '2026-12-04T10:00:00Z', delivery_attempts: 12 };
+    expect(deliveryLine(v2, 'v2')).toBe('last delivery 2026-12-04T10:00:00Z · 12 delivery attempts');
+    expect(deliveryLine({ ...v2, last_delivered_at: null, delivery_attempts: 1 }, 'v2')).toBe('no delivery yet · 1 delivery attempt');
+    const v3 = { ...v2, last_delivered_at: null, delivery_attempts: null };
+    expect(deliveryLine(v3, 'v3'), 'v3 answers no counters: never shown as "no delivery yet"').toMatch(/no delivery counts for v3/u);
+    expect(deliveryLine(v3, 'v2')).toBe('no delivery yet');
   });
 
   it('counts down the grace period in words', () => {
