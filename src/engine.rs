@@ -204,6 +204,7 @@ impl Parts {
             attachments: Attachments::new(&settings.data_dir, settings.attachments),
             catch_up: catch_up.clone(),
             outbox,
+            typing: crate::linq_api::typing::Typing::start(linq_connection.clone()),
         });
         let linq = Arc::new(http::connect::ConnectState {
             connection: linq_connection,

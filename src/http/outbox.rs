@@ -58,15 +58,21 @@ pub async fn send(
         return Err(ApiError::new(StatusCode::NOT_FOUND, "no such chat"));
     }
     let client_id = reply.client_id.clone();
+    let chat = chat_id.clone();
     let queued = Queued {
         chat_id,
         text: reply.text,
         reply_to: reply.reply_to.filter(|r| !r.is_empty()),
     };
     s.ingest
-        .run(move |c| queue::enqueue(c, &client_id, &queued, now_millis()).map(|q| json!(q)))
+        .run(move |c| {
+            // The reply leaves the composer: its draft goes in the same transaction.
+            crate::store::drafts::clear(c, &queued.chat_id)?;
+            queue::enqueue(c, &client_id, &queued, now_millis()).map(|q| json!(q))
+        })
         .await?;
     s.outbox.wake();
+    s.typing.replied(&chat);
     let message = bubble(&s, &reply.client_id).await?;
     Ok((StatusCode::ACCEPTED, Json(message)).into_response())
 }

@@ -59,7 +59,7 @@ fn sent_id(answer: &Value) -> Option<String> {
 }
 
 /// An id as one path segment: Linq's ids are UUIDs or numbers, never a path.
-fn path_segment(id: &str) -> Result<&str, LinqApiError> {
+pub(super) fn path_segment(id: &str) -> Result<&str, LinqApiError> {
     let fits = !id.is_empty()
         && id
             .chars()

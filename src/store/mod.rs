@@ -13,6 +13,7 @@ pub mod calls;
 pub mod chat_list;
 pub mod chats;
 pub mod contacts;
+pub mod drafts;
 pub mod fts;
 pub mod log;
 pub mod messages;

@@ -5,6 +5,7 @@
 mod abuse;
 mod attachments;
 mod auth;
+mod composer;
 mod contracts;
 mod crash;
 mod disk_full;
