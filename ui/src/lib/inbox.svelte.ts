@@ -553,6 +553,8 @@ export class Inbox {
   showOwn(m: Message): void {
     const t = this.threads[m.chat_id];
     if (!t?.loaded) return;
+    // The stream may have told a later state of it already (sent, failed): that one stays.
+    if (t.items.some((x) => x.kind === 'message' && (x.id === m.id || (m.client_id !== null && x.client_id === m.client_id)))) return;
     const items = mergeItems(withoutOlderCopy(t.items, m), [m]);
     this.setThread(m.chat_id, { items, liveAdded: t.liveAdded + items.length - t.items.length });
   }
