@@ -184,6 +184,7 @@ impl Parts {
             linq_connection.clone(),
             ingest.clone(),
             store.clone(),
+            settings.data_dir.join(crate::attachments::FOLDER),
         );
         let api = Arc::new(ApiState {
             store: store.clone(),

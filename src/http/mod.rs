@@ -18,6 +18,7 @@ pub mod state;
 mod ts_types;
 pub mod tunnel;
 pub mod typing;
+pub mod uploads;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -45,6 +46,7 @@ pub fn ui_router(
         .merge(outbox::router(api.clone()))
         .merge(drafts::router(api.clone()))
         .merge(typing::router(api.clone()))
+        .merge(uploads::router(api.clone()))
         .merge(api::router(api))
         .merge(connect::router(linq))
         .merge(demo::router(demo))

@@ -35,6 +35,9 @@ pub struct Reply {
     text: String,
     client_id: String,
     reply_to: Option<String>,
+    /// Upload ids of files kept by `POST /api/uploads`.
+    #[serde(default)]
+    attachments: Vec<String>,
 }
 
 /// `POST /api/chats/{chat_id}/messages`.
@@ -57,12 +60,14 @@ pub async fn send(
     if !exists {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "no such chat"));
     }
+    let attachments = super::uploads::resolve(&s, reply.attachments.clone()).await?;
     let client_id = reply.client_id.clone();
     let chat = chat_id.clone();
     let queued = Queued {
         chat_id,
         text: reply.text,
         reply_to: reply.reply_to.filter(|r| !r.is_empty()),
+        attachments,
     };
     s.ingest
         .run(move |c| {
@@ -90,7 +95,7 @@ fn check(reply: &Reply) -> Result<(), ApiError> {
             "client_id must be 8 to 64 letters, digits, - or _ (a UUID)",
         ));
     }
-    if reply.text.trim().is_empty() {
+    if reply.text.trim().is_empty() && reply.attachments.is_empty() {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "the reply is empty"));
     }
     if reply.text.chars().count() > MAX_TEXT {

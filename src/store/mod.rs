@@ -30,6 +30,7 @@ pub mod search;
 pub mod settings;
 pub mod sync;
 pub mod thread;
+pub mod uploads;
 pub mod views;
 
 use std::path::{Path, PathBuf};
