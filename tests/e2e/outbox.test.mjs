@@ -134,6 +134,25 @@ describe('Answering from the inbox', () => {
     assert.match(await answer.getByTestId('reply-to').innerText(), /can we move the demo/u, 'the sent bubble quotes the question');
     assert.deepEqual(fake.sends().at(-1)?.body.message.reply_to, { message_id: QUESTION.id }, 'reply_to went to Linq');
 
+    // Attach a file: kept by the engine, shown from its local copy, pre-uploaded and named by its
+    // attachment_id at Linq.
+    const pdf = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
+    await page.locator('input[type="file"]').setInputFiles({ name: 'Q3 plan.pdf', mimeType: 'application/pdf', buffer: pdf });
+    await page.getByTestId('composer-file').getByText('Q3 plan.pdf').waitFor();
+    await shot(page, 'outbox-attached');
+    await composer.focus();
+    await composer.press('Enter');
+    const withFile = page.locator('.msg[data-client-id]', { hasText: 'Q3 plan.pdf' });
+    await withFile.getByText('Sent', { exact: true }).waitFor({ timeout: 10_000 });
+    assert.equal(await page.getByTestId('composer-file').count(), 0, 'the file left the composer with the reply');
+    assert.equal(fake.created.length, 1, 'one pre-upload');
+    assert.deepEqual(fake.created[0]?.request, { filename: 'Q3 plan.pdf', content_type: 'application/pdf', size_bytes: pdf.length }, 'the pre-upload names the file');
+    const put = fake.received.get(/** @type {string} */ (fake.created[0]?.id));
+    assert.ok(put && put.bytes.equals(pdf), 'the exact bytes were PUT to the upload URL');
+    assert.deepEqual(fake.sends().at(-1)?.body.message.parts, [{ type: 'media', attachment_id: fake.created[0]?.id }], 'the send names the file by its attachment_id');
+    const link = withFile.locator('a[href^="/api/attachments/upload-"]').first();
+    assert.equal(await link.count(), 1, 'the bubble links the engine\'s local copy');
+
     // A draft survives a reload.
     await composer.pressSequentially('half a thought');
     await eventually(() => fake && engine && fetch(`${engine.uiBase}/api/chats/${CHAT}/draft`, { headers: { Authorization: `Bearer ${L.TOKEN}` } })

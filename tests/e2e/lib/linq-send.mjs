@@ -1,6 +1,7 @@
 // @ts-check
 // A fake of Linq's v3 REST API for answering from the inbox: one account with one chat (listed
-// for the catch-up pass at start), sending into it (deduplicated by idempotency key, as Linq
+// for the catch-up pass at start), attachment pre-upload (`POST /v3/attachments`, the bytes PUT
+// to its `upload_url`), sending into it (deduplicated by idempotency key, as Linq
 // does; an opted-out recipient refused with 403 code 2024 on command; answers held back on
 // command, so a test sees `sending`), and the typing indicator. Records every request with the
 // wall-clock time it arrived.
@@ -30,11 +31,33 @@ export async function fakeLinqSend() {
   const byKey = new Map();
   const control = { optedOut: false, holdMs: 0 };
 
+  /** Pre-uploads asked for, and the bytes PUT for each (by attachment id). */
+  /** @type {{id: string, request: any}[]} */
+  const created = [];
+  /** @type {Map<string, {bytes: Buffer, contentType: string | undefined}>} */
+  const received = new Map();
+  /** @type {string} */
+  let base = '';
+
   const server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => (raw += c));
+    /** @type {Buffer[]} */
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
+      const bytes = Buffer.concat(chunks);
+      const raw = bytes.toString('utf8');
       const path = (req.url ?? '').split('?')[0] ?? '';
+      if (path.startsWith('/upload-target/') && req.method === 'PUT') {
+        const id = path.slice('/upload-target/'.length);
+        seen.push({ method: 'PUT', path, at: Date.now(), body: { size: bytes.length } });
+        if (!created.some((c) => c.id === id)) {
+          res.writeHead(404);
+          return res.end();
+        }
+        received.set(id, { bytes, contentType: req.headers['content-type'] });
+        res.writeHead(200);
+        return res.end();
+      }
       let body;
       try {
         body = raw ? JSON.parse(raw) : undefined;
@@ -52,6 +75,13 @@ export async function fakeLinqSend() {
       if (path === '/api/partner/v3/chats') return send(200, { chats: [chat], next_cursor: null });
       if (path === `/api/partner/v3/chats/${CHAT}/messages` && req.method === 'GET') return send(200, { messages: [question], next_cursor: null });
       if (path === `/api/partner/v3/chats/${CHAT}/typing`) return send(204, undefined);
+      if (path === '/api/partner/v3/attachments' && req.method === 'POST') {
+        const id = `att-${String(created.length + 1).padStart(4, '0')}-0000-4000-8000-000000000000`;
+        created.push({ id, request: body });
+        return send(200, { attachment_id: id, upload_url: `${base}/upload-target/${id}`, http_method: 'PUT',
+          required_headers: { 'Content-Type': body?.content_type }, expires_at: new Date(Date.now() + 900_000).toISOString(),
+          download_url: `https://cdn.linqapp.com/attachments/partners/p/${id}/${body?.filename}` });
+      }
       if (path === `/api/partner/v3/chats/${CHAT}/messages` && req.method === 'POST') {
         if (control.optedOut) return refuse(403, 2024, 'Recipient has opted out of messages');
         const message = body?.message ?? {};
@@ -74,9 +104,10 @@ export async function fakeLinqSend() {
   await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
+  base = `http://127.0.0.1:${port}`;
   /** The sends that reached the fake, in order. */
   const sends = () => seen.filter((s) => s.method === 'POST' && s.path === `/api/partner/v3/chats/${CHAT}/messages`);
-  return { base: `http://127.0.0.1:${port}`, seen, sends, byKey, control, close: () => server.close() };
+  return { base, seen, sends, byKey, control, created, received, close: () => server.close() };
 }
 
 /** Linq's v3 webhook about the rep's sent message `id` (`message.sent`, `message.delivered`). */

@@ -6,6 +6,15 @@ import type {
   ThreadItem,
 } from './types';
 
+/** A file kept for a reply (`POST /api/uploads`). */
+export interface Upload {
+  upload_id: string;
+  filename: string;
+  content_type: string;
+  size_bytes: number;
+  local_url: string;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -78,10 +87,25 @@ export const api = {
   /** Starts a catch-up pass (202); its progress arrives on the stream as `event: sync`. */
   catchUp: () => request<SyncStatus>('POST', '/api/linq/sync', {}),
   /** Queues a reply (202 with its bubble); the same client id again is the same reply. */
-  sendReply: (chatId: string, body: { text: string; client_id: string; reply_to?: string | null }) =>
+  sendReply: (chatId: string, body: { text: string; client_id: string; reply_to?: string | null; attachments?: string[] }) =>
     request<Message>('POST', `/api/chats/${enc(chatId)}/messages`, body),
   retryReply: (clientId: string) => request<Message>('POST', `/api/outbox/${enc(clientId)}/retry`, {}),
   deleteReply: (clientId: string) => request<null>('DELETE', `/api/outbox/${enc(clientId)}`),
+  /** Keeps a file for a reply (its bytes, named in X-Filename); its upload id. */
+  upload: async (file: File): Promise<Upload> => {
+    const res = await fetch('/api/uploads', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { Accept: 'application/json', 'X-Filename': encodeURIComponent(file.name), 'Content-Type': file.type || 'application/octet-stream' },
+      body: file,
+    });
+    const body: unknown = await res.json().catch(() => null);
+    if (!res.ok) {
+      const message = body && typeof body === 'object' && 'error' in body && typeof body.error === 'string' ? body.error : `${res.status} ${res.statusText}`;
+      throw new ApiError(res.status, message);
+    }
+    return body as Upload;
+  },
   /** The chat's draft, or null when it has none. */
   draft: async (chatId: string): Promise<Draft | null> => {
     try {

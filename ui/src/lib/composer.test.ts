@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { canSend, debounce, keyAction, limit, MAX_TEXT, ReplyIdentity, statusText, withoutOlderCopy } from './composer';
+import { canSend, debounce, fileProblem, MAX_FILE_BYTES, keyAction, limit, MAX_TEXT, ReplyIdentity, statusText, withoutOlderCopy } from './composer';
 import { msg } from './testing/fixtures';
 
 const key = (over: Partial<Parameters<typeof keyAction>[0]> = {}) => ({ key: 'Enter', shiftKey: false, isComposing: false, ...over });
@@ -33,6 +33,17 @@ describe('the length limit', () => {
   });
   it('an empty or blank reply cannot be sent', () => {
     expect(canSend('  \n ')).toBe(false);
+  });
+});
+
+describe('attaching a file', () => {
+  it('is refused over Linq\'s 100 MB before anything is uploaded, and a file alone can be sent', () => {
+    expect(fileProblem({ name: 'plan.pdf', size: 2048 }, 0)).toBeNull();
+    expect(fileProblem({ name: 'film.mov', size: MAX_FILE_BYTES + 1 }, 0)).toBe('film.mov is 100.0 MB, over Linq\'s 100 MB limit for an attachment.');
+    expect(fileProblem({ name: 'x', size: 0 }, 0)).toBe('x is empty.');
+    expect(fileProblem({ name: 'y', size: 1 }, 10)).toContain('at most 10');
+    expect(canSend('', 1)).toBe(true);
+    expect(canSend('', 0)).toBe(false);
   });
 });
 

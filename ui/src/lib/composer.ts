@@ -11,6 +11,23 @@ export const MAX_TEXT = 10_000;
 export const SHOW_COUNT_FROM = 9_000;
 /** How long typing must pause before the draft is saved. */
 export const DRAFT_DELAY_MS = 400;
+/** Linq's largest attachment (a pre-uploaded media part, linq-api.md §5.1). */
+export const MAX_FILE_BYTES = 100 * 1024 * 1024;
+/** The most files one reply carries (the engine refuses more). */
+export const MAX_FILES = 10;
+
+/** Why a file cannot be attached, in one sentence, or null when it can. */
+export function fileProblem(file: { name: string; size: number }, attached: number): string | null {
+  if (attached >= MAX_FILES) return `A reply takes at most ${MAX_FILES} files.`;
+  if (file.size > MAX_FILE_BYTES) return `${file.name} is ${megabytes(file.size)}, over Linq's 100 MB limit for an attachment.`;
+  if (file.size === 0) return `${file.name} is empty.`;
+  return null;
+}
+
+export function megabytes(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
 /** How long after the last keystroke the rep counts as stopped typing. */
 export const TYPING_IDLE_MS = 5_000;
 
@@ -69,9 +86,9 @@ export function limit(text: string): Limit {
   };
 }
 
-/** Whether the text can be sent: something in it, within the limit. */
-export function canSend(text: string): boolean {
-  return text.trim().length > 0 && !limit(text).over;
+/** Whether the reply can be sent: text or a file, within the limit. */
+export function canSend(text: string, files = 0): boolean {
+  return (text.trim().length > 0 || files > 0) && !limit(text).over;
 }
 
 export function newClientId(): string {
