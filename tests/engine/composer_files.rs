@@ -255,6 +255,27 @@ fn a_v2_reply_with_a_file_sends_it_in_the_form() {
         let (status, thread) = server.get(&format!("/api/chats/{CHAT}/messages"));
         (status == 200 && !items(&thread).is_empty()).then_some(())
     });
+    for on in [true, true, false] {
+        let (status, answer) = server.post_api(
+            &format!("/api/chats/{CHAT}/typing"),
+            &json!({"typing": on}).to_string(),
+        );
+        assert_eq!(status, 202, "typing accepted: {answer}");
+    }
+    until("v2 got one start and one stop", || {
+        let calls: Vec<String> = fake
+            .seen()
+            .into_iter()
+            .filter(|s| s.path.contains("_typing"))
+            .map(|s| format!("{} {}", s.method, s.path))
+            .collect();
+        (calls
+            == [
+                format!("POST /api/partner/v2/chats/{CHAT}/start_typing"),
+                format!("DELETE /api/partner/v2/chats/{CHAT}/stop_typing"),
+            ])
+        .then_some(())
+    });
     let (status, kept) = upload(&server, "plan.pdf", PDF);
     assert_eq!(status, 201, "kept: {kept}");
     let upload_id = kept["upload_id"]

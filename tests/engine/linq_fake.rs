@@ -53,8 +53,8 @@ pub struct FakeLinq {
     pub sends: Arc<Mutex<Sends>>,
     /// v3 webhook subscriptions and lines (`linq_fake_v3.rs`).
     pub v3: V3State,
-    /// Attachment pre-uploads and the bytes PUT to them (`linq_fake_upload.rs`).
-    pub uploads: Arc<Mutex<crate::linq_fake_upload::Uploads>>,
+    /// Attachment pre-uploads and the bytes PUT to them (`linq_fake_compose.rs`).
+    pub uploads: Arc<Mutex<crate::linq_fake_compose::Uploads>>,
 }
 
 /// A request read off a socket: request line parts, lowercase headers, body.
@@ -202,7 +202,7 @@ impl FakeLinq {
             .lock()
             .unwrap()
             .answer(r, body.as_ref(), &self.base());
-        if let Some(answer) = upload {
+        if let Some(answer) = upload.or_else(|| crate::linq_fake_compose::typing(r)) {
             return answer;
         }
         if let Some(answer) = self.sends.lock().unwrap().answer(r, body.as_ref()) {

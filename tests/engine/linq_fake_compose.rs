@@ -1,6 +1,7 @@
-//! The fake Linq's attachment pre-upload (`linq-api.md` §7): `POST /api/partner/v3/attachments`
-//! answers an `attachment_id` and an `upload_url` on the fake itself with `required_headers`;
-//! `PUT` there takes the bytes. Both are recorded, so a test can check the exact requests.
+//! What the fake Linq answers the composer: attachment pre-upload (`linq-api.md` §7):
+//! `POST /api/partner/v3/attachments` answers an `attachment_id` and an `upload_url` on the fake
+//! itself with `required_headers`; `PUT` there takes the bytes. Both are recorded, so a test can
+//! check the exact requests. And the typing indicator (§6.3, §13), with its documented statuses.
 
 use std::collections::HashMap;
 
@@ -18,6 +19,19 @@ pub struct Uploads {
     pub created: Vec<Value>,
     /// The bytes and `Content-Type` PUT to each attachment's upload URL.
     pub received: HashMap<String, (Vec<u8>, Option<String>)>,
+}
+
+/// v3 `POST`/`DELETE .../chats/{id}/typing` (204), v2 `POST .../start_typing` (201) and
+/// `DELETE .../stop_typing` (204); `None` for any other request.
+pub fn typing(r: &Request) -> Option<Scripted> {
+    let path = r.target.split('?').next().unwrap_or_default();
+    let status = match (r.method.as_str(), path.rsplit('/').next()?) {
+        ("POST" | "DELETE", "typing") if path.starts_with("/api/partner/v3/chats/") => 204,
+        ("POST", "start_typing") if path.starts_with("/api/partner/v2/chats/") => 201,
+        ("DELETE", "stop_typing") if path.starts_with("/api/partner/v2/chats/") => 204,
+        _ => return None,
+    };
+    Some((status, vec![], String::new()))
 }
 
 impl Uploads {
