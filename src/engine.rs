@@ -184,6 +184,7 @@ impl Parts {
             linq_connection.clone(),
             ingest.clone(),
             store.clone(),
+            settings.data_dir.join(crate::attachments::FOLDER),
         );
         let api = Arc::new(ApiState {
             store: store.clone(),
@@ -204,6 +205,7 @@ impl Parts {
             attachments: Attachments::new(&settings.data_dir, settings.attachments),
             catch_up: catch_up.clone(),
             outbox,
+            typing: crate::linq_api::typing::Typing::start(linq_connection.clone()),
         });
         let linq = Arc::new(http::connect::ConnectState {
             connection: linq_connection,

@@ -7,6 +7,7 @@ pub mod attachments;
 pub mod auth;
 pub mod connect;
 pub mod demo;
+pub mod drafts;
 pub mod error;
 pub mod login_item;
 pub mod new_chat;
@@ -18,6 +19,8 @@ pub mod state;
 #[cfg(test)]
 mod ts_types;
 pub mod tunnel;
+pub mod typing;
+pub mod uploads;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -44,6 +47,9 @@ pub fn ui_router(
         .merge(attachments::router(api.clone()))
         .merge(outbox::router(api.clone()))
         .merge(reactions::router(api.clone()))
+        .merge(drafts::router(api.clone()))
+        .merge(typing::router(api.clone()))
+        .merge(uploads::router(api.clone()))
         .merge(api::router(api))
         .merge(connect::router(linq))
         .merge(demo::router(demo))

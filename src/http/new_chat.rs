@@ -109,6 +109,7 @@ fn queue_first(conn: &rusqlite::Connection, body: &NewChatBody) -> Result<String
             chat_id: chat_id.clone(),
             text: body.text.clone(),
             reply_to: None,
+            attachments: Vec::new(),
         };
         queue::enqueue(conn, &body.client_id, &reply, now)?;
         return Ok(chat_id);

@@ -83,14 +83,14 @@ pub(crate) fn items(thread: &Value) -> Vec<Value> {
 }
 
 /// The rep's own messages in the thread.
-fn mine(server: &Server) -> Vec<Value> {
+pub fn mine(server: &Server) -> Vec<Value> {
     items(&server.api(&format!("/api/chats/{CHAT}/messages")))
         .into_iter()
         .filter(|m| m["direction"] == "outbound")
         .collect()
 }
 
-fn reply(server: &Server, client_id: &str, text: &str) -> (u16, Value) {
+pub fn reply(server: &Server, client_id: &str, text: &str) -> (u16, Value) {
     server.post_api(
         &format!("/api/chats/{CHAT}/messages"),
         &json!({"text": text, "client_id": client_id}).to_string(),
@@ -98,7 +98,7 @@ fn reply(server: &Server, client_id: &str, text: &str) -> (u16, Value) {
 }
 
 /// Waits until the one reply in the thread has `status`; the reply.
-fn status_becomes(server: &Server, status: &str) -> Value {
+pub fn status_becomes(server: &Server, status: &str) -> Value {
     until(&format!("the reply is {status}"), || {
         let mine = mine(server);
         assert!(mine.len() <= 1, "never a second bubble: {mine:?}");
@@ -106,7 +106,7 @@ fn status_becomes(server: &Server, status: &str) -> Value {
     })
 }
 
-fn sends(fake: &FakeLinq) -> Vec<Seen> {
+pub fn sends(fake: &FakeLinq) -> Vec<Seen> {
     fake.seen()
         .into_iter()
         .filter(|s| s.method == "POST" && s.path.ends_with(&format!("/chats/{CHAT}/messages")))

@@ -64,6 +64,7 @@ pub fn enqueue(
         chat_id: chat_id.clone(),
         text: text.to_string(),
         reply_to: None,
+        attachments: Vec::new(),
     };
     let json = serde_json::to_string(&first).map_err(|e| StoreError::Invalid(e.to_string()))?;
     let inserted = conn

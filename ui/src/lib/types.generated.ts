@@ -248,3 +248,13 @@ export type Settings = { muted_chats: Array<string>, do_not_disturb: boolean, dn
  * customer may see. Off unless the rep turns it on (settings saved before it existed too).
  */
 read_receipts: boolean, };
+
+export type Draft = { chat_id: string, text: string, 
+/**
+ * The message id the reply quotes.
+ */
+reply_to: string | null, 
+/**
+ * When it was last saved (RFC 3339).
+ */
+updated_at: string, };
