@@ -9,8 +9,8 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use crate::harness::Server;
-use crate::linq_fake::{FakeLinq, TOKEN};
-use crate::outbox::{at, fake, items, mine, serve, status_becomes, until, ANN, CHAT, LINE};
+use crate::linq_fake::FakeLinq;
+use crate::outbox::{fake, mine, serve, status_becomes, until, CHAT};
 
 const PDF: &[u8] =
     b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
@@ -228,33 +228,13 @@ fn killed_after_the_commit_a_reply_with_a_file_reaches_linq_once_with_it() {
 fn a_v2_reply_with_a_file_sends_it_in_the_form() {
     let dir = tempfile::tempdir().unwrap();
     let fake = FakeLinq::start();
-    let base = fake.base();
-    let server = Server::start_with(
+    let server = crate::outbox::serve_v2_asked(
         dir.path(),
-        &[
-            ("LINQ_API_BASE", Some(&base)),
-            ("LINQ_API_VERSION", Some("v2")),
-            ("LINQ_INTEGRATION_TOKEN", Some(TOKEN)),
-            ("LINQ_INBOX_SYNC_RATE", Some("0")),
-            ("LINQ_WEBHOOK_SECRET", Some(crate::harness::SECRET)),
-        ],
-    );
-    let question = crate::harness::envelope(
-        "message.received",
+        &fake,
         "v2-evt-ask-file",
-        json!({"id": "902", "chat_id": CHAT, "text": "send me the plan?", "sent_at": at(3),
-               "from_phone": ANN, "service": "iMessage",
-               "chat_handles": [{"identifier": ANN, "is_me": false}, {"identifier": LINE, "is_me": true}]}),
+        "902",
+        "send me the plan?",
     );
-    assert_eq!(
-        server.post_signed(&question).0,
-        200,
-        "Ann's v2 message is stored"
-    );
-    until("the chat is in the inbox", || {
-        let (status, thread) = server.get(&format!("/api/chats/{CHAT}/messages"));
-        (status == 200 && !items(&thread).is_empty()).then_some(())
-    });
     for on in [true, true, false] {
         let (status, answer) = server.post_api(
             &format!("/api/chats/{CHAT}/typing"),

@@ -223,17 +223,7 @@ fn linq_s_webhook_before_its_answer_is_recorded_still_leaves_one_chat_and_one_bu
 fn a_v2_account_starts_a_conversation_with_v2_s_body() {
     let dir = tempfile::tempdir().unwrap();
     let fake = FakeLinq::start();
-    let base = fake.base();
-    let server = Server::start_with(
-        dir.path(),
-        &[
-            ("LINQ_API_BASE", Some(&base)),
-            ("LINQ_API_VERSION", Some("v2")),
-            ("LINQ_INTEGRATION_TOKEN", Some(TOKEN)),
-            ("LINQ_INBOX_SYNC_RATE", Some("0")),
-            ("LINQ_WEBHOOK_SECRET", Some(crate::harness::SECRET)),
-        ],
-    );
+    let server = crate::outbox::serve_v2(dir.path(), &fake);
     let (status, answer) = start(&server, SAM, KEY);
     assert_eq!(status, 202, "accepted: {answer}");
     named(&server, "7001");

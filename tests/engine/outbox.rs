@@ -63,6 +63,51 @@ pub(crate) fn serve(dir: &Path, fake: &FakeLinq, hook: Option<&str>) -> Server {
     server
 }
 
+/// The engine on a v2 account (`linq-api.md` §14: its own auth header, forms, numeric ids).
+pub(crate) fn serve_v2(dir: &Path, fake: &FakeLinq) -> Server {
+    let base = fake.base();
+    Server::start_with(
+        dir,
+        &[
+            ("LINQ_API_BASE", Some(&base)),
+            ("LINQ_API_VERSION", Some("v2")),
+            ("LINQ_INTEGRATION_TOKEN", Some(TOKEN)),
+            ("LINQ_INBOX_SYNC_RATE", Some("0")),
+            ("LINQ_WEBHOOK_SECRET", Some(crate::harness::SECRET)),
+        ],
+    )
+}
+
+/// [`serve_v2`] with Ann's question (Linq's id `message_id`) delivered by a signed v2 webhook
+/// and shown in her chat.
+pub(crate) fn serve_v2_asked(
+    dir: &Path,
+    fake: &FakeLinq,
+    event_id: &str,
+    message_id: &str,
+    text: &str,
+) -> Server {
+    let server = serve_v2(dir, fake);
+    let question = crate::harness::envelope(
+        "message.received",
+        event_id,
+        json!({"id": message_id, "chat_id": CHAT, "text": text, "sent_at": at(3),
+               "from_phone": ANN, "service": "iMessage",
+               "chat_handles": [{"identifier": ANN, "is_me": false},
+                                {"identifier": LINE, "is_me": true}]}),
+    );
+    assert_eq!(
+        server.post_signed(&question).0,
+        200,
+        "Ann's v2 message is stored"
+    );
+    until("the chat is in the inbox", || {
+        let (status, thread) = server.get(&format!("/api/chats/{CHAT}/messages"));
+        (status == 200 && !items(&thread).is_empty()).then_some(())
+    });
+    server
+}
+
 pub(crate) fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -464,34 +509,13 @@ fn linq_send_goes_through_the_outbox_and_a_refusal_is_one_sentence() {
 fn a_v2_account_sends_the_reply_as_a_form_with_its_key_once() {
     let dir = tempfile::tempdir().unwrap();
     let fake = FakeLinq::start();
-    let base = fake.base();
-    let server = Server::start_with(
+    let server = serve_v2_asked(
         dir.path(),
-        &[
-            ("LINQ_API_BASE", Some(&base)),
-            ("LINQ_API_VERSION", Some("v2")),
-            ("LINQ_INTEGRATION_TOKEN", Some(TOKEN)),
-            ("LINQ_INBOX_SYNC_RATE", Some("0")),
-            ("LINQ_WEBHOOK_SECRET", Some(crate::harness::SECRET)),
-        ],
-    );
-    let question = crate::harness::envelope(
-        "message.received",
+        &fake,
         "v2-evt-ask",
-        json!({"id": "901", "chat_id": CHAT, "text": "can we move the demo?",
-               "sent_at": at(3), "from_phone": ANN, "service": "iMessage",
-               "chat_handles": [{"identifier": ANN, "is_me": false},
-                                {"identifier": LINE, "is_me": true}]}),
+        "901",
+        "can we move the demo?",
     );
-    assert_eq!(
-        server.post_signed(&question).0,
-        200,
-        "Ann's v2 message is stored"
-    );
-    until("the chat is in the inbox", || {
-        let (status, thread) = server.get(&format!("/api/chats/{CHAT}/messages"));
-        (status == 200 && !items(&thread).is_empty()).then_some(())
-    });
     let key = "7c1d2e3f-4a5b-4c6d-8e7f-901a2b3c4d5e";
     let (status, first) = reply(&server, key, "Friday works");
     assert_eq!(status, 202, "a reply is accepted at once: {first}");

@@ -307,31 +307,13 @@ fn read_marks_reach_linq_only_with_the_setting_on_and_one_waits_per_chat() {
 fn a_v2_account_reacts_and_marks_read_on_v2_s_paths() {
     let dir = tempfile::tempdir().unwrap();
     let fake = FakeLinq::start();
-    let base = fake.base();
-    let server = Server::start_with(
+    let server = crate::outbox::serve_v2_asked(
         dir.path(),
-        &[
-            ("LINQ_API_BASE", Some(&base)),
-            ("LINQ_API_VERSION", Some("v2")),
-            ("LINQ_INTEGRATION_TOKEN", Some(TOKEN)),
-            ("LINQ_INBOX_SYNC_RATE", Some("0")),
-            ("LINQ_WEBHOOK_SECRET", Some(crate::harness::SECRET)),
-        ],
-    );
-    let question = crate::harness::envelope(
-        "message.received",
+        &fake,
         "v2-evt-ask",
-        json!({"id": "901", "chat_id": CHAT, "text": "can we move the demo?",
-               "sent_at": at(3), "from_phone": ANN, "service": "iMessage",
-               "chat_handles": [{"identifier": ANN, "is_me": false},
-                                {"identifier": LINE, "is_me": true}]}),
+        "901",
+        "can we move the demo?",
     );
-    assert_eq!(
-        server.post_signed(&question).0,
-        200,
-        "Ann's v2 message is stored"
-    );
-    server.wait_projected();
     let (status, _) = server.send_api("PUT", "/api/settings", Some(r#"{"read_receipts": true}"#));
     assert_eq!(status, 200, "read receipts on");
     let (status, message) = server.post_api(
