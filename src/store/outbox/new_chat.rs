@@ -66,14 +66,7 @@ pub fn enqueue(
         reply_to: None,
         attachments: Vec::new(),
     };
-    let json = serde_json::to_string(&first).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    let inserted = conn
-        .prepare_cached(
-            "INSERT INTO outbox (client_id, kind, chat_id, request, state, next_at, created_at)
-             VALUES (?1, 'message', ?2, ?3, 'pending', ?4, ?4) ON CONFLICT DO NOTHING",
-        )?
-        .execute(params![client_id, chat_id, json, now])?;
-    if inserted == 0 {
+    if !super::queue::insert(conn, client_id, "message", &chat_id, &first, now)? {
         return Ok(chat_id);
     }
     conn.prepare_cached(

@@ -33,6 +33,25 @@ pub struct OutboxRow {
     pub linq_id: Option<String>,
 }
 
+/// Inserts a pending queue row of `kind` unless `client_id` is queued already; whether it did.
+pub(crate) fn insert(
+    conn: &Connection,
+    client_id: &str,
+    kind: &str,
+    chat_id: &str,
+    request: &impl Serialize,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let json = serde_json::to_string(request).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO outbox (client_id, kind, chat_id, request, state, next_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![client_id, kind, chat_id, json, now])?;
+    Ok(inserted > 0)
+}
+
 /// Queues a reply and logs it, unless `client_id` is queued already (then nothing changes: the
 /// same client id again is the same reply). Returns whether this call queued it.
 pub fn enqueue(
@@ -41,14 +60,7 @@ pub fn enqueue(
     request: &Queued,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let json = serde_json::to_string(request).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    let inserted = conn
-        .prepare_cached(
-            "INSERT INTO outbox (client_id, kind, chat_id, request, state, next_at, created_at)
-             VALUES (?1, 'message', ?2, ?3, 'pending', ?4, ?4) ON CONFLICT DO NOTHING",
-        )?
-        .execute(params![client_id, request.chat_id, json, now])?;
-    if inserted == 0 {
+    if !insert(conn, client_id, "message", &request.chat_id, request, now)? {
         return Ok(false);
     }
     let change = OutboxChange::Queued {

@@ -48,14 +48,7 @@ pub fn enqueue(
     request: &ReactionRequest,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let json = serde_json::to_string(request).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    let inserted = conn
-        .prepare_cached(
-            "INSERT INTO outbox (client_id, kind, chat_id, request, state, next_at, created_at)
-             VALUES (?1, 'reaction', ?2, ?3, 'pending', ?4, ?4) ON CONFLICT DO NOTHING",
-        )?
-        .execute(params![client_id, request.chat_id, json, now])?;
-    if inserted == 0 {
+    if !super::queue::insert(conn, client_id, "reaction", &request.chat_id, request, now)? {
         return Ok(false);
     }
     let change = OutboxChange::Reacted {
