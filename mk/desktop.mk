@@ -37,4 +37,5 @@ icons:
 	rsvg-convert -w 512 -h 512 icons/src/app.svg -o icons/icon.png
 	rsvg-convert -w 64 -h 64 icons/src/tray.svg -o icons/tray.png
 	rsvg-convert -w 64 -h 64 icons/src/tray-unread.svg -o icons/tray-unread.png
+	rsvg-convert -w 64 -h 64 icons/src/tray-warning.svg -o icons/tray-warning.png
 	convert icons/32x32.png icons/128x128.png icons/icon.png -define icon:auto-resize=16,24,32,48,64,128,256 icons/icon.ico
