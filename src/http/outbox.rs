@@ -30,11 +30,13 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .with_state(state)
 }
 
+/// A reply as the UI sends it; `client_id` is the client's own (the same one again is the same
+/// reply).
 #[derive(Deserialize)]
 pub struct Reply {
-    text: String,
-    client_id: String,
-    reply_to: Option<String>,
+    pub text: String,
+    pub client_id: String,
+    pub reply_to: Option<String>,
 }
 
 /// `POST /api/chats/{chat_id}/messages`.
@@ -49,6 +51,18 @@ pub async fn send(
             format!("the reply must be JSON with text and client_id ({e})"),
         )
     })?;
+    let message = queue_reply(&s, chat_id, reply).await?;
+    Ok((StatusCode::ACCEPTED, Json(message)).into_response())
+}
+
+/// Queues `reply` in `chat_id` (committed before this returns) and wakes the sender; answers
+/// the message as the thread shows it, `status` `sending`. The one way into the outbox for a
+/// reply, whether the window or a notification's inline reply typed it.
+pub async fn queue_reply(
+    s: &Arc<ApiState>,
+    chat_id: String,
+    reply: Reply,
+) -> Result<serde_json::Value, ApiError> {
     check(&reply)?;
     let id = chat_id.clone();
     let exists = s
@@ -67,8 +81,7 @@ pub async fn send(
         .run(move |c| queue::enqueue(c, &client_id, &queued, now_millis()).map(|q| json!(q)))
         .await?;
     s.outbox.wake();
-    let message = bubble(&s, &reply.client_id).await?;
-    Ok((StatusCode::ACCEPTED, Json(message)).into_response())
+    bubble(s, &reply.client_id).await
 }
 
 /// The same reply, or none: a client id is 8 to 64 letters, digits, `-` or `_` (Linq's key).
