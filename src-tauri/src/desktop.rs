@@ -1,29 +1,25 @@
-//! Showing a decided notification on the freedesktop notification server (notify-rust), and
-//! opening its chat when it is clicked.
+//! Showing a decided notification on the freedesktop notification server (notify-rust), with
+//! the actions `actions.rs` offers for it. What the rep then does with it (a click, Reply, Mark
+//! as read, a typed reply) comes back as the server's signals, which `responses.rs` listens to
+//! for every notification at once.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Mutex;
 
 use linq_inbox::notify::{Kind, Notification};
-use tauri::AppHandle;
 
-use crate::window;
+use crate::actions::{self, Action, Caps};
+use crate::responses::Shown;
 
 const ICON: &[u8] = include_bytes!("../../icons/128x128.png");
-/// Each shown notification keeps a thread waiting for its click until it closes. Servers that
-/// keep notifications until dismissed could pile these up; past this many, new notifications
-/// are shown without waiting for a click.
-const MAX_WAITING: usize = 32;
 
 pub struct Desktop {
-    app: AppHandle,
     icon: Option<PathBuf>,
-    waiting: Arc<AtomicUsize>,
+    shown: Shown,
 }
 
 impl Desktop {
-    pub fn new(app: AppHandle, icon_dir: Option<PathBuf>) -> Desktop {
+    pub fn new(icon_dir: Option<PathBuf>, shown: Shown) -> Desktop {
         let icon = icon_dir.and_then(|dir| {
             let path = dir.join("linq-inbox-notification.png");
             // Written once per launch: a path works on every server, a themed icon name only
@@ -34,34 +30,25 @@ impl Desktop {
                 .map_err(|err| tracing::warn!(%err, "no notification icon"))
                 .ok()
         });
-        Desktop {
-            app,
-            icon,
-            waiting: Arc::new(AtomicUsize::new(0)),
-        }
+        Desktop { icon, shown }
     }
 
     /// Show `n` without blocking the caller: D-Bus calls run on a thread of their own.
     pub fn show(&self, n: Notification) {
-        let app = self.app.clone();
         let icon = self.icon.clone();
-        let waiting = self.waiting.clone();
+        let shown = self.shown.clone();
         let spawned = std::thread::Builder::new()
             .name("notification".into())
-            .spawn(move || show_blocking(app, icon, waiting, n));
+            .spawn(move || show_blocking(icon, &shown, n));
         if let Err(err) = spawned {
             tracing::warn!(%err, "could not start a notification thread");
         }
     }
 }
 
-fn show_blocking(
-    app: AppHandle,
-    icon: Option<PathBuf>,
-    waiting: Arc<AtomicUsize>,
-    n: Notification,
-) {
-    let body = if server_parses_markup() {
+fn show_blocking(icon: Option<PathBuf>, shown: &Shown, n: Notification) {
+    let caps = server_caps();
+    let body = if caps.markup {
         escape_markup(&n.body)
     } else {
         n.body.clone()
@@ -77,41 +64,53 @@ fn show_blocking(
             }
             .into(),
         ))
-        .hint(notify_rust::Hint::DesktopEntry("linq-inbox-desktop".into()))
-        .action("default", "Open");
+        .hint(notify_rust::Hint::DesktopEntry("linq-inbox-desktop".into()));
+    let offered = actions::offered(&n, caps);
+    for action in &offered {
+        os.action(action.key(), action.label());
+    }
+    if offered.contains(&Action::InlineReply) {
+        // Plasma's words inside its empty reply field.
+        os.hint(notify_rust::Hint::Custom(
+            "x-kde-reply-placeholder-text".into(),
+            format!("Reply to {}", n.title),
+        ));
+    }
     if let Some(icon) = icon.as_ref().and_then(|p| p.to_str()) {
         os.icon(icon);
     }
-    let handle = match os.show() {
-        Ok(handle) => handle,
-        Err(err) => {
-            tracing::warn!(%err, "the notification server refused a notification");
-            return;
+    match os.show() {
+        Ok(handle) => {
+            shown.insert(handle.id(), n.chat_id.clone());
+            tracing::info!(
+                kind = ?n.kind,
+                chat = n.chat_id.as_deref().unwrap_or(""),
+                id = handle.id(),
+                actions = offered.len(),
+                "notified"
+            );
         }
-    };
-    tracing::info!(kind = ?n.kind, chat = n.chat_id.as_deref().unwrap_or(""), "notified");
-    if waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
-        waiting.fetch_sub(1, Ordering::SeqCst);
-        return;
+        Err(err) => tracing::warn!(%err, "the notification server refused a notification"),
     }
-    handle.wait_for_action(|action| {
-        if action == "default" {
-            window::open_chat(&app, n.chat_id.as_deref());
-        }
-    });
-    waiting.fetch_sub(1, Ordering::SeqCst);
 }
 
-/// Whether the server renders `<b>`-style markup in bodies: then message text must be escaped,
-/// or "<b>FREE</b>" from a stranger would show bold and "&amp;" would lose its meaning.
-fn server_parses_markup() -> bool {
-    static MARKUP: OnceLock<bool> = OnceLock::new();
-    *MARKUP.get_or_init(|| {
-        notify_rust::get_capabilities()
-            .map(|caps| caps.iter().any(|c| c == "body-markup"))
-            // Unknown: escaping is the safe guess; at worst an "&" shows as "&amp;".
-            .unwrap_or(true)
-    })
+/// What the notification server can do, asked once it answers: until then (a server that
+/// starts after the app, at login) every notification asks again.
+fn server_caps() -> Caps {
+    static CAPS: Mutex<Option<Caps>> = Mutex::new(None);
+    let mut known = CAPS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(caps) = *known {
+        return caps;
+    }
+    match notify_rust::get_capabilities() {
+        Ok(list) => *known.insert(Caps::from_list(&list)),
+        Err(err) => {
+            tracing::debug!(%err, "the notification server did not say what it can do");
+            Caps::UNKNOWN
+        }
+    }
 }
 
 /// The body as the freedesktop markup subset reads it: `&`, `<` and `>` as entities.

@@ -8,11 +8,13 @@
 //! notification server.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod actions;
 mod desktop;
 mod login_item;
 mod notifier;
 #[cfg(target_os = "linux")]
 mod rendering;
+mod responses;
 mod tray;
 mod window;
 
