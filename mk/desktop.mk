@@ -2,7 +2,8 @@
 # desktop end-to-end test, the installable bundle, and the icons.
 
 DESKTOP_APT := libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev \
-	libsoup-3.0-dev xvfb xauth dbus-x11 dunst webkit2gtk-driver xdg-utils imagemagick xdotool x11-utils
+	libsoup-3.0-dev xvfb xauth dbus-x11 dunst webkit2gtk-driver xdg-utils imagemagick xdotool x11-utils \
+	python3-dbus python3-gi
 DESKTOP_BIN := target/debug/linq-inbox-desktop
 
 .PHONY: desktop-deps desktop-build desktop-run desktop-test icons
