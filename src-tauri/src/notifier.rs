@@ -32,7 +32,9 @@ pub async fn run(
     let mut policy = Policy::default();
     // Listening before the first notification shows, so no action on it is missed.
     let shown = Shown::default();
+    let mut bus = None;
     if let Some(responses) = Responses::subscribe().await {
+        bus = Some(responses.connection());
         tauri::async_runtime::spawn(responses.run(
             app.clone(),
             engine.clone(),
@@ -40,7 +42,7 @@ pub async fn run(
             stop.clone(),
         ));
     }
-    let desktop = Desktop::new(app.path().app_cache_dir().ok(), shown);
+    let desktop = Desktop::new(bus, app.path().app_cache_dir().ok(), shown);
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut ticks_since_refresh = UNREAD_REFRESH_TICKS;

@@ -2,9 +2,10 @@
 //! (`ActionInvoked`, `NotificationReplied`, `NotificationClosed` on the session bus), for every
 //! notification the app shows, instead of a thread waiting on each one.
 //!
-//! notify-rust shows notifications but knows nothing of `NotificationReplied` (KDE Plasma's
-//! inline reply), so the signals are read here with zbus, the D-Bus library notify-rust itself
-//! uses. Signals are broadcast: those about other apps' notifications name ids the app never
+//! notify-rust knows nothing of `NotificationReplied` (KDE Plasma's inline reply) and sends each
+//! notification on a connection of its own, so the shell speaks the freedesktop protocol itself
+//! with zbus: this connection shows the notifications (`desktop.rs`) and receives their signals.
+//! Signals about other apps' notifications (servers that broadcast them) name ids the app never
 //! showed and are ignored.
 
 use std::collections::VecDeque;
@@ -27,9 +28,12 @@ const INTERFACE: &str = "org.freedesktop.Notifications";
 /// until dismissed) would otherwise grow the list for as long as the app runs.
 const KEEP: usize = 256;
 
-/// The app's notifications on screen: server id → the chat each is about.
+/// A notification the app showed: the server's id and the chat it is about.
+type ShownOne = (u32, Option<String>);
+
+/// The app's notifications on screen, oldest first.
 #[derive(Clone, Default)]
-pub struct Shown(Arc<Mutex<VecDeque<(u32, Option<String>)>>>);
+pub struct Shown(Arc<Mutex<VecDeque<ShownOne>>>);
 
 /// A signal from the notification server about one notification.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,6 +116,11 @@ impl Responses {
             .ok()
     }
 
+    /// The connection notifications are shown on, so their signals come back here.
+    pub fn connection(&self) -> Connection {
+        self.connection.clone()
+    }
+
     /// Answers signals until the app stops.
     pub async fn run(
         mut self,
@@ -185,18 +194,19 @@ async fn act(app: &AppHandle, engine: &Engine, connection: &Connection, id: u32,
     }
 }
 
+/// A method of the notification server.
+pub async fn call<B>(connection: &Connection, method: &str, body: &B) -> zbus::Result<Message>
+where
+    B: serde::Serialize + zbus::zvariant::DynamicType,
+{
+    connection
+        .call_method(Some(BUS_NAME), PATH, Some(INTERFACE), method, body)
+        .await
+}
+
 /// Takes the notification off screen (servers that keep it after an action, like Plasma).
 async fn close(connection: &Connection, id: u32) {
-    let closed = connection
-        .call_method(
-            Some(BUS_NAME),
-            PATH,
-            Some(INTERFACE),
-            "CloseNotification",
-            &(id,),
-        )
-        .await;
-    if let Err(err) = closed {
+    if let Err(err) = call(connection, "CloseNotification", &(id,)).await {
         tracing::debug!(%err, "the notification server did not close a notification");
     }
 }
