@@ -186,6 +186,7 @@ impl Parts {
             linq_connection.clone(),
             ingest.clone(),
             store.clone(),
+            settings.data_dir.join(crate::attachments::FOLDER),
         );
         let api = Arc::new(ApiState {
             store: store.clone(),
@@ -206,6 +207,7 @@ impl Parts {
             attachments: Attachments::new(&settings.data_dir, settings.attachments),
             catch_up: catch_up.clone(),
             outbox,
+            typing: crate::linq_api::typing::Typing::start(linq_connection.clone()),
         });
         let linq = Arc::new(http::connect::ConnectState {
             connection: linq_connection,
@@ -443,6 +445,7 @@ impl Engine {
             text: text.to_string(),
             client_id: client_id.clone(),
             reply_to: None,
+            attachments: Vec::new(),
         };
         http::outbox::queue_reply(&self.api, chat_id.to_string(), reply).await?;
         Ok(client_id)

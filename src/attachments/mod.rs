@@ -56,6 +56,11 @@ impl Attachments {
         is_sha256(sha256).then(|| self.dir.join(sha256))
     }
 
+    /// The folder the files are kept in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Looks at the queue again now.
     pub fn wake(&self) {
         self.wake.notify_one();

@@ -42,6 +42,7 @@ pub async fn run(
     )?;
     let client_id = outbox::new_client_id();
     let request = Queued {
+        attachments: Vec::new(),
         chat_id: chat,
         text,
         reply_to,
@@ -50,7 +51,8 @@ pub async fn run(
     ingest
         .run(move |c| queue::enqueue(c, &id, &request, now_millis()).map(|q| serde_json::json!(q)))
         .await?;
-    Outbox::start(connection.clone(), ingest.clone(), store.clone()).wake();
+    let kept = connection.data_dir.join(linq_inbox::attachments::FOLDER);
+    Outbox::start(connection.clone(), ingest.clone(), store.clone(), kept).wake();
     let row = wait_for_answer(&store, &client_id).await?;
     report(&row, json)
 }

@@ -7,6 +7,7 @@ pub mod attachments;
 pub mod auth;
 pub mod connect;
 pub mod demo;
+pub mod drafts;
 pub mod error;
 pub mod login_item;
 pub mod outbox;
@@ -16,6 +17,8 @@ pub mod state;
 #[cfg(test)]
 mod ts_types;
 pub mod tunnel;
+pub mod typing;
+pub mod uploads;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -41,6 +44,9 @@ pub fn ui_router(
         .route("/login", get(auth::login).with_state(auth.clone()))
         .merge(attachments::router(api.clone()))
         .merge(outbox::router(api.clone()))
+        .merge(drafts::router(api.clone()))
+        .merge(typing::router(api.clone()))
+        .merge(uploads::router(api.clone()))
         .merge(api::router(api))
         .merge(connect::router(linq))
         .merge(demo::router(demo))

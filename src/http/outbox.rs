@@ -37,6 +37,9 @@ pub struct Reply {
     pub text: String,
     pub client_id: String,
     pub reply_to: Option<String>,
+    /// Upload ids of files kept by `POST /api/uploads`.
+    #[serde(default)]
+    pub attachments: Vec<String>,
 }
 
 /// `POST /api/chats/{chat_id}/messages`.
@@ -71,16 +74,24 @@ pub async fn queue_reply(
     if !exists {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "no such chat"));
     }
+    let attachments = super::uploads::resolve(s, reply.attachments.clone()).await?;
     let client_id = reply.client_id.clone();
+    let chat = chat_id.clone();
     let queued = Queued {
         chat_id,
         text: reply.text,
         reply_to: reply.reply_to.filter(|r| !r.is_empty()),
+        attachments,
     };
     s.ingest
-        .run(move |c| queue::enqueue(c, &client_id, &queued, now_millis()).map(|q| json!(q)))
+        .run(move |c| {
+            // The reply leaves the composer: its draft goes in the same transaction.
+            crate::store::drafts::clear(c, &queued.chat_id)?;
+            queue::enqueue(c, &client_id, &queued, now_millis()).map(|q| json!(q))
+        })
         .await?;
     s.outbox.wake();
+    s.typing.replied(&chat);
     bubble(s, &reply.client_id).await
 }
 
@@ -97,7 +108,7 @@ fn check(reply: &Reply) -> Result<(), ApiError> {
             "client_id must be 8 to 64 letters, digits, - or _ (a UUID)",
         ));
     }
-    if reply.text.trim().is_empty() {
+    if reply.text.trim().is_empty() && reply.attachments.is_empty() {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "the reply is empty"));
     }
     if reply.text.chars().count() > MAX_TEXT {

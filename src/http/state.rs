@@ -30,6 +30,8 @@ pub struct ApiState {
     pub catch_up: crate::linq_api::sync::CatchUp,
     /// The rep's replies: wake the sender when one was queued.
     pub outbox: crate::linq_api::outbox::Outbox,
+    /// The rep's typing, forwarded to Linq (best effort).
+    pub typing: crate::linq_api::typing::Typing,
 }
 
 /// What the status screen shows about the configuration.

@@ -5,6 +5,7 @@
 use ts_rs::TS;
 
 use crate::feed::{ActivityItem, ActivityPage, FeedData, TypingState};
+use crate::store::drafts::Draft;
 use crate::store::settings::{NotifyEvents, Theme, UiSettings};
 use crate::store::sync::SyncStatus;
 use crate::store::views::*;
@@ -62,6 +63,7 @@ fn declarations() -> Vec<String> {
         Theme,
         NotifyEvents,
         UiSettings,
+        Draft,
     ]
 }
 

@@ -78,6 +78,8 @@ pub enum OutboxChange {
         chat_id: String,
         text: String,
         reply_to: Option<ReplyTo>,
+        /// Files the rep attached (their upload ids as attachment ids: the local copies).
+        attachments: Vec<Attachment>,
     },
     /// Linq accepted it and named it `linq_id`.
     Sent { linq_id: String },

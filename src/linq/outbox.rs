@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::{typed, EventError};
-use super::model::{Fact, OutboxChange, OutboxFact, ReplyTo};
+use super::model::{Attachment, Fact, OutboxChange, OutboxFact, ReplyTo};
 
 /// The log's event types of the outbox, all beginning with [`PREFIX`].
 pub const PREFIX: &str = "linq_inbox.outbox_";
@@ -30,12 +30,18 @@ pub fn envelope(client_id: &str, change: &OutboxChange, at: i64) -> (String, &'s
             chat_id,
             text,
             reply_to,
-        } => (
-            QUEUED,
-            json!({"chat_id": chat_id, "text": text,
-                   "reply_to": reply_to.as_ref().map(|r| json!({"message_id": r.message_id, "part_index": r.part_index}))}),
-            false,
-        ),
+            attachments,
+        } => {
+            let mut data = json!({"chat_id": chat_id, "text": text,
+                   "reply_to": reply_to.as_ref().map(|r| json!({"message_id": r.message_id, "part_index": r.part_index}))});
+            if !attachments.is_empty() {
+                data["attachments"] = attachments
+                    .iter()
+                    .map(|a| json!({"id": a.id, "filename": a.filename, "mime_type": a.mime_type}))
+                    .collect();
+            }
+            (QUEUED, data, false)
+        }
         OutboxChange::Sent { linq_id } => (SENT, json!({"linq_id": linq_id}), false),
         OutboxChange::Failed { error } => (FAILED, json!({"error": error}), true),
         OutboxChange::Retried => (RETRIED, json!({}), true),
@@ -66,6 +72,15 @@ struct Wire {
     reply_to: Option<WireReply>,
     linq_id: Option<String>,
     error: Option<String>,
+    #[serde(default)]
+    attachments: Vec<WireFile>,
+}
+
+#[derive(Deserialize)]
+struct WireFile {
+    id: Option<String>,
+    filename: Option<String>,
+    mime_type: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -96,6 +111,16 @@ fn fact(event_type: &str, data: &Value) -> Result<Fact, EventError> {
                 message_id: r.message_id,
                 part_index: r.part_index,
             }),
+            attachments: w
+                .attachments
+                .into_iter()
+                .map(|f| Attachment {
+                    id: f.id,
+                    url: None,
+                    filename: f.filename,
+                    mime_type: f.mime_type,
+                })
+                .collect(),
         },
         SENT => OutboxChange::Sent {
             linq_id: w.linq_id.ok_or_else(|| missing("linq_id"))?,
@@ -127,6 +152,12 @@ mod tests {
                     message_id: "m9".into(),
                     part_index: Some(0),
                 }),
+                attachments: vec![Attachment {
+                    id: Some("upload-1".into()),
+                    url: None,
+                    filename: Some("plan.pdf".into()),
+                    mime_type: Some("application/pdf".into()),
+                }],
             },
             OutboxChange::Sent {
                 linq_id: "L1".into(),
@@ -159,6 +190,7 @@ mod tests {
             chat_id: "c".into(),
             text: "t".into(),
             reply_to: None,
+            attachments: Vec::new(),
         };
         assert_eq!(
             envelope("k", &queued, 1).0,

@@ -24,6 +24,8 @@ pub mod send;
 pub mod subscriptions_v3;
 pub mod sync;
 pub mod token;
+pub mod typing;
+pub mod upload;
 
 pub use client::{LinqApiError, LinqClient, Subscription, SubscriptionRequest};
 pub use connection::{ConnectError, ConnectSettings};

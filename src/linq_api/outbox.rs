@@ -40,7 +40,13 @@ pub struct Outbox {
 
 impl Outbox {
     /// Starts the sender on the current tokio runtime; it sends whatever a previous run left.
-    pub fn start(connection: ConnectSettings, ingest: Ingest, store: Store) -> Outbox {
+    /// `kept` is the data folder's attachment store, where attached files wait.
+    pub fn start(
+        connection: ConnectSettings,
+        ingest: Ingest,
+        store: Store,
+        kept: std::path::PathBuf,
+    ) -> Outbox {
         let wake = Arc::new(Notify::new());
         let sender = Sender {
             connection,
@@ -48,6 +54,7 @@ impl Outbox {
             store,
             wake: wake.clone(),
             recent: HashMap::new(),
+            kept,
         };
         tokio::spawn(sender.run());
         Outbox { wake }
@@ -66,6 +73,8 @@ struct Sender {
     wake: Arc<Notify>,
     /// When replies went to each chat in the last minute.
     recent: HashMap<String, VecDeque<Instant>>,
+    /// The attachment store the rep's files are read from.
+    kept: std::path::PathBuf,
 }
 
 /// What one try ended in.
@@ -123,7 +132,10 @@ impl Sender {
                 .await;
         }
         test_hook("abort-before-send");
-        let outcome = match rest.send_message(&row.request, &row.client_id).await {
+        let outcome = match rest
+            .send_message(&row.request, &row.client_id, &self.kept)
+            .await
+        {
             Ok(id) => Outcome::Sent(id),
             Err(e) => classify(e, row.tries),
         };

@@ -84,6 +84,17 @@ pub struct Rest {
 enum Body<'a> {
     Json(&'a Value),
     Multipart(&'a [(&'a str, String)]),
+    /// A form with files (v2's send with attachments).
+    MultipartFiles(&'a [(&'a str, String)], &'a [FilePart]),
+}
+
+/// A file in a `multipart/form-data` body: the field name, the file's name, type and bytes.
+#[derive(Debug, Clone)]
+pub struct FilePart {
+    pub field: String,
+    pub filename: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Rest {
@@ -166,6 +177,33 @@ impl Rest {
     ) -> Result<Value, LinqApiError> {
         self.call(Method::POST, path, &[], Some(Body::Multipart(fields)))
             .await
+    }
+
+    /// `POST path` with a `multipart/form-data` body of text `fields` and `files`, the JSON
+    /// answer.
+    pub async fn post_multipart_files(
+        &self,
+        path: &str,
+        fields: &[(&str, String)],
+        files: &[FilePart],
+    ) -> Result<Value, LinqApiError> {
+        self.call(
+            Method::POST,
+            path,
+            &[],
+            Some(Body::MultipartFiles(fields, files)),
+        )
+        .await
+    }
+
+    /// The HTTP client and its timeout, for a call outside the partner API (an upload URL).
+    pub(super) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// A transport failure as a sentence.
+    pub(super) fn transport_error(&self, e: reqwest::Error) -> LinqApiError {
+        self.transport(e)
     }
 
     /// One call about webhook subscriptions (v2's and v3's alike); a 404 naming subscription
@@ -266,6 +304,23 @@ impl Rest {
                     .fold(reqwest::multipart::Form::new(), |form, (name, value)| {
                         form.text(name.to_string(), value.clone())
                     });
+                request.multipart(form)
+            }
+            Some(Body::MultipartFiles(fields, files)) => {
+                let form = fields
+                    .iter()
+                    .fold(reqwest::multipart::Form::new(), |form, (name, value)| {
+                        form.text(name.to_string(), value.clone())
+                    });
+                let form = files.iter().try_fold(form, |form, f| {
+                    reqwest::multipart::Part::bytes(f.bytes.clone())
+                        .file_name(f.filename.clone())
+                        .mime_str(&f.content_type)
+                        .map(|part| form.part(f.field.clone(), part))
+                        .map_err(|e| LinqApiError::Rejected {
+                            message: format!("the file {:?} cannot be sent ({e})", f.filename),
+                        })
+                })?;
                 request.multipart(form)
             }
             None => request,

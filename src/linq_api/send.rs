@@ -11,13 +11,20 @@ use crate::config::linq::ApiVersion;
 use crate::store::outbox::Queued;
 
 impl Rest {
-    /// Sends `reply` with idempotency key `key`; Linq's id for the message.
-    pub async fn send_message(&self, reply: &Queued, key: &str) -> Result<String, LinqApiError> {
+    /// Sends `reply` with idempotency key `key`, its files read from `kept` (the data folder's
+    /// attachment store); Linq's id for the message.
+    pub async fn send_message(
+        &self,
+        reply: &Queued,
+        key: &str,
+        kept: &std::path::Path,
+    ) -> Result<String, LinqApiError> {
         let chat = path_segment(&reply.chat_id)?;
         let answer = match self.version() {
             ApiVersion::V3 => {
+                let media = self.upload_all(&reply.attachments, kept).await?;
                 let path = self.partner_path(&format!("chats/{chat}/messages"));
-                self.post(&path, &v3_body(reply, key)).await?
+                self.post(&path, &v3_body(reply, key, &media)).await?
             }
             // v2 takes a form (`linq-api.md` §14) and has no reply-to.
             ApiVersion::V2 => {
@@ -26,7 +33,12 @@ impl Rest {
                     ("message[text]", reply.text.clone()),
                     ("message[idempotency_key]", key.to_string()),
                 ];
-                self.post_multipart(&path, &fields).await?
+                if reply.attachments.is_empty() {
+                    self.post_multipart(&path, &fields).await?
+                } else {
+                    let files = super::upload::v2_parts(&reply.attachments, kept).await?;
+                    self.post_multipart_files(&path, &fields, &files).await?
+                }
             }
         };
         sent_id(&answer).ok_or_else(|| LinqApiError::BadAnswer {
@@ -35,9 +47,18 @@ impl Rest {
     }
 }
 
-fn v3_body(reply: &Queued, key: &str) -> Value {
+fn v3_body(reply: &Queued, key: &str, media: &[String]) -> Value {
+    let mut parts = Vec::new();
+    if !reply.text.is_empty() {
+        parts.push(json!({"type": "text", "value": reply.text}));
+    }
+    parts.extend(
+        media
+            .iter()
+            .map(|id| json!({"type": "media", "attachment_id": id})),
+    );
     let mut message = json!({
-        "parts": [{"type": "text", "value": reply.text}],
+        "parts": parts,
         "idempotency_key": key,
     });
     if let Some(target) = &reply.reply_to {
@@ -59,7 +80,7 @@ fn sent_id(answer: &Value) -> Option<String> {
 }
 
 /// An id as one path segment: Linq's ids are UUIDs or numbers, never a path.
-fn path_segment(id: &str) -> Result<&str, LinqApiError> {
+pub(super) fn path_segment(id: &str) -> Result<&str, LinqApiError> {
     let fits = !id.is_empty()
         && id
             .chars()
@@ -102,8 +123,9 @@ mod tests {
             chat_id: "c".into(),
             text: "Friday works".into(),
             reply_to: Some("m9".into()),
+            attachments: Vec::new(),
         };
-        let body = v3_body(&reply, "k1");
+        let body = v3_body(&reply, "k1", &["att-1".to_string()]);
         assert_eq!(
             body["message"]["idempotency_key"], "k1",
             "the key is the client's id"
@@ -115,6 +137,11 @@ mod tests {
         assert_eq!(
             body["message"]["parts"][0]["value"], "Friday works",
             "the text part"
+        );
+        assert_eq!(
+            body["message"]["parts"][1],
+            json!({"type": "media", "attachment_id": "att-1"}),
+            "a pre-uploaded file is a media part after the text"
         );
     }
 

@@ -13,6 +13,7 @@ pub mod calls;
 pub mod chat_list;
 pub mod chats;
 pub mod contacts;
+pub mod drafts;
 pub mod fts;
 pub mod log;
 pub mod messages;
@@ -29,6 +30,7 @@ pub mod search;
 pub mod settings;
 pub mod sync;
 pub mod thread;
+pub mod uploads;
 pub mod views;
 
 use std::path::{Path, PathBuf};

@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_attachment_files.sql"),
     include_str!("migrations/0009_message_tie.sql"),
     include_str!("migrations/0010_outbox.sql"),
+    include_str!("migrations/0011_composer.sql"),
 ];
 
 /// The schema version this build writes.

@@ -717,7 +717,8 @@ def phase_b(args, tmp, dunst):
 
 def notification_actions(wd, linq, dunst):
     """A message's notification offers Reply and Mark as read in dunst's menu; Reply opens the
-    window on the thread's composer, Mark as read leaves the chat with nothing unread."""
+    window on the thread with the composer (`#composer`) focused, Mark as read leaves the chat
+    with nothing unread."""
     wd.js("location.hash = '#/chats'")
     dunst.new()
     linq.post(message("e2e-dana", "Dana Whitfield", "+15550100007", "Could you confirm Thursday?"))
@@ -733,8 +734,11 @@ def notification_actions(wd, linq, dunst):
     wait_for("the Reply action's route", lambda: wd.js("return location.hash") == "#/chats/e2e-dana/reply", 10)
     landed = time.monotonic() - t0
     wait_for("the thread under the composer", lambda: "Could you confirm Thursday?" in page_text(wd), 10)
+    wait_for("the composer focused", lambda: wd.js("return document.activeElement && document.activeElement.id") == "composer", 10)
+    focused = time.monotonic() - t0
     results["reply_action_to_thread_s"] = round(landed, 2)
-    check(True, f"Reply opens the window on that thread, #/chats/e2e-dana/reply, {landed:.2f}s after the menu pick")
+    results["reply_action_to_composer_focus_s"] = round(focused, 2)
+    check(True, f"Reply opens the window on that thread, #/chats/e2e-dana/reply, {landed:.2f}s after the menu pick, the composer focused at {focused:.2f}s")
 
     wd.js("location.hash = '#/chats'")
     dunst.new()

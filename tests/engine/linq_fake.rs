@@ -53,6 +53,8 @@ pub struct FakeLinq {
     pub sends: Arc<Mutex<Sends>>,
     /// v3 webhook subscriptions and lines (`linq_fake_v3.rs`).
     pub v3: V3State,
+    /// Attachment pre-uploads and the bytes PUT to them (`linq_fake_compose.rs`).
+    pub uploads: Arc<Mutex<crate::linq_fake_compose::Uploads>>,
 }
 
 /// A request read off a socket: request line parts, lowercase headers, body.
@@ -195,6 +197,14 @@ impl FakeLinq {
             content_type: r.header("content-type"),
             body: body.clone(),
         });
+        let upload = self
+            .uploads
+            .lock()
+            .unwrap()
+            .answer(r, body.as_ref(), &self.base());
+        if let Some(answer) = upload.or_else(|| crate::linq_fake_compose::typing(r)) {
+            return answer;
+        }
         if let Some(answer) = self.sends.lock().unwrap().answer(r, body.as_ref()) {
             return answer;
         }
@@ -437,6 +447,26 @@ fn form_fields(r: &Request) -> Option<Value> {
             continue;
         };
         let value = Value::String(value.trim_end_matches("\r\n").to_string());
+        // A file field (`message[attachments][]`): a list of {filename, content} under `attachments`.
+        if let Some(list) = name.strip_suffix("[]") {
+            let filename = head
+                .split("filename=\"")
+                .nth(1)
+                .and_then(|n| n.split('"').next());
+            let (outer, inner) = list.split_once('[').unwrap_or((list, ""));
+            let slot = out
+                .entry(outer.to_string())
+                .or_insert_with(|| Value::Object(serde_json::Map::new()));
+            if let Value::Object(map) = slot {
+                let files = map
+                    .entry(inner.trim_end_matches(']').to_string())
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                if let Value::Array(files) = files {
+                    files.push(json!({"filename": filename, "content": value}));
+                }
+            }
+            continue;
+        }
         match name.split_once('[') {
             Some((outer, inner)) => {
                 let inner = inner.trim_end_matches(']').to_string();

@@ -5,6 +5,8 @@
 mod abuse;
 mod attachments;
 mod auth;
+mod composer;
+mod composer_files;
 mod contracts;
 mod crash;
 mod disk_full;
@@ -16,6 +18,7 @@ mod linq_connect;
 mod linq_connect_v3;
 mod linq_fake;
 mod linq_fake_account;
+mod linq_fake_compose;
 mod linq_fake_send;
 mod linq_fake_v3;
 mod linq_sync;

@@ -10,22 +10,22 @@ use crate::harness::Server;
 use crate::linq_fake::{Account, FakeLinq, Seen, TOKEN};
 use crate::linq_fake_send::error;
 
-const LINE: &str = "+14155550100";
-const ANN: &str = "+14155550101";
-const CHAT: &str = "c-ann";
+pub const LINE: &str = "+14155550100";
+pub const ANN: &str = "+14155550101";
+pub const CHAT: &str = "c-ann";
 
-fn at(minutes_ago: i64) -> String {
+pub fn at(minutes_ago: i64) -> String {
     (chrono::Utc::now() - chrono::Duration::minutes(minutes_ago))
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-fn handle(h: &str, is_me: bool) -> Value {
+pub fn handle(h: &str, is_me: bool) -> Value {
     json!({"id": format!("h-{h}"), "handle": h, "is_me": is_me, "service": "iMessage",
            "joined_at": at(10_000)})
 }
 
 /// A fake Linq (v3) whose account has one chat with Ann and her question in it.
-fn fake() -> FakeLinq {
+pub fn fake() -> FakeLinq {
     let mut account = Account::new("v3", vec![LINE.into()]);
     let chat = json!({"id": CHAT, "created_at": at(100), "updated_at": at(1), "is_group": false,
         "display_name": "Ann", "handles": [handle(LINE, true), handle(ANN, false)],
@@ -43,7 +43,7 @@ fn fake() -> FakeLinq {
 }
 
 /// The engine on `fake`, speaking v3, with the chat caught up; `hook` sets the outbox's test hook.
-fn serve(dir: &Path, fake: &FakeLinq, hook: Option<&str>) -> Server {
+pub fn serve(dir: &Path, fake: &FakeLinq, hook: Option<&str>) -> Server {
     let base = fake.base();
     let server = Server::start_with(
         dir,
@@ -63,7 +63,7 @@ fn serve(dir: &Path, fake: &FakeLinq, hook: Option<&str>) -> Server {
     server
 }
 
-fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+pub fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(v) = f() {
@@ -74,7 +74,7 @@ fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-fn items(thread: &Value) -> Vec<Value> {
+pub fn items(thread: &Value) -> Vec<Value> {
     thread["items"]
         .as_array()
         .or_else(|| thread["messages"].as_array())
@@ -83,14 +83,14 @@ fn items(thread: &Value) -> Vec<Value> {
 }
 
 /// The rep's own messages in the thread.
-fn mine(server: &Server) -> Vec<Value> {
+pub fn mine(server: &Server) -> Vec<Value> {
     items(&server.api(&format!("/api/chats/{CHAT}/messages")))
         .into_iter()
         .filter(|m| m["direction"] == "outbound")
         .collect()
 }
 
-fn reply(server: &Server, client_id: &str, text: &str) -> (u16, Value) {
+pub fn reply(server: &Server, client_id: &str, text: &str) -> (u16, Value) {
     server.post_api(
         &format!("/api/chats/{CHAT}/messages"),
         &json!({"text": text, "client_id": client_id}).to_string(),
@@ -98,7 +98,7 @@ fn reply(server: &Server, client_id: &str, text: &str) -> (u16, Value) {
 }
 
 /// Waits until the one reply in the thread has `status`; the reply.
-fn status_becomes(server: &Server, status: &str) -> Value {
+pub fn status_becomes(server: &Server, status: &str) -> Value {
     until(&format!("the reply is {status}"), || {
         let mine = mine(server);
         assert!(mine.len() <= 1, "never a second bubble: {mine:?}");
@@ -106,7 +106,7 @@ fn status_becomes(server: &Server, status: &str) -> Value {
     })
 }
 
-fn sends(fake: &FakeLinq) -> Vec<Seen> {
+pub fn sends(fake: &FakeLinq) -> Vec<Seen> {
     fake.seen()
         .into_iter()
         .filter(|s| s.method == "POST" && s.path.ends_with(&format!("/chats/{CHAT}/messages")))

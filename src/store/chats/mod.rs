@@ -4,6 +4,7 @@
 
 pub mod project;
 pub mod read;
+pub mod service;
 pub mod system;
 
 pub use read::unread_total;

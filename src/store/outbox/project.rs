@@ -10,7 +10,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::linq::outbox::local_id;
 use crate::linq::time::{format_millis, parse};
 use crate::linq::value::Time;
-use crate::linq::{Direction, Message, OutboxChange, OutboxFact, ReplyTo, TextPart};
+use crate::linq::{Attachment, Direction, Message, OutboxChange, OutboxFact, ReplyTo, TextPart};
 use crate::store::chats::project as chats;
 use crate::store::fts::{self, Kind};
 use crate::store::messages::project as messages;
@@ -24,7 +24,16 @@ pub(crate) fn apply(conn: &Connection, ctx: &Ctx<'_>, f: &OutboxFact) -> Result<
             chat_id,
             text,
             reply_to,
-        } => queued(conn, ctx, &f.client_id, chat_id, text, reply_to.as_ref()),
+            attachments,
+        } => queued(
+            conn,
+            ctx,
+            &f.client_id,
+            chat_id,
+            text,
+            reply_to.as_ref(),
+            attachments,
+        ),
         OutboxChange::Sent { linq_id } => sent(conn, &f.client_id, linq_id),
         OutboxChange::Failed { error } => set_state(conn, &f.client_id, "failed", Some(error)),
         OutboxChange::Retried => set_state(conn, &f.client_id, "sending", None),
@@ -59,6 +68,7 @@ fn queued(
     chat_id: &str,
     text: &str,
     reply_to: Option<&ReplyTo>,
+    attachments: &[Attachment],
 ) -> Result<(), StoreError> {
     if bubble_by_client(conn, client_id)?.is_some() {
         return Ok(());
@@ -73,11 +83,15 @@ fn queued(
         service: None,
         handles: Vec::new(),
         is_group: None,
-        texts: vec![TextPart {
-            index: 0,
-            text: text.to_string(),
-        }],
-        attachments: Vec::new(),
+        texts: if text.is_empty() {
+            Vec::new()
+        } else {
+            vec![TextPart {
+                index: 0,
+                text: text.to_string(),
+            }]
+        },
+        attachments: attachments.to_vec(),
         reply_to: reply_to.cloned(),
         read: false,
         delivered: false,

@@ -16,6 +16,9 @@ pub struct Queued {
     pub chat_id: String,
     pub text: String,
     pub reply_to: Option<String>,
+    /// Files the rep attached, kept in the data folder before the reply was queued.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<crate::store::uploads::Upload>,
 }
 
 /// A queue row.
@@ -58,9 +61,20 @@ pub fn enqueue(
                 message_id,
                 part_index: None,
             }),
+        attachments: request.attachments.iter().map(outgoing).collect(),
     };
     append(conn, client_id, &change, now)?;
     Ok(true)
+}
+
+/// A kept file as the rep's bubble shows it: its upload id is the key of its local copy.
+fn outgoing(u: &crate::store::uploads::Upload) -> crate::linq::Attachment {
+    crate::linq::Attachment {
+        id: Some(u.upload_id.clone()),
+        url: None,
+        filename: Some(u.filename.clone()),
+        mime_type: Some(u.content_type.clone()),
+    }
 }
 
 /// The queue row of `client_id`.

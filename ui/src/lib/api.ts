@@ -2,9 +2,18 @@
 // authenticates every call, and writes carry `Content-Type: application/json` as the server
 // requires.
 import type {
-  ActivityPage, Call, ChatSummary, Contact, RawEvent, Rejected, SearchHit, Settings, StartAtLogin, Status, SyncStatus,
+  ActivityPage, Call, ChatSummary, Contact, Draft, Message, RawEvent, Rejected, SearchHit, Settings, StartAtLogin, Status, SyncStatus,
   ThreadItem,
 } from './types';
+
+/** A file kept for a reply (`POST /api/uploads`). */
+export interface Upload {
+  upload_id: string;
+  filename: string;
+  content_type: string;
+  size_bytes: number;
+  local_url: string;
+}
 
 export class ApiError extends Error {
   constructor(
@@ -44,6 +53,7 @@ export async function request<T>(method: string, path: string, body?: unknown, q
     }
     throw new ApiError(res.status, message);
   }
+  if (res.status === 204) return null as T;
   return (await res.json()) as T;
 }
 
@@ -76,6 +86,39 @@ export const api = {
   retryAttachment: (key: string) => request<{ state: string }>('POST', `/api/attachments/${enc(key)}/retry`, {}),
   /** Starts a catch-up pass (202); its progress arrives on the stream as `event: sync`. */
   catchUp: () => request<SyncStatus>('POST', '/api/linq/sync', {}),
+  /** Queues a reply (202 with its bubble); the same client id again is the same reply. */
+  sendReply: (chatId: string, body: { text: string; client_id: string; reply_to?: string | null; attachments?: string[] }) =>
+    request<Message>('POST', `/api/chats/${enc(chatId)}/messages`, body),
+  retryReply: (clientId: string) => request<Message>('POST', `/api/outbox/${enc(clientId)}/retry`, {}),
+  deleteReply: (clientId: string) => request<null>('DELETE', `/api/outbox/${enc(clientId)}`),
+  /** Keeps a file for a reply (its bytes, named in X-Filename); its upload id. */
+  upload: async (file: File): Promise<Upload> => {
+    const res = await fetch('/api/uploads', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { Accept: 'application/json', 'X-Filename': encodeURIComponent(file.name), 'Content-Type': file.type || 'application/octet-stream' },
+      body: file,
+    });
+    const body: unknown = await res.json().catch(() => null);
+    if (!res.ok) {
+      const message = body && typeof body === 'object' && 'error' in body && typeof body.error === 'string' ? body.error : `${res.status} ${res.statusText}`;
+      throw new ApiError(res.status, message);
+    }
+    return body as Upload;
+  },
+  /** The chat's draft, or null when it has none. */
+  draft: async (chatId: string): Promise<Draft | null> => {
+    try {
+      return await request<Draft>('GET', `/api/chats/${enc(chatId)}/draft`);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return null;
+      throw e;
+    }
+  },
+  saveDraft: (chatId: string, text: string, reply_to: string | null) =>
+    request<null>('PUT', `/api/chats/${enc(chatId)}/draft`, { text, reply_to }),
+  typing: (chatId: string, typing: boolean) =>
+    request<{ typing: boolean; forwarded: boolean }>('POST', `/api/chats/${enc(chatId)}/typing`, { typing }),
   sendDemo: () => request<{ events: number }>('POST', '/api/demo', {}),
   startAtLogin: () => request<StartAtLogin>('GET', '/api/start-at-login'),
   setStartAtLogin: (enabled: boolean) => request<StartAtLogin>('PUT', '/api/start-at-login', { enabled }),

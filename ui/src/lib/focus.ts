@@ -1,5 +1,6 @@
 // Where keyboard focus goes when the route changes, so a keyboard or screen reader user lands
 // on what just opened and comes back to where they were:
+// - a chat opened to reply (`#/chats/<id>/reply`, the notification's Reply): the composer;
 // - a detail opened (a chat, a call, an event): its heading, in the detail pane;
 // - a detail closed (Esc, the back button): the list item it was opened from;
 // - another section: its heading.
@@ -19,6 +20,10 @@ function focusOn(el: HTMLElement): void {
 
 /** The element focus belongs on after moving from `from` to `to`, or null to leave it be. */
 export function focusTarget(root: ParentNode, from: Route, to: Route): HTMLElement | null {
+  if (to.reply) {
+    const composer = root.querySelector('#composer');
+    if (visible(composer)) return composer;
+  }
   if (to.id) {
     const heading = root.querySelector('.detail-pane h2');
     return visible(heading) ? heading : null;

@@ -13,8 +13,9 @@ import {
   type ActivityEntry,
 } from './state';
 import { chatName } from './format';
+import { withoutOlderCopy } from './composer';
 import type {
-  ActivityItem, Call, ChatSummary, Contact, Handle, Settings, Status, StreamEvent, ThreadItem, TypingUpdate,
+  ActivityItem, Call, ChatSummary, Contact, Handle, Message, Settings, Status, StreamEvent, ThreadItem, TypingUpdate,
 } from './types';
 
 export type Connection = 'connecting' | 'live' | 'reconnecting' | 'signed-out';
@@ -502,7 +503,7 @@ export class Inbox {
       // when the reader pages forward to them.
       const shown = t?.loaded && (!t.hasNewer || t.items.some((x) => x.id === item.id && x.kind === item.kind));
       if (t && shown) {
-        const items = mergeItems(t.items, [item]);
+        const items = mergeItems(withoutOlderCopy(t.items, item), [item]);
         this.setThread(item.chat_id, { items, liveAdded: t.liveAdded + items.length - t.items.length });
       }
     }
@@ -544,6 +545,29 @@ export class Inbox {
     const muted = (id: string) => this.settings?.muted_chats.includes(id) ?? false;
     const arrival = arrivalFor(ev, activityFromStream(ev, this.nameOf, this.chatTitle), muted);
     if (arrival) this.announcer.push(arrival);
+  }
+
+  // ---------- the rep's replies ----------
+
+  /** Shows the rep's reply at once, from the engine's 202; the stream keeps it in step. */
+  showOwn(m: Message): void {
+    const t = this.threads[m.chat_id];
+    if (!t?.loaded) return;
+    // The stream may have told a later state of it already (sent, failed): that one stays.
+    if (t.items.some((x) => x.kind === 'message' && (x.id === m.id || (m.client_id !== null && x.client_id === m.client_id)))) return;
+    const items = mergeItems(withoutOlderCopy(t.items, m), [m]);
+    this.setThread(m.chat_id, { items, liveAdded: t.liveAdded + items.length - t.items.length });
+  }
+
+  async retryReply(clientId: string): Promise<void> {
+    this.showOwn(await api.retryReply(clientId));
+  }
+
+  /** Drops a failed reply from the outbox and the thread. */
+  async deleteReply(chatId: string, clientId: string): Promise<void> {
+    await api.deleteReply(clientId);
+    const t = this.threads[chatId];
+    if (t) this.setThread(chatId, { items: t.items.filter((x) => !(x.kind === 'message' && x.client_id === clientId)) });
   }
 
   displayName(chat: ChatSummary): string {

@@ -99,6 +99,23 @@ describe('Inbox store', () => {
     expect(inbox.announcements.map((a) => a.text), 'the live region says it once, with its sender').toEqual(['María López: Can we talk tomorrow?']);
   });
 
+  it('shows the rep\'s reply once: the 202 after the stream keeps the later state, Linq\'s copy replaces the local one', async () => {
+    fakeApi(baseRoutes());
+    const inbox = new Inbox();
+    await loaded(inbox);
+    inbox.openChat('c1');
+    await vi.waitFor(() => expect(inbox.thread('c1').loaded).toBe(true));
+    const local = msg('local:k1', '2025-05-21T12:00:00Z', { direction: 'outbound', client_id: 'k1', status: 'sending', text: 'Friday works' });
+    const sent = { ...local, status: 'sent' as const };
+    inbox.dispatch('linq_inbox.outbox_sent', JSON.stringify({ seq: 6, event_id: 'o1', event_type: 'linq_inbox.outbox_sent', created_at: null, message: sent }), '6');
+    inbox.showOwn(local);
+    const own = () => inbox.thread('c1').items.filter((i) => i.kind === 'message' && i.client_id === 'k1');
+    expect(own().map((m) => m.kind === 'message' && m.status), 'the late 202 does not undo "sent"').toEqual(['sent']);
+    const linq = { ...sent, id: 'L-1', status: 'delivered' as const };
+    inbox.dispatch('message.delivered', JSON.stringify({ seq: 7, event_id: 'w1', event_type: 'message.delivered', created_at: null, message: linq }), '7');
+    expect(own().map((m) => m.id), 'one bubble, under Linq\'s id').toEqual(['L-1']);
+  });
+
   it('marks a fetched message as caught up and follows a catch-up pass on the status', async () => {
     fakeApi(baseRoutes());
     const inbox = new Inbox();

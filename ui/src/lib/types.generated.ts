@@ -234,3 +234,13 @@ export type Theme = "system" | "light" | "dark";
 export type NotifyEvents = { message: boolean, call: boolean, reaction: boolean, };
 
 export type Settings = { muted_chats: Array<string>, do_not_disturb: boolean, dnd_until: string | null, previews: boolean, notify: NotifyEvents, theme: Theme, };
+
+export type Draft = { chat_id: string, text: string, 
+/**
+ * The message id the reply quotes.
+ */
+reply_to: string | null, 
+/**
+ * When it was last saved (RFC 3339).
+ */
+updated_at: string, };
