@@ -438,7 +438,7 @@ impl Engine {
 
     /// Queues `text` as a reply in `chat_id` through the outbox, exactly as `POST
     /// /api/chats/{chat_id}/messages` does, under a fresh client id (a notification's inline
-    /// reply); answers that client id.
+    /// reply); answers that client id. The chat's draft in the window stays.
     pub async fn reply(&self, chat_id: &str, text: &str) -> Result<String, ApiError> {
         let client_id = crate::store::outbox::new_client_id();
         let reply = http::outbox::Reply {
@@ -446,6 +446,7 @@ impl Engine {
             client_id: client_id.clone(),
             reply_to: None,
             attachments: Vec::new(),
+            keeps_draft: true,
         };
         http::outbox::queue_reply(&self.api, chat_id.to_string(), reply).await?;
         Ok(client_id)

@@ -40,6 +40,10 @@ pub struct Reply {
     /// Upload ids of files kept by `POST /api/uploads`.
     #[serde(default)]
     pub attachments: Vec<String>,
+    /// Typed somewhere else than the composer (a notification's inline reply): the chat's draft
+    /// is the rep's unfinished text in the window and stays. Never from the request body.
+    #[serde(skip)]
+    pub keeps_draft: bool,
 }
 
 /// `POST /api/chats/{chat_id}/messages`.
@@ -83,10 +87,13 @@ pub async fn queue_reply(
         reply_to: reply.reply_to.filter(|r| !r.is_empty()),
         attachments,
     };
+    let clears_draft = !reply.keeps_draft;
     s.ingest
         .run(move |c| {
             // The reply leaves the composer: its draft goes in the same transaction.
-            crate::store::drafts::clear(c, &queued.chat_id)?;
+            if clears_draft {
+                crate::store::drafts::clear(c, &queued.chat_id)?;
+            }
             queue::enqueue(c, &client_id, &queued, now_millis()).map(|q| json!(q))
         })
         .await?;

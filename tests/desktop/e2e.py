@@ -1002,6 +1002,8 @@ def inline_reply(session, linq, server):
     )
     check(shown["hints"].get("x-kde-reply-placeholder-text") == "Reply to Kim Larsen", "the field says whom it answers", repr(shown["hints"]))
 
+    # The rep had started an answer in the window: the inline reply leaves that draft alone.
+    linq.api("PUT", "/api/chats/e2e-kim/draft", {"text": "Let me check the calendar and"})
     text = "Friday at 3 works for me"
     t0 = time.monotonic()
     session.call("Reply", f"uint32:{shown['id']}", f"string:{text}")
@@ -1025,6 +1027,8 @@ def inline_reply(session, linq, server):
     wait_for("the reply marked sent", lambda: own_replies()[0].get("status") == "sent", 15)
     time.sleep(2)
     check(len(own_replies()) == 1 and len(server.sent) == 1, "one reply, one send", f"{own_replies()!r} {server.sent!r}")
+    draft = linq.api("GET", "/api/chats/e2e-kim/draft")
+    check(draft.get("text") == "Let me check the calendar and", "the chat's draft in the window survives the inline reply", repr(draft))
 
     # Mark as read from the stand-in: the chat has nothing unread and the notification closes.
     linq.post(message("e2e-ana", "Ana Silva", "+15550100012", "Did you get my email?"))
