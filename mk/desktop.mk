@@ -2,7 +2,8 @@
 # desktop end-to-end test, the installable bundle, and the icons.
 
 DESKTOP_APT := libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev \
-	libsoup-3.0-dev xvfb xauth dbus-x11 dunst webkit2gtk-driver xdg-utils imagemagick xdotool x11-utils
+	libsoup-3.0-dev xvfb xauth dbus-x11 dunst webkit2gtk-driver xdg-utils imagemagick xdotool x11-utils \
+	python3-dbus python3-gi
 DESKTOP_BIN := target/debug/linq-inbox-desktop
 
 .PHONY: desktop-deps desktop-build desktop-run desktop-test icons
@@ -37,4 +38,5 @@ icons:
 	rsvg-convert -w 512 -h 512 icons/src/app.svg -o icons/icon.png
 	rsvg-convert -w 64 -h 64 icons/src/tray.svg -o icons/tray.png
 	rsvg-convert -w 64 -h 64 icons/src/tray-unread.svg -o icons/tray-unread.png
+	rsvg-convert -w 64 -h 64 icons/src/tray-warning.svg -o icons/tray-warning.png
 	convert icons/32x32.png icons/128x128.png icons/icon.png -define icon:auto-resize=16,24,32,48,64,128,256 icons/icon.ico

@@ -12,7 +12,7 @@ use crate::attachments::Attachments;
 use crate::config::Settings;
 use crate::feed::{self, LiveState, Presence, StreamEvent, TypingState};
 use crate::http::login_item::LoginItem;
-use crate::http::{self, ApiState, Auth, StatusInfo};
+use crate::http::{self, ApiError, ApiState, Auth, StatusInfo};
 use crate::ingest::{Ingest, WriterOptions};
 use crate::linq_api::sync::{watch_clock, watch_logind, CatchUp, Trigger};
 use crate::store::settings::{self as prefs, SettingsPatch, UiSettings};
@@ -69,8 +69,10 @@ pub struct Engine {
     ui_addr: SocketAddr,
     shutdown: Vec<oneshot::Sender<()>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
-    /// Holds the tunnel the app may run, stopped with the engine.
+    /// Holds the tunnel the app may run, stopped with the engine, and the path's last check.
     linq: Arc<http::connect::ConnectState>,
+    /// What the UI API works on, for the shell's notification actions.
+    api: Arc<ApiState>,
 }
 
 async fn bind(addr: SocketAddr, what: &'static str) -> Result<TcpListener, EngineError> {
@@ -315,6 +317,7 @@ impl Engine {
         );
         let watched = linq.clone();
         let owner = linq.clone();
+        let shell_api = api.clone();
         // The UI server runs on a runtime of its own, so a flood on the webhook listener (the
         // port the internet reaches) cannot queue the rep's own requests behind its tasks.
         let ui_app = http::ui_router(api, auth.clone(), linq, demo, login_item);
@@ -377,6 +380,7 @@ impl Engine {
             shutdown,
             tasks,
             linq: owner,
+            api: shell_api,
         })
     }
 
@@ -430,6 +434,36 @@ impl Engine {
             Vec::new()
         };
         chats::unread_total(&self.store.reader()?, &muted)
+    }
+
+    /// Marks `chat_id` read exactly as `POST /api/chats/{chat_id}/read` does (a notification's
+    /// "Mark as read"); answers how many unread messages the chat still has.
+    pub async fn mark_read(&self, chat_id: &str) -> Result<u64, ApiError> {
+        let answer = http::api::mark_chat_read(&self.api, chat_id.to_string()).await?;
+        Ok(answer["unread_count"].as_u64().unwrap_or(0))
+    }
+
+    /// Queues `text` as a reply in `chat_id` through the outbox, exactly as `POST
+    /// /api/chats/{chat_id}/messages` does, under a fresh client id (a notification's inline
+    /// reply); answers that client id. The chat's draft in the window stays.
+    pub async fn reply(&self, chat_id: &str, text: &str) -> Result<String, ApiError> {
+        let client_id = crate::store::outbox::new_client_id();
+        let reply = http::outbox::Reply {
+            text: text.to_string(),
+            client_id: client_id.clone(),
+            reply_to: None,
+            attachments: Vec::new(),
+            keeps_draft: true,
+        };
+        http::outbox::queue_reply(&self.api, chat_id.to_string(), reply).await?;
+        Ok(client_id)
+    }
+
+    /// Where the path Linq → tunnel → app breaks, as the last self-test found it; `None` while
+    /// it works or before it was checked (the tray's warning).
+    pub fn path_broken(&self) -> Option<crate::linq_api::delivery::Stage> {
+        let last = self.linq.path.read().ok()?;
+        last.as_ref().filter(|report| !report.ok).map(|r| r.stage)
     }
 
     pub fn ingest(&self) -> &Ingest {

@@ -1,29 +1,36 @@
-//! Showing a decided notification on the freedesktop notification server (notify-rust), and
-//! opening its chat when it is clicked.
+//! Showing a decided notification on the freedesktop notification server, with the actions
+//! `actions.rs` offers for it. What the rep then does with it (a click, Reply, Mark as read, a
+//! typed reply) comes back as the server's signals, which `responses.rs` listens to.
+//!
+//! `Notify` goes out on the same D-Bus connection that listens: servers such as dunst and GNOME
+//! Shell send `ActionInvoked` and `NotificationClosed` only to the connection that showed the
+//! notification, so a notification sent on a connection of its own (notify-rust opens one per
+//! notification) would have its buttons answered to nobody once that connection closed.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Mutex, PoisonError};
 
 use linq_inbox::notify::{Kind, Notification};
-use tauri::AppHandle;
+use zbus::Connection;
+use zbus::Variant;
 
-use crate::window;
+use crate::actions::{self, Action, Caps};
+use crate::responses::{self, Shown};
 
 const ICON: &[u8] = include_bytes!("../../icons/128x128.png");
-/// Each shown notification keeps a thread waiting for its click until it closes. Servers that
-/// keep notifications until dismissed could pile these up; past this many, new notifications
-/// are shown without waiting for a click.
-const MAX_WAITING: usize = 32;
+/// `Notify`'s expiry: the server's default.
+const SERVER_DEFAULT_TIMEOUT: i32 = -1;
 
 pub struct Desktop {
-    app: AppHandle,
+    /// `None` without a session bus: nothing can be shown.
+    bus: Option<Connection>,
     icon: Option<PathBuf>,
-    waiting: Arc<AtomicUsize>,
+    shown: Shown,
 }
 
 impl Desktop {
-    pub fn new(app: AppHandle, icon_dir: Option<PathBuf>) -> Desktop {
+    pub fn new(bus: Option<Connection>, icon_dir: Option<PathBuf>, shown: Shown) -> Desktop {
         let icon = icon_dir.and_then(|dir| {
             let path = dir.join("linq-inbox-notification.png");
             // Written once per launch: a path works on every server, a themed icon name only
@@ -34,84 +41,104 @@ impl Desktop {
                 .map_err(|err| tracing::warn!(%err, "no notification icon"))
                 .ok()
         });
-        Desktop {
-            app,
-            icon,
-            waiting: Arc::new(AtomicUsize::new(0)),
-        }
+        Desktop { bus, icon, shown }
     }
 
-    /// Show `n` without blocking the caller: D-Bus calls run on a thread of their own.
+    /// Show `n` without blocking the caller.
     pub fn show(&self, n: Notification) {
-        let app = self.app.clone();
+        let Some(bus) = self.bus.clone() else {
+            tracing::warn!("no session bus; a notification was not shown");
+            return;
+        };
         let icon = self.icon.clone();
-        let waiting = self.waiting.clone();
-        let spawned = std::thread::Builder::new()
-            .name("notification".into())
-            .spawn(move || show_blocking(app, icon, waiting, n));
-        if let Err(err) = spawned {
-            tracing::warn!(%err, "could not start a notification thread");
-        }
+        let shown = self.shown.clone();
+        tauri::async_runtime::spawn(async move {
+            match notify(&bus, icon, &n).await {
+                Ok((id, offered)) => {
+                    shown.insert(id, n.chat_id.clone());
+                    tracing::info!(
+                        kind = ?n.kind,
+                        chat = n.chat_id.as_deref().unwrap_or(""),
+                        id,
+                        actions = offered,
+                        "notified"
+                    );
+                }
+                Err(err) => tracing::warn!(%err, "the notification server refused a notification"),
+            }
+        });
     }
 }
 
-fn show_blocking(
-    app: AppHandle,
+/// One `Notify` call; the server's id for the notification and how many actions it carries.
+async fn notify(
+    bus: &Connection,
     icon: Option<PathBuf>,
-    waiting: Arc<AtomicUsize>,
-    n: Notification,
-) {
-    let body = if server_parses_markup() {
+    n: &Notification,
+) -> zbus::Result<(u32, usize)> {
+    let caps = server_caps(bus).await;
+    let body = if caps.markup {
         escape_markup(&n.body)
     } else {
         n.body.clone()
     };
-    let mut os = notify_rust::Notification::new();
-    os.appname("Linq Inbox")
-        .summary(&n.title)
-        .body(&body)
-        .hint(notify_rust::Hint::Category(
-            match n.kind {
-                Kind::Call => "call",
-                _ => "im.received",
-            }
-            .into(),
-        ))
-        .hint(notify_rust::Hint::DesktopEntry("linq-inbox-desktop".into()))
-        .action("default", "Open");
-    if let Some(icon) = icon.as_ref().and_then(|p| p.to_str()) {
-        os.icon(icon);
-    }
-    let handle = match os.show() {
-        Ok(handle) => handle,
-        Err(err) => {
-            tracing::warn!(%err, "the notification server refused a notification");
-            return;
-        }
+    let offered = actions::offered(n, caps);
+    let actions: Vec<&str> = offered.iter().flat_map(|a| [a.key(), a.label()]).collect();
+    let category = match n.kind {
+        Kind::Call => "call",
+        _ => "im.received",
     };
-    tracing::info!(kind = ?n.kind, chat = n.chat_id.as_deref().unwrap_or(""), "notified");
-    if waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
-        waiting.fetch_sub(1, Ordering::SeqCst);
-        return;
+    let mut hints: HashMap<&str, Variant<'_>> = HashMap::from([
+        ("category", Variant::from(category)),
+        ("desktop-entry", Variant::from("linq-inbox-desktop")),
+    ]);
+    let placeholder = format!("Reply to {}", n.title);
+    if offered.contains(&Action::InlineReply) {
+        // Plasma's words inside its empty reply field.
+        hints.insert(
+            "x-kde-reply-placeholder-text",
+            Variant::from(placeholder.as_str()),
+        );
     }
-    handle.wait_for_action(|action| {
-        if action == "default" {
-            window::open_chat(&app, n.chat_id.as_deref());
-        }
-    });
-    waiting.fetch_sub(1, Ordering::SeqCst);
+    let icon = icon.as_deref().and_then(|p| p.to_str()).unwrap_or("");
+    let reply = responses::call(
+        bus,
+        "Notify",
+        &(
+            "Linq Inbox",
+            0u32,
+            icon,
+            n.title.as_str(),
+            body.as_str(),
+            actions,
+            hints,
+            SERVER_DEFAULT_TIMEOUT,
+        ),
+    )
+    .await?;
+    Ok((reply.body().deserialize::<u32>()?, offered.len()))
 }
 
-/// Whether the server renders `<b>`-style markup in bodies: then message text must be escaped,
-/// or "<b>FREE</b>" from a stranger would show bold and "&amp;" would lose its meaning.
-fn server_parses_markup() -> bool {
-    static MARKUP: OnceLock<bool> = OnceLock::new();
-    *MARKUP.get_or_init(|| {
-        notify_rust::get_capabilities()
-            .map(|caps| caps.iter().any(|c| c == "body-markup"))
-            // Unknown: escaping is the safe guess; at worst an "&" shows as "&amp;".
-            .unwrap_or(true)
-    })
+/// What the notification server can do, asked once it answers: until then (a server that
+/// starts after the app, at login) every notification asks again.
+async fn server_caps(bus: &Connection) -> Caps {
+    static CAPS: Mutex<Option<Caps>> = Mutex::new(None);
+    if let Some(caps) = *CAPS.lock().unwrap_or_else(PoisonError::into_inner) {
+        return caps;
+    }
+    let asked = responses::call(bus, "GetCapabilities", &())
+        .await
+        .and_then(|reply| reply.body().deserialize::<Vec<String>>());
+    match asked {
+        Ok(list) => *CAPS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(Caps::from_list(&list)),
+        Err(err) => {
+            tracing::debug!(%err, "the notification server did not say what it can do");
+            Caps::UNKNOWN
+        }
+    }
 }
 
 /// The body as the freedesktop markup subset reads it: `&`, `<` and `>` as entities.

@@ -4,15 +4,17 @@
 //! This crate holds no product logic. What deserves a notification is decided by the engine's
 //! pure policy (`linq_inbox::notify`); what the window shows is the engine's own UI server,
 //! reached through its one-time login URL, so the page needs no Tauri IPC at all. The shell
-//! only adapts those two to the desktop: Tauri for the window and tray, notify-rust for the
+//! only adapts those two to the desktop: Tauri for the window and tray, zbus for the
 //! notification server.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod actions;
 mod desktop;
 mod login_item;
 mod notifier;
 #[cfg(target_os = "linux")]
 mod rendering;
+mod responses;
 mod tray;
 mod window;
 

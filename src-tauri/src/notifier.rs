@@ -1,6 +1,7 @@
 //! The loop between the engine's change feed and the desktop: every committed event goes
 //! through the notification policy; what it decides to show goes to the notification server;
-//! once a second, held summaries are released and the tray is brought up to date.
+//! once a second, held summaries are released and the tray is brought up to date (unread count,
+//! pause, and whether the path Linq delivers through is broken).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +15,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 
 use crate::desktop::Desktop;
+use crate::responses::{Responses, Shown};
 use crate::tray::{self, Tray, TrayState};
 
 /// How often the unread count is re-read when no event arrived (the UI marking a chat read
@@ -28,7 +30,19 @@ pub async fn run(
 ) {
     let mut events = engine.subscribe();
     let mut policy = Policy::default();
-    let desktop = Desktop::new(app.clone(), app.path().app_cache_dir().ok());
+    // Listening before the first notification shows, so no action on it is missed.
+    let shown = Shown::default();
+    let mut bus = None;
+    if let Some(responses) = Responses::subscribe().await {
+        bus = Some(responses.connection());
+        tauri::async_runtime::spawn(responses.run(
+            app.clone(),
+            engine.clone(),
+            shown.clone(),
+            stop.clone(),
+        ));
+    }
+    let desktop = Desktop::new(bus, app.path().app_cache_dir().ok(), shown);
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut ticks_since_refresh = UNREAD_REFRESH_TICKS;
@@ -80,6 +94,7 @@ pub async fn run(
                 tray.show(TrayState {
                     unread,
                     paused: tray::pause_of(&prefs, now),
+                    broken: engine.path_broken(),
                 });
             }
         }

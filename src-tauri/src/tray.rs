@@ -1,12 +1,15 @@
 //! The tray icon: unread count at a glance, and the few things a rep does without the window.
 //!
 //! Linux tray hosts (StatusNotifier/AppIndicator) show no badge and no tooltip, so the count
-//! is shown three ways: a dot on the icon, the icon's label, and the first menu line.
+//! is shown three ways: a dot on the icon, the icon's label, and the first menu line. When the
+//! self-test finds the path Linq delivers through broken, the icon turns to a warning and the
+//! first line says where it breaks, until a check passes again.
 
 use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Local, TimeDelta, Utc};
 use linq_inbox::http::login_item::LoginItem;
+use linq_inbox::linq_api::delivery::Stage;
 use linq_inbox::store::settings::{SettingsPatch, UiSettings};
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu};
@@ -19,6 +22,7 @@ use crate::window;
 
 const ICON: &[u8] = include_bytes!("../../icons/tray.png");
 const ICON_UNREAD: &[u8] = include_bytes!("../../icons/tray-unread.png");
+const ICON_WARNING: &[u8] = include_bytes!("../../icons/tray-warning.png");
 
 /// What the tray shows, so it is only redrawn when something changed.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -26,6 +30,8 @@ pub struct TrayState {
     pub unread: u64,
     /// When paused: until when (`None` = until resumed).
     pub paused: Option<Option<DateTime<Utc>>>,
+    /// Where the path Linq → tunnel → app breaks, while the self-test finds it broken.
+    pub broken: Option<Stage>,
 }
 
 pub struct Tray {
@@ -100,7 +106,7 @@ impl Tray {
         if shown.as_ref() == Some(&state) {
             return;
         }
-        let icon = if state.unread > 0 { ICON_UNREAD } else { ICON };
+        let icon = icon_of(&state);
         let result = Image::from_bytes(icon)
             .and_then(|image| self.icon.set_icon(Some(image)))
             .and_then(|()| {
@@ -116,8 +122,24 @@ impl Tray {
     }
 }
 
-/// The first menu line: the unread count, and the pause if there is one.
+/// The icon: the warning while the path is broken (the count stays in the label), else the
+/// dot while anything is unread.
+fn icon_of(state: &TrayState) -> &'static [u8] {
+    if state.broken.is_some() {
+        ICON_WARNING
+    } else if state.unread > 0 {
+        ICON_UNREAD
+    } else {
+        ICON
+    }
+}
+
+/// The first menu line: where deliveries break while they do; else the unread count, and the
+/// pause if there is one.
 pub fn status_line(state: &TrayState) -> String {
+    if let Some(stage) = state.broken {
+        return format!("Linq deliveries failing: {}", where_it_breaks(stage));
+    }
     let unread = match state.unread {
         0 => "No unread messages".to_owned(),
         1 => "1 unread message".to_owned(),
@@ -130,6 +152,21 @@ pub fn status_line(state: &TrayState) -> String {
             "{unread} · paused until {}",
             until.with_timezone(&Local).format("%a %H:%M")
         ),
+    }
+}
+
+/// A few words on where the path breaks (Setup says what to do about it).
+fn where_it_breaks(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Delivered => "none",
+        Stage::Dns => "tunnel address not found",
+        Stage::Tls => "TLS handshake fails",
+        Stage::Timeout => "tunnel not answering",
+        Stage::Connect => "tunnel not running",
+        Stage::Signature => "secret mismatch",
+        Stage::Path => "wrong webhook path",
+        Stage::Tunnel => "tunnel cannot reach the app",
+        Stage::Status | Stage::NotStored => "another server answers",
     }
 }
 
@@ -202,7 +239,7 @@ mod tests {
     fn the_status_line_counts_and_tells_about_a_pause() {
         let state = TrayState {
             unread: 3,
-            paused: None,
+            ..TrayState::default()
         };
         assert_eq!(
             status_line(&state),
@@ -212,11 +249,86 @@ mod tests {
         let state = TrayState {
             unread: 1,
             paused: Some(None),
+            broken: None,
         };
         assert_eq!(
             status_line(&state),
             "1 unread message · notifications paused",
             "one unread is singular and a pause is mentioned"
+        );
+    }
+
+    #[test]
+    fn a_broken_path_shows_the_warning_and_where_it_breaks_until_it_recovers() {
+        let broken = TrayState {
+            unread: 2,
+            paused: Some(None),
+            broken: Some(Stage::Connect),
+        };
+        assert_eq!(
+            status_line(&broken),
+            "Linq deliveries failing: tunnel not running",
+            "a broken path outranks the count and the pause on the first line"
+        );
+        assert_eq!(
+            icon_of(&broken),
+            ICON_WARNING,
+            "the warning icon while it is broken"
+        );
+        let recovered = TrayState {
+            broken: None,
+            ..broken
+        };
+        assert_eq!(
+            status_line(&recovered),
+            "2 unread messages · notifications paused",
+            "recovery brings the usual line back"
+        );
+        assert_eq!(icon_of(&recovered), ICON_UNREAD, "and the usual icon");
+        assert_eq!(
+            icon_of(&TrayState::default()),
+            ICON,
+            "nothing unread, nothing broken"
+        );
+    }
+
+    #[test]
+    fn every_broken_stage_has_its_own_few_words() {
+        let stages = [
+            Stage::Dns,
+            Stage::Tls,
+            Stage::Timeout,
+            Stage::Connect,
+            Stage::Signature,
+            Stage::Path,
+            Stage::Tunnel,
+            Stage::Status,
+        ];
+        let lines: Vec<String> = stages
+            .iter()
+            .map(|&stage| {
+                status_line(&TrayState {
+                    broken: Some(stage),
+                    ..TrayState::default()
+                })
+            })
+            .collect();
+        for (stage, line) in stages.iter().zip(&lines) {
+            assert!(
+                line.starts_with("Linq deliveries failing: ") && line.split(' ').count() <= 9,
+                "{stage:?}: a few words on the first menu line, got {line:?}"
+            );
+        }
+        let distinct: std::collections::HashSet<_> = lines.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            stages.len(),
+            "each stage says its own place: {lines:?}"
+        );
+        assert_eq!(
+            where_it_breaks(Stage::NotStored),
+            where_it_breaks(Stage::Status),
+            "a 200 from something else and another status are both another server"
         );
     }
 

@@ -119,15 +119,29 @@ pub fn show(app: &AppHandle) {
 /// Show the window on one chat.
 pub fn open_chat(app: &AppHandle, chat_id: Option<&str>) {
     show(app);
-    let (Some(window), Some(chat_id)) = (app.get_webview_window(MAIN), chat_id) else {
+    if let Some(chat_id) = chat_id {
+        go_to(app, chat_id, "");
+    }
+}
+
+/// Show the window on one chat's thread with the composer focused (a notification's Reply).
+pub fn open_reply(app: &AppHandle, chat_id: &str) {
+    show(app);
+    go_to(app, chat_id, "/reply");
+}
+
+/// Routes the window to `#/chats/<chat_id><rest>`.
+fn go_to(app: &AppHandle, chat_id: &str, rest: &'static str) {
+    let Some(window) = app.get_webview_window(MAIN) else {
         return;
     };
-    // The UI routes on the hash (`#/chats/<id>`); the id is hostile text, so it reaches the
-    // script only as a JSON string literal.
+    // The UI routes on the hash; the id is hostile text, so it reaches the script only as a
+    // JSON string literal.
     let Ok(literal) = serde_json::to_string(chat_id) else {
         return;
     };
-    let script = format!("window.location.hash = '#/chats/' + encodeURIComponent({literal});");
+    let script =
+        format!("window.location.hash = '#/chats/' + encodeURIComponent({literal}) + '{rest}';");
     if let Err(err) = window.eval(&script) {
         tracing::warn!(%err, "could not open the chat in the window");
     }

@@ -11,7 +11,7 @@ use anyhow::{bail, Context};
 use linq_inbox::ingest::{Ingest, WriterOptions, WAL_RESTART_FRAMES};
 use linq_inbox::linq_api::outbox::Outbox;
 use linq_inbox::linq_api::ConnectSettings;
-use linq_inbox::store::outbox::{queue, Queued};
+use linq_inbox::store::outbox::{self, queue, Queued};
 use linq_inbox::store::{chat_list, now_millis, Store};
 
 /// How long the command waits for Linq to take the reply.
@@ -40,7 +40,7 @@ pub async fn run(
         },
         tokio::runtime::Handle::current(),
     )?;
-    let client_id = client_id();
+    let client_id = outbox::new_client_id();
     let request = Queued {
         attachments: Vec::new(),
         chat_id: chat,
@@ -74,22 +74,6 @@ fn read_text(text: String) -> anyhow::Result<String> {
         bail!("the reply is longer than Linq's {MAX_TEXT} characters");
     }
     Ok(text)
-}
-
-/// A fresh client id: 128 random bits as a UUID (version 4).
-fn client_id() -> String {
-    let mut b: [u8; 16] = rand::random();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
 }
 
 async fn wait_for_answer(store: &Store, client_id: &str) -> anyhow::Result<queue::OutboxRow> {

@@ -205,6 +205,13 @@ async fn messages(
 }
 
 async fn mark_read(State(s): State<Arc<ApiState>>, Path(chat_id): Path<String>) -> ApiResult {
+    Ok(Json(mark_chat_read(&s, chat_id).await?))
+}
+
+/// Marks `chat_id` read through its newest message; answers `chat_id` and its `unread_count`.
+/// The one way a chat is marked read, whether the window or a notification's "Mark as read"
+/// asked.
+pub async fn mark_chat_read(s: &Arc<ApiState>, chat_id: String) -> Result<Value, ApiError> {
     let id = chat_id.clone();
     let exists = s
         .read(move |c| chat_list::chat(c, &id).map(|x| x.is_some()))
@@ -233,7 +240,7 @@ async fn mark_read(State(s): State<Arc<ApiState>>, Path(chat_id): Path<String>) 
     if result["read_mark_queued"] == json!(true) {
         s.outbox.wake();
     }
-    Ok(Json(result))
+    Ok(result)
 }
 
 async fn calls(State(s): State<Arc<ApiState>>, Query(p): Query<Page>) -> ApiResult {

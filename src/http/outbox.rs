@@ -30,14 +30,20 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .with_state(state)
 }
 
+/// A reply as the UI sends it; `client_id` is the client's own (the same one again is the same
+/// reply).
 #[derive(Deserialize)]
 pub struct Reply {
-    text: String,
-    client_id: String,
-    reply_to: Option<String>,
+    pub text: String,
+    pub client_id: String,
+    pub reply_to: Option<String>,
     /// Upload ids of files kept by `POST /api/uploads`.
     #[serde(default)]
-    attachments: Vec<String>,
+    pub attachments: Vec<String>,
+    /// Typed somewhere else than the composer (a notification's inline reply): the chat's draft
+    /// is the rep's unfinished text in the window and stays. Never from the request body.
+    #[serde(skip)]
+    pub keeps_draft: bool,
 }
 
 /// `POST /api/chats/{chat_id}/messages`.
@@ -52,6 +58,18 @@ pub async fn send(
             format!("the reply must be JSON with text and client_id ({e})"),
         )
     })?;
+    let message = queue_reply(&s, chat_id, reply).await?;
+    Ok((StatusCode::ACCEPTED, Json(message)).into_response())
+}
+
+/// Queues `reply` in `chat_id` (committed before this returns) and wakes the sender; answers
+/// the message as the thread shows it, `status` `sending`. The one way into the outbox for a
+/// reply, whether the window or a notification's inline reply typed it.
+pub async fn queue_reply(
+    s: &Arc<ApiState>,
+    chat_id: String,
+    reply: Reply,
+) -> Result<serde_json::Value, ApiError> {
     check(&reply)?;
     let id = chat_id.clone();
     let exists = s
@@ -60,7 +78,7 @@ pub async fn send(
     if !exists {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "no such chat"));
     }
-    let attachments = super::uploads::resolve(&s, reply.attachments.clone()).await?;
+    let attachments = super::uploads::resolve(s, reply.attachments.clone()).await?;
     let client_id = reply.client_id.clone();
     let chat = chat_id.clone();
     let queued = Queued {
@@ -69,17 +87,19 @@ pub async fn send(
         reply_to: reply.reply_to.filter(|r| !r.is_empty()),
         attachments,
     };
+    let clears_draft = !reply.keeps_draft;
     s.ingest
         .run(move |c| {
             // The reply leaves the composer: its draft goes in the same transaction.
-            crate::store::drafts::clear(c, &queued.chat_id)?;
+            if clears_draft {
+                crate::store::drafts::clear(c, &queued.chat_id)?;
+            }
             queue::enqueue(c, &client_id, &queued, now_millis()).map(|q| json!(q))
         })
         .await?;
     s.outbox.wake();
     s.typing.replied(&chat);
-    let message = bubble(&s, &reply.client_id).await?;
-    Ok((StatusCode::ACCEPTED, Json(message)).into_response())
+    bubble(s, &reply.client_id).await
 }
 
 /// A client id is 8 to 64 letters, digits, `-` or `_` (Linq's key).

@@ -11,7 +11,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
-use rand::Rng;
 use rusqlite::{Connection, OptionalExtension};
 use serde::Deserialize;
 use serde_json::json;
@@ -58,7 +57,9 @@ async fn react(
         reaction: body.reaction,
         operation: body.operation,
     };
-    let client_id = body.client_id.unwrap_or_else(new_client_id);
+    let client_id = body
+        .client_id
+        .unwrap_or_else(crate::store::outbox::new_client_id);
     s.ingest
         .run(move |c| queue_unless_sending(c, &client_id, &request).map(|q| json!(q)))
         .await?;
@@ -115,20 +116,6 @@ fn queue_unless_sending(
     enqueue(conn, client_id, request, now_millis())
 }
 
-/// A client id for a change the client did not name (a random UUID-shaped key).
-fn new_client_id() -> String {
-    let bytes: [u8; 16] = rand::thread_rng().gen();
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,11 +151,11 @@ mod tests {
 
     #[test]
     fn a_made_up_client_id_is_a_valid_key() {
-        let id = new_client_id();
+        let id = crate::store::outbox::new_client_id();
         assert!(
             check(&body("like", "add", Some(&id))).is_ok(),
             "the key {id} passes the same check"
         );
-        assert_ne!(id, new_client_id(), "each is new");
+        assert_ne!(id, crate::store::outbox::new_client_id(), "each is new");
     }
 }

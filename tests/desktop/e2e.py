@@ -194,6 +194,7 @@ class Dunst:
     sticky_history = yes
     idle_threshold = 0
     markup = full
+    dmenu = {dmenu}
 [urgency_low]
     timeout = 0
 [urgency_normal]
@@ -203,9 +204,20 @@ class Dunst:
 """
 
     def __init__(self, workdir):
+        # dunst's context menu (`dunstctl context`) hands the actions of the notifications on
+        # screen to a dmenu program, one line each ("#Reply (Dana Whitfield) [3,reply]"), and
+        # invokes the line it prints back. This one keeps the lines and prints the first line
+        # holding the text in `menu-choice`, as a rep picking from the menu would.
+        self.menu = os.path.join(workdir, "menu-lines.txt")
+        self.choice = os.path.join(workdir, "menu-choice.txt")
+        dmenu = os.path.join(workdir, "dmenu-standin")
+        with open(dmenu, "w") as f:
+            f.write(f'#!/bin/sh\ncat > "{self.menu}.part" && mv "{self.menu}.part" "{self.menu}"\n'
+                    f'grep -F -m1 -- "$(cat "{self.choice}")" "{self.menu}"\n')
+        os.chmod(dmenu, 0o755)
         cfg = os.path.join(workdir, "dunstrc")
         with open(cfg, "w") as f:
-            f.write(self.CONFIG)
+            f.write(self.CONFIG.format(dmenu=dmenu))
         self.log = open(os.path.join(workdir, "dunst.log"), "w")
         self.proc = subprocess.Popen(["dunst", "-config", cfg], stdout=self.log, stderr=self.log)
         # Ask the bus who owns the name rather than calling dunstctl, which would D-Bus-activate
@@ -246,6 +258,21 @@ class Dunst:
         fresh = [n for n in self.received() if n["id"] not in self.seen]
         self.seen.update(n["id"] for n in fresh)
         return fresh
+
+    def choose(self, text):
+        """Opens the context menu and picks the first action line holding `text`; answers
+        every line the menu offered."""
+        if os.path.exists(self.menu):
+            os.remove(self.menu)
+        with open(self.choice, "w") as f:
+            f.write(text)
+        self._ctl("context")
+        wait_for("dunst's context menu", lambda: os.path.exists(self.menu), 10)
+        with open(self.menu) as f:
+            return f.read().splitlines()
+
+    def displayed(self):
+        return int((self._ctl("count", "displayed") or "0").strip() or 0)
 
     def stop(self):
         self.proc.terminate()
@@ -637,6 +664,8 @@ def phase_b(args, tmp, dunst):
         wait_for("the thread shown", lambda: "Also, can you send the deck?" in page_text(wd), 10)
         check(True, "clicking a notification opens the window on that chat")
 
+        notification_actions(wd, linq, dunst)
+
         time.sleep(1)
         # The X server's picture of the window. WebKitWebDriver's own screenshot never finished
         # under Xvfb (it waits on a frame that software GL does not deliver), and the driver,
@@ -686,12 +715,54 @@ def phase_b(args, tmp, dunst):
             driver.kill()
 
 
+def notification_actions(wd, linq, dunst):
+    """A message's notification offers Reply and Mark as read in dunst's menu; Reply opens the
+    window on the thread with the composer (`#composer`) focused, Mark as read leaves the chat
+    with nothing unread."""
+    wd.js("location.hash = '#/chats'")
+    dunst.new()
+    linq.post(message("e2e-dana", "Dana Whitfield", "+15550100007", "Could you confirm Thursday?"))
+    wait_for("Dana's notification on screen", lambda: dunst.displayed() > 0, 15)
+    t0 = time.monotonic()
+    lines = dunst.choose(",reply]")
+    offered = [line.split(" (")[0] for line in lines if "(Dana Whitfield)" in line]
+    check(
+        "#Reply" in offered and "#Mark as read" in offered,
+        "a message notification offers Reply and Mark as read",
+        repr(lines),
+    )
+    wait_for("the Reply action's route", lambda: wd.js("return location.hash") == "#/chats/e2e-dana/reply", 10)
+    landed = time.monotonic() - t0
+    wait_for("the thread under the composer", lambda: "Could you confirm Thursday?" in page_text(wd), 10)
+    wait_for("the composer focused", lambda: wd.js("return document.activeElement && document.activeElement.id") == "composer", 10)
+    focused = time.monotonic() - t0
+    results["reply_action_to_thread_s"] = round(landed, 2)
+    results["reply_action_to_composer_focus_s"] = round(focused, 2)
+    check(True, f"Reply opens the window on that thread, #/chats/e2e-dana/reply, {landed:.2f}s after the menu pick, the composer focused at {focused:.2f}s")
+
+    wd.js("location.hash = '#/chats'")
+    dunst.new()
+    for text in ("Is the quote final?", "We need it by Friday."):
+        linq.post(message("e2e-lee", "Lee Okafor", "+15550100010", text))
+    unread = lambda: next((c["unread_count"] for c in linq.api("GET", "/api/chats")["chats"] if c["chat_id"] == "e2e-lee"), None)
+    wait_for("Lee's two unread messages", lambda: unread() == 2, 10)
+    wait_for("Lee's notification on screen", lambda: dunst.displayed() > 0, 15)
+    t0 = time.monotonic()
+    lines = dunst.choose(",mark-read]")
+    check(any(line.startswith("#Mark as read (Lee Okafor)") for line in lines), "Lee's notification offers Mark as read", repr(lines))
+    wait_for("Lee's chat marked read", lambda: unread() == 0, 10)
+    results["mark_read_action_s"] = round(time.monotonic() - t0, 2)
+    check(True, f"Mark as read leaves the chat with no unread message ({results['mark_read_action_s']:.2f}s)")
+    check(wd.js("return location.hash") == "#/chats", "Mark as read does not open the window on the chat")
+
+
 LINQ_TOKEN = "lq_desktop_e2e_token_0123"
 
 
 def fake_linq_account(unread_per_chat):
     """A fake Linq v3 account on loopback: one chat per entry of `unread_per_chat`, each with that
-    many inbound unread messages; the chats and messages listings only. Returns its base URL."""
+    many inbound unread messages; the chats and messages listings, and sending a message (kept
+    once per idempotency key in `server.sent`). Returns its base URL and the server."""
     line = "+15559876543"
     stamp = lambda minutes: (datetime.now(timezone.utc) - timedelta(minutes=minutes)).isoformat()
     handle = lambda h, me: {"id": f"h-{h}", "handle": h, "is_me": me, "service": "iMessage", "joined_at": stamp(9000)}
@@ -710,7 +781,30 @@ def fake_linq_account(unread_per_chat):
             for i in range(count)
         ]
 
+    sent = []
+
     class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            # v3 send (`linq-api.md` §5.1): one message per idempotency key, as Linq keeps it.
+            path = self.path.split("?")[0]
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            parts = path.split("/")
+            if self.headers.get("Authorization") != f"Bearer {LINQ_TOKEN}":
+                status, answer = 401, {"success": False, "error": {"status": 401, "code": 2004, "message": "Unauthorized"}}
+            elif len(parts) == 7 and path.startswith("/api/partner/v3/chats/") and parts[6] == "messages":
+                key = body.get("message", {}).get("idempotency_key")
+                if key not in [b.get("message", {}).get("idempotency_key") for b in sent]:
+                    sent.append(body)
+                status, answer = 202, {"chat_id": parts[5], "message": {"id": f"sent-{key}"}}
+            else:
+                status, answer = 404, {"success": False, "error": {"status": 404, "code": 2001, "message": "Not found"}}
+            data = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
         def do_GET(self):
             path = self.path.split("?")[0]
             if self.headers.get("Authorization") != f"Bearer {LINQ_TOKEN}":
@@ -732,6 +826,7 @@ def fake_linq_account(unread_per_chat):
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.sent = sent
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_address[1]}", server
 
@@ -765,6 +860,187 @@ def phase_c(args, tmp, dunst):
         server.shutdown()
 
 
+class Session:
+    """A private session bus with tests/desktop/session_standin.py on it: a notification server
+    that offers inline replies, and a StatusNotifierWatcher that lets the tray export itself."""
+
+    def __init__(self, out):
+        self.daemon = subprocess.Popen(
+            ["dbus-daemon", "--session", "--nofork", "--print-address=1"], stdout=subprocess.PIPE, text=True
+        )
+        self.address = self.daemon.stdout.readline().strip()
+        env = dict(os.environ, DBUS_SESSION_BUS_ADDRESS=self.address)
+        self.log = open(os.path.join(out, "standin.log"), "w")
+        here = os.path.dirname(os.path.abspath(__file__))
+        self.standin = subprocess.Popen(
+            # Debian's interpreter: python3-dbus and python3-gi are installed for it.
+            ["/usr/bin/python3", os.path.join(here, "session_standin.py")], env=env, stdout=subprocess.PIPE, stderr=self.log, text=True
+        )
+        ready = self.standin.stdout.readline().strip()
+        if ready != "ready":
+            raise Failed(f"the session stand-in did not start (see standin.log): {ready!r}")
+
+    def call(self, method, *args):
+        r = subprocess.run(
+            ["dbus-send", f"--bus={self.address}", "--print-reply=literal", "--dest=org.linqinbox.Standin",
+             "/org/linqinbox/Standin", f"org.linqinbox.Standin.{method}", *args],
+            capture_output=True, text=True, timeout=20,
+        )
+        if r.returncode != 0:
+            raise Failed(f"stand-in {method}: {r.stderr.strip()}")
+        return r.stdout.strip()
+
+    def notifications(self):
+        return json.loads(self.call("Notifications"))
+
+    def tray(self):
+        """The app's tray item as a panel reads it (its first menu line, its icon file)."""
+        items = [i for i in json.loads(self.call("Tray")) if "error" not in i and i["menu"]]
+        return items[0] if items else None
+
+    def stop(self):
+        for p in (self.standin, self.daemon):
+            p.terminate()
+            p.wait(5)
+
+
+def same_picture(a, b):
+    """Whether two image files hold the same pixels (ImageMagick counts the differing ones)."""
+    r = subprocess.run(["compare", "-metric", "AE", a, b, "null:"], capture_output=True, text=True)
+    return r.returncode == 0
+
+
+def set_public_url(data_dir, url):
+    """The address the self-test delivers through, as `linq connect` saves it (config.toml)."""
+    path = os.path.join(data_dir, "config.toml")
+    text = open(path).read() if os.path.exists(path) else ""
+    text = re.sub(r'^public_url = ".*"\n', "", text, flags=re.M)
+    if "[linq]" not in text:
+        text += "\n[linq]\n"
+    text = text.replace("[linq]\n", f'[linq]\npublic_url = "{url}"\n', 1)
+    with open(path + ".edit", "w") as f:
+        f.write(text)
+    os.chmod(path + ".edit", 0o600)
+    os.replace(path + ".edit", path)
+
+
+def phase_d(args, tmp, _dunst):
+    """Against the stand-in session: the tray turns to the warning while the self-test finds
+    the path broken and back once it passes; a reply typed into the notification goes through
+    the outbox once; Mark as read marks the chat and closes the notification."""
+    base = os.path.join(tmp, "d")
+    os.makedirs(base)
+    listen = free_port()
+    env, _ = environment(base, listen, free_port())
+    linq = Linq(listen, int(env["LINQ_INBOX_UI_LISTEN"].rsplit(":", 1)[1]))
+    linq_base, server = fake_linq_account([])
+    session = Session(args.out)
+    env.update({
+        "DBUS_SESSION_BUS_ADDRESS": session.address,
+        "LINQ_API_BASE": linq_base,
+        "LINQ_INTEGRATION_TOKEN": LINQ_TOKEN,
+        "LINQ_INBOX_SYNC_RATE": "0",
+        "LINQ_INBOX_KEYRING": "off",
+        "LINQ_INBOX_SELF_TEST_SECS": "1",
+    })
+    data_dir = env["LINQ_INBOX_DATA_DIR"]
+    os.makedirs(data_dir)
+    working = f"http://127.0.0.1:{listen}"
+    set_public_url(data_dir, working)
+    icons = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "icons")
+    app = App(args.app, env, os.path.join(args.out, "app-d.log"))
+    try:
+        app.wait_log(r"window ready", 90)
+        tray_path(session, data_dir, working, icons)
+        inline_reply(session, linq, server)
+    finally:
+        app.proc.send_signal(signal.SIGTERM)
+        app.proc.wait(30)
+        server.shutdown()
+        session.stop()
+
+
+def tray_shows(session, line, icon):
+    """A probe: the tray's first menu line is `line` and its icon has the pixels of `icon`."""
+
+    def probe():
+        tray = session.tray()
+        if not tray or tray["menu"][0] != line:
+            return None
+        shown = tray["props"].get("IconName", "")
+        return tray if os.path.exists(shown) and same_picture(shown, icon) else None
+
+    return probe
+
+
+def tray_path(session, data_dir, working, icons):
+    normal = os.path.join(icons, "tray.png")
+    tray = wait_for("the tray item on the session bus", tray_shows(session, "No unread messages", normal), 30)
+    check(True, f"the tray exports itself to the StatusNotifierWatcher: {tray['menu'][0]!r}, the usual icon")
+
+    set_public_url(data_dir, f"http://127.0.0.1:{free_port()}")
+    t0 = time.monotonic()
+    broken = "Linq deliveries failing: tunnel not running"
+    wait_for("the tray's warning", tray_shows(session, broken, os.path.join(icons, "tray-warning.png")), 30)
+    results["tray_warning_s"] = round(time.monotonic() - t0, 2)
+    check(True, f"a broken path turns the tray to the warning icon with {broken!r} ({results['tray_warning_s']}s)")
+
+    set_public_url(data_dir, working)
+    t0 = time.monotonic()
+    wait_for("the tray back to normal", tray_shows(session, "No unread messages", normal), 45)
+    results["tray_recovered_s"] = round(time.monotonic() - t0, 2)
+    check(True, f"recovery brings back the usual icon and line ({results['tray_recovered_s']}s)")
+
+
+def inline_reply(session, linq, server):
+    linq.post(message("e2e-kim", "Kim Larsen", "+15550100011", "Can we move the demo to Friday?"))
+    shown = wait_for("Kim's notification at the stand-in", lambda: [n for n in session.notifications() if n["summary"] == "Kim Larsen"], 15)[0]
+    check(
+        shown["actions"] == [["default", "Open"], ["inline-reply", "Reply"], ["mark-read", "Mark as read"]],
+        "where the server offers inline-reply, the notification's Reply is its text field, beside Mark as read",
+        repr(shown["actions"]),
+    )
+    check(shown["hints"].get("x-kde-reply-placeholder-text") == "Reply to Kim Larsen", "the field says whom it answers", repr(shown["hints"]))
+
+    # The rep had started an answer in the window: the inline reply leaves that draft alone.
+    linq.api("PUT", "/api/chats/e2e-kim/draft", {"text": "Let me check the calendar and"})
+    text = "Friday at 3 works for me"
+    t0 = time.monotonic()
+    session.call("Reply", f"uint32:{shown['id']}", f"string:{text}")
+
+    def own_replies():
+        items = linq.api("GET", "/api/chats/e2e-kim/messages")["messages"]
+        return [m for m in items if m.get("direction") == "outbound" and m.get("text") == text]
+
+    bubble = wait_for("the inline reply in the thread", own_replies, 10)
+    results["inline_reply_to_thread_s"] = round(time.monotonic() - t0, 2)
+    check(bubble[0].get("status") in ("sending", "sent"), "the typed reply is in the thread as the rep's own, sending or sent", repr(bubble[0]))
+    wait_for("the reply at Linq", lambda: len(server.sent) >= 1, 15)
+    results["inline_reply_to_linq_s"] = round(time.monotonic() - t0, 2)
+    key = server.sent[0]["message"].get("idempotency_key")
+    check(bool(key) and server.sent[0]["message"]["parts"][0]["value"] == text, "the outbox sent it to Linq with its idempotency key", repr(server.sent))
+    wait_for("the notification closed", lambda: [n for n in session.notifications() if n["id"] == shown["id"] and n["closed"]], 10)
+    check(True, f"the reply reached the thread in {results['inline_reply_to_thread_s']}s and Linq in {results['inline_reply_to_linq_s']}s; its notification closed")
+
+    # The same notification's reply signalled again (a server repeating itself) sends nothing.
+    session.call("Reply", f"uint32:{shown['id']}", f"string:{text}")
+    wait_for("the reply marked sent", lambda: own_replies()[0].get("status") == "sent", 15)
+    time.sleep(2)
+    check(len(own_replies()) == 1 and len(server.sent) == 1, "one reply, one send", f"{own_replies()!r} {server.sent!r}")
+    draft = linq.api("GET", "/api/chats/e2e-kim/draft")
+    check(draft.get("text") == "Let me check the calendar and", "the chat's draft in the window survives the inline reply", repr(draft))
+
+    # Mark as read from the stand-in: the chat has nothing unread and the notification closes.
+    linq.post(message("e2e-ana", "Ana Silva", "+15550100012", "Did you get my email?"))
+    shown = wait_for("Ana's notification", lambda: [n for n in session.notifications() if n["summary"] == "Ana Silva"], 15)[0]
+    unread = lambda: next((c["unread_count"] for c in linq.api("GET", "/api/chats")["chats"] if c["chat_id"] == "e2e-ana"), None)
+    check(unread() == 1, "Ana's message is unread", repr(unread()))
+    session.call("Invoke", f"uint32:{shown['id']}", "string:mark-read")
+    wait_for("Ana's chat read", lambda: unread() == 0, 10)
+    wait_for("Ana's notification closed", lambda: [n for n in session.notifications() if n["id"] == shown["id"] and n["closed"]], 10)
+    check(True, "Mark as read marks the chat read and closes its notification")
+
+
 def _listening(port):
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1):
@@ -782,13 +1058,15 @@ def main():
     dunst = Dunst(args.out)
     try:
         # DESKTOP_E2E_PHASES=a or =b runs one phase alone while working on it.
-        phases = os.environ.get("DESKTOP_E2E_PHASES", "a,b,c").split(",")
+        phases = os.environ.get("DESKTOP_E2E_PHASES", "a,b,c,d").split(",")
         if "a" in phases:
             phase_a(args, tmp, dunst)
         if "b" in phases:
             phase_b(args, tmp, dunst)
         if "c" in phases:
             phase_c(args, tmp, dunst)
+        if "d" in phases:
+            phase_d(args, tmp, dunst)
     except Failed as e:
         print(f"FAIL {e}", flush=True)
         return 1

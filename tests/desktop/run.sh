@@ -9,9 +9,10 @@ root=$(cd "$here/../.." && pwd)
 app=${1:-$root/target/debug/linq-inbox-desktop}
 out=$root/target/desktop-e2e
 
-for tool in xvfb-run dbus-run-session dunst dunstctl WebKitWebDriver tauri-driver python3; do
+for tool in xvfb-run dbus-run-session dbus-daemon dunst dunstctl WebKitWebDriver tauri-driver python3 compare; do
   command -v "$tool" >/dev/null || { echo "desktop test: $tool is missing; run \`make desktop-deps\`." >&2; exit 1; }
 done
+/usr/bin/python3 -c 'import dbus, gi' 2>/dev/null || { echo "desktop test: python3-dbus and python3-gi are missing; run \`make desktop-deps\`." >&2; exit 1; }
 [ -x "$app" ] || { echo "desktop test: $app is not built; run \`make desktop-build\`." >&2; exit 1; }
 
 rm -rf "$out" && mkdir -p "$out"
