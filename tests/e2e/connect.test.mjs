@@ -4,9 +4,10 @@
 // from Linq stays text), test delivery through the listener, rotation with the grace period.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { launch, shot } from './lib/browser.mjs';
 import * as L from './lib/engine.mjs';
+import { useTeardown } from './lib/fake-linq.mjs';
 
 const LINQ_TOKEN = 'lq_e2e_token_0123456789';
 const PATH = '/api/partner/v2/webhook_subscriptions';
@@ -49,25 +50,14 @@ async function fakeLinq() {
 }
 
 describe('Connect to Linq', () => {
-  /** @type {Awaited<ReturnType<typeof fakeLinq>> | undefined} */
-  let fake;
-  /** @type {Awaited<ReturnType<typeof L.startEngine>> | undefined} */
-  let engine;
-  /** @type {Awaited<ReturnType<typeof launch>> | undefined} */
-  let browser;
-  after(async () => {
-    await browser?.close();
-    await engine?.stop();
-    engine?.removeData();
-    fake?.close();
-  });
+  const session = useTeardown();
 
   it('token, connect, test delivery and rotation from Settings', async () => {
-    fake = await fakeLinq();
+    const fake = (session.fake = await fakeLinq());
     // An empty LINQ_WEBHOOK_SECRET lets the app own (and rotate) its generated secret.
     // No keyring here (tests/engine/keyring.rs covers a real one): the token goes to config.toml.
-    engine = await L.startEngine({ env: { LINQ_API_BASE: fake.base, LINQ_API_VERSION: 'v2', LINQ_WEBHOOK_SECRET: '', LINQ_INTEGRATION_TOKEN: '', LINQ_INBOX_KEYRING: 'off' } });
-    browser = await launch();
+    const engine = (session.engine = await L.startEngine({ env: { LINQ_API_BASE: fake.base, LINQ_API_VERSION: 'v2', LINQ_WEBHOOK_SECRET: '', LINQ_INTEGRATION_TOKEN: '', LINQ_INBOX_KEYRING: 'off' } }));
+    const browser = (session.browser = await launch());
     const page = browser.page;
     await page.goto(engine.loginUrl);
     await page.evaluate(() => (location.hash = '#/settings'));

@@ -8,9 +8,10 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ARTIFACTS, launch, shot } from './lib/browser.mjs';
 import * as L from './lib/engine.mjs';
+import { useTeardown } from './lib/fake-linq.mjs';
 import { CHAT, fakeLinqSend, LINQ_TOKEN, ownMessageWebhook, QUESTION } from './lib/linq-send.mjs';
 import { eventually } from './lib/wait.mjs';
 
@@ -54,23 +55,12 @@ const median = (/** @type {number[]} */ xs) => {
 };
 
 describe('Answering from the inbox', () => {
-  /** @type {Awaited<ReturnType<typeof fakeLinqSend>> | undefined} */
-  let fake;
-  /** @type {Awaited<ReturnType<typeof L.startEngine>> | undefined} */
-  let engine;
-  /** @type {Awaited<ReturnType<typeof launch>> | undefined} */
-  let browser;
-  after(async () => {
-    await browser?.close();
-    await engine?.stop();
-    engine?.removeData();
-    fake?.close();
-  });
+  const session = useTeardown();
 
   it('types, sends, replies to a quote, keeps a draft, retries a refusal, and is quick', async () => {
-    fake = await fakeLinqSend();
-    engine = await L.startEngine({ env: { LINQ_API_BASE: fake.base, LINQ_API_VERSION: 'v3', LINQ_INTEGRATION_TOKEN: LINQ_TOKEN, LINQ_INBOX_SYNC_RATE: '0' } });
-    browser = await launch();
+    const fake = (session.fake = await fakeLinqSend());
+    const engine = (session.engine = await L.startEngine({ env: { LINQ_API_BASE: fake.base, LINQ_API_VERSION: 'v3', LINQ_INTEGRATION_TOKEN: LINQ_TOKEN, LINQ_INBOX_SYNC_RATE: '0' } }));
+    const browser = (session.browser = await launch());
     const page = browser.page;
     await page.goto(engine.loginUrl);
 
@@ -117,7 +107,7 @@ describe('Answering from the inbox', () => {
     await shot(page, 'outbox-delivered');
 
     // Typing reached Linq while the rep typed in this one-to-one iMessage chat.
-    await eventually(() => fake?.seen.some((s) => s.method === 'POST' && s.path === `/api/partner/v3/chats/${CHAT}/typing`), 'a typing start reached Linq');
+    await eventually(() => fake.seen.some((s) => s.method === 'POST' && s.path === `/api/partner/v3/chats/${CHAT}/typing`), 'a typing start reached Linq');
 
     // Reply to the quoted question: the quote above the field, then in the sent bubble.
     const question = page.locator(`[data-message-id="${QUESTION.id}"]`);
@@ -191,7 +181,7 @@ describe('Answering from the inbox', () => {
       await composer.press('Enter');
       await own(page, text).waitFor();
       const t = await sendTimes(page);
-      const req = await eventually(() => fake?.sends().find((s) => s.body.message.parts[0].value === text), `send ${i} at Linq`);
+      const req = await eventually(() => fake.sends().find((s) => s.body.message.parts[0].value === text), `send ${i} at Linq`);
       toBubble.push(t.toBubble);
       toLinq.push(req.at - t.enterWall);
     }

@@ -7,9 +7,10 @@
 // audited with axe.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { launch, shot } from './lib/browser.mjs';
 import * as L from './lib/engine.mjs';
+import { useTeardown } from './lib/fake-linq.mjs';
 import { eventually } from './lib/wait.mjs';
 
 const LINQ_TOKEN = 'lq_e2e_token_0123456789';
@@ -72,23 +73,12 @@ async function fakeLinq() {
 }
 
 describe('Reactions and read marks', () => {
-  /** @type {Awaited<ReturnType<typeof fakeLinq>> | undefined} */
-  let fake;
-  /** @type {Awaited<ReturnType<typeof L.startEngine>> | undefined} */
-  let engine;
-  /** @type {Awaited<ReturnType<typeof launch>> | undefined} */
-  let browser;
-  after(async () => {
-    await browser?.close();
-    await engine?.stop();
-    engine?.removeData();
-    fake?.close();
-  });
+  const session = useTeardown();
 
   it('reacts from the bubble, removes it, sends read marks only when the rep allows it, and starts a conversation', async () => {
-    fake = await fakeLinq();
-    engine = await L.startEngine({ env: { LINQ_API_BASE: fake.base, LINQ_INTEGRATION_TOKEN: LINQ_TOKEN, LINQ_INBOX_SYNC_RATE: '0' } });
-    browser = await launch();
+    const fake = (session.fake = await fakeLinq());
+    const engine = (session.engine = await L.startEngine({ env: { LINQ_API_BASE: fake.base, LINQ_INTEGRATION_TOKEN: LINQ_TOKEN, LINQ_INBOX_SYNC_RATE: '0' } }));
+    const browser = (session.browser = await launch());
     const page = browser.page;
     const f = fake;
     const reactions = () => f.seen.filter((s) => s.path.endsWith('/reactions'));
