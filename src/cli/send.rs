@@ -52,7 +52,15 @@ pub async fn run(
         .run(move |c| queue::enqueue(c, &id, &request, now_millis()).map(|q| serde_json::json!(q)))
         .await?;
     let kept = connection.data_dir.join(linq_inbox::attachments::FOLDER);
-    Outbox::start(connection.clone(), ingest.clone(), store.clone(), kept).wake();
+    let only = client_id.clone();
+    Outbox::start_for(
+        connection.clone(),
+        ingest.clone(),
+        store.clone(),
+        kept,
+        only,
+    )
+    .wake();
     let row = wait_for_answer(&store, &client_id).await?;
     report(&row, json)
 }

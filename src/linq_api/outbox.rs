@@ -57,6 +57,28 @@ impl Outbox {
         store: Store,
         kept: std::path::PathBuf,
     ) -> Outbox {
+        Self::spawn(connection, ingest, store, kept, None)
+    }
+
+    /// A sender for the one reply `client_id` (`linq send`): the rest of the queue is the app's
+    /// to send, so a script run beside the app never sends the app's replies a second time.
+    pub fn start_for(
+        connection: ConnectSettings,
+        ingest: Ingest,
+        store: Store,
+        kept: std::path::PathBuf,
+        client_id: String,
+    ) -> Outbox {
+        Self::spawn(connection, ingest, store, kept, Some(client_id))
+    }
+
+    fn spawn(
+        connection: ConnectSettings,
+        ingest: Ingest,
+        store: Store,
+        kept: std::path::PathBuf,
+        only: Option<String>,
+    ) -> Outbox {
         let wake = Arc::new(Notify::new());
         let sender = Sender {
             connection,
@@ -65,6 +87,7 @@ impl Outbox {
             wake: wake.clone(),
             recent: HashMap::new(),
             kept,
+            only,
         };
         tokio::spawn(sender.run());
         Outbox { wake }
@@ -85,6 +108,8 @@ struct Sender {
     recent: HashMap<String, VecDeque<Instant>>,
     /// The attachment store the rep's files are read from.
     kept: std::path::PathBuf,
+    /// The one reply this sender may send (`linq send`), or `None` for the whole queue.
+    only: Option<String>,
 }
 
 /// What one try ended in.
@@ -115,7 +140,14 @@ impl Sender {
         let (due, next) = tokio::task::spawn_blocking(move || queue::due(&store.reader()?, now))
             .await
             .map_err(|e| StoreError::Invalid(format!("the outbox's read stopped: {e}")))??;
-        let actions = self.due_actions().await?;
+        let due: Vec<OutboxRow> = due
+            .into_iter()
+            .filter(|row| self.only.as_ref().is_none_or(|id| *id == row.client_id))
+            .collect();
+        let actions = match self.only {
+            Some(_) => Vec::new(),
+            None => self.due_actions().await?,
+        };
         if !due.is_empty() || !actions.is_empty() {
             let rest = match super::sync::client(&self.connection).await {
                 Ok(rest) => rest.retrying(super::rest::Retry::ONCE),

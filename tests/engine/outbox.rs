@@ -503,6 +503,75 @@ fn linq_send_goes_through_the_outbox_and_a_refusal_is_one_sentence() {
     );
 }
 
+/// `linq send` sends its own reply only: one the app left queued (Linq answered 503, the app
+/// quit before the next try) stays the app's to send, so a script run beside the app never
+/// sends the app's replies a second time.
+#[test]
+fn linq_send_sends_its_own_reply_and_leaves_the_app_s_queue_to_the_app() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake();
+    let app_key = "a1b2c3d4-0000-4000-8000-0000000000a1";
+    {
+        let server = serve(dir.path(), &fake, None);
+        let mut sends = fake.sends.lock().unwrap();
+        for _ in 0..50 {
+            sends
+                .script
+                .push_back(error(503, 3006, "Service unavailable"));
+        }
+        drop(sends);
+        let (status, _) = reply(&server, app_key, "From the app");
+        assert_eq!(status, 202, "the app's reply is queued");
+        until("Linq refused the app's first try", || {
+            (!sends_with(&fake, app_key).is_empty()).then_some(())
+        });
+    }
+    fake.sends.lock().unwrap().script.clear();
+    let conn = rusqlite::Connection::open(crate::harness::db_path(dir.path())).unwrap();
+    let next_at: i64 = conn
+        .query_row(
+            "SELECT next_at FROM outbox WHERE client_id = ?1",
+            [app_key],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    // The app's reply is due again when the script runs: only the script's choice keeps it back.
+    std::thread::sleep(Duration::from_millis(
+        u64::try_from(next_at - now).unwrap_or(0) + 200,
+    ));
+    let before = sends(&fake).len();
+    let base = fake.base();
+    let env = cli_env(&base);
+    let args = ["linq", "send", "--chat", CHAT, "From the script"];
+    let (ok, _, err) = crate::harness::cli_with(&args, dir.path(), None, &env);
+    assert!(ok, "the script's reply is sent: {err}");
+    let after = sends(&fake);
+    let new: Vec<&Seen> = after[before..].iter().collect();
+    assert_eq!(new.len(), 1, "one POST, the script's own: {new:?}");
+    let text = new[0]
+        .body
+        .as_ref()
+        .map(|b| b["message"]["parts"][0]["value"].clone());
+    assert_eq!(text, Some(json!("From the script")), "its text");
+    assert_eq!(
+        outbox_state(dir.path(), app_key).as_deref(),
+        Some("pending"),
+        "the app's reply waits for the app"
+    );
+}
+
+fn sends_with(fake: &FakeLinq, key: &str) -> Vec<Seen> {
+    sends(fake)
+        .into_iter()
+        .filter(|p| {
+            p.body
+                .as_ref()
+                .is_some_and(|b| b["message"]["idempotency_key"] == json!(key))
+        })
+        .collect()
+}
+
 /// v2 sends a form (`linq-api.md` §14: `message[text]`, `message[idempotency_key]`) with its
 /// own auth header, and Linq's numeric id comes back as the reply's.
 #[test]
