@@ -167,13 +167,7 @@ async fn messages(
     Query(p): Query<Page>,
 ) -> ApiResult {
     let n = limit(&p.limit, 50, 500)?;
-    let id = chat_id.clone();
-    let exists = s
-        .read(move |c| chat_list::chat(c, &id).map(|x| x.is_some()))
-        .await?;
-    if !exists {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "no such chat"));
-    }
+    s.known_chat(&chat_id).await?;
     // `before` pages back, `after` pages forward, `around` opens a window on one item (a search
     // hit deep in history). The answer says whether more lies on either side it knows about.
     let page = s
@@ -212,13 +206,7 @@ async fn mark_read(State(s): State<Arc<ApiState>>, Path(chat_id): Path<String>) 
 /// The one way a chat is marked read, whether the window or a notification's "Mark as read"
 /// asked.
 pub async fn mark_chat_read(s: &Arc<ApiState>, chat_id: String) -> Result<Value, ApiError> {
-    let id = chat_id.clone();
-    let exists = s
-        .read(move |c| chat_list::chat(c, &id).map(|x| x.is_some()))
-        .await?;
-    if !exists {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "no such chat"));
-    }
+    s.known_chat(&chat_id).await?;
     let receipts = s.live.settings().read_receipts;
     let result = s
         .ingest

@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::error::ApiError;
 use super::outbox::MAX_TEXT;
 use super::state::ApiState;
-use crate::store::{chat_list, drafts, now_millis};
+use crate::store::{drafts, now_millis};
 
 /// The longest message id a draft may quote (Linq's are UUIDs or numbers).
 const MAX_ID: usize = 128;
@@ -61,7 +61,7 @@ async fn save(
         ))
     })?;
     check(&draft)?;
-    known_chat(&s, &chat_id).await?;
+    s.known_chat(&chat_id).await?;
     let reply_to = draft.reply_to.filter(|r| !r.is_empty());
     s.ingest
         .run(move |c| {
@@ -95,16 +95,4 @@ fn check(draft: &DraftBody) -> Result<(), ApiError> {
         ));
     }
     Ok(())
-}
-
-async fn known_chat(s: &Arc<ApiState>, chat_id: &str) -> Result<(), ApiError> {
-    let id = chat_id.to_string();
-    let exists = s
-        .read(move |c| chat_list::chat(c, &id).map(|x| x.is_some()))
-        .await?;
-    if exists {
-        Ok(())
-    } else {
-        Err(ApiError::not_found("no such chat"))
-    }
 }

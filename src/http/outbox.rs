@@ -18,7 +18,7 @@ use super::state::ApiState;
 use crate::store::names::Names;
 use crate::store::outbox::project::bubble_by_client;
 use crate::store::outbox::{queue, Queued};
-use crate::store::{chat_list, messages, now_millis, StoreError};
+use crate::store::{messages, now_millis, StoreError};
 
 /// The longest reply Linq takes (`linq-api.md` §5.1: 10,000 characters).
 pub const MAX_TEXT: usize = 10_000;
@@ -71,13 +71,7 @@ pub async fn queue_reply(
     reply: Reply,
 ) -> Result<serde_json::Value, ApiError> {
     check(&reply)?;
-    let id = chat_id.clone();
-    let exists = s
-        .read(move |c| chat_list::chat(c, &id).map(|x| x.is_some()))
-        .await?;
-    if !exists {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "no such chat"));
-    }
+    s.known_chat(&chat_id).await?;
     let attachments = super::uploads::resolve(s, reply.attachments.clone()).await?;
     let client_id = reply.client_id.clone();
     let chat = chat_id.clone();

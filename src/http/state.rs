@@ -83,4 +83,17 @@ impl ApiState {
         })?
         .map_err(ApiError::from)
     }
+
+    /// `Ok` when the inbox has `chat_id`, else the 404 every chat endpoint answers.
+    pub async fn known_chat(self: &Arc<Self>, chat_id: &str) -> Result<(), ApiError> {
+        let id = chat_id.to_string();
+        let exists = self
+            .read(move |c| crate::store::chat_list::chat(c, &id).map(|x| x.is_some()))
+            .await?;
+        if exists {
+            Ok(())
+        } else {
+            Err(ApiError::not_found("no such chat"))
+        }
+    }
 }
