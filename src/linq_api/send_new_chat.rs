@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use super::error::LinqApiError;
 use super::rest::Rest;
 use crate::config::linq::ApiVersion;
+use crate::linq::value::id_field;
 
 impl Rest {
     /// Creates (or finds) the chat with `to` on the line `from` and sends `text` into it with
@@ -36,8 +37,8 @@ impl Rest {
 
 /// v3 `{chat: {id, message: {id}}}`, v2 `{data: {id, chat_messages: {id} or [{id}]}}`.
 fn created_ids(answer: &Value) -> Option<(String, String)> {
-    let (chat, message) = match answer.get("chat") {
-        Some(chat) => (chat.get("id")?, chat.pointer("/message/id")?),
+    match answer.get("chat") {
+        Some(chat) => Some((id_field(chat, "id")?, id_field(chat.get("message")?, "id")?)),
         None => {
             let data = answer.get("data")?;
             let messages = data.get("chat_messages")?;
@@ -45,17 +46,8 @@ fn created_ids(answer: &Value) -> Option<(String, String)> {
                 .as_array()
                 .and_then(|a| a.first())
                 .unwrap_or(messages);
-            (data.get("id")?, first.get("id")?)
+            Some((id_field(data, "id")?, id_field(first, "id")?))
         }
-    };
-    Some((text(chat)?, text(message)?))
-}
-
-fn text(id: &Value) -> Option<String> {
-    match id {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
     }
 }
 
