@@ -9,8 +9,8 @@ use std::collections::{BTreeSet, VecDeque};
 
 use serde_json::{json, Value};
 
-use crate::linq_fake::{Request, Scripted, TOKEN};
-use crate::linq_fake_send::error;
+use crate::linq_fake::{Request, Scripted};
+use crate::linq_fake_send::{error, unauthorized};
 
 #[derive(Default)]
 pub struct Actions {
@@ -36,12 +36,8 @@ impl Actions {
             ("PUT", ["api", "partner", "v2", "chats", id, "mark_as_read"]) => ("v2", "read", *id),
             _ => return None,
         };
-        let authorized = match version {
-            "v3" => r.header("authorization") == Some(format!("Bearer {TOKEN}")),
-            _ => r.header("x-linq-integration-token").as_deref() == Some(TOKEN),
-        };
-        if !authorized {
-            return Some(error(401, 2004, "Unauthorized"));
+        if let Some(refused) = unauthorized(r, version) {
+            return Some(refused);
         }
         if let Some(scripted) = self.script.pop_front() {
             return Some(scripted);

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
-use crate::linq_fake::{Request, Scripted, TOKEN};
-use crate::linq_fake_send::error;
+use crate::linq_fake::{Request, Scripted};
+use crate::linq_fake_send::{error, unauthorized};
 
 #[derive(Default)]
 pub struct NewChats {
@@ -28,12 +28,8 @@ impl NewChats {
             ("POST", "/api/partner/v2/chats") => "v2",
             _ => return None,
         };
-        let authorized = match version {
-            "v3" => r.header("authorization") == Some(format!("Bearer {TOKEN}")),
-            _ => r.header("x-linq-integration-token").as_deref() == Some(TOKEN),
-        };
-        if !authorized {
-            return Some(error(401, 2004, "Unauthorized"));
+        if let Some(refused) = unauthorized(r, version) {
+            return Some(refused);
         }
         let body = body.cloned().unwrap_or(Value::Null);
         let (from, to, key) = match version {

@@ -34,12 +34,8 @@ impl Sends {
         if r.method != "POST" {
             return None;
         }
-        let authorized = match version {
-            "v3" => r.header("authorization") == Some(format!("Bearer {TOKEN}")),
-            _ => r.header("x-linq-integration-token").as_deref() == Some(TOKEN),
-        };
-        if !authorized {
-            return Some(error(401, 2004, "Unauthorized"));
+        if let Some(refused) = unauthorized(r, version) {
+            return Some(refused);
         }
         if let Some(scripted) = self.script.pop_front() {
             return Some(scripted);
@@ -93,6 +89,16 @@ fn ok(version: &str, chat: &str, sent: &Value, repeat: bool) -> Scripted {
 }
 
 /// Linq's v3 error body.
+/// Linq's 401 unless `r` carries the test token the way `version` sends it (v3 a bearer, v2
+/// its own header).
+pub fn unauthorized(r: &Request, version: &str) -> Option<Scripted> {
+    let authorized = match version {
+        "v3" => r.header("authorization") == Some(format!("Bearer {TOKEN}")),
+        _ => r.header("x-linq-integration-token").as_deref() == Some(TOKEN),
+    };
+    (!authorized).then(|| error(401, 2004, "Unauthorized"))
+}
+
 pub fn error(status: u16, code: i64, message: &str) -> Scripted {
     (
         status,
