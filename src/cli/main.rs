@@ -87,6 +87,22 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("could not start the async runtime")
 }
 
+/// The writer a one-shot command (`linq send`, `linq sync`) logs through, on the current runtime:
+/// the default day of typing indicators, the usual WAL restart threshold.
+pub(crate) fn command_ingest(
+    store: &linq_inbox::store::Store,
+) -> anyhow::Result<linq_inbox::ingest::Ingest> {
+    let options = linq_inbox::ingest::WriterOptions {
+        typing_retention: std::time::Duration::from_secs(24 * 3600),
+        wal_restart_frames: linq_inbox::ingest::WAL_RESTART_FRAMES,
+    };
+    Ok(linq_inbox::ingest::Ingest::start(
+        store,
+        options,
+        tokio::runtime::Handle::current(),
+    )?)
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &cli.generate_docs {
         linq_inbox::cli_docs::write(Cli::command(), dir)

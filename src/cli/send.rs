@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use linq_inbox::ingest::{Ingest, WriterOptions, WAL_RESTART_FRAMES};
 use linq_inbox::linq_api::outbox::Outbox;
 use linq_inbox::linq_api::ConnectSettings;
 use linq_inbox::store::outbox::{self, queue, Queued};
@@ -32,14 +31,7 @@ pub async fn run(
     if chat_list::chat(&store.reader()?, &chat)?.is_none() {
         bail!("the inbox has no chat {chat:?}; run `linq-inbox linq sync` first or check the id");
     }
-    let ingest = Ingest::start(
-        &store,
-        WriterOptions {
-            typing_retention: Duration::from_secs(24 * 3600),
-            wal_restart_frames: WAL_RESTART_FRAMES,
-        },
-        tokio::runtime::Handle::current(),
-    )?;
+    let ingest = crate::command_ingest(&store)?;
     let client_id = outbox::new_client_id();
     let request = Queued {
         attachments: Vec::new(),

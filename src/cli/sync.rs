@@ -6,7 +6,6 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use linq_inbox::ingest::{Ingest, WriterOptions, WAL_RESTART_FRAMES};
 use linq_inbox::linq_api::sync::{client, run_pass, PassSettings};
 use linq_inbox::linq_api::ConnectSettings;
 use linq_inbox::store::sync::SyncStatus;
@@ -43,14 +42,7 @@ pub async fn run(connection: &ConnectSettings, json: bool) -> anyhow::Result<Exi
 async fn pass(connection: &ConnectSettings) -> anyhow::Result<SyncStatus> {
     let rest = client(connection).await?;
     let store = Store::open(&connection.data_dir)?;
-    let ingest = Ingest::start(
-        &store,
-        WriterOptions {
-            typing_retention: Duration::from_secs(24 * 3600),
-            wal_restart_frames: WAL_RESTART_FRAMES,
-        },
-        tokio::runtime::Handle::current(),
-    )?;
+    let ingest = crate::command_ingest(&store)?;
     let progress = |_: &linq_inbox::store::sync::PassRow| {};
     let row = run_pass(
         &rest,
