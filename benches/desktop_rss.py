@@ -28,7 +28,7 @@ def main():
     parser.add_argument("--scale", default="1M")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="linq-bench-desktop-")
-    listen, ui = e2e.free_port(), e2e.free_port()
+    listen, ui = e2e.free_ports(2)
     env, _ = e2e.environment(tmp, listen, ui)
     env["LINQ_INBOX_DATA_DIR"] = args.data_dir
     env["LINQ_INBOX_LOG"] = "info"

@@ -44,7 +44,11 @@ metric() { # label value target pass(true/false/null)
     "$(jq_str "$1")" "$(jq_str "$2")" "$(jq_str "$3")" "$4" | record
 }
 jq_str() { python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$1"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# free_ports N: N different free ports on one line (all bound at once, so never the same twice).
+free_ports() {
+  python3 -c 'import socket,sys; ss=[socket.socket() for _ in range(int(sys.argv[1]))]; [s.bind(("127.0.0.1",0)) for s in ss]; print(*[s.getsockname()[1] for s in ss])' "$1"
+}
+free_port() { free_ports 1; }
 wait_healthy() { # url
   for _ in $(seq 1 600); do
     curl -fs -o /dev/null "$1" && return 0
@@ -57,7 +61,7 @@ rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # serve DIR: starts the engine on fresh ports; sets $serve_pid, $hook, $ui.
 serve() {
   local lp up
-  lp=$(free_port); up=$(free_port)
+  read -r lp up < <(free_ports 2)
   LINQ_WEBHOOK_SECRET=$secret RUST_LOG=warn "$app" serve --data-dir "$1" \
     --listen "127.0.0.1:$lp" --ui-listen "127.0.0.1:$up" --ui-token "$token" >"$work/serve.log" 2>&1 &
   serve_pid=$!; pids+=("$serve_pid")
@@ -177,7 +181,7 @@ metric "Rebuild: the inbox from the log of $rebuilt events through \`linq-inbox 
 sync
 
 log "scale: start-up"
-lp=$(free_port); up=$(free_port)
+read -r lp up < <(free_ports 2)
 LINQ_WEBHOOK_SECRET=$secret "$bench" startup --healthz "http://127.0.0.1:$lp/healthz" --runs 5 -- \
   "$app" serve --data-dir "$data" --listen "127.0.0.1:$lp" --ui-listen "127.0.0.1:$up" --ui-token "$token" | record
 

@@ -73,10 +73,23 @@ def wait_for(what, probe, timeout, interval=0.2):
     raise Failed(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
+def free_ports(n):
+    """`n` ports nobody listens on right now, all different: every socket stays bound until the
+    last one is, so the kernel cannot hand the same port out twice."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            socks.append(s)
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
 
 
 def now_iso(delta=timedelta()):
@@ -487,7 +500,7 @@ def check_gl_libraries(pid):
 
 
 def phase_a(args, tmp, dunst):
-    listen, ui = free_port(), free_port()
+    listen, ui = free_ports(2)
     os.makedirs(os.path.join(tmp, "a"))
     env, _ = environment(os.path.join(tmp, "a"), listen, ui)
     linq = Linq(listen, ui)
@@ -622,10 +635,10 @@ def phase_a(args, tmp, dunst):
 def phase_b(args, tmp, dunst):
     base = os.path.join(tmp, "b")
     os.makedirs(base)
-    listen, ui = free_port(), free_port()
+    listen, ui = free_ports(2)
     env, opened = environment(base, listen, ui)
     linq = Linq(listen, ui)
-    port, native = free_port(), free_port()
+    port, native = free_ports(2)
     driver_log = open(os.path.join(args.out, "tauri-driver.log"), "w")
     driver = subprocess.Popen(
         ["tauri-driver", "--port", str(port), "--native-port", str(native), "--native-driver", shutil.which("WebKitWebDriver")],
@@ -834,7 +847,7 @@ def fake_linq_account(unread_per_chat):
 def phase_c(args, tmp, dunst):
     base = os.path.join(tmp, "c")
     os.makedirs(base)
-    env, _ = environment(base, free_port(), free_port())
+    env, _ = environment(base, *free_ports(2))
     linq_base, server = fake_linq_account([3, 2, 2])
     env.update({"LINQ_API_BASE": linq_base, "LINQ_INTEGRATION_TOKEN": LINQ_TOKEN, "LINQ_INBOX_SYNC_RATE": "0"})
     dunst.new()
@@ -930,8 +943,8 @@ def phase_d(args, tmp, _dunst):
     the outbox once; Mark as read marks the chat and closes the notification."""
     base = os.path.join(tmp, "d")
     os.makedirs(base)
-    listen = free_port()
-    env, _ = environment(base, listen, free_port())
+    listen, ui = free_ports(2)
+    env, _ = environment(base, listen, ui)
     linq = Linq(listen, int(env["LINQ_INBOX_UI_LISTEN"].rsplit(":", 1)[1]))
     linq_base, server = fake_linq_account([])
     session = Session(args.out)

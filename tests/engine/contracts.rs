@@ -90,8 +90,7 @@ fn times_ids_and_status() {
 fn secret_rotation_and_header_forms() {
     let dir = tempfile::tempdir().unwrap();
     // Start with two secrets via the environment.
-    let webhook = format!("127.0.0.1:{}", free_port());
-    let ui = format!("127.0.0.1:{}", free_port());
+    let [webhook, ui] = free_ports().map(|port| format!("127.0.0.1:{port}"));
     let mut child = std::process::Command::new(BIN)
         .args(["serve", "--data-dir"])
         .arg(dir.path())

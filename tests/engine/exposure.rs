@@ -470,14 +470,15 @@ fn secrets_never_leak_into_logs_answers_or_errors() {
 fn a_generated_secret_stays_in_its_0600_config_file() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
+    let [listen, ui] = free_ports();
     let mut child = std::process::Command::new(BIN)
         .args(["serve", "--data-dir"])
         .arg(dir.path())
         .args([
             "--listen",
-            &format!("127.0.0.1:{}", free_port()),
+            &format!("127.0.0.1:{listen}"),
             "--ui-listen",
-            &format!("127.0.0.1:{}", free_port()),
+            &format!("127.0.0.1:{ui}"),
         ])
         .env_remove("LINQ_WEBHOOK_SECRET")
         .env("RUST_LOG", "debug")

@@ -21,11 +21,16 @@ pub fn fixture(name: &str) -> String {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    let [port] = free_ports();
+    port
+}
+
+/// `N` ports nobody listens on right now, all different: every listener stays bound until the
+/// last one is, so the kernel cannot hand the same port out twice.
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: [TcpListener; N] =
+        std::array::from_fn(|_| TcpListener::bind("127.0.0.1:0").unwrap());
+    listeners.map(|l| l.local_addr().unwrap().port())
 }
 
 pub fn sign(body: &str) -> String {
@@ -76,8 +81,7 @@ impl Server {
         let token = format!("tok-{}", rand_hex());
         // Retry on the rare port race between releasing and the server binding.
         for attempt in 0..5 {
-            let webhook: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-            let ui: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+            let [webhook, ui] = free_ports().map(|port| SocketAddr::from(([127, 0, 0, 1], port)));
             let mut cmd = Command::new(BIN);
             cmd.args(["serve", "--data-dir"])
                 .arg(data_dir)

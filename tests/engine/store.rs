@@ -309,10 +309,7 @@ fn cli_contracts() {
     drop(server);
 
     // doctor on free ports with a secret and a healthy DB passes.
-    let (l, u) = (
-        format!("127.0.0.1:{}", free_port()),
-        format!("127.0.0.1:{}", free_port()),
-    );
+    let [l, u] = free_ports().map(|port| format!("127.0.0.1:{port}"));
     let (ok, out, err) = cli(
         &["doctor", "--listen", &l, "--ui-listen", &u],
         dir.path(),

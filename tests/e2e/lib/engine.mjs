@@ -13,16 +13,35 @@ export const SECRET = 'e2e-secret-0123456789';
 export const TOKEN = 'e2e-token-abcdef0123456789';
 
 /** A port nobody is listening on right now. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
+export async function freePort() {
+  const [port] = await freePorts(1);
+  return port;
+}
+
+/**
+ * `n` ports nobody is listening on right now, all different: every socket stays bound until the
+ * last one is, so the kernel cannot hand the same port out twice.
+ * @param {number} n
+ * @returns {Promise<number[]>}
+ */
+export async function freePorts(n) {
+  const servers = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const s = createServer();
+      servers.push(s);
+      await new Promise((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(0, '127.0.0.1', () => resolve(undefined));
+      });
+    }
+    return servers.map((s) => {
       const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
+      return typeof addr === 'object' && addr ? addr.port : 0;
     });
-  });
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r(undefined)))));
+  }
 }
 
 /**
@@ -30,9 +49,26 @@ export function freePort() {
  * @param {{dataDir?: string, listenPort?: number, uiPort?: number, env?: Record<string, string>}} [opts]
  */
 export async function startEngine(opts = {}) {
+  // A port handed out free can be taken by another process before the engine binds it; when the
+  // ports were ours to choose, such a start is retried on fresh ones.
+  const ours = opts.listenPort === undefined && opts.uiPort === undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startEngineOnce(opts);
+    } catch (e) {
+      const taken = /port is already in use/u.test(String(e));
+      if (!ours || !taken || attempt === 3) throw e;
+    }
+  }
+}
+
+/** @param {{dataDir?: string, listenPort?: number, uiPort?: number, env?: Record<string, string>}} opts */
+async function startEngineOnce(opts) {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'linq-e2e-'));
-  const listenPort = opts.listenPort ?? (await freePort());
-  const uiPort = opts.uiPort ?? (await freePort());
+  const [listenPort, uiPort] =
+    opts.listenPort !== undefined || opts.uiPort !== undefined
+      ? [opts.listenPort ?? (await freePort()), opts.uiPort ?? (await freePort())]
+      : await freePorts(2);
   const child = spawn(
     BIN,
     ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${listenPort}`, '--ui-listen', `127.0.0.1:${uiPort}`, '--ui-token', TOKEN],
