@@ -177,7 +177,10 @@ impl Projector {
 
     fn batch(&mut self) -> Result<projection::Batch, StoreError> {
         let tx = self.conn.transaction()?;
-        let batch = projection::project_until(&tx, BATCH, Some(Instant::now() + BUDGET))?;
+        let deadline = Instant::now() + BUDGET;
+        let turn = &self.turn;
+        let done = || turn.writer_waiting() || Instant::now() >= deadline;
+        let batch = projection::project_until(&tx, BATCH, Some(&done))?;
         // Past the fifth log row: a test posting one delivery at a time has had the first
         // acknowledgements answered by then, so the crash lands between acknowledged rows.
         if self.hook == Hook::AbortMidBatch && batch.rows > 0 && batch.cursor >= ABORT_AFTER_SEQ {

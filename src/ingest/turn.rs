@@ -23,11 +23,46 @@ impl WriteTurn {
         guard
     }
 
+    /// Whether the writer is waiting for its turn: the projector ends its batch early.
+    pub(crate) fn writer_waiting(&self) -> bool {
+        self.writer_waiting.load(Ordering::Acquire)
+    }
+
     /// The projector's turn, once the writer is not waiting for one.
     pub(crate) fn projector(&self) -> MutexGuard<'_, ()> {
-        while self.writer_waiting.load(Ordering::Acquire) {
+        while self.writer_waiting() {
             std::thread::sleep(Duration::from_micros(50));
         }
         self.lock.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn a_projection_batch_sees_the_writer_waiting_and_the_writer_goes_next() {
+        let turn = WriteTurn::default();
+        let projecting = turn.projector();
+        assert!(!turn.writer_waiting(), "nobody waits yet");
+        let writer = {
+            let turn = turn.clone();
+            std::thread::spawn(move || {
+                let _turn = turn.writer();
+                Instant::now()
+            })
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !turn.writer_waiting() {
+            assert!(Instant::now() < deadline, "the waiting writer never showed");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let released = Instant::now();
+        drop(projecting);
+        let written = writer.join().expect("writer thread");
+        assert!(written >= released, "the writer went only once the batch ended");
+        assert!(!turn.writer_waiting(), "the writer no longer waits once it has its turn");
     }
 }

@@ -23,6 +23,11 @@ pub enum EventError {
 }
 
 pub(crate) fn typed<T: DeserializeOwned>(event_type: &str, data: &Value) -> Result<T, EventError> {
+    // Tracking the path costs about a third of the parse; only a refusal needs it, so the
+    // path is found by a second pass then.
+    if let Ok(typed) = T::deserialize(data) {
+        return Ok(typed);
+    }
     serde_path_to_error::deserialize(data).map_err(
         |e: serde_path_to_error::Error<serde_json::Error>| {
             let path = e.path().to_string();

@@ -2,6 +2,7 @@
 //! copy wins (serde_json and JavaScript keep the last, others the first), so a body with a
 //! repeated key could be verified, stored and shown as different events. Linq never sends one.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
@@ -61,16 +62,63 @@ impl<'de> Visitor<'de> for UniqueKeys {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut seen = HashSet::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if !seen.insert(key.clone()) {
+        // Keys are borrowed from the body unless they hold an escape; objects are small, so a
+        // list is searched until it is long enough for a set to pay off.
+        let mut list: Vec<Key<'de>> = Vec::new();
+        let mut set: HashSet<Key<'de>> = HashSet::new();
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            let repeated = if set.is_empty() && list.len() < SMALL_OBJECT {
+                let repeated = list.contains(&key);
+                list.push(key.clone());
+                repeated
+            } else {
+                set.extend(list.drain(..));
+                !set.insert(key.clone())
+            };
+            if repeated {
                 return Err(A::Error::custom(format!(
-                    "the key {key:?} appears twice in one object"
+                    "the key {:?} appears twice in one object",
+                    key.0
                 )));
             }
             map.next_value::<UniqueKeys>()?;
         }
         Ok(UniqueKeys)
+    }
+}
+
+/// Up to this many keys an object's keys are compared one by one.
+const SMALL_OBJECT: usize = 16;
+
+/// An object key, borrowed from the body when it has no escape in it.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_borrowed_str<E: Error>(self, key: &'de str) -> Result<Self::Value, E> {
+        Ok(Key(Cow::Borrowed(key)))
+    }
+
+    fn visit_str<E: Error>(self, key: &str) -> Result<Self::Value, E> {
+        Ok(Key(Cow::Owned(key.to_owned())))
+    }
+
+    fn visit_string<E: Error>(self, key: String) -> Result<Self::Value, E> {
+        Ok(Key(Cow::Owned(key)))
     }
 }
 
@@ -88,6 +136,20 @@ mod tests {
         ] {
             let err = check_unique_keys(body.as_bytes()).expect_err(body);
             assert!(err.contains("appears twice"), "{body}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_repeat_is_found_in_objects_of_every_size() {
+        for n in 1..=40 {
+            let keys: Vec<String> = (0..n).map(|i| format!("\"k{i}\":{i}")).collect();
+            let unique = format!("{{{}}}", keys.join(","));
+            assert_eq!(check_unique_keys(unique.as_bytes()), Ok(()), "{unique}");
+            for j in 0..n {
+                let body = format!("{{{},\"k{j}\":0}}", keys.join(","));
+                let err = check_unique_keys(body.as_bytes()).expect_err(&body);
+                assert!(err.contains(&format!("\"k{j}\"")), "{body}: {err}");
+            }
         }
     }
 

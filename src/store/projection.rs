@@ -7,8 +7,6 @@
 //! the log, is marked with its reason (`projection_failures`), and never holds back the rows
 //! after it.
 
-use std::time::Instant;
-
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::Value;
 
@@ -57,12 +55,13 @@ pub fn project_in(tx: &Transaction<'_>, limit: i64) -> Result<Batch, StoreError>
     project_until(tx, limit, None)
 }
 
-/// As [`project_in`], but stops taking rows once `deadline` has passed (after at least one), so
-/// a batch holds the database's one write lock for a bounded time whatever its rows cost.
+/// As [`project_in`], but stops taking rows once `done` says so (after at least one): the live
+/// projector's batch ends when its time is up or the writer waits, so it holds the database's
+/// one write lock for a bounded time whatever its rows cost.
 pub fn project_until(
     tx: &Transaction<'_>,
     limit: i64,
-    deadline: Option<Instant>,
+    done: Option<&dyn Fn() -> bool>,
 ) -> Result<Batch, StoreError> {
     let from = cursor(tx)?;
     let mut rows = log::events_after(tx, from, limit)?;
@@ -77,7 +76,7 @@ pub fn project_until(
     // something fails is the batch redone row by row (the same rows), so the failing row can be
     // set aside.
     tx.execute_batch("SAVEPOINT batch")?;
-    let folded = fold(tx, &rows, deadline);
+    let folded = fold(tx, &rows, done);
     let failed = match folded {
         Ok(taken) => {
             rows.truncate(taken);
@@ -95,7 +94,7 @@ pub fn project_until(
     // A timed batch (the live projector) merges in proportion to its rows only: it holds the
     // write lock the listener waits for, and at 1,000 deliveries a second its batches are a
     // few rows each, for which the bulk minimum was most of the work on a big index.
-    let pages = match deadline {
+    let pages = match done {
         Some(_) => fts::pages_per_row(rows.len()),
         None => fts::pages_for(rows.len()),
     };
@@ -107,15 +106,15 @@ pub fn project_until(
     })
 }
 
-/// Folds rows in order until they run out or `deadline` passes; returns how many were folded.
+/// Folds rows in order until they run out or `done` says so; returns how many were folded.
 fn fold(
     tx: &Transaction<'_>,
     rows: &[StoredEvent],
-    deadline: Option<Instant>,
+    done: Option<&dyn Fn() -> bool>,
 ) -> Result<usize, StoreError> {
-    for (done, e) in rows.iter().enumerate() {
-        if done > 0 && deadline.is_some_and(|d| Instant::now() >= d) {
-            return Ok(done);
+    for (folded, e) in rows.iter().enumerate() {
+        if folded > 0 && done.is_some_and(|done| done()) {
+            return Ok(folded);
         }
         apply(tx, e)?;
     }
@@ -167,8 +166,6 @@ pub fn failures(conn: &Connection) -> Result<i64, StoreError> {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
-
     use super::*;
     use crate::linq::SignatureForm;
     use crate::simulate::{generate, Scenario};
@@ -190,15 +187,15 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_past_its_deadline_folds_one_row_and_the_next_batch_goes_on_from_it() {
+    fn a_batch_told_to_end_folds_one_row_and_the_next_batch_goes_on_from_it() {
         let mut conn = memory_db();
         let added = log_conversation(&conn);
         assert!(added > 2, "the conversation logged {added} rows");
         let tx = conn.transaction().expect("transaction");
-        let first = project_until(&tx, 128, Some(Instant::now())).expect("first batch");
+        let first = project_until(&tx, 128, Some(&|| true)).expect("first batch");
         assert_eq!(
             first.rows, 1,
-            "a batch whose time is up still folds one row"
+            "a batch told to end at once still folds one row"
         );
         assert_eq!(
             cursor(&tx).expect("cursor"),
