@@ -62,7 +62,13 @@ mod tests {
         let released = Instant::now();
         drop(projecting);
         let written = writer.join().expect("writer thread");
-        assert!(written >= released, "the writer went only once the batch ended");
-        assert!(!turn.writer_waiting(), "the writer no longer waits once it has its turn");
+        assert!(
+            written >= released,
+            "the writer went only once the batch ended"
+        );
+        assert!(
+            !turn.writer_waiting(),
+            "the writer no longer waits once it has its turn"
+        );
     }
 }

@@ -122,8 +122,25 @@ pub struct Due {
     pub attempts: i64,
 }
 
+/// [`due`]'s query: `?1` now, `?2` the keys to skip (a JSON list), `?3` how many.
+const DUE: &str = "SELECT key, url, attempts FROM (
+         SELECT * FROM (
+             SELECT key, url, attempts, 0 AS turn, retry_at, updated_at
+             FROM attachment_files
+             WHERE state = 'pending' AND url IS NOT NULL
+               AND key NOT IN (SELECT value FROM json_each(?2))
+             ORDER BY retry_at, updated_at LIMIT ?3)
+         UNION ALL
+         SELECT * FROM (
+             SELECT key, url, attempts, 1 AS turn, retry_at, updated_at
+             FROM attachment_files
+             WHERE state = 'failed' AND retry_at <= ?1 AND url IS NOT NULL
+               AND key NOT IN (SELECT value FROM json_each(?2))
+             ORDER BY retry_at, updated_at LIMIT ?3))
+     ORDER BY turn, retry_at, updated_at LIMIT ?3";
+
 /// Up to `limit` downloads to make now, except `skip` (those in flight): waiting ones first,
-/// then failures whose retry time has come.
+/// then failures whose retry time has come, each oldest first.
 pub fn due(
     conn: &Connection,
     now: i64,
@@ -131,14 +148,10 @@ pub fn due(
     limit: i64,
 ) -> Result<Vec<Due>, StoreError> {
     let skip = super::json_list(skip.iter().map(String::as_str));
+    // Each half walks the index `attachment_files_due` in order and stops at the limit: no sort
+    // of everything waiting (migration 0013).
     let rows = conn
-        .prepare_cached(
-            "SELECT key, url, attempts FROM attachment_files
-             WHERE url IS NOT NULL
-               AND (state = 'pending' OR (state = 'failed' AND retry_at <= ?1))
-               AND key NOT IN (SELECT value FROM json_each(?2))
-             ORDER BY state DESC, retry_at, updated_at LIMIT ?3",
-        )?
+        .prepare_cached(DUE)?
         .query_map(params![now, skip, limit], |r| {
             Ok(Due {
                 key: r.get(0)?,
@@ -448,6 +461,86 @@ mod tests {
                 .is_some_and(|e| e.contains("no address")),
             "with its reason: {:?}",
             lost.error
+        );
+    }
+
+    #[test]
+    fn waiting_files_come_oldest_first_then_due_retries_without_sorting_the_whole_queue() {
+        let conn = store();
+        let mut rows = String::new();
+        for i in 0..200 {
+            // Waiting ones queued in an order their keys do not follow.
+            let updated = (i * 37) % 200;
+            rows.push_str(&format!(
+                "('w{i}', 'https://cdn.example/{i}', 'pending', NULL, {updated}),"
+            ));
+        }
+        rows.push_str(
+            "('f-late', 'https://cdn.example/x', 'failed', 900, 1),
+             ('f-soon', 'https://cdn.example/y', 'failed', 50, 2),
+             ('f-none', NULL, 'failed', 10, 3)",
+        );
+        conn.execute_batch(&format!(
+            "INSERT INTO attachment_files (key, url, state, retry_at, updated_at) VALUES {rows}"
+        ))
+        .expect("seed");
+        let keys = |now, skip: &[String], limit| -> Vec<String> {
+            due(&conn, now, skip, limit)
+                .expect("due")
+                .into_iter()
+                .map(|d| d.key)
+                .collect()
+        };
+        // updated_at = i * 37 mod 200: 0, 1 and 2 belong to w0, w173 and w146.
+        assert_eq!(
+            keys(100, &[], 3),
+            ["w0", "w173", "w146"],
+            "the oldest waiting first"
+        );
+        assert_eq!(
+            keys(100, &["w173".into()], 3),
+            ["w0", "w146", "w119"],
+            "in-flight keys are skipped"
+        );
+        conn.execute_batch("DELETE FROM attachment_files WHERE state = 'pending'")
+            .expect("drain");
+        assert_eq!(
+            keys(100, &[], 3),
+            ["f-soon"],
+            "then retries whose time has come"
+        );
+        assert_eq!(
+            keys(1000, &[], 3),
+            ["f-soon", "f-late"],
+            "soonest first, none without an address"
+        );
+
+        // Picking three costs the same with 200 waiting as with 20,000: no sort of the queue.
+        let steps = |conn: &Connection| {
+            let mut stmt = conn.prepare(DUE).expect("prepare");
+            let picked = stmt
+                .query_map(params![0, "[]", 3], |_| Ok(()))
+                .expect("query")
+                .count();
+            assert_eq!(picked, 3, "three waiting ones");
+            stmt.get_status(rusqlite::StatementStatus::VmStep)
+        };
+        let seed = |from: i64, to: i64| {
+            conn.execute(
+                "WITH RECURSIVE n(i) AS (SELECT ?1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
+                 INSERT INTO attachment_files (key, url, state, updated_at)
+                 SELECT 'q' || i, 'https://cdn.example/q', 'pending', 1000 - i % 1000 FROM n",
+                params![from, to],
+            )
+            .expect("queue")
+        };
+        seed(1, 200);
+        let small = steps(&conn);
+        seed(201, 20_000);
+        let large = steps(&conn);
+        assert!(
+            large < small * 2,
+            "the work to pick three grew with the queue: {small} steps for 200, {large} for 20,000"
         );
     }
 

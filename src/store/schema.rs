@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0010_outbox.sql"),
     include_str!("migrations/0011_composer.sql"),
     include_str!("migrations/0012_outbox_reactions.sql"),
+    include_str!("migrations/0013_attachment_due_order.sql"),
 ];
 
 /// The schema version this build writes.
