@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use crate::harness::Server;
+use crate::harness::{resp, Server};
 use crate::linq_fake::FakeLinq;
 use crate::outbox::{fake, mine, serve, status_becomes, until, CHAT};
 
@@ -18,19 +18,11 @@ const PDF: &[u8] =
 /// `POST /api/uploads` with `bytes` named `name`.
 fn upload(server: &Server, name: &str, bytes: &[u8]) -> (u16, Value) {
     let url = format!("http://{}/api/uploads", server.ui);
-    let answer = ureq::post(&url)
-        .set("Authorization", &format!("Bearer {}", server.token))
-        .set("X-Filename", name)
-        .send_bytes(bytes);
-    let (code, r) = match answer {
-        Ok(r) => (r.status(), r),
-        Err(ureq::Error::Status(code, r)) => (code, r),
-        Err(e) => panic!("transport error: {e}"),
-    };
-    let text = r.into_string().unwrap_or_default();
-    (
-        code,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    resp(
+        ureq::post(&url)
+            .set("Authorization", &format!("Bearer {}", server.token))
+            .set("X-Filename", name)
+            .send_bytes(bytes),
     )
 }
 

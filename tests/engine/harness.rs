@@ -359,7 +359,8 @@ impl Drop for Server {
     }
 }
 
-fn resp(r: Result<ureq::Response, ureq::Error>) -> (u16, Value) {
+/// A UI or webhook answer as (status, JSON body, or the text when it is not JSON).
+pub fn resp(r: Result<ureq::Response, ureq::Error>) -> (u16, Value) {
     let (code, r) = match r {
         Ok(r) => (r.status(), r),
         Err(ureq::Error::Status(code, r)) => (code, r),

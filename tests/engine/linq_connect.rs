@@ -64,28 +64,6 @@ fn linq(dir: &Path, fake: &FakeLinq, args: &[&str]) -> (bool, String, String) {
     cli_with(&all, dir, None, &env(&base, "86400", Some(TOKEN)))
 }
 
-/// Any method on the UI API with the bearer token.
-fn call(server: &Server, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let url = format!("http://{}{}", server.ui, path);
-    let req = ureq::request(method, &url).set("Authorization", &format!("Bearer {}", server.token));
-    let result = match body {
-        Some(b) => req
-            .set("Content-Type", "application/json")
-            .send_string(&b.to_string()),
-        None => req.call(),
-    };
-    let (code, r) = match result {
-        Ok(r) => (r.status(), r),
-        Err(ureq::Error::Status(code, r)) => (code, r),
-        Err(e) => panic!("{method} {path}: {e}"),
-    };
-    let text = r.into_string().unwrap_or_default();
-    (
-        code,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
 fn config_text(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("config.toml")).expect("config.toml")
 }
@@ -126,11 +104,10 @@ fn post_signed_with(server: &Server, secret: &str, event_id: &str) -> u16 {
 }
 
 fn save_token(server: &Server) -> Value {
-    let (status, v) = call(
-        server,
+    let (status, v) = server.send_api(
         "PUT",
         "/api/linq/token",
-        Some(json!({"token": TOKEN})),
+        Some(&json!({"token": TOKEN}).to_string()),
     );
     assert_eq!(status, 200, "saving the token: {v}");
     v
@@ -348,7 +325,7 @@ fn connect_sends_the_exact_request_then_adopts_instead_of_duplicating() {
         "disconnect deletes exactly the named subscription at Linq"
     );
 
-    let (status, v) = call(&server, "DELETE", "/api/linq/subscriptions/100", None);
+    let (status, v) = server.send_api("DELETE", "/api/linq/subscriptions/100", None);
     assert_eq!((status, v["deleted"].clone()), (200, json!("100")), "{v}");
     assert_eq!(
         server.api("/api/linq")["subscription_id"],
