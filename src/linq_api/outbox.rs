@@ -202,7 +202,8 @@ impl Sender {
         self.record(row.client_id, outcome).await
     }
 
-    /// Writes what one try of the reply `id` ended in.
+    /// Writes what one try of the outbox row `id` (a reply, a reaction, a read mark that will
+    /// be tried again) ended in.
     async fn record(&self, id: String, outcome: Outcome) -> Result<(), StoreError> {
         match outcome {
             Outcome::Sent(linq_id) => {
@@ -210,7 +211,7 @@ impl Sender {
                     .await
             }
             Outcome::Later { error, wait } => {
-                tracing::debug!(%error, ?wait, "a reply will be tried again");
+                tracing::debug!(%error, ?wait, "an outbox row will be tried again");
                 let next_at = now_millis() + wait.as_millis() as i64;
                 self.write(move |c| queue::reschedule(c, &id, &error, next_at))
                     .await

@@ -10,7 +10,7 @@ use crate::linq_api::error::LinqApiError;
 use crate::linq_api::rest::Rest;
 use crate::store::outbox::actions::{self, Action, ActionRow};
 use crate::store::outbox::reactions::ReactionRequest;
-use crate::store::outbox::{queue, read_marks};
+use crate::store::outbox::read_marks;
 use crate::store::{now_millis, StoreError};
 
 /// How long a reaction to a reply waits for Linq to name that reply.
@@ -49,27 +49,15 @@ impl Sender {
         test_hook("abort-after-send");
         let id = row.client_id;
         let is_read = matches!(row.action, Action::Read { .. });
+        // A read mark ends in its own table; everything else is recorded as a reply's try is.
         match outcome {
             Outcome::Sent(_) if is_read => self.write(move |c| read_marks::done(c, &id)).await,
-            Outcome::Sent(linq_id) => {
-                self.write(move |c| queue::record_sent(c, &id, &linq_id, now_millis()))
-                    .await
-            }
-            Outcome::Later { error, wait } => {
-                tracing::debug!(%error, ?wait, "a reaction or read mark will be tried again");
-                let next_at = now_millis() + wait.as_millis() as i64;
-                self.write(move |c| queue::reschedule(c, &id, &error, next_at))
-                    .await
-            }
             Outcome::Failed(error) if is_read => {
                 tracing::warn!(%error, "Linq refused a read mark");
                 self.write(move |c| read_marks::failed(c, &id, &error))
                     .await
             }
-            Outcome::Failed(error) => {
-                self.write(move |c| queue::record_failed(c, &id, &error, now_millis()))
-                    .await
-            }
+            outcome => self.record(id, outcome).await,
         }
     }
 
