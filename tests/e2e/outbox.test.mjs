@@ -67,7 +67,7 @@ describe('Answering from the inbox', () => {
     // The catch-up pass at start brings the chat; then the notification's Reply action lands
     // here: the thread, the composer focused.
     await page.evaluate(() => (location.hash = '#/chats'));
-    await page.getByText(QUESTION.text).first().waitFor({ timeout: 15_000 });
+    await page.getByRole('navigation', { name: 'Chats' }).getByText(QUESTION.text).waitFor({ timeout: 15_000 });
     await page.evaluate((c) => (location.hash = `#/chats/${c}/reply`), CHAT);
     const main = page.getByRole('main');
     await main.getByText(QUESTION.text).waitFor({ timeout: 15_000 });
