@@ -5,6 +5,13 @@
 //! and a contact never collide and a rowid says which table (messages in `search`, calls and
 //! contacts in their own small `search_other`, migration 0004) holds it.
 //!
+//! Entries are staged, not written: [`index`] and [`unindex`] note the entry's last state in a
+//! connection's temporary table ([`begin`] makes it), and [`flush`] writes a batch's entries
+//! to the index in two statements at its end. FTS5 writes its pending entries out as a new
+//! segment whenever a statement in the transaction opens a statement journal (most of a
+//! projection's upserts do), so an entry written between them made each row its own segment,
+//! and merging those segments was most of a projection's cost on a big index.
+//!
 //! Every commit that indexed something leaves a new FTS5 segment. FTS5's own automatic merge
 //! pays for them in bursts: every 64 leaf pages written, one commit merged 64 pages per index
 //! level, tens of milliseconds that the deliveries riding in that commit waited for. Migration
@@ -73,25 +80,84 @@ pub(crate) struct Entry<'a> {
     pub at: i64,
 }
 
-/// Indexes (or re-indexes) an entry; a blank body indexes nothing.
+/// Makes the connection's staging table, if it has none yet; call it in each transaction that
+/// indexes, before [`index`] or [`unindex`]. A row whose body is NULL stands for a removal.
+pub(crate) fn begin(conn: &Connection) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "CREATE TEMP TABLE IF NOT EXISTS fts_staged (
+             rowid INTEGER PRIMARY KEY, body TEXT, kind TEXT, ref_id TEXT, chat_id TEXT, at INTEGER
+         )",
+    )?
+    .execute([])?;
+    Ok(())
+}
+
+/// Indexes (or re-indexes) an entry at the next [`flush`]; a blank body indexes nothing.
 pub(crate) fn index(conn: &Connection, e: &Entry<'_>) -> Result<(), StoreError> {
     if e.body.trim().is_empty() {
         return Ok(());
     }
-    let rowid = rowid(e.kind, e.owner_rowid);
-    conn.prepare_cached(&format!(
-        "INSERT OR REPLACE INTO {} (rowid, body, kind, ref_id, chat_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        table(rowid)
-    ))?
-    .execute(params![rowid, e.body, e.kind.as_str(), e.ref_id, e.chat_id, e.at])?;
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO temp.fts_staged (rowid, body, kind, ref_id, chat_id, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        rowid(e.kind, e.owner_rowid),
+        e.body,
+        e.kind.as_str(),
+        e.ref_id,
+        e.chat_id,
+        e.at
+    ])?;
     Ok(())
 }
 
-/// Removes an owner's entry (before re-indexing it, or for good).
+/// Removes an owner's entry (before re-indexing it, or for good) at the next [`flush`].
 pub(crate) fn unindex(conn: &Connection, kind: Kind, owner_rowid: i64) -> Result<(), StoreError> {
+    conn.prepare_cached("INSERT OR REPLACE INTO temp.fts_staged (rowid, body) VALUES (?1, NULL)")?
+        .execute(params![rowid(kind, owner_rowid)])?;
+    Ok(())
+}
+
+/// Moves an owner's entry, written or still staged, to another chat.
+pub(crate) fn set_chat(
+    conn: &Connection,
+    kind: Kind,
+    owner_rowid: i64,
+    chat_id: &str,
+) -> Result<(), StoreError> {
     let rowid = rowid(kind, owner_rowid);
-    conn.prepare_cached(&format!("DELETE FROM {} WHERE rowid = ?1", table(rowid)))?
-        .execute(params![rowid])?;
+    for staged_or_written in ["temp.fts_staged", table(rowid)] {
+        conn.prepare_cached(&format!(
+            "UPDATE {staged_or_written} SET chat_id = ?2 WHERE rowid = ?1"
+        ))?
+        .execute(params![rowid, chat_id])?;
+    }
+    Ok(())
+}
+
+/// Writes every staged entry to its index, each table's in one statement, and empties the
+/// stage: the batch's entries become one segment.
+pub(crate) fn flush(conn: &Connection) -> Result<(), StoreError> {
+    let message = Kind::Message.tag();
+    for (index, rows) in [
+        (MESSAGE_INDEX, format!("rowid % 4 = {message}")),
+        (OTHER_INDEX, format!("rowid % 4 != {message}")),
+    ] {
+        conn.prepare_cached(&format!(
+            "DELETE FROM {index} WHERE rowid IN
+                 (SELECT rowid FROM temp.fts_staged WHERE body IS NULL AND {rows})"
+        ))?
+        .execute([])?;
+        conn.prepare_cached(&format!(
+            "INSERT OR REPLACE INTO {index} (rowid, body, kind, ref_id, chat_id, at)
+             SELECT rowid, body, kind, ref_id, chat_id, at FROM temp.fts_staged
+             WHERE body IS NOT NULL AND {rows} ORDER BY rowid"
+        ))?
+        .execute([])?;
+    }
+    conn.prepare_cached("DELETE FROM temp.fts_staged")?
+        .execute([])?;
     Ok(())
 }
 
@@ -179,6 +245,86 @@ mod tests {
             "SELECT count(*) FROM search WHERE search MATCH 'pricing'",
         );
         assert_eq!(found, 8, "merging keeps every document findable");
+    }
+
+    fn entry(owner_rowid: i64, body: &str) -> Entry<'_> {
+        Entry {
+            kind: Kind::Message,
+            owner_rowid,
+            body,
+            ref_id: "m",
+            chat_id: Some("chat-a"),
+            at: 0,
+        }
+    }
+
+    #[test]
+    fn a_batch_s_entries_become_one_segment_whatever_the_transaction_runs_between_them() {
+        let conn = memory_db();
+        conn.execute_batch("CREATE TABLE side (k INTEGER UNIQUE)")
+            .expect("side table");
+        let pages = |conn: &Connection| number(conn, "SELECT count(*) FROM search_data");
+        let before = pages(&conn);
+        conn.execute_batch("BEGIN").expect("begin");
+        begin(&conn).expect("stage");
+        for n in 0..40 {
+            index(&conn, &entry(n + 1, &format!("quarterly pricing note {n}"))).expect("index");
+            // A multi-row insert that may abort opens a statement journal, as a projection's
+            // upserts do; FTS5 writes out its pending entries at each one.
+            conn.execute(
+                "INSERT INTO side (k) SELECT ?1 UNION ALL SELECT ?1 + 1000",
+                [n],
+            )
+            .expect("statement between entries");
+        }
+        flush(&conn).expect("flush");
+        conn.execute_batch("COMMIT").expect("commit");
+        let written = pages(&conn) - before;
+        assert!(
+            written <= 2,
+            "forty entries made {written} index pages: one segment, not one a row"
+        );
+        let found = number(
+            &conn,
+            "SELECT count(*) FROM search WHERE search MATCH 'pricing'",
+        );
+        assert_eq!(found, 40, "every staged entry is findable after the flush");
+    }
+
+    #[test]
+    fn the_last_staged_state_of_an_entry_is_what_the_flush_writes() {
+        let conn = memory_db();
+        conn.execute_batch("BEGIN").expect("begin");
+        begin(&conn).expect("stage");
+        index(&conn, &entry(1, "kept and moved")).expect("index 1");
+        index(&conn, &entry(2, "written then removed")).expect("index 2");
+        flush(&conn).expect("first flush");
+        unindex(&conn, Kind::Message, 2).expect("unindex 2");
+        unindex(&conn, Kind::Message, 3).expect("unindex 3 before it exists");
+        index(&conn, &entry(3, "removed then written")).expect("index 3");
+        index(&conn, &entry(4, "staged then moved")).expect("index 4");
+        set_chat(&conn, Kind::Message, 1, "chat-b").expect("move 1");
+        set_chat(&conn, Kind::Message, 4, "chat-b").expect("move 4");
+        flush(&conn).expect("second flush");
+        conn.execute_batch("COMMIT").expect("commit");
+        let rows: Vec<(i64, String)> = conn
+            .prepare("SELECT rowid, chat_id FROM search ORDER BY rowid")
+            .expect("prepare")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert_eq!(
+            rows,
+            [
+                (rowid(Kind::Message, 1), "chat-b".to_owned()),
+                (rowid(Kind::Message, 3), "chat-a".to_owned()),
+                (rowid(Kind::Message, 4), "chat-b".to_owned()),
+            ],
+            "removed entries are gone, re-added ones back, moved ones in their new chat"
+        );
+        let staged = number(&conn, "SELECT count(*) FROM temp.fts_staged");
+        assert_eq!(staged, 0, "the flush empties the stage");
     }
 
     #[test]

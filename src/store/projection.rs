@@ -75,6 +75,7 @@ pub fn project_until(
     // pending index at every savepoint, which made each row its own index segment. Only when
     // something fails is the batch redone row by row (the same rows), so the failing row can be
     // set aside.
+    fts::begin(tx)?;
     tx.execute_batch("SAVEPOINT batch")?;
     let folded = fold(tx, &rows, done);
     let failed = match folded {
@@ -89,6 +90,7 @@ pub fn project_until(
             row_by_row(tx, &rows)?
         }
     };
+    fts::flush(tx)?;
     let last = rows.last().map_or(from, |e| e.seq);
     set_cursor(tx, last)?;
     // A timed batch (the live projector) merges in proportion to its rows only: it holds the

@@ -215,8 +215,7 @@ fn reindex(conn: &Connection, from: &str, to: &str) -> Result<(), StoreError> {
         .query_map([from], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     for rowid in rowids {
-        conn.prepare_cached("UPDATE search SET chat_id = ?2 WHERE rowid = ?1")?
-            .execute(params![fts::rowid(Kind::Message, rowid), to])?;
+        fts::set_chat(conn, Kind::Message, rowid, to)?;
     }
     Ok(())
 }

@@ -14,14 +14,17 @@ use crate::simulate::{generate_v3, Scenario};
 use crate::store::names::Names;
 use crate::store::thread::{self, Window};
 use crate::store::views::{Message, ThreadItem};
-use crate::store::{calls, chat_list, log, messages, numbers, project, replay, NewEvent};
+use crate::store::{calls, chat_list, log, messages, numbers, projection, replay, NewEvent};
 
 fn ingest_body(conn: &Connection, body: &str) {
     let value: Value = serde_json::from_str(body).expect("body is JSON");
     let env = parse_envelope(&value).expect("body is an envelope");
     let event = NewEvent::from_envelope(&env, body.to_string(), SignatureForm::Standard, 0);
-    if let Some(seq) = log::append(conn, &event).expect("append") {
-        project::apply(conn, &env, seq, 0).expect("project");
+    if log::append(conn, &event).expect("append").is_some() {
+        let tx = conn.unchecked_transaction().expect("transaction");
+        let batch = projection::project_in(&tx, 16).expect("project");
+        assert_eq!(batch.failed, 0, "the body projects");
+        tx.commit().expect("commit");
     }
 }
 
