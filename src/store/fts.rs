@@ -5,12 +5,14 @@
 //! and a contact never collide and a rowid says which table (messages in `search`, calls and
 //! contacts in their own small `search_other`, migration 0004) holds it.
 //!
-//! Entries are staged, not written: [`index`] and [`unindex`] note the entry's last state in a
-//! connection's temporary table ([`begin`] makes it), and [`flush`] writes a batch's entries
-//! to the index in two statements at its end. FTS5 writes its pending entries out as a new
-//! segment whenever a statement in the transaction opens a statement journal (most of a
-//! projection's upserts do), so an entry written between them made each row its own segment,
-//! and merging those segments was most of a projection's cost on a big index.
+//! Within a projection batch entries are staged, not written: [`index`] and [`unindex`] hold
+//! them in memory while the batch's [`Stage`] is open, and [`Stage::flush`] writes them one
+//! after another at its end. FTS5 writes its pending entries out as a new segment whenever a
+//! statement in the transaction opens a statement journal (most of a projection's upserts do),
+//! so entries written between those statements made each row its own segment, and merging
+//! those segments was a third of `import`'s and `rebuild`'s work. The stage is in memory, not a
+//! temporary table, because a table's per-batch statements cost the live projector's few-row
+//! batches more than they saved.
 //!
 //! Every commit that indexed something leaves a new FTS5 segment. FTS5's own automatic merge
 //! pays for them in bursts: every 64 leaf pages written, one commit merged 64 pages per index
@@ -18,6 +20,9 @@
 //! 0003 turns it off; writers call [`merge`] in each transaction instead, so the same work is
 //! spread evenly, and [`tidy`] after a bulk load. The calls' and contacts' small index
 //! (migration 0004) keeps FTS5's automerge: its bursts are tiny.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 
 use rusqlite::{params, Connection};
 
@@ -80,42 +85,128 @@ pub(crate) struct Entry<'a> {
     pub at: i64,
 }
 
-/// Makes the connection's staging table, if it has none yet; call it in each transaction that
-/// indexes, before [`index`] or [`unindex`]. A row whose body is NULL stands for a removal.
-pub(crate) fn begin(conn: &Connection) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "CREATE TEMP TABLE IF NOT EXISTS fts_staged (
-             rowid INTEGER PRIMARY KEY, body TEXT, kind TEXT, ref_id TEXT, chat_id TEXT, at INTEGER
-         )",
-    )?
-    .execute([])?;
-    Ok(())
+thread_local! {
+    /// The entries this thread's open [`Stage`] holds, in the order they were staged; `None`
+    /// when no batch is open, and [`index`] and [`unindex`] then write at once.
+    static STAGED: RefCell<Option<Vec<Staged>>> = const { RefCell::new(None) };
 }
 
-/// Indexes (or re-indexes) an entry at the next [`flush`]; a blank body indexes nothing.
+/// One staged change: the entry's new state, or its removal.
+struct Staged {
+    rowid: i64,
+    entry: Option<Owned>,
+}
+
+struct Owned {
+    body: String,
+    kind: Kind,
+    ref_id: String,
+    chat_id: Option<String>,
+    at: i64,
+}
+
+/// A projection batch's stage: while it is open, this thread's [`index`] and [`unindex`]
+/// calls are held in memory and [`Stage::flush`] writes them together at the batch's end.
+/// Dropping it unflushed (an error ended the batch) discards them with the transaction.
+pub(crate) struct Stage(());
+
+impl Stage {
+    pub(crate) fn open() -> Stage {
+        STAGED.with(|s| *s.borrow_mut() = Some(Vec::new()));
+        Stage(())
+    }
+
+    /// How much is staged: what [`Stage::rollback_to`] goes back to, like a savepoint.
+    pub(crate) fn mark(&self) -> usize {
+        STAGED.with(|s| s.borrow().as_ref().map_or(0, Vec::len))
+    }
+
+    /// Forgets what was staged after `mark` (its rows were rolled back).
+    pub(crate) fn rollback_to(&self, mark: usize) {
+        STAGED.with(|s| {
+            if let Some(staged) = s.borrow_mut().as_mut() {
+                staged.truncate(mark);
+            }
+        });
+    }
+
+    /// Writes each staged rowid's last state, in rowid order, and closes the stage.
+    pub(crate) fn flush(self, conn: &Connection) -> Result<(), StoreError> {
+        let staged = STAGED.with(|s| s.borrow_mut().take()).unwrap_or_default();
+        let last: BTreeMap<i64, Option<Owned>> =
+            staged.into_iter().map(|c| (c.rowid, c.entry)).collect();
+        for (rowid, entry) in last {
+            match entry {
+                Some(e) => write(conn, rowid, &e)?,
+                None => remove(conn, rowid)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        STAGED.with(|s| *s.borrow_mut() = None);
+    }
+}
+
+/// Stages `change` when a [`Stage`] is open; otherwise hands it back to be written at once.
+fn stage(change: Staged) -> Option<Staged> {
+    STAGED.with(|s| match s.borrow_mut().as_mut() {
+        Some(staged) => {
+            staged.push(change);
+            None
+        }
+        None => Some(change),
+    })
+}
+
+/// Indexes (or re-indexes) an entry; a blank body indexes nothing.
 pub(crate) fn index(conn: &Connection, e: &Entry<'_>) -> Result<(), StoreError> {
     if e.body.trim().is_empty() {
         return Ok(());
     }
-    conn.prepare_cached(
-        "INSERT OR REPLACE INTO temp.fts_staged (rowid, body, kind, ref_id, chat_id, at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        rowid(e.kind, e.owner_rowid),
-        e.body,
-        e.kind.as_str(),
-        e.ref_id,
-        e.chat_id,
-        e.at
-    ])?;
+    let change = Staged {
+        rowid: rowid(e.kind, e.owner_rowid),
+        entry: Some(Owned {
+            body: e.body.to_owned(),
+            kind: e.kind,
+            ref_id: e.ref_id.to_owned(),
+            chat_id: e.chat_id.map(str::to_owned),
+            at: e.at,
+        }),
+    };
+    match stage(change) {
+        Some(Staged {
+            rowid,
+            entry: Some(e),
+        }) => write(conn, rowid, &e),
+        _ => Ok(()),
+    }
+}
+
+/// Removes an owner's entry (before re-indexing it, or for good).
+pub(crate) fn unindex(conn: &Connection, kind: Kind, owner_rowid: i64) -> Result<(), StoreError> {
+    let rowid = rowid(kind, owner_rowid);
+    match stage(Staged { rowid, entry: None }) {
+        Some(_) => remove(conn, rowid),
+        None => Ok(()),
+    }
+}
+
+fn write(conn: &Connection, rowid: i64, e: &Owned) -> Result<(), StoreError> {
+    conn.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO {} (rowid, body, kind, ref_id, chat_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        table(rowid)
+    ))?
+    .execute(params![rowid, e.body, e.kind.as_str(), e.ref_id, e.chat_id, e.at])?;
     Ok(())
 }
 
-/// Removes an owner's entry (before re-indexing it, or for good) at the next [`flush`].
-pub(crate) fn unindex(conn: &Connection, kind: Kind, owner_rowid: i64) -> Result<(), StoreError> {
-    conn.prepare_cached("INSERT OR REPLACE INTO temp.fts_staged (rowid, body) VALUES (?1, NULL)")?
-        .execute(params![rowid(kind, owner_rowid)])?;
+fn remove(conn: &Connection, rowid: i64) -> Result<(), StoreError> {
+    conn.prepare_cached(&format!("DELETE FROM {} WHERE rowid = ?1", table(rowid)))?
+        .execute(params![rowid])?;
     Ok(())
 }
 
@@ -127,37 +218,18 @@ pub(crate) fn set_chat(
     chat_id: &str,
 ) -> Result<(), StoreError> {
     let rowid = rowid(kind, owner_rowid);
-    for staged_or_written in ["temp.fts_staged", table(rowid)] {
-        conn.prepare_cached(&format!(
-            "UPDATE {staged_or_written} SET chat_id = ?2 WHERE rowid = ?1"
-        ))?
-        .execute(params![rowid, chat_id])?;
-    }
-    Ok(())
-}
-
-/// Writes every staged entry to its index, each table's in one statement, and empties the
-/// stage: the batch's entries become one segment.
-pub(crate) fn flush(conn: &Connection) -> Result<(), StoreError> {
-    let message = Kind::Message.tag();
-    for (index, rows) in [
-        (MESSAGE_INDEX, format!("rowid % 4 = {message}")),
-        (OTHER_INDEX, format!("rowid % 4 != {message}")),
-    ] {
-        conn.prepare_cached(&format!(
-            "DELETE FROM {index} WHERE rowid IN
-                 (SELECT rowid FROM temp.fts_staged WHERE body IS NULL AND {rows})"
-        ))?
-        .execute([])?;
-        conn.prepare_cached(&format!(
-            "INSERT OR REPLACE INTO {index} (rowid, body, kind, ref_id, chat_id, at)
-             SELECT rowid, body, kind, ref_id, chat_id, at FROM temp.fts_staged
-             WHERE body IS NOT NULL AND {rows} ORDER BY rowid"
-        ))?
-        .execute([])?;
-    }
-    conn.prepare_cached("DELETE FROM temp.fts_staged")?
-        .execute([])?;
+    STAGED.with(|s| {
+        let mut staged = s.borrow_mut();
+        let entries = staged.iter_mut().flatten().filter(|c| c.rowid == rowid);
+        for e in entries.filter_map(|c| c.entry.as_mut()) {
+            e.chat_id = Some(chat_id.to_owned());
+        }
+    });
+    conn.prepare_cached(&format!(
+        "UPDATE {} SET chat_id = ?2 WHERE rowid = ?1",
+        table(rowid)
+    ))?
+    .execute(params![rowid, chat_id])?;
     Ok(())
 }
 
@@ -293,7 +365,7 @@ mod tests {
         let pages = |conn: &Connection| number(conn, "SELECT count(*) FROM search_data");
         let before = pages(&conn);
         conn.execute_batch("BEGIN").expect("begin");
-        begin(&conn).expect("stage");
+        let stage = Stage::open();
         for n in 0..40 {
             index(&conn, &entry(n + 1, &format!("quarterly pricing note {n}"))).expect("index");
             // A multi-row insert that may abort opens a statement journal, as a projection's
@@ -304,7 +376,7 @@ mod tests {
             )
             .expect("statement between entries");
         }
-        flush(&conn).expect("flush");
+        stage.flush(&conn).expect("flush");
         conn.execute_batch("COMMIT").expect("commit");
         let written = pages(&conn) - before;
         assert!(
@@ -322,17 +394,21 @@ mod tests {
     fn the_last_staged_state_of_an_entry_is_what_the_flush_writes() {
         let conn = memory_db();
         conn.execute_batch("BEGIN").expect("begin");
-        begin(&conn).expect("stage");
+        let stage = Stage::open();
         index(&conn, &entry(1, "kept and moved")).expect("index 1");
         index(&conn, &entry(2, "written then removed")).expect("index 2");
-        flush(&conn).expect("first flush");
+        stage.flush(&conn).expect("first flush");
+        let stage = Stage::open();
         unindex(&conn, Kind::Message, 2).expect("unindex 2");
         unindex(&conn, Kind::Message, 3).expect("unindex 3 before it exists");
         index(&conn, &entry(3, "removed then written")).expect("index 3");
         index(&conn, &entry(4, "staged then moved")).expect("index 4");
         set_chat(&conn, Kind::Message, 1, "chat-b").expect("move 1");
         set_chat(&conn, Kind::Message, 4, "chat-b").expect("move 4");
-        flush(&conn).expect("second flush");
+        let mark = stage.mark();
+        index(&conn, &entry(5, "a row rolled back")).expect("index 5");
+        stage.rollback_to(mark);
+        stage.flush(&conn).expect("second flush");
         conn.execute_batch("COMMIT").expect("commit");
         let rows: Vec<(i64, String)> = conn
             .prepare("SELECT rowid, chat_id FROM search ORDER BY rowid")
@@ -348,10 +424,11 @@ mod tests {
                 (rowid(Kind::Message, 3), "chat-a".to_owned()),
                 (rowid(Kind::Message, 4), "chat-b".to_owned()),
             ],
-            "removed entries are gone, re-added ones back, moved ones in their new chat"
+            "removed entries are gone, re-added ones back, moved ones in their new chat, rolled-back ones never written"
         );
-        let staged = number(&conn, "SELECT count(*) FROM temp.fts_staged");
-        assert_eq!(staged, 0, "the flush empties the stage");
+        index(&conn, &entry(6, "outside a batch")).expect("index 6");
+        let written = number(&conn, "SELECT count(*) FROM search WHERE rowid = 24");
+        assert_eq!(written, 1, "with no stage open an entry is written at once");
     }
 
     #[test]
@@ -367,7 +444,6 @@ mod tests {
         };
         let before = definitions(&conn);
         conn.execute_batch("BEGIN").expect("begin");
-        begin(&conn).expect("stage");
         index(&conn, &entry(1, "quarterly pricing")).expect("index");
         index(
             &conn,
@@ -377,7 +453,6 @@ mod tests {
             },
         )
         .expect("index call");
-        flush(&conn).expect("flush");
         empty(&conn).expect("empty");
         conn.execute_batch("COMMIT").expect("commit");
 
@@ -398,9 +473,7 @@ mod tests {
         );
         let automerge = number(&conn, "SELECT v FROM search_config WHERE k = 'automerge'");
         assert_eq!(automerge, 0, "the bursty automatic merge stays off");
-        begin(&conn).expect("stage");
         index(&conn, &entry(3, "quarterly pricing")).expect("index again");
-        flush(&conn).expect("flush again");
         let found = number(
             &conn,
             "SELECT count(*) FROM search WHERE search MATCH 'pri*'",

@@ -255,7 +255,7 @@ pub fn split_marks(marked: &str) -> (String, Vec<Highlight>) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fts::{self, index, Entry, Kind};
+    use super::super::fts::{index, Entry, Kind};
     use super::*;
     use crate::store::tests::convergence::memory_db;
 
@@ -275,9 +275,7 @@ mod tests {
             chat_id: Some("c1"),
             at: n * 1000,
         };
-        fts::begin(conn).expect("stage");
         index(conn, &entry).expect("index");
-        fts::flush(conn).expect("flush");
     }
 
     fn ids(hits: &[SearchHit]) -> Vec<&str> {
