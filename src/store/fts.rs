@@ -5,9 +5,9 @@
 //! and a contact never collide and a rowid says which table (messages in `search`, calls and
 //! contacts in their own small `search_other`, migration 0004) holds it.
 //!
-//! Within a projection batch entries are staged, not written: [`index`] and [`unindex`] hold
-//! them in memory while the batch's [`Stage`] is open, and [`Stage::flush`] writes them one
-//! after another at its end. FTS5 writes its pending entries out as a new segment whenever a
+//! Within an import or rebuild batch entries are staged, not written: [`index`] and
+//! [`unindex`] hold them in memory while the batch's [`Stage`] holds, and [`Stage::flush`]
+//! writes them one after another at its end. FTS5 writes its pending entries out as a new segment whenever a
 //! statement in the transaction opens a statement journal (most of a projection's upserts do),
 //! so entries written between those statements made each row its own segment, and merging
 //! those segments was a third of `import`'s and `rebuild`'s work. The stage is in memory, not a
@@ -98,6 +98,7 @@ struct Staged {
 }
 
 struct Owned {
+    owner_rowid: i64,
     body: String,
     kind: Kind,
     ref_id: String,
@@ -105,14 +106,39 @@ struct Owned {
     at: i64,
 }
 
-/// A projection batch's stage: while it is open, this thread's [`index`] and [`unindex`]
-/// calls are held in memory and [`Stage::flush`] writes them together at the batch's end.
-/// Dropping it unflushed (an error ended the batch) discards them with the transaction.
+impl Owned {
+    fn of(e: &Entry<'_>) -> Owned {
+        Owned {
+            owner_rowid: e.owner_rowid,
+            body: e.body.to_owned(),
+            kind: e.kind,
+            ref_id: e.ref_id.to_owned(),
+            chat_id: e.chat_id.map(str::to_owned),
+            at: e.at,
+        }
+    }
+
+    fn entry(&self) -> Entry<'_> {
+        Entry {
+            kind: self.kind,
+            owner_rowid: self.owner_rowid,
+            body: &self.body,
+            ref_id: &self.ref_id,
+            chat_id: self.chat_id.as_deref(),
+            at: self.at,
+        }
+    }
+}
+
+/// A projection batch's stage. One that holds keeps this thread's [`index`] and [`unindex`]
+/// calls in memory and [`Stage::flush`] writes them together at the batch's end; one that does
+/// not lets them write at once, and its marks and flush do nothing. Dropping it unflushed (an
+/// error ended the batch) discards what it held with the transaction.
 pub(crate) struct Stage(());
 
 impl Stage {
-    pub(crate) fn open() -> Stage {
-        STAGED.with(|s| *s.borrow_mut() = Some(Vec::new()));
+    pub(crate) fn open(hold: bool) -> Stage {
+        STAGED.with(|s| *s.borrow_mut() = hold.then(Vec::new));
         Stage(())
     }
 
@@ -137,7 +163,7 @@ impl Stage {
             staged.into_iter().map(|c| (c.rowid, c.entry)).collect();
         for (rowid, entry) in last {
             match entry {
-                Some(e) => write(conn, rowid, &e)?,
+                Some(e) => write(conn, rowid, &e.entry())?,
                 None => remove(conn, rowid)?,
             }
         }
@@ -151,14 +177,15 @@ impl Drop for Stage {
     }
 }
 
-/// Stages `change` when a [`Stage`] is open; otherwise hands it back to be written at once.
-fn stage(change: Staged) -> Option<Staged> {
+/// Stages `change` when a holding [`Stage`] is open (true); otherwise it is the caller's to
+/// write at once, and nothing is copied.
+fn hold(change: impl FnOnce() -> Staged) -> bool {
     STAGED.with(|s| match s.borrow_mut().as_mut() {
         Some(staged) => {
-            staged.push(change);
-            None
+            staged.push(change());
+            true
         }
-        None => Some(change),
+        None => false,
     })
 }
 
@@ -167,35 +194,26 @@ pub(crate) fn index(conn: &Connection, e: &Entry<'_>) -> Result<(), StoreError> 
     if e.body.trim().is_empty() {
         return Ok(());
     }
-    let change = Staged {
-        rowid: rowid(e.kind, e.owner_rowid),
-        entry: Some(Owned {
-            body: e.body.to_owned(),
-            kind: e.kind,
-            ref_id: e.ref_id.to_owned(),
-            chat_id: e.chat_id.map(str::to_owned),
-            at: e.at,
-        }),
-    };
-    match stage(change) {
-        Some(Staged {
-            rowid,
-            entry: Some(e),
-        }) => write(conn, rowid, &e),
-        _ => Ok(()),
+    let rowid = rowid(e.kind, e.owner_rowid);
+    if hold(|| Staged {
+        rowid,
+        entry: Some(Owned::of(e)),
+    }) {
+        return Ok(());
     }
+    write(conn, rowid, e)
 }
 
 /// Removes an owner's entry (before re-indexing it, or for good).
 pub(crate) fn unindex(conn: &Connection, kind: Kind, owner_rowid: i64) -> Result<(), StoreError> {
     let rowid = rowid(kind, owner_rowid);
-    match stage(Staged { rowid, entry: None }) {
-        Some(_) => remove(conn, rowid),
-        None => Ok(()),
+    if hold(|| Staged { rowid, entry: None }) {
+        return Ok(());
     }
+    remove(conn, rowid)
 }
 
-fn write(conn: &Connection, rowid: i64, e: &Owned) -> Result<(), StoreError> {
+fn write(conn: &Connection, rowid: i64, e: &Entry<'_>) -> Result<(), StoreError> {
     conn.prepare_cached(&format!(
         "INSERT OR REPLACE INTO {} (rowid, body, kind, ref_id, chat_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         table(rowid)
@@ -365,7 +383,7 @@ mod tests {
         let pages = |conn: &Connection| number(conn, "SELECT count(*) FROM search_data");
         let before = pages(&conn);
         conn.execute_batch("BEGIN").expect("begin");
-        let stage = Stage::open();
+        let stage = Stage::open(true);
         for n in 0..40 {
             index(&conn, &entry(n + 1, &format!("quarterly pricing note {n}"))).expect("index");
             // A multi-row insert that may abort opens a statement journal, as a projection's
@@ -394,11 +412,11 @@ mod tests {
     fn the_last_staged_state_of_an_entry_is_what_the_flush_writes() {
         let conn = memory_db();
         conn.execute_batch("BEGIN").expect("begin");
-        let stage = Stage::open();
+        let stage = Stage::open(true);
         index(&conn, &entry(1, "kept and moved")).expect("index 1");
         index(&conn, &entry(2, "written then removed")).expect("index 2");
         stage.flush(&conn).expect("first flush");
-        let stage = Stage::open();
+        let stage = Stage::open(true);
         unindex(&conn, Kind::Message, 2).expect("unindex 2");
         unindex(&conn, Kind::Message, 3).expect("unindex 3 before it exists");
         index(&conn, &entry(3, "removed then written")).expect("index 3");
@@ -427,7 +445,13 @@ mod tests {
             "removed entries are gone, re-added ones back, moved ones in their new chat, rolled-back ones never written"
         );
         index(&conn, &entry(6, "outside a batch")).expect("index 6");
-        let written = number(&conn, "SELECT count(*) FROM search WHERE rowid = 24");
+        let written = number(
+            &conn,
+            &format!(
+                "SELECT count(*) FROM search WHERE rowid = {}",
+                rowid(Kind::Message, 6)
+            ),
+        );
         assert_eq!(written, 1, "with no stage open an entry is written at once");
     }
 
