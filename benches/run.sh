@@ -4,12 +4,14 @@
 #   benches/run.sh                       everything (about 6-8 minutes on 2 cores, builds aside)
 #   BENCH_MESSAGES=100000 benches/run.sh  a smaller scale database, for a quick look
 #   BENCH_STREAM_RUNS=10                  how often the stream row runs (issue 18: 9 of 10 ≤ 25 ms)
+#   BENCH_APP=path BENCH_COMMIT=abc1234   measure another build of the engine (before/after)
+#   BENCH_UI=0                            leave out the Chromium and desktop rows (4 and 5)
 # Raw results (one JSON object a line) are kept in $CARGO_TARGET_DIR/bench/results.jsonl.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
-app=$CARGO_TARGET_DIR/release/linq-inbox
+app=${BENCH_APP:-$CARGO_TARGET_DIR/release/linq-inbox}
 bench=$CARGO_TARGET_DIR/release/linq-bench
 out=$CARGO_TARGET_DIR/bench
 messages=${BENCH_MESSAGES:-1000000}
@@ -82,7 +84,7 @@ drain() {
 mem_total=$(awk '/^MemTotal:/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 os=$(. /etc/os-release && echo "$PRETTY_NAME, Linux $(uname -r)")
-python3 - "$cpu" "$(nproc)" "$mem_total" "$os" "$(date -u +%Y-%m-%dT%H:%MZ)" "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" "$scale" <<'PY' | record
+python3 - "$cpu" "$(nproc)" "$mem_total" "$os" "$(date -u +%Y-%m-%dT%H:%MZ)" "${BENCH_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}" "$scale" <<'PY' | record
 import json, sys
 k = ["cpu", "cores", "ram", "os", "date", "commit", "scale"]
 print(json.dumps({"kind": "machine", **dict(zip(k, sys.argv[1:]))}))
@@ -197,7 +199,9 @@ metric "Memory: \`serve\` RSS with $scale messages, peak under load (queries, th
 stop "$serve_pid"
 
 # ---- 4. UI in Chromium.
-if [ -x /usr/bin/chromium ] && [ -d tests/e2e/node_modules/playwright-core ]; then
+if [ "${BENCH_UI:-1}" = 0 ]; then
+  metric "UI and desktop rows" "not run: BENCH_UI=0" "" null
+elif [ -x /usr/bin/chromium ] && [ -d tests/e2e/node_modules/playwright-core ]; then
   log "ui: Chromium"
   LINQ_INBOX_BIN=$app BENCH_DATA_DIR=$data node benches/ui.mjs 2>"$out/ui.log" | record
 else
@@ -209,7 +213,9 @@ desktop=${BENCH_DESKTOP:-}
 for d in "$CARGO_TARGET_DIR/release/linq-inbox-desktop" "$CARGO_TARGET_DIR/debug/linq-inbox-desktop"; do
   [ -z "$desktop" ] && [ -x "$d" ] && desktop=$d
 done
-if [ -n "$desktop" ] && command -v xvfb-run >/dev/null && command -v dbus-run-session >/dev/null; then
+if [ "${BENCH_UI:-1}" = 0 ]; then
+  :
+elif [ -n "$desktop" ] && command -v xvfb-run >/dev/null && command -v dbus-run-session >/dev/null; then
   log "desktop: $desktop"
   xvfb-run -a -s "-screen 0 1440x900x24 -nolisten tcp" dbus-run-session -- \
     python3 benches/desktop_rss.py --app "$desktop" --data-dir "$data" --scale "$scale" 2>"$out/desktop.log" | record
