@@ -52,6 +52,11 @@ pub const DB_FILE: &str = "linq-inbox.db";
 /// The inbox file's name inside the data folder: the projections, beside the log.
 pub const INBOX_FILE: &str = "inbox.sqlite";
 
+/// Page cache (negative: KiB) for the file a connection only glances at: the inbox on the
+/// writer's, the log on the projector's and on readers'. The file a connection works on keeps the
+/// larger cache it had when both were one file.
+const SIDE_CACHE_KIB: i64 = -2000;
+
 /// The files SQLite keeps beside a database in WAL mode.
 const SIDE_FILES: [&str; 2] = ["-wal", "-shm"];
 
@@ -154,11 +159,6 @@ impl Store {
         &self.path
     }
 
-    /// The inbox file.
-    pub fn inbox_path(&self) -> &Path {
-        &self.inbox
-    }
-
     /// Both files' bytes on disk, their WALs included.
     pub fn disk_bytes(&self) -> u64 {
         [&self.path, &self.inbox]
@@ -181,6 +181,8 @@ impl Store {
         configure(&conn, "main", "FULL")?;
         attach(&conn, &self.inbox, "inbox", false)?;
         configure(&conn, "inbox", "NORMAL")?;
+        // Only a local task's small reads touch the inbox here.
+        conn.execute_batch(&format!("PRAGMA inbox.cache_size = {SIDE_CACHE_KIB}"))?;
         Ok(conn)
     }
 
@@ -191,7 +193,8 @@ impl Store {
         let conn = Connection::open(&self.inbox)?;
         configure(&conn, "main", "NORMAL")?;
         attach(&conn, &self.path, "log", true)?;
-        conn.execute_batch("PRAGMA log.cache_size = -8000")?;
+        // The log is read in sequence order, each row once.
+        conn.execute_batch(&format!("PRAGMA log.cache_size = {SIDE_CACHE_KIB}"))?;
         Ok(conn)
     }
 
@@ -204,7 +207,9 @@ impl Store {
         conn.busy_timeout(Duration::from_secs(5))?;
         attach(&conn, &self.inbox, "inbox", true)?;
         conn.pragma_update(None, "foreign_keys", true)?;
-        conn.execute_batch("PRAGMA main.cache_size = -2000; PRAGMA inbox.cache_size = -8000")?;
+        conn.execute_batch(&format!(
+            "PRAGMA main.cache_size = {SIDE_CACHE_KIB}; PRAGMA inbox.cache_size = -8000"
+        ))?;
         Ok(conn)
     }
 }
