@@ -97,11 +97,7 @@ async fn status(State(s): State<Arc<ApiState>>) -> ApiResult {
     let limits = s.attachments.limits;
     let log_seq = *s.ingest.committed().borrow();
     let projected_seq = *s.ingest.projected().borrow();
-    let size: u64 = ["", "-wal"]
-        .iter()
-        .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", db_path.display())).ok())
-        .map(|m| m.len())
-        .sum();
+    let size = s.store.disk_bytes();
     Ok(Json(json!({
         "version": env!("CARGO_PKG_VERSION"),
         "listener": {"address": info.listen, "path": info.webhook_path,
@@ -211,21 +207,32 @@ async fn mark_read(State(s): State<Arc<ApiState>>, Path(chat_id): Path<String>) 
     if !exists {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "no such chat"));
     }
-    let result = s
-        .ingest
+    let id = chat_id.clone();
+    s.ingest
         .run(move |conn| {
             conn.execute(
                 "INSERT INTO local_reads (chat_id, read_through)
                  SELECT ?1, coalesce(max(sent_at), 0) FROM messages WHERE chat_id = ?1
                  ON CONFLICT (chat_id) DO UPDATE SET read_through = max(read_through, excluded.read_through)",
-                [&chat_id],
+                [&id],
             )?;
-            chats::project::refresh_unread(conn, &chat_id)?;
-            let unread: i64 = conn.query_row("SELECT unread_count FROM chats WHERE chat_id = ?1", [&chat_id], |r| r.get(0))?;
-            Ok(json!({"chat_id": chat_id, "unread_count": unread}))
+            Ok(Value::Null)
         })
         .await?;
-    Ok(Json(result))
+    // The read mark is local state, in the log file; the unread count it changes is the inbox's.
+    let store = s.store.clone();
+    let chat = chat_id.clone();
+    let unread = tokio::task::spawn_blocking(move || {
+        chats::project::recount_unread(&mut store.projector()?, &chat)
+    })
+    .await
+    .map_err(|_| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "marking the chat read was interrupted",
+        )
+    })??;
+    Ok(Json(json!({"chat_id": chat_id, "unread_count": unread})))
 }
 
 async fn calls(State(s): State<Arc<ApiState>>, Query(p): Query<Page>) -> ApiResult {

@@ -7,7 +7,6 @@
 
 mod checkpoint;
 mod projector;
-mod turn;
 mod writer;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -149,8 +148,9 @@ pub struct WriterOptions {
 pub const WAL_RESTART_FRAMES: i64 = 16_000;
 
 impl Ingest {
-    /// Starts the writer and the projector, each on its own connection. The projector waits on
-    /// the writer's commits through `runtime`.
+    /// Starts the writer (on the log file) and the projector (on the inbox file), each on its
+    /// own connection and its own file's write lock, so neither waits for the other's commits.
+    /// The projector waits on the writer's commits through `runtime`.
     pub fn start(
         store: &Store,
         options: WriterOptions,
@@ -161,10 +161,9 @@ impl Ingest {
         let start_seq = crate::store::log::max_seq(&conn)?;
         let (tx, rx) = sync_channel(QUEUE_CAPACITY);
         let (committed_tx, committed) = watch::channel(start_seq);
-        let projector_conn = store.writer()?;
+        let projector_conn = store.projector()?;
         let (projected_tx, projected) =
             watch::channel(crate::store::projection::cursor(&projector_conn)?);
-        let turn = turn::WriteTurn::default();
         let (health_tx, health_changes) = watch::channel(None);
         let health = Health {
             inner: Arc::default(),
@@ -175,22 +174,9 @@ impl Ingest {
             committed.clone(),
             options.wal_restart_frames,
         )?;
-        let projector = projector::Projector::new(
-            projector_conn,
-            committed.clone(),
-            projected_tx,
-            turn.clone(),
-            runtime,
-        )?;
-        let writer = writer::Writer::new(
-            conn,
-            rx,
-            committed_tx,
-            health.clone(),
-            options,
-            restart,
-            turn,
-        );
+        let projector =
+            projector::Projector::new(projector_conn, committed.clone(), projected_tx, runtime)?;
+        let writer = writer::Writer::new(conn, rx, committed_tx, health.clone(), options, restart);
         std::thread::Builder::new()
             .name("linq-writer".into())
             .spawn(move || writer.run())

@@ -3,26 +3,26 @@
 //! (`store::projection`). The listener's acknowledgements never wait for it; the change feed,
 //! the stream and the notifications follow what it has projected.
 //!
-//! Its connection commits with `synchronous=NORMAL`: a projection is derived from the log, and
-//! its cursor lives in the same transaction, so a commit the disk loses in a power cut is
-//! simply projected again. The log's own commits stay `FULL`, and since both write one WAL in
-//! order, each log commit's sync also makes every projection frame before it durable.
+//! It writes the inbox file only (`Store::projector`: the log attached read-only), so its write
+//! lock is not the writer's: a batch, however long, never delays an acknowledgement. The inbox
+//! commits with `synchronous=NORMAL`: a projection is derived from the log, and its cursor
+//! lives in the same transaction, so a commit the disk loses in a power cut is simply projected
+//! again; the log file never depends on the inbox file.
 
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use tokio::sync::watch;
 
-use super::turn::WriteTurn;
 use crate::store::{projection, StoreError};
 
 /// The most log rows per projection transaction: enough that commits and index segments stay
 /// few when rows are cheap.
 const BATCH: i64 = 128;
 
-/// How long one projection transaction keeps taking rows: the writer waits at most about this
-/// long (plus one row) for its turn on the database's one write lock, whatever the rows cost
-/// (search-index merges grow with the inbox).
+/// How long one projection transaction keeps taking rows: the stream and the UI's reads see a
+/// batch's rows when it commits, so a batch stays short whatever its rows cost (search-index
+/// merges grow with the inbox).
 const BUDGET: Duration = Duration::from_millis(2);
 
 /// Lag (rows) past which the projector yields the CPU to a busy listener: about two seconds of
@@ -38,6 +38,9 @@ const YIELD_SHARE: u32 = 8;
 /// The test hook `abort-mid-batch` ends the process in the first batch that reaches this log
 /// sequence number.
 const ABORT_AFTER_SEQ: i64 = 5;
+
+/// Bytes of WAL the inbox file keeps after a checkpoint restarts it (64 MiB).
+const INBOX_WAL_KEEP: i64 = 64 * 1024 * 1024;
 
 /// After a failed batch (the disk, usually), the pause before trying again.
 const RETRY: Duration = Duration::from_millis(200);
@@ -76,7 +79,6 @@ pub(super) struct Projector {
     conn: Connection,
     committed: watch::Receiver<i64>,
     projected: watch::Sender<i64>,
-    turn: WriteTurn,
     runtime: tokio::runtime::Handle,
     hook: Hook,
 }
@@ -86,17 +88,15 @@ impl Projector {
         conn: Connection,
         committed: watch::Receiver<i64>,
         projected: watch::Sender<i64>,
-        turn: WriteTurn,
         runtime: tokio::runtime::Handle,
     ) -> Result<Projector, StoreError> {
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        // The checkpoint thread copies the log back; commits here never checkpoint.
-        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // The inbox's own WAL is copied back by SQLite's automatic checkpoint, in this thread:
+        // nothing else waits for it. After a burst the file is cut back to this size.
+        conn.pragma_update(None, "journal_size_limit", INBOX_WAL_KEEP)?;
         Ok(Projector {
             conn,
             committed,
             projected,
-            turn,
             runtime,
             hook: Hook::from_env(),
         })
@@ -140,12 +140,7 @@ impl Projector {
     /// Projects one batch.
     fn step(&mut self) -> Step {
         let started = Instant::now();
-        let turn = self.turn.clone();
-        let result = {
-            let _turn = turn.projector();
-            self.batch()
-        };
-        match result {
+        match self.batch() {
             Ok(batch) if batch.rows == 0 => Step::Idle,
             Ok(batch) => {
                 if batch.failed > 0 {
@@ -176,7 +171,11 @@ impl Projector {
     }
 
     fn batch(&mut self) -> Result<projection::Batch, StoreError> {
-        let tx = self.conn.transaction()?;
+        // Immediate: the inbox's write lock (never the log's, attached read-only) is taken
+        // before the log is read, so the batch sees every log row committed until then.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let batch = projection::project_until(&tx, BATCH, Some(Instant::now() + BUDGET))?;
         // Past the fifth log row: a test posting one delivery at a time has had the first
         // acknowledgements answered by then, so the crash lands between acknowledged rows.

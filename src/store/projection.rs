@@ -32,12 +32,21 @@ fn set_cursor(conn: &Connection, seq: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Empties every projection and moves the cursor back to the start of the log, so the next
-/// batches re-derive the inbox (`rebuild`, or new projection rules).
+/// Replaces every projection with an empty one and moves the cursor back to the start of the
+/// log, so the next batches re-derive the inbox (`rebuild`, or new projection rules). `conn`'s
+/// main file is the inbox ([`super::Store::projector`]); dropping its tables is much cheaper than
+/// deleting a million rows (and their search-index entries) one by one.
 pub fn reset(conn: &Connection) -> Result<(), StoreError> {
-    project::clear(conn)?;
-    conn.execute("DELETE FROM projection_failures", [])?;
-    set_cursor(conn, 0)
+    super::schema::recreate_inbox(conn)
+}
+
+/// Records the projection rules ([`super::rules::RULES_VERSION`]) the inbox is made by.
+pub fn set_rules(conn: &Connection, rules: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE projector SET rules = ?1 WHERE id = 1",
+        params![rules],
+    )?;
+    Ok(())
 }
 
 /// What one batch did.

@@ -1,7 +1,7 @@
 //! What facts leave on a chat: its row, handles (newest name by the vendor's time), group flag,
 //! activity time, last message and unread count.
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::linq::{ChatCreated, Handle};
 use crate::store::rules::Ctx;
@@ -98,6 +98,26 @@ pub fn refresh_unread(conn: &Connection, chat_id: &str) -> Result<(), StoreError
     )?
     .execute(params![chat_id])?;
     Ok(())
+}
+
+/// Recounts a chat's unread messages after the rep's read mark changed (local state, committed
+/// in the log file first), in a transaction of its own on the inbox file (`conn`:
+/// `Store::projector`). Immediate, so it waits for a projection batch in flight and then reads
+/// the read mark as committed; a batch that started before the mark recounts from the older
+/// one, and this recount, coming after it, is the one that stays. Returns the new count.
+pub fn recount_unread(conn: &mut Connection, chat_id: &str) -> Result<i64, StoreError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    refresh_unread(&tx, chat_id)?;
+    let unread = tx
+        .query_row(
+            "SELECT unread_count FROM chats WHERE chat_id = ?1",
+            [chat_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0);
+    tx.commit()?;
+    Ok(unread)
 }
 
 /// `chat.created`: the chat, its handles, and its name unless a rename already named it.
