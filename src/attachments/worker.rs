@@ -4,8 +4,8 @@
 //! inbox through the projector), finds the attachments of messages it has not looked at yet
 //! by message rowid, queues them, and downloads a few at a time. Its reads use a reader
 //! connection of its own; its writes are small tasks on the writer's queue (like the UI's
-//! local writes), so it never holds the write lock the writer and the projector take turns
-//! on, and a full queue only postpones it. Passing failures are tried again with a doubling
+//! local writes), so it never holds a write lock of its own, and a full queue only postpones
+//! it. Passing failures are tried again with a doubling
 //! backoff; limits and refused addresses wait for the next start (or the rep's "Try again").
 
 use std::collections::HashMap;

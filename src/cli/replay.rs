@@ -21,11 +21,12 @@ pub fn import(settings: &Settings, file: &str) -> anyhow::Result<ExitCode> {
     };
     let store = Store::open(&settings.data_dir)?;
     let mut conn = store.writer()?;
+    let mut inbox = store.projector()?;
     let report = if file == "-" {
-        replay::import(&mut conn, std::io::stdin().lock())?
+        replay::import(&mut conn, &mut inbox, std::io::stdin().lock())?
     } else {
         let f = std::fs::File::open(file).with_context(|| format!("cannot open {file}"))?;
-        replay::import(&mut conn, BufReader::new(f))?
+        replay::import(&mut conn, &mut inbox, BufReader::new(f))?
     };
     println!(
         "imported {} events ({} already present)",
@@ -92,7 +93,7 @@ pub fn export(
 /// Re-derives every projection from the raw event log.
 pub fn rebuild(settings: &Settings) -> anyhow::Result<ExitCode> {
     let store = Store::open(&settings.data_dir)?;
-    let n = replay::rebuild(&mut store.writer()?)?;
+    let n = replay::rebuild(&mut store.projector()?)?;
     println!("rebuilt the inbox from {n} events");
     Ok(ExitCode::SUCCESS)
 }

@@ -31,7 +31,9 @@ pub fn spawn_builder(
     // expired at every bind and re-prepares them at every step (14% of the feed's CPU). Only
     // here: the UI's reads (search, the chat list) do better with plans that see the values.
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
-    let mut last = *projected.borrow();
+    // An inbox being derived again from an existing log (an upgrade, new projection rules)
+    // announces none of that history: the feed starts after it.
+    let mut last = (*projected.borrow()).max(crate::store::projection::history_through(&conn)?);
     std::thread::Builder::new()
         .name("linq-feed".into())
         .spawn(move || loop {

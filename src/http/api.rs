@@ -83,7 +83,7 @@ async fn status(State(s): State<Arc<ApiState>>) -> ApiResult {
     let secret_count = secret_kinds.len();
     let store_error = s.ingest.health().error();
     let db_path = s.store.path().to_path_buf();
-    let (counts, last, rejected, numbers, unprojected, kept) = s
+    let (counts, last, rejected, numbers, unprojected, kept, history) = s
         .read(|c| {
             Ok((
                 log::counts(c)?,
@@ -92,17 +92,14 @@ async fn status(State(s): State<Arc<ApiState>>) -> ApiResult {
                 numbers::number_health(c)?,
                 projection::failures(c)?,
                 attachment_files::usage(c)?,
+                projection::history_through(c)?,
             ))
         })
         .await?;
     let limits = s.attachments.limits;
     let log_seq = *s.ingest.committed().borrow();
     let projected_seq = *s.ingest.projected().borrow();
-    let size: u64 = ["", "-wal"]
-        .iter()
-        .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", db_path.display())).ok())
-        .map(|m| m.len())
-        .sum();
+    let size = s.store.disk_bytes();
     Ok(Json(json!({
         "version": env!("CARGO_PKG_VERSION"),
         "listener": {"address": info.listen, "path": info.webhook_path,
@@ -122,7 +119,7 @@ async fn status(State(s): State<Arc<ApiState>>) -> ApiResult {
         "log_seq": log_seq,
         "projected_seq": projected_seq,
         "projection": {"lag": (log_seq - projected_seq).max(0), "max_lag": crate::ingest::MAX_LAG,
-                       "failed": unprojected},
+                       "failed": unprojected, "history_through": history},
         "attachments": {"max_file_bytes": limits.max_file_bytes, "max_total_bytes": limits.max_total_bytes,
                         "used_bytes": kept.used_bytes, "downloaded": kept.downloaded,
                         "pending": kept.pending, "failed": kept.failed},
@@ -208,27 +205,40 @@ async fn mark_read(State(s): State<Arc<ApiState>>, Path(chat_id): Path<String>) 
 pub async fn mark_chat_read(s: &Arc<ApiState>, chat_id: String) -> Result<Value, ApiError> {
     s.known_chat(&chat_id).await?;
     let receipts = s.live.settings().read_receipts;
-    let result = s
+    let id = chat_id.clone();
+    let queued = s
         .ingest
         .run(move |conn| {
-            let unread: i64 = conn.query_row("SELECT unread_count FROM chats WHERE chat_id = ?1", [&chat_id], |r| r.get(0))?;
+            let unread: i64 = conn.query_row("SELECT unread_count FROM chats WHERE chat_id = ?1", [&id], |r| r.get(0))?;
             // "Send read receipts to Linq": something unread was read, so Linq hears of it.
-            let queued = receipts && unread > 0 && read_marks::enqueue(conn, &chat_id, now_millis())?;
+            let queued = receipts && unread > 0 && read_marks::enqueue(conn, &id, now_millis())?;
             conn.execute(
                 "INSERT INTO local_reads (chat_id, read_through)
                  SELECT ?1, coalesce(max(sent_at), 0) FROM messages WHERE chat_id = ?1
                  ON CONFLICT (chat_id) DO UPDATE SET read_through = max(read_through, excluded.read_through)",
-                [&chat_id],
+                [&id],
             )?;
-            chats::project::refresh_unread(conn, &chat_id)?;
-            let unread: i64 = conn.query_row("SELECT unread_count FROM chats WHERE chat_id = ?1", [&chat_id], |r| r.get(0))?;
-            Ok(json!({"chat_id": chat_id, "unread_count": unread, "read_mark_queued": queued}))
+            Ok(json!(queued))
         })
-        .await?;
-    if result["read_mark_queued"] == json!(true) {
+        .await?
+        == json!(true);
+    if queued {
         s.outbox.wake();
     }
-    Ok(result)
+    // The read mark is local state, in the log file; the unread count it changes is the inbox's.
+    let store = s.store.clone();
+    let chat = chat_id.clone();
+    let unread = tokio::task::spawn_blocking(move || {
+        chats::project::recount_unread(&mut store.projector()?, &chat)
+    })
+    .await
+    .map_err(|_| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "marking the chat read was interrupted",
+        )
+    })??;
+    Ok(json!({"chat_id": chat_id, "unread_count": unread, "read_mark_queued": queued}))
 }
 
 async fn calls(State(s): State<Arc<ApiState>>, Query(p): Query<Page>) -> ApiResult {

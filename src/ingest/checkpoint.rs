@@ -69,7 +69,7 @@ fn shrink_when_idle(conn: &Connection, idle: bool, (log, copied): (i64, i64), re
         return;
     }
     let t = std::time::Instant::now();
-    match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+    match conn.query_row("PRAGMA main.wal_checkpoint(TRUNCATE)", [], |r| {
         r.get::<_, i64>(0)
     }) {
         Ok(_) => tracing::debug!(size, took = ?t.elapsed(), "idle: the grown log was cut back"),
@@ -80,7 +80,7 @@ fn shrink_when_idle(conn: &Connection, idle: bool, (log, copied): (i64, i64), re
 /// Runs a passive checkpoint: (frames in the log, frames copied into the database file).
 pub(super) fn passive(conn: &Connection) -> Result<(i64, i64), StoreError> {
     let (_busy, log, copied): (i64, i64, i64) =
-        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        conn.query_row("PRAGMA main.wal_checkpoint(PASSIVE)", [], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?;
     Ok((log, copied))

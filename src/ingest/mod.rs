@@ -7,7 +7,6 @@
 
 mod checkpoint;
 mod projector;
-mod turn;
 mod writer;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -91,27 +90,52 @@ pub(crate) enum Job {
 /// Whether the store is accepting writes, and if not, why: shown on the status screen.
 #[derive(Debug, Clone, Default)]
 pub struct Health {
-    inner: Arc<Mutex<Option<String>>>,
+    inner: Arc<Mutex<Slots>>,
     changes: Option<watch::Sender<Option<String>>>,
+}
+
+/// What each file's writer last found: the log's (the writer) and the inbox's (the projector).
+/// Either failing is the store's problem; the log's sentence comes first, since it is the one
+/// that refuses deliveries.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Slots {
+    log: Option<String>,
+    inbox: Option<String>,
+}
+
+impl Slots {
+    fn error(&self) -> Option<String> {
+        self.log.clone().or_else(|| self.inbox.clone())
+    }
 }
 
 impl Health {
     pub fn error(&self) -> Option<String> {
-        self.inner.lock().map(|g| g.clone()).unwrap_or(None)
+        self.inner.lock().map(|g| g.error()).unwrap_or(None)
     }
 
+    /// The writer's last commit: failed with this sentence, or went through.
     fn set(&self, error: Option<String>) {
+        self.update(|slots| slots.log = error);
+    }
+
+    /// The projector's last batch: failed on the disk with this sentence, or went through.
+    fn set_inbox(&self, error: Option<String>) {
+        self.update(|slots| slots.inbox = error);
+    }
+
+    fn update(&self, change: impl FnOnce(&mut Slots)) {
         let changed = match self.inner.lock() {
-            Ok(mut g) if *g != error => {
-                *g = error.clone();
-                true
+            Ok(mut g) => {
+                let before = g.error();
+                change(&mut g);
+                let after = g.error();
+                (before != after).then_some(after)
             }
-            _ => false,
+            Err(_) => None,
         };
-        if changed {
-            if let Some(tx) = &self.changes {
-                let _ = tx.send(error);
-            }
+        if let (Some(error), Some(tx)) = (changed, &self.changes) {
+            let _ = tx.send(error);
         }
     }
 }
@@ -120,6 +144,10 @@ impl Health {
 /// `Retry-After`: about half a minute of projecting on this machine (docs/BENCHMARKS.md). Real
 /// traffic never comes near it; a flood past it is slowed down rather than shown late.
 pub const MAX_LAG: i64 = 200_000;
+
+/// Lag (rows) past which a UI read does not wait for the projection: a few times what the
+/// projector folds in [`Ingest::projected_to_now`]'s usual quarter second.
+const READ_WAIT_MAX_LAG: i64 = 20_000;
 
 /// The handle the listener and the UI API use to write.
 #[derive(Clone)]
@@ -149,8 +177,9 @@ pub struct WriterOptions {
 pub const WAL_RESTART_FRAMES: i64 = 16_000;
 
 impl Ingest {
-    /// Starts the writer and the projector, each on its own connection. The projector waits on
-    /// the writer's commits through `runtime`.
+    /// Starts the writer (on the log file) and the projector (on the inbox file), each on its
+    /// own connection and its own file's write lock, so neither waits for the other's commits.
+    /// The projector waits on the writer's commits through `runtime`.
     pub fn start(
         store: &Store,
         options: WriterOptions,
@@ -161,10 +190,9 @@ impl Ingest {
         let start_seq = crate::store::log::max_seq(&conn)?;
         let (tx, rx) = sync_channel(QUEUE_CAPACITY);
         let (committed_tx, committed) = watch::channel(start_seq);
-        let projector_conn = store.writer()?;
+        let projector_conn = store.projector()?;
         let (projected_tx, projected) =
             watch::channel(crate::store::projection::cursor(&projector_conn)?);
-        let turn = turn::WriteTurn::default();
         let (health_tx, health_changes) = watch::channel(None);
         let health = Health {
             inner: Arc::default(),
@@ -179,18 +207,10 @@ impl Ingest {
             projector_conn,
             committed.clone(),
             projected_tx,
-            turn.clone(),
+            health.clone(),
             runtime,
         )?;
-        let writer = writer::Writer::new(
-            conn,
-            rx,
-            committed_tx,
-            health.clone(),
-            options,
-            restart,
-            turn,
-        );
+        let writer = writer::Writer::new(conn, rx, committed_tx, health.clone(), options, restart);
         std::thread::Builder::new()
             .name("linq-writer".into())
             .spawn(move || writer.run())
@@ -279,6 +299,11 @@ impl Ingest {
     /// far behind (a flood) delays a read by no more than `timeout`.
     pub async fn projected_to_now(&self, timeout: Duration) {
         let target = *self.committed.borrow();
+        if target - *self.projected.borrow() > READ_WAIT_MAX_LAG {
+            // Far more than the wait could project (a flood, or the inbox derived again from
+            // the log): the read answers with what is there now.
+            return;
+        }
         let mut projected = self.projected.clone();
         let _ = tokio::time::timeout(timeout, projected.wait_for(|seq| *seq >= target)).await;
     }
@@ -294,5 +319,42 @@ impl Ingest {
 
     pub fn health_changes(&self) -> watch::Receiver<Option<String>> {
         self.health_changes.clone()
+    }
+}
+
+#[cfg(test)]
+mod health_tests {
+    use super::Health;
+
+    #[test]
+    fn the_inbox_s_disk_error_stays_until_the_projector_writes_whatever_the_log_does() {
+        let (tx, mut changes) = tokio::sync::watch::channel(None);
+        let health = Health {
+            changes: Some(tx),
+            ..Health::default()
+        };
+        health.set_inbox(Some("inbox full".into()));
+        assert_eq!(
+            changes.borrow_and_update().as_deref(),
+            Some("inbox full"),
+            "the inbox's failure is sent to the UI's stream"
+        );
+        health.set(None);
+        assert_eq!(
+            health.error().as_deref(),
+            Some("inbox full"),
+            "a log commit going through does not hide the inbox's failure"
+        );
+        assert!(!changes.has_changed().expect("open"), "nothing changed");
+        health.set(Some("log full".into()));
+        assert_eq!(
+            health.error().as_deref(),
+            Some("log full"),
+            "the log's sentence comes first: it refuses deliveries"
+        );
+        health.set(None);
+        health.set_inbox(None);
+        assert_eq!(health.error(), None, "both writing again: healthy");
+        assert_eq!(*changes.borrow_and_update(), None, "and the change is sent");
     }
 }

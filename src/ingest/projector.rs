@@ -3,26 +3,27 @@
 //! (`store::projection`). The listener's acknowledgements never wait for it; the change feed,
 //! the stream and the notifications follow what it has projected.
 //!
-//! Its connection commits with `synchronous=NORMAL`: a projection is derived from the log, and
-//! its cursor lives in the same transaction, so a commit the disk loses in a power cut is
-//! simply projected again. The log's own commits stay `FULL`, and since both write one WAL in
-//! order, each log commit's sync also makes every projection frame before it durable.
+//! It writes the inbox file only (`Store::projector`: the log attached read-only), so its write
+//! lock is not the writer's: a batch, however long, never delays an acknowledgement. The inbox
+//! commits with `synchronous=NORMAL`: a projection is derived from the log, and its cursor
+//! lives in the same transaction, so a commit the disk loses in a power cut is simply projected
+//! again; the log file never depends on the inbox file.
 
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use tokio::sync::watch;
 
-use super::turn::WriteTurn;
+use super::Health;
 use crate::store::{projection, StoreError};
 
 /// The most log rows per projection transaction: enough that commits and index segments stay
 /// few when rows are cheap.
 const BATCH: i64 = 128;
 
-/// How long one projection transaction keeps taking rows: the writer waits at most about this
-/// long (plus one row) for its turn on the database's one write lock, whatever the rows cost
-/// (search-index merges grow with the inbox).
+/// How long one projection transaction keeps taking rows: the stream and the UI's reads see a
+/// batch's rows when it commits, so a batch stays short whatever its rows cost (search-index
+/// merges grow with the inbox).
 const BUDGET: Duration = Duration::from_millis(2);
 
 /// Lag (rows) past which the projector yields the CPU to a busy listener: about two seconds of
@@ -38,6 +39,9 @@ const YIELD_SHARE: u32 = 8;
 /// The test hook `abort-mid-batch` ends the process in the first batch that reaches this log
 /// sequence number.
 const ABORT_AFTER_SEQ: i64 = 5;
+
+/// Bytes of WAL the inbox file keeps after a checkpoint restarts it (64 MiB).
+const INBOX_WAL_KEEP: i64 = 64 * 1024 * 1024;
 
 /// After a failed batch (the disk, usually), the pause before trying again.
 const RETRY: Duration = Duration::from_millis(200);
@@ -76,7 +80,7 @@ pub(super) struct Projector {
     conn: Connection,
     committed: watch::Receiver<i64>,
     projected: watch::Sender<i64>,
-    turn: WriteTurn,
+    health: Health,
     runtime: tokio::runtime::Handle,
     hook: Hook,
 }
@@ -86,17 +90,17 @@ impl Projector {
         conn: Connection,
         committed: watch::Receiver<i64>,
         projected: watch::Sender<i64>,
-        turn: WriteTurn,
+        health: Health,
         runtime: tokio::runtime::Handle,
     ) -> Result<Projector, StoreError> {
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        // The checkpoint thread copies the log back; commits here never checkpoint.
-        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // The inbox's own WAL is copied back by SQLite's automatic checkpoint, in this thread:
+        // nothing else waits for it. After a burst the file is cut back to this size.
+        conn.pragma_update(None, "journal_size_limit", INBOX_WAL_KEEP)?;
         Ok(Projector {
             conn,
             committed,
             projected,
-            turn,
+            health,
             runtime,
             hook: Hook::from_env(),
         })
@@ -106,6 +110,12 @@ impl Projector {
         if self.hook == Hook::Stall {
             tracing::warn!("projector stalled by LINQ_INBOX_TEST_PROJECTOR (a test hook)");
             return;
+        }
+        match crate::store::chats::project::recount_marked(&mut self.conn) {
+            Ok(n) => tracing::debug!(chats = n, "unread counts checked against the read marks"),
+            Err(e) => {
+                tracing::warn!(error = %e, "unread counts not checked against the read marks")
+            }
         }
         loop {
             let target = *self.committed.borrow_and_update();
@@ -140,11 +150,13 @@ impl Projector {
     /// Projects one batch.
     fn step(&mut self) -> Step {
         let started = Instant::now();
-        let turn = self.turn.clone();
-        let result = {
-            let _turn = turn.projector();
-            self.batch()
-        };
+        let result = self.batch();
+        // The inbox file failing on the disk is the store's problem as much as the log's: the
+        // log may still take deliveries while nothing new reaches the inbox.
+        self.health.set_inbox(match &result {
+            Err(e) if e.is_disk() => Some(describe(e)),
+            _ => None,
+        });
         match result {
             Ok(batch) if batch.rows == 0 => Step::Idle,
             Ok(batch) => {
@@ -176,11 +188,12 @@ impl Projector {
     }
 
     fn batch(&mut self) -> Result<projection::Batch, StoreError> {
-        let tx = self.conn.transaction()?;
-        let deadline = Instant::now() + BUDGET;
-        let turn = &self.turn;
-        let done = || turn.writer_waiting() || Instant::now() >= deadline;
-        let batch = projection::project_until(&tx, BATCH, Some(&done))?;
+        // Immediate: the inbox's write lock (never the log's, attached read-only) is taken
+        // before the log is read, so the batch sees every log row committed until then.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let batch = projection::project_until(&tx, BATCH, Some(Instant::now() + BUDGET))?;
         // Past the fifth log row: a test posting one delivery at a time has had the first
         // acknowledgements answered by then, so the crash lands between acknowledged rows.
         if self.hook == Hook::AbortMidBatch && batch.rows > 0 && batch.cursor >= ABORT_AFTER_SEQ {
@@ -191,5 +204,22 @@ impl Projector {
             tx.commit()?;
         }
         Ok(batch)
+    }
+}
+
+/// The status screen's sentence for a projection batch the disk refused.
+fn describe(e: &StoreError) -> String {
+    let full = match e {
+        StoreError::DiskFull(_) => true,
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => {
+            f.code == rusqlite::ErrorCode::DiskFull
+        }
+        _ => false,
+    };
+    if full {
+        "the disk is full; free some space (new messages are kept, and shown once there is room)"
+            .into()
+    } else {
+        format!("the inbox file could not be written: {e}")
     }
 }

@@ -9,7 +9,6 @@ use rusqlite::Connection;
 use tokio::sync::watch;
 
 use super::checkpoint::{self, RestartWanted};
-use super::turn::WriteTurn;
 use super::{Ack, Health, IngestError, Job, WriteError, WriterOptions, MAX_BATCH};
 use crate::store::{log, now_millis, StoreError};
 
@@ -23,7 +22,6 @@ pub(super) struct Writer {
     health: Health,
     options: WriterOptions,
     restart: RestartWanted,
-    turn: WriteTurn,
 }
 
 /// A job's outcome, held until the commit decides whether it stands.
@@ -44,7 +42,6 @@ impl Writer {
         health: Health,
         options: WriterOptions,
         restart: RestartWanted,
-        turn: WriteTurn,
     ) -> Writer {
         Writer {
             conn,
@@ -53,7 +50,6 @@ impl Writer {
             health,
             options,
             restart,
-            turn,
         }
     }
 
@@ -97,8 +93,6 @@ impl Writer {
     }
 
     fn commit_batch(&mut self, batch: Vec<Job>) {
-        let turn = self.turn.clone();
-        let _turn = turn.writer();
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut waiting = Vec::new();
         let result = self.write(batch, &mut outcomes, &mut waiting);

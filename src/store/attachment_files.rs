@@ -402,8 +402,7 @@ mod tests {
     use super::*;
 
     fn store() -> Connection {
-        let mut conn = Connection::open_in_memory().expect("memory db");
-        crate::store::schema::migrate(&mut conn).expect("schema");
+        let conn = crate::store::tests::convergence::memory_db();
         conn.execute_batch(
             "INSERT INTO messages (id, chat_id, sent_at, direction) VALUES
                 ('m1', 'c', 1, 'inbound'), ('m2', 'c', 2, 'inbound'), ('m3', 'c', 3, 'outbound');

@@ -65,10 +65,9 @@ pub fn clear(conn: &Connection, chat_id: &str) -> Result<(), StoreError> {
 mod tests {
     use super::*;
 
+    /// The inbox with the log attached, as the projector sees them: drafts are in the log's file.
     fn db() -> Connection {
-        let mut conn = Connection::open_in_memory().expect("memory db");
-        crate::store::schema::migrate(&mut conn).expect("migrate");
-        conn
+        crate::store::tests::convergence::memory_db()
     }
 
     #[test]

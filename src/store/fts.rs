@@ -251,33 +251,6 @@ pub(crate) fn set_chat(
     Ok(())
 }
 
-/// Empties both indexes by dropping and recreating them with the same definition and
-/// settings (`rebuild`): FTS5 deletes a row by reading it back and tokenizing it again, which
-/// made emptying a million-message index take seconds.
-pub(crate) fn empty(conn: &Connection) -> Result<(), StoreError> {
-    for index in [MESSAGE_INDEX, OTHER_INDEX] {
-        let definition: String = conn.query_row(
-            "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1",
-            [index],
-            |r| r.get(0),
-        )?;
-        let settings: Vec<(String, rusqlite::types::Value)> = conn
-            .prepare(&format!(
-                "SELECT k, v FROM {index}_config WHERE k != 'version'"
-            ))?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        conn.execute_batch(&format!("DROP TABLE {index}; {definition};"))?;
-        for (key, value) in settings {
-            conn.execute(
-                &format!("INSERT INTO {index} ({index}, rank) VALUES (?1, ?2)"),
-                params![key, value],
-            )?;
-        }
-    }
-    Ok(())
-}
-
 /// Merge work for a transaction that wrote `events` events: at least a few pages, and about
 /// what the automatic merge averaged per event (a message indexes to well under a page, and the
 /// index has a handful of levels). More than needed costs nothing: merging stops when no level
@@ -456,7 +429,7 @@ mod tests {
     }
 
     #[test]
-    fn emptying_keeps_each_index_s_definition_and_settings() {
+    fn resetting_the_inbox_keeps_each_index_s_definition_and_settings() {
         let conn = memory_db();
         let definitions = |conn: &Connection| -> Vec<String> {
             conn.prepare("SELECT sql FROM sqlite_schema WHERE name IN ('search', 'search_other') ORDER BY name")
@@ -477,7 +450,7 @@ mod tests {
             },
         )
         .expect("index call");
-        empty(&conn).expect("empty");
+        crate::store::projection::reset(&conn).expect("reset");
         conn.execute_batch("COMMIT").expect("commit");
 
         assert_eq!(

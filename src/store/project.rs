@@ -91,15 +91,3 @@ fn apply_one(conn: &Connection, ctx: &Ctx<'_>, fact: &Fact) -> Result<(), StoreE
         Fact::Typing(_) | Fact::Unknown => Ok(()),
     }
 }
-
-/// Empties every projection (not the log, not local state) so `rebuild` can replay the log.
-pub fn clear(conn: &Connection) -> Result<(), StoreError> {
-    conn.execute_batch(
-        "DELETE FROM chats; DELETE FROM chat_handles; DELETE FROM messages; DELETE FROM attachments;
-         DELETE FROM reactions; DELETE FROM read_receipts; DELETE FROM calls; DELETE FROM contacts;
-         DELETE FROM memberships; DELETE FROM deliveries; DELETE FROM message_failures;
-         DELETE FROM message_edits; DELETE FROM chat_events; DELETE FROM number_health; DELETE FROM outbox_messages;
-         DELETE FROM outbox_reactions;",
-    )?;
-    super::fts::empty(conn)
-}

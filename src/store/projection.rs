@@ -7,6 +7,8 @@
 //! the log, is marked with its reason (`projection_failures`), and never holds back the rows
 //! after it.
 
+use std::time::Instant;
+
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::Value;
 
@@ -30,12 +32,44 @@ fn set_cursor(conn: &Connection, seq: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Empties every projection and moves the cursor back to the start of the log, so the next
-/// batches re-derive the inbox (`rebuild`, or new projection rules).
+/// Replaces every projection with an empty one and moves the cursor back to the start of the
+/// log, so the next batches re-derive the inbox (`rebuild`, or new projection rules). `conn`'s
+/// main file is the inbox ([`super::Store::projector`]); dropping its tables is much cheaper than
+/// deleting a million rows (and their search-index entries) one by one.
 pub fn reset(conn: &Connection) -> Result<(), StoreError> {
-    project::clear(conn)?;
-    conn.execute("DELETE FROM projection_failures", [])?;
-    set_cursor(conn, 0)
+    super::schema::recreate_inbox(conn)
+}
+
+/// In an inbox made empty (a new file beside an existing log, or emptied for new rules), records
+/// the log's last row as history to derive again; an inbox with its history recorded, or one
+/// the projector has written, is left as it is.
+pub fn mark_history(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE projector SET history_through = (SELECT coalesce(max(seq), 0) FROM events)
+         WHERE id = 1 AND seq = 0 AND history_through IS NULL",
+        [],
+    )?;
+    Ok(())
+}
+
+/// The log's last row when the inbox was made again (0: it was made with the log): the rows
+/// up to it are history the projector derives again, not news.
+pub fn history_through(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT history_through FROM projector WHERE id = 1")?
+        .query_row([], |r| r.get::<_, Option<i64>>(0))
+        .optional()?
+        .flatten()
+        .unwrap_or(0))
+}
+
+/// Records the projection rules ([`super::rules::RULES_VERSION`]) the inbox is made by.
+pub fn set_rules(conn: &Connection, rules: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE projector SET rules = ?1 WHERE id = 1",
+        params![rules],
+    )?;
+    Ok(())
 }
 
 /// What one batch did.
@@ -55,13 +89,12 @@ pub fn project_in(tx: &Transaction<'_>, limit: i64) -> Result<Batch, StoreError>
     project_until(tx, limit, None)
 }
 
-/// As [`project_in`], but stops taking rows once `done` says so (after at least one): the live
-/// projector's batch ends when its time is up or the writer waits, so it holds the database's
-/// one write lock for a bounded time whatever its rows cost.
+/// As [`project_in`], but stops taking rows at `deadline` (after at least one): the live
+/// projector's batch commits, and the stream sees its rows, soon whatever its rows cost.
 pub fn project_until(
     tx: &Transaction<'_>,
     limit: i64,
-    done: Option<&dyn Fn() -> bool>,
+    deadline: Option<Instant>,
 ) -> Result<Batch, StoreError> {
     let from = cursor(tx)?;
     let mut rows = log::events_after(tx, from, limit)?;
@@ -77,12 +110,11 @@ pub fn project_until(
     // set aside.
     //
     // A bulk batch (import, rebuild) stages its search entries and writes them at its end, as
-    // one index segment. A timed batch writes them as it goes: once the writer waits, only its
-    // merge and commit may stand between the writer and the lock, not the index writes of
-    // every row folded so far (staged, they tripled the listener's p99 at 5,000/s).
-    let stage = fts::Stage::open(done.is_none());
+    // one index segment. A timed batch (the live projector's, a few rows) writes them as it
+    // goes, so its time bound holds for its index writes too.
+    let stage = fts::Stage::open(deadline.is_none());
     tx.execute_batch("SAVEPOINT batch")?;
-    let folded = fold(tx, &rows, done);
+    let folded = fold(tx, &rows, deadline);
     let failed = match folded {
         Ok(taken) => {
             rows.truncate(taken);
@@ -99,10 +131,10 @@ pub fn project_until(
     stage.flush(tx)?;
     let last = rows.last().map_or(from, |e| e.seq);
     set_cursor(tx, last)?;
-    // A timed batch (the live projector) merges in proportion to its rows only: it holds the
-    // write lock the listener waits for, and at 1,000 deliveries a second its batches are a
-    // few rows each, for which the bulk minimum was most of the work on a big index.
-    let pages = match done {
+    // A timed batch (the live projector) merges in proportion to its rows only: at 1,000
+    // deliveries a second its batches are a few rows each, for which the bulk minimum was most
+    // of the work on a big index.
+    let pages = match deadline {
         Some(_) => fts::pages_per_row(rows.len()),
         None => fts::pages_for(rows.len()),
     };
@@ -114,14 +146,14 @@ pub fn project_until(
     })
 }
 
-/// Folds rows in order until they run out or `done` says so; returns how many were folded.
+/// Folds rows in order until they run out or the deadline passes; returns how many were folded.
 fn fold(
     tx: &Transaction<'_>,
     rows: &[StoredEvent],
-    done: Option<&dyn Fn() -> bool>,
+    deadline: Option<Instant>,
 ) -> Result<usize, StoreError> {
     for (folded, e) in rows.iter().enumerate() {
-        if folded > 0 && done.is_some_and(|done| done()) {
+        if folded > 0 && deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             return Ok(folded);
         }
         apply(tx, e)?;
@@ -206,7 +238,7 @@ mod tests {
         let added = log_conversation(&conn);
         assert!(added > 2, "the conversation logged {added} rows");
         let tx = conn.transaction().expect("transaction");
-        let first = project_until(&tx, 128, Some(&|| true)).expect("first batch");
+        let first = project_until(&tx, 128, Some(Instant::now())).expect("first batch");
         assert_eq!(
             first.rows, 1,
             "a batch told to end at once still folds one row"

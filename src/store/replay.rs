@@ -1,5 +1,7 @@
 //! Whole-log operations: import a JSONL file, export the log, rebuild every projection.
-//! Each runs in one transaction: it happens entirely or not at all.
+//! Each file's part runs in one transaction: an import's log rows are stored entirely or not at
+//! all (and then projected, like any delivery's); a rebuild's inbox is replaced entirely or not
+//! at all.
 
 use std::io::{BufRead, Write};
 
@@ -18,13 +20,15 @@ pub struct ImportReport {
     pub duplicates: usize,
 }
 
-/// Imports one envelope per line. A bad line aborts the import and names its line number.
-pub fn import(conn: &mut Connection, input: impl BufRead) -> Result<ImportReport, StoreError> {
-    // One transaction of a whole backup touches every index page many times; with the
-    // listener's small cache those pages spill to the WAL and are read back over and over.
-    // A bigger cache for this one-off run keeps them in memory until the commit.
-    conn.pragma_update(None, "cache_size", IMPORT_CACHE_KIB)?;
-    let tx = conn.transaction()?;
+/// Imports one envelope per line into the log (`log_conn`: [`super::Store::writer`]), then
+/// projects what the inbox has not (`inbox_conn`: [`super::Store::projector`]). A bad line
+/// aborts the import, naming its line number, before anything is stored.
+pub fn import(
+    log_conn: &mut Connection,
+    inbox_conn: &mut Connection,
+    input: impl BufRead,
+) -> Result<ImportReport, StoreError> {
+    let tx = log_conn.transaction()?;
     let mut report = ImportReport::default();
     for (index, line) in input.lines().enumerate() {
         let n = index + 1;
@@ -50,11 +54,24 @@ pub fn import(conn: &mut Connection, input: impl BufRead) -> Result<ImportReport
             None => report.duplicates += 1,
         }
     }
+    tx.commit()?;
     // The same path as every delivery: the projector folds the new rows in, in order.
-    project_all(&tx)?;
+    catch_up(inbox_conn)?;
+    Ok(report)
+}
+
+/// Projects every log row the inbox has not, in one transaction, with the big page cache a
+/// whole log's worth of index pages wants. Returns the rows projected.
+fn catch_up(conn: &mut Connection) -> Result<usize, StoreError> {
+    // One transaction of a whole backup touches every index page many times; with the
+    // listener's small cache those pages spill to the WAL and are read back over and over.
+    // A bigger cache for this one-off run keeps them in memory until the commit.
+    conn.pragma_update(None, "cache_size", IMPORT_CACHE_KIB)?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let count = project_all(&tx)?;
     fts::tidy(&tx)?;
     tx.commit()?;
-    Ok(report)
+    Ok(count)
 }
 
 /// Writes the log, oldest first, one compact envelope per line.
@@ -73,45 +90,41 @@ pub fn export(conn: &Connection, out: &mut impl Write) -> Result<usize, StoreErr
     Ok(count)
 }
 
-/// Re-derives every projection when they were made by other projection rules than this
-/// build's ([`rules::RULES_VERSION`]), e.g. before reactions had one identity for every
-/// dialect; a database that has never projected anything only records the version. Returns
-/// how many log rows were projected again.
-pub fn reproject_if_stale(conn: &mut Connection) -> Result<usize, StoreError> {
-    const KEY: &str = "projection_rules";
-    let stored: Option<i64> = conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [KEY], |r| {
-            r.get::<_, String>(0)
-        })
+/// Empties the inbox when it was made by other projection rules than this build's
+/// ([`rules::RULES_VERSION`]), e.g. before reactions had one identity for every dialect; the
+/// projector then derives it again from the log's first row (`conn`: [`super::Store::projector`]).
+/// An inbox that has projected nothing only records the version. Returns whether it was emptied.
+pub fn reset_if_stale(conn: &mut Connection) -> Result<bool, StoreError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let stored: Option<i64> = tx
+        .query_row("SELECT rules FROM projector WHERE id = 1", [], |r| r.get(0))
         .optional()?
-        .and_then(|v| v.parse().ok());
+        .flatten();
     if stored == Some(rules::RULES_VERSION) {
-        return Ok(0);
+        return Ok(false);
     }
-    let replayed = if log::max_seq(conn)? > 0 {
+    let emptied = projection::cursor(&tx)? > 0;
+    if emptied {
         tracing::info!(
             from = ?stored,
             to = rules::RULES_VERSION,
-            "projection rules changed; rebuilding the inbox from the log"
+            "projection rules changed; the inbox is projected again from the log"
         );
-        rebuild(conn)?
-    } else {
-        0
-    };
-    conn.execute(
-        "INSERT INTO meta (key, value) VALUES (?1, ?2)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        rusqlite::params![KEY, rules::RULES_VERSION.to_string()],
-    )?;
-    Ok(replayed)
+        projection::reset(&tx)?;
+    }
+    projection::set_rules(&tx, rules::RULES_VERSION)?;
+    tx.commit()?;
+    Ok(emptied)
 }
 
-/// Empties every projection and projects the whole log again, from its first row, the way the
-/// projector folds new deliveries in. Returns the log rows projected.
+/// Replaces the inbox with an empty one and projects the whole log again, from its first row,
+/// the way the projector folds new deliveries in (`conn`: [`super::Store::projector`]). One
+/// transaction: a reader sees the old inbox or the new one. Returns the log rows projected.
 pub fn rebuild(conn: &mut Connection) -> Result<usize, StoreError> {
     conn.pragma_update(None, "cache_size", IMPORT_CACHE_KIB)?;
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     projection::reset(&tx)?;
+    projection::set_rules(&tx, rules::RULES_VERSION)?;
     let count = project_all(&tx)?;
     fts::tidy(&tx)?;
     tx.commit()?;

@@ -5,7 +5,7 @@ use crate::linq::value::Time;
 
 /// The version of the projection rules. Raise it whenever a rule changes what the tables hold
 /// for the same log (a new identity, a new column filled): a database projected by other rules
-/// is rebuilt from its log when it is opened (`replay::reproject_if_stale`).
+/// is emptied when it is opened and projected again from its log (`replay::reset_if_stale`).
 ///
 /// 1: one model for every dialect (reactions keyed by who reacted how to which part, v2 and v3
 ///    alike; calls merged from records and stages by one rule and all of them searchable).

@@ -1,5 +1,8 @@
-//! Schema migrations, embedded in the binary. A database written by a newer version of the app
-//! (a higher `user_version` than this build knows) is refused rather than touched.
+//! Schema migrations, embedded in the binary, one list per file. The log file
+//! (`migrations/*.sql`) holds what is not derivable; a log file written by a newer version of
+//! the app (a higher `user_version` than this build knows) is refused rather than touched. The
+//! inbox file (`migrations/inbox/*.sql`) holds the projections; being derivable, an inbox file
+//! this build cannot read is replaced and projected again (`Store::open`).
 
 use rusqlite::Connection;
 use rusqlite_migration::{Migrations, M};
@@ -20,13 +23,24 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0011_composer.sql"),
     include_str!("migrations/0012_outbox_reactions.sql"),
     include_str!("migrations/0013_attachment_due_order.sql"),
+    include_str!("migrations/0014_projections_leave.sql"),
 ];
 
-/// The schema version this build writes.
+/// The inbox file's migrations: every projection, the search index and the projector's cursor.
+const INBOX_MIGRATIONS: &[&str] = &[include_str!("migrations/inbox/0001_inbox.sql")];
+
+/// The log file's schema version this build writes.
 pub const LATEST: usize = MIGRATIONS.len();
 
+/// The inbox file's schema version this build writes.
+pub const INBOX_LATEST: usize = INBOX_MIGRATIONS.len();
+
 fn migrations() -> Migrations<'static> {
-    Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
+    list(MIGRATIONS)
+}
+
+fn list(sqls: &'static [&'static str]) -> Migrations<'static> {
+    Migrations::new(sqls.iter().map(|sql| M::up(sql)).collect())
 }
 
 /// Refuses a database written by a newer build. Runs before anything writes to the file (even
@@ -42,12 +56,49 @@ pub fn refuse_newer(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Brings `conn` to the latest schema, or refuses a database from the future.
+/// Brings the log file on `conn` to the latest schema, or refuses one from the future.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     refuse_newer(conn)?;
     migrations()
         .to_latest(conn)
         .map_err(|e| StoreError::Migration(e.to_string()))
+}
+
+/// Whether the inbox file on `conn` was written by a build with a newer inbox schema (it is
+/// then replaced, not read: everything in it is derived from the log).
+pub fn inbox_is_newer(conn: &Connection) -> Result<bool, StoreError> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    Ok(found > INBOX_LATEST as i64)
+}
+
+/// Brings the inbox file on `conn` (its main schema) to the latest schema.
+pub fn migrate_inbox(conn: &mut Connection) -> Result<(), StoreError> {
+    list(INBOX_MIGRATIONS)
+        .to_latest(conn)
+        .map_err(|e| StoreError::Migration(e.to_string()))
+}
+
+/// Drops every table of the inbox file on `conn` (its main schema) and creates them again, empty,
+/// through the inbox migrations; its schema version stays. Inside the caller's transaction.
+pub fn recreate_inbox(conn: &Connection) -> Result<(), StoreError> {
+    // Virtual tables first: each takes its shadow tables with it.
+    for kind in ["virtual", "plain"] {
+        let names: Vec<String> = conn
+            .prepare(
+                "SELECT name FROM main.sqlite_master WHERE type = 'table'
+                 AND name NOT LIKE 'sqlite_%'
+                 AND (sql LIKE 'CREATE VIRTUAL TABLE%') = (?1 = 'virtual')",
+            )?
+            .query_map([kind], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for name in names {
+            conn.execute_batch(&format!("DROP TABLE main.\"{name}\""))?;
+        }
+    }
+    for sql in INBOX_MIGRATIONS {
+        conn.execute_batch(sql)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -58,8 +109,79 @@ mod tests {
     fn migrations_are_valid() {
         assert!(
             migrations().validate().is_ok(),
-            "every migration applies to an empty database"
+            "every log migration applies to an empty database"
         );
+        assert!(
+            list(INBOX_MIGRATIONS).validate().is_ok(),
+            "every inbox migration applies to an empty database"
+        );
+    }
+
+    /// Every table, index and column in `schema`, as comparable text (names and types only).
+    fn shape(conn: &Connection, schema: &str) -> Vec<String> {
+        let objects: Vec<(String, String)> = conn
+            .prepare(&format!(
+                "SELECT type, name FROM {schema}.sqlite_master
+                 WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name"
+            ))
+            .expect("query")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("objects");
+        let mut out = Vec::new();
+        for (kind, name) in objects {
+            let pragma = if kind == "index" {
+                "index_xinfo"
+            } else {
+                "table_xinfo"
+            };
+            let cols: Vec<String> = conn
+                .prepare(&format!("PRAGMA {schema}.{pragma}(\"{name}\")"))
+                .expect("pragma")
+                .query_map([], |r| {
+                    Ok(format!("{:?} {:?}", r.get_ref(1)?, r.get_ref(2)?))
+                })
+                .expect("columns")
+                .collect::<Result<_, _>>()
+                .expect("column list");
+            out.push(format!("{kind} {name}: {}", cols.join(", ")));
+        }
+        out
+    }
+
+    #[test]
+    fn the_inbox_file_has_every_projection_the_single_file_had_with_the_same_columns() {
+        // The single file as it stood before the split: migrations 1-13.
+        let mut old = Connection::open_in_memory().expect("memory db");
+        list(&MIGRATIONS[..13])
+            .to_latest(&mut old)
+            .expect("version 13");
+        let mut inbox = Connection::open_in_memory().expect("memory db");
+        migrate_inbox(&mut inbox).expect("inbox");
+        let mut log = Connection::open_in_memory().expect("memory db");
+        migrate(&mut log).expect("log");
+        // The cursor's table also names the projection rules in the inbox file (they were a
+        // row of `meta` in the one file); every other table is as it was.
+        let not_cursor = |t: &String| !t.starts_with("table projector:");
+        let inbox_shape: Vec<String> = shape(&inbox, "main")
+            .into_iter()
+            .filter(not_cursor)
+            .collect();
+        let log_shape = shape(&log, "main");
+        let mut split: Vec<String> = inbox_shape.iter().chain(&log_shape).cloned().collect();
+        split.sort();
+        let mut single: Vec<String> = shape(&old, "main").into_iter().filter(not_cursor).collect();
+        single.sort();
+        assert_eq!(
+            split, single,
+            "the two files together hold exactly the tables, columns and indexes of the one"
+        );
+        let both: Vec<&String> = inbox_shape
+            .iter()
+            .filter(|t| log_shape.contains(t))
+            .collect();
+        assert!(both.is_empty(), "no table is in both files: {both:?}");
     }
 
     #[test]
@@ -93,7 +215,10 @@ mod tests {
             )
             .expect("old index row");
         }
-        migrate(&mut conn).expect("to the latest version");
+        // Up to the last version whose file still held the index (0014 moves it out).
+        list(&MIGRATIONS[..13])
+            .to_latest(&mut conn)
+            .expect("to version 13");
         let kinds = |table: &str| -> Vec<String> {
             conn.prepare(&format!(
                 "SELECT kind FROM {table} WHERE {table} MATCH 'pric*' ORDER BY rowid"

@@ -511,12 +511,37 @@ pub fn db_path(data_dir: &Path) -> PathBuf {
     data_dir.join("linq-inbox.db")
 }
 
-/// `PRAGMA integrity_check` on a database no server is using (opened read-write so a WAL left
-/// by a crash is recovered first, as the app would).
+/// The server's inbox file (the projections) in `data_dir`, beside the log.
+pub fn inbox_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("inbox.sqlite")
+}
+
+/// Both of the server's files as the app sees them: the log, with the inbox attached, so a
+/// query names any table without a schema.
+pub fn open_db(data_dir: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(db_path(data_dir)).expect("open the log file");
+    conn.execute(
+        "ATTACH DATABASE ?1 AS inbox",
+        [inbox_path(data_dir).to_str().expect("a UTF-8 path")],
+    )
+    .expect("attach the inbox file");
+    conn
+}
+
+/// `PRAGMA integrity_check` on both files, when no server is using them (opened read-write so
+/// a WAL left by a crash is recovered first, as the app would): "ok", or the first file's
+/// findings that are not.
 pub fn integrity(data_dir: &Path) -> String {
-    let conn = rusqlite::Connection::open(db_path(data_dir)).expect("open the database");
-    conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .expect("integrity_check")
+    for file in [db_path(data_dir), inbox_path(data_dir)] {
+        let conn = rusqlite::Connection::open(&file).expect("open the database");
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .expect("integrity_check");
+        if check != "ok" {
+            return format!("{}: {check}", file.display());
+        }
+    }
+    "ok".into()
 }
 
 /// Every projection table (what `rebuild` re-derives), as sorted text rows.
@@ -533,7 +558,7 @@ pub fn projections(data_dir: &Path) -> Vec<String> {
         "memberships",
         "search",
     ];
-    let conn = rusqlite::Connection::open(db_path(data_dir)).expect("open the database");
+    let conn = open_db(data_dir);
     let mut out = Vec::new();
     for table in TABLES {
         let mut stmt = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();

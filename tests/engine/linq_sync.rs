@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::harness::{cli, cli_with, db_path, projections, Server};
+use crate::harness::{cli, cli_with, db_path, open_db, projections, Server};
 use crate::linq_fake::{Account, FakeLinq, Order, TOKEN};
 
 const LINE: &str = "+14155550100";
@@ -238,8 +238,9 @@ fn fake_with(account: Account) -> FakeLinq {
 }
 
 fn count(dir: &Path, sql: &str) -> i64 {
-    let conn = rusqlite::Connection::open(db_path(dir)).expect("open the database");
-    conn.query_row(sql, [], |r| r.get(0)).expect("count")
+    open_db(dir)
+        .query_row(sql, [], |r| r.get(0))
+        .expect("count")
 }
 
 fn first_pass_imports_the_account(version: &'static str) {

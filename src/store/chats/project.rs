@@ -1,7 +1,7 @@
 //! What facts leave on a chat: its row, handles (newest name by the vendor's time), group flag,
 //! activity time, last message and unread count.
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::linq::{ChatCreated, Handle};
 use crate::store::rules::Ctx;
@@ -98,6 +98,43 @@ pub fn refresh_unread(conn: &Connection, chat_id: &str) -> Result<(), StoreError
     )?
     .execute(params![chat_id])?;
     Ok(())
+}
+
+/// Recounts a chat's unread messages after the rep's read mark changed (local state, committed
+/// in the log file first), in a transaction of its own on the inbox file (`conn`:
+/// `Store::projector`). Immediate, so it waits for a projection batch in flight and then reads
+/// the read mark as committed; a batch that started before the mark recounts from the older
+/// one, and this recount, coming after it, is the one that stays. Returns the new count.
+pub fn recount_unread(conn: &mut Connection, chat_id: &str) -> Result<i64, StoreError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    refresh_unread(&tx, chat_id)?;
+    let unread = tx
+        .query_row(
+            "SELECT unread_count FROM chats WHERE chat_id = ?1",
+            [chat_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0);
+    tx.commit()?;
+    Ok(unread)
+}
+
+/// Recounts every chat the rep has marked read, in one inbox transaction (`conn`:
+/// `Store::projector`). A read mark commits in the log file before its recount commits in the
+/// inbox file, so a crash between the two leaves a stale count: the projector runs this when it
+/// starts. Returns how many chats it recounted.
+pub fn recount_marked(conn: &mut Connection) -> Result<usize, StoreError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let chats: Vec<String> = tx
+        .prepare("SELECT l.chat_id FROM local_reads l JOIN chats c ON c.chat_id = l.chat_id")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for chat in &chats {
+        refresh_unread(&tx, chat)?;
+    }
+    tx.commit()?;
+    Ok(chats.len())
 }
 
 /// `chat.created`: the chat, its handles, and its name unless a rename already named it.

@@ -119,8 +119,37 @@ pub fn record_created(
             chat_id: linq_chat_id.to_string(),
         };
         append(conn, client_id, &change, now)?;
+        follow_locally(conn, &provisional_chat_id(client_id), linq_chat_id)?;
     }
     queue::record_sent(conn, client_id, linq_id, now)
+}
+
+/// The rep's read mark and draft in the provisional chat (local state, in the log file: the
+/// projector, which renames the chat's projections, cannot write them) go to Linq's chat, unless
+/// the inbox already has that chat: then they are its own, and the provisional chat's go.
+fn follow_locally(
+    conn: &Connection,
+    provisional: &str,
+    linq_chat_id: &str,
+) -> Result<(), StoreError> {
+    let known = conn
+        .prepare_cached("SELECT 1 FROM chats WHERE chat_id = ?1")?
+        .query_row([linq_chat_id], |_| Ok(()))
+        .optional()?
+        .is_some();
+    for table in ["local_reads", "drafts"] {
+        if !known {
+            conn.execute(
+                &format!("UPDATE OR IGNORE {table} SET chat_id = ?2 WHERE chat_id = ?1"),
+                params![provisional, linq_chat_id],
+            )?;
+        }
+        conn.execute(
+            &format!("DELETE FROM {table} WHERE chat_id = ?1"),
+            [provisional],
+        )?;
+    }
+    Ok(())
 }
 
 /// Projects the provisional chat: the line and the number (its first message is a queued reply).
@@ -182,7 +211,7 @@ pub(crate) fn named(
             "UPDATE OR IGNORE chat_handles SET chat_id = ?2 WHERE chat_id = ?1",
             params![provisional, linq_chat_id],
         )?;
-        for table in ["chat_handles", "local_reads", "chats"] {
+        for table in ["chat_handles", "chats"] {
             conn.execute(
                 &format!("DELETE FROM {table} WHERE chat_id = ?1"),
                 [&provisional],
@@ -198,7 +227,7 @@ pub(crate) fn named(
             chats::note_message(conn, linq_chat_id, &last)?;
         }
     } else {
-        for table in ["chat_handles", "local_reads", "chats"] {
+        for table in ["chat_handles", "chats"] {
             conn.execute(
                 &format!("UPDATE {table} SET chat_id = ?2 WHERE chat_id = ?1"),
                 params![provisional, linq_chat_id],

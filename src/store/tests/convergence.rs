@@ -13,9 +13,23 @@ use crate::store::{log, schema, NewEvent};
 pub(super) const SEARCH_DUMP: &str = "SELECT kind, ref_id, body FROM search UNION ALL
      SELECT kind, ref_id, body FROM search_other ORDER BY kind, ref_id, body";
 
+/// Both files in memory, as the projector sees them: the inbox as the main schema, the log
+/// attached as `log` (a named shared-cache memory database, migrated on its own connection and
+/// kept alive by the attachment).
 pub(crate) fn memory_db() -> Connection {
-    let mut conn = Connection::open_in_memory().expect("memory db");
-    schema::migrate(&mut conn).expect("migrate");
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let uri = format!(
+        "file:linq-log-{}-{n}?mode=memory&cache=shared",
+        std::process::id()
+    );
+    let mut log = Connection::open(&uri).expect("memory log");
+    schema::migrate(&mut log).expect("migrate the log");
+    let mut conn = Connection::open_in_memory().expect("memory inbox");
+    schema::migrate_inbox(&mut conn).expect("migrate the inbox");
+    conn.execute("ATTACH DATABASE ?1 AS log", [&uri])
+        .expect("attach the log");
+    drop(log);
     conn
 }
 

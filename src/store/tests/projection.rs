@@ -784,3 +784,33 @@ proptest! {
         prop_assert!(diff.is_empty(), "shuffled v3 stream differs: {diff:#?}");
     }
 }
+
+#[test]
+fn a_read_mark_whose_recount_was_lost_is_counted_when_the_projector_starts() {
+    let mut conn = memory_db();
+    ingest_body(
+        &conn,
+        &received("m1", "Is the quote ready?", "2026-11-20T10:00:00Z"),
+    );
+    ingest_body(&conn, &received("m2", "Any news?", "2026-11-20T10:05:00Z"));
+    let unread = |conn: &Connection| -> i64 {
+        conn.query_row(
+            "SELECT unread_count FROM chats WHERE chat_id = ?1",
+            [CHAT],
+            |r| r.get(0),
+        )
+        .expect("unread count")
+    };
+    assert_eq!(unread(&conn), 2, "both messages are unread");
+    // The read mark committed in the log file; the crash came before its recount.
+    conn.execute(
+        "INSERT INTO local_reads (chat_id, read_through) SELECT chat_id, max(sent_at) FROM messages WHERE chat_id = ?1",
+        [CHAT],
+    )
+    .expect("read mark");
+    assert_eq!(unread(&conn), 2, "the count is stale until recounted");
+    let recounted =
+        crate::store::chats::project::recount_marked(&mut conn).expect("recount at start");
+    assert_eq!(recounted, 1, "the one marked chat is recounted");
+    assert_eq!(unread(&conn), 0, "the read mark counts");
+}

@@ -40,6 +40,15 @@ const FIRST_PAGE = 100;
 const OLDER_PAGE = 200;
 const AROUND_PAGE = 200;
 const STALL_MS = 45_000;
+/** How often the status is read while the inbox is derived again from its log. */
+export const REDERIVE_POLL_MS = 1000;
+
+/** How far the inbox's derivation from the log is, from the status; null when there is none. */
+export function rederiving(status: Status | null): { done: number; total: number } | null {
+  const total = status?.projection?.history_through ?? 0;
+  const done = status?.projected_seq ?? 0;
+  return total > 0 && done < total ? { done, total } : null;
+}
 /** How long the disk banner stays after the last failure: at the edge of a full disk some
  *  commits still fit in space the log already holds, and the store's state flips several times
  *  a second. The banner (an alert, read out by screen readers) should not flicker with it. */
@@ -57,6 +66,9 @@ export class Inbox {
   readonly activity: ActivityEntry[] = $derived.by(() => activityEntries(this.activityItems, this.nameOf, this.chatTitle));
   threads = $state.raw<Record<string, ThreadState>>({});
   status = $state.raw<Status | null>(null);
+  /** While the inbox is derived again from its log (an upgrade, new projection rules): how far
+   * it is, in log rows; null otherwise. */
+  readonly rederiving: { done: number; total: number } | null = $derived.by(() => rederiving(this.status));
   settings = $state.raw<Settings | null>(null);
   connection = $state<Connection>('connecting');
   lastSeq = $state(0);
@@ -73,6 +85,7 @@ export class Inbox {
   private retryMs = 500;
   private stopped = false;
   private statusTimer: ReturnType<typeof setTimeout> | null = null;
+  private rederiveTimer: ReturnType<typeof setTimeout> | null = null;
   private storeFailedAt = 0;
   private storeClear: ReturnType<typeof setTimeout> | null = null;
   private lastPresence = '';
@@ -90,8 +103,9 @@ export class Inbox {
   stop(): void {
     this.stopped = true;
     this.abort?.abort();
-    for (const timer of [this.statusTimer, this.storeClear]) if (timer !== null) clearTimeout(timer);
+    for (const timer of [this.statusTimer, this.storeClear, this.rederiveTimer]) if (timer !== null) clearTimeout(timer);
     this.statusTimer = null;
+    this.rederiveTimer = null;
     this.storeClear = null;
   }
 
@@ -125,6 +139,8 @@ export class Inbox {
       this.activityItems = mergeActivity([], activity.items);
       this.loadError = null;
       this.loaded = true;
+      // Everything was just read: only the progress of a derivation in course is left to follow.
+      this.followRederiving(false);
       // Cached threads are dropped; the open one reloads from its newest page, with its
       // "new messages" line placed from the unread count just fetched.
       this.threads = {};
@@ -392,12 +408,30 @@ export class Inbox {
   }
 
   async refreshStatus(): Promise<void> {
+    const wasRederiving = this.rederiving !== null;
     try {
       const s = await api.status();
       this.status = s;
       this.showStore(s.store.ok, s.store.error);
     } catch {
       /* shown as stale; the stream state says why */
+    }
+    this.followRederiving(wasRederiving);
+  }
+
+  /** The stream does not announce history being derived again, so its progress is polled, and
+   * the lists are read again once it is done. */
+  private followRederiving(was: boolean): void {
+    if (this.stopped) return;
+    if (this.rederiving) {
+      if (this.rederiveTimer === null) {
+        this.rederiveTimer = setTimeout(() => {
+          this.rederiveTimer = null;
+          void this.refreshStatus();
+        }, REDERIVE_POLL_MS);
+      }
+    } else if (was) {
+      void this.loadAll();
     }
   }
 

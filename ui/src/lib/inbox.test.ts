@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Inbox, STORE_BANNER_HOLD_MS } from './inbox.svelte';
+import { Inbox, REDERIVE_POLL_MS, STORE_BANNER_HOLD_MS } from './inbox.svelte';
 import { call, chat, member, msg } from './testing/fixtures';
 import type { ActivityItem, StreamEvent } from './types';
 
@@ -389,5 +389,37 @@ describe('Inbox store', () => {
       chat: chat('c-sam', '2025-05-21T12:00:00Z') }), '9');
     expect(inbox.renamed['new:k1'], 'where the open thread goes').toBe('c-sam');
     expect(inbox.chats.map((c) => c.chat_id), 'one row for the chat').toEqual(['c-sam', 'c2', 'c1']);
+  });
+
+  it('follows an inbox being derived again from its log, then reads the lists again', async () => {
+    vi.useFakeTimers();
+    let projected = 400;
+    let chatsRead = 0;
+    const calls = fakeApi(baseRoutes({
+      '/api/status': () => ({ ...status, log_seq: 1000, projected_seq: projected,
+        projection: { lag: 1000 - projected, max_lag: 200000, failed: 0, history_through: 1000 } }),
+      '/api/chats': () => {
+        chatsRead += 1;
+        return { chats: [chat('c1', '2025-05-21T10:00:00Z')], has_more: false };
+      },
+    }));
+    const inbox = new Inbox();
+    await loaded(inbox);
+    expect(inbox.rederiving, 'the progress, in log rows').toEqual({ done: 400, total: 1000 });
+    expect(chatsRead).toBe(1);
+
+    projected = 700;
+    await vi.advanceTimersByTimeAsync(REDERIVE_POLL_MS);
+    expect(inbox.rederiving?.done, 'polled: the stream does not announce history').toBe(700);
+    expect(chatsRead, 'no reload while it runs').toBe(1);
+
+    projected = 1000;
+    await vi.advanceTimersByTimeAsync(REDERIVE_POLL_MS);
+    expect(inbox.rederiving, 'done').toBeNull();
+    await vi.waitFor(() => expect(chatsRead, 'the whole inbox is read again once it is done').toBe(2));
+    const polls = calls.filter((c) => c.url.startsWith('/api/status')).length;
+    await vi.advanceTimersByTimeAsync(5 * REDERIVE_POLL_MS);
+    expect(calls.filter((c) => c.url.startsWith('/api/status')).length, 'and the polling stops').toBe(polls);
+    inbox.stop();
   });
 });

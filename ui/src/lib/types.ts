@@ -30,6 +30,12 @@ export interface Status {
   /** Refused deliveries not recorded because the writer was saturated, since the app started. */
   rejected_dropped?: number;
   store: { ok: boolean; error: string | null };
+  /** The last row committed to the raw log, and the last the projector folded into the inbox. */
+  log_seq?: number;
+  projected_seq?: number;
+  /** `history_through`: the log's last row when the inbox was made again beside it (0: never);
+   * while `projected_seq` is below it, the inbox is being derived again from the log. */
+  projection?: { lag: number; max_lag: number; failed: number; history_through?: number };
   typing_retention_hours?: number;
   /** The health of the rep's numbers, as Linq last reported it (API v3). */
   numbers?: NumberHealth[];
