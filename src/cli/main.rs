@@ -63,6 +63,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    linq_inbox::memory::bound_memory();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
