@@ -138,6 +138,7 @@ impl Parts {
         ui_addr: SocketAddr,
         login_item: Option<Arc<dyn LoginItem>>,
     ) -> Result<Parts, EngineError> {
+        crate::memory::bound_sqlite();
         let store = Store::open(&settings.data_dir)?;
         let ui_settings = prefs::load(&store.reader()?)?;
         let retention = Duration::from_secs(settings.typing_retention_hours.saturating_mul(3600));

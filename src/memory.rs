@@ -81,35 +81,38 @@ pub fn release() -> usize {
     usize::try_from(freed).unwrap_or(0)
 }
 
-/// What SQLite's page caches may hold, every connection's together, before SQLite reuses its
-/// own pages rather than allocate more ([`bound_memory`] sets it). Each connection's
-/// `cache_size` is a ceiling of its own; with the writer, the projector and the readers at work
-/// at once on two files, those ceilings added up.
+/// What SQLite's page caches may hold, every connection's together, in the long-running app
+/// ([`bound_sqlite`]). Each connection's `cache_size` is a ceiling of its own; with the writer,
+/// the projector and the readers at work at once on two files, those ceilings added up.
 const SQLITE_SOFT_HEAP: i64 = 24 * 1024 * 1024;
 
-/// Allocator arenas the process may have ([`bound_memory`]).
+/// Allocator arenas the process may have ([`bound_allocator`]).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 const ARENAS: libc::c_int = 2;
 
-/// Bounds what the process keeps at its peak; call first thing in `main`, before any thread
-/// starts. SQLite's caches together get a soft limit ([`SQLITE_SOFT_HEAP`]), and glibc's malloc
-/// at most [`ARENAS`] arenas: glibc gives a thread that meets contention an arena of its own (up
-/// to eight a core) and keeps what is freed in an arena for that arena. With the log and the
-/// inbox in two files the writer, the projector, the feed and the runtime's workers allocate at
-/// once: `serve`'s peak on a million messages was 71–75 MiB with either bound alone and
-/// 47–49 MiB with both, the ack latency at 1,000/s the same (docs/BENCHMARKS.md, "Two files,
-/// merged").
-pub fn bound_memory() {
+/// Caps glibc's malloc at [`ARENAS`] arenas; call first thing in `main`, before any thread
+/// starts. glibc gives a thread that meets contention an arena of its own (up to eight a core)
+/// and keeps what is freed in an arena for that arena. With the log and the inbox in two files
+/// the writer, the projector, the feed and the runtime's workers allocate at once: `serve`'s
+/// peak on a million messages was 71–75 MiB with this or [`bound_sqlite`] alone and 47–56 MiB
+/// with both, the ack latency at 1,000/s the same (docs/BENCHMARKS.md, "Two files, merged").
+pub fn bound_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt takes no pointers; M_ARENA_MAX only bounds arenas created from now on.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, ARENAS);
+    }
+}
+
+/// Puts SQLite's caches together under [`SQLITE_SOFT_HEAP`], for the app that runs all day
+/// (`serve`, the desktop app). Not for `import` and `rebuild`: their one transaction wants its
+/// big cache, and they end soon.
+pub fn bound_sqlite() {
     // SAFETY: takes no pointers; the bundled SQLite is threadsafe and built with
     // SQLITE_ENABLE_MEMORY_MANAGEMENT, so the limit applies to every connection at once and is
     // kept by recycling unpinned cache pages, never by failing.
     unsafe {
         rusqlite::ffi::sqlite3_soft_heap_limit64(SQLITE_SOFT_HEAP);
-    }
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt takes no pointers; M_ARENA_MAX only bounds arenas created from now on.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, ARENAS);
     }
 }
 
