@@ -140,6 +140,25 @@ impl Health {
     }
 }
 
+/// The status screen's sentence when the disk itself refused a write to `file`: full (with
+/// `when_full`, what that means for the rep) or an I/O error; `None` for any other failure.
+fn disk_sentence(e: &StoreError, file: &str, when_full: &str) -> Option<String> {
+    let code = match e {
+        StoreError::DiskFull(_) => rusqlite::ErrorCode::DiskFull,
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => f.code,
+        _ => return None,
+    };
+    match code {
+        rusqlite::ErrorCode::DiskFull => {
+            Some(format!("the disk is full; free some space ({when_full})"))
+        }
+        rusqlite::ErrorCode::SystemIoFailure => Some(format!(
+            "the disk reported an I/O error while writing {file}"
+        )),
+        _ => None,
+    }
+}
+
 /// The most log rows the projection may lag behind before the listener answers 503 with
 /// `Retry-After`: about half a minute of projecting on this machine (docs/BENCHMARKS.md). Real
 /// traffic never comes near it; a flood past it is slowed down rather than shown late.

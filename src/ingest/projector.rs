@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use tokio::sync::watch;
 
-use super::Health;
+use super::{disk_sentence, Health};
 use crate::store::{projection, StoreError};
 
 /// The most log rows per projection transaction: enough that commits and index segments stay
@@ -209,17 +209,10 @@ impl Projector {
 
 /// The status screen's sentence for a projection batch the disk refused.
 fn describe(e: &StoreError) -> String {
-    let full = match e {
-        StoreError::DiskFull(_) => true,
-        StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => {
-            f.code == rusqlite::ErrorCode::DiskFull
-        }
-        _ => false,
-    };
-    if full {
-        "the disk is full; free some space (new messages are kept, and shown once there is room)"
-            .into()
-    } else {
-        format!("the inbox file could not be written: {e}")
-    }
+    disk_sentence(
+        e,
+        "the inbox file",
+        "new messages are kept, and shown once there is room",
+    )
+    .unwrap_or_else(|| format!("the inbox file could not be written: {e}"))
 }

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use tokio::sync::watch;
 
 use super::checkpoint::{self, RestartWanted};
-use super::{Ack, Health, IngestError, Job, WriteError, WriterOptions, MAX_BATCH};
+use super::{disk_sentence, Ack, Health, IngestError, Job, WriteError, WriterOptions, MAX_BATCH};
 use crate::store::{log, now_millis, StoreError};
 
 /// How often the writer looks for typing indicators to prune.
@@ -267,13 +267,10 @@ fn run_task(
 }
 
 fn describe(e: &StoreError) -> String {
-    match e {
-        StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::DiskFull => {
-            "the disk is full; free some space (deliveries are refused with 503 and Linq retries them)".into()
-        }
-        StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::SystemIoFailure => {
-            "the disk reported an I/O error while writing the database".into()
-        }
-        other => other.to_string(),
-    }
+    disk_sentence(
+        e,
+        "the database",
+        "deliveries are refused with 503 and Linq retries them",
+    )
+    .unwrap_or_else(|| e.to_string())
 }

@@ -140,17 +140,14 @@ impl Store {
     }
 
     fn remove_inbox(&self) -> Result<(), StoreError> {
-        let base = self.inbox.as_os_str().to_owned();
-        for suffix in std::iter::once("").chain(SIDE_FILES) {
-            let mut file = base.clone();
-            file.push(suffix);
+        for file in with_side_files(&self.inbox) {
             match std::fs::remove_file(&file) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => {
                     return Err(StoreError::Invalid(format!(
                         "could not remove the inbox file {}: {e}",
-                        PathBuf::from(file).display()
+                        file.display()
                     )))
                 }
             }
@@ -167,13 +164,8 @@ impl Store {
     pub fn disk_bytes(&self) -> u64 {
         [&self.path, &self.inbox]
             .into_iter()
-            .flat_map(|p| {
-                std::iter::once("").chain(SIDE_FILES).map(move |suffix| {
-                    let mut file = p.as_os_str().to_owned();
-                    file.push(suffix);
-                    std::fs::metadata(file).map_or(0, |m| m.len())
-                })
-            })
+            .flat_map(|p| with_side_files(p))
+            .map(|file| std::fs::metadata(file).map_or(0, |m| m.len()))
             .sum()
     }
 
@@ -216,6 +208,15 @@ impl Store {
         ))?;
         Ok(conn)
     }
+}
+
+/// The database file at `path` and the files SQLite keeps beside it in WAL mode.
+fn with_side_files(path: &Path) -> impl Iterator<Item = PathBuf> + '_ {
+    std::iter::once("").chain(SIDE_FILES).map(move |suffix| {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        PathBuf::from(file)
+    })
 }
 
 /// Attaches the database at `path` to `conn` as `name` (read-only when `read_only`).

@@ -46,7 +46,7 @@ fn list(sqls: &'static [&'static str]) -> Migrations<'static> {
 /// Refuses a database written by a newer build. Runs before anything writes to the file (even
 /// switching the journal mode rewrites its header), so a refused database stays byte for byte.
 pub fn refuse_newer(conn: &Connection) -> Result<(), StoreError> {
-    let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let found = version(conn)?;
     if found > LATEST as i64 {
         return Err(StoreError::TooNew {
             found,
@@ -67,8 +67,12 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 /// Whether the inbox file on `conn` was written by a build with a newer inbox schema (it is
 /// then replaced, not read: everything in it is derived from the log).
 pub fn inbox_is_newer(conn: &Connection) -> Result<bool, StoreError> {
-    let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    Ok(found > INBOX_LATEST as i64)
+    Ok(version(conn)? > INBOX_LATEST as i64)
+}
+
+/// The schema version the file on `conn` (its main schema) was last migrated to.
+fn version(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
 }
 
 /// Brings the inbox file on `conn` (its main schema) to the latest schema.
