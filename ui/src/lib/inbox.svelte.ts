@@ -550,12 +550,15 @@ export class Inbox {
     const m = ev.message;
     if (!m || typeof m.chat_id !== 'string') return;
     const t = this.threads[m.chat_id];
-    if (t?.loaded && t.items.some((x) => x.kind === 'message' && x.id === m.id)) {
-      this.setThread(m.chat_id, { items: mergeItems(t.items, [m]) });
-    }
-    if (this.chat(m.chat_id)?.last_message?.id === m.id) this.chats = patchChat(this.chats, m.chat_id, { last_message: m });
-    // The attachments folder changed: its usage on the Settings screen follows.
-    if (this.status) this.refreshStatusSoon();
+    const shown = t?.loaded ? t.items.find((x) => x.kind === 'message' && x.id === m.id) : undefined;
+    const preview = this.chat(m.chat_id)?.last_message;
+    const before = shown?.kind === 'message' ? shown : preview?.id === m.id ? preview : undefined;
+    if (shown) this.setThread(m.chat_id, { items: mergeItems(t?.items ?? [], [m]) });
+    if (preview?.id === m.id) this.chats = patchChat(this.chats, m.chat_id, { last_message: m });
+    // The attachments folder grows only when a copy is kept: its usage on the Settings screen
+    // follows then. A failed try changes no usage, and reading the status for each retry
+    // of an unreachable file kept the engine from ever going quiet.
+    if (this.status && keptCount(m) > keptCount(before)) this.refreshStatusSoon();
   }
 
   private applyTyping(t: TypingUpdate): void {
@@ -658,3 +661,8 @@ export class Inbox {
 }
 
 export const inbox = new Inbox();
+
+/** How many of a message's attachments have a local copy. */
+function keptCount(m: Message | undefined): number {
+  return m?.attachments.filter((a) => a.state === 'downloaded').length ?? 0;
+}

@@ -79,6 +79,34 @@ describe('Inbox store', () => {
     expect(inbox.activity.length, 'a download is not an event in the log').toBe(before);
   });
 
+  it('reads the status again when a copy is kept, not when a download fails', async () => {
+    const calls = fakeApi(baseRoutes());
+    const inbox = new Inbox();
+    await loaded(inbox);
+    inbox.openChat('c1');
+    await vi.waitFor(() => expect(inbox.thread('c1').loaded).toBe(true));
+    const statusReads = () => calls.filter((c) => c.url.startsWith('/api/status')).length;
+    const before = statusReads();
+    const attachment = { id: 'a1', key: 'a1', filename: 'p.png', mime_type: 'image/png', url: 'https://cdn.example/p.png',
+      content_type: null, error: 'the server did not answer', local_url: null, preview: null, retrying: true, can_retry: true,
+      size: null, state: 'failed' as const };
+    vi.useFakeTimers();
+    const failed = msg('1', '2025-05-21T10:00:00Z', { attachments: [attachment] });
+    inbox.dispatch('attachment', JSON.stringify({ chat_id: 'c1', message: failed }), null);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(statusReads(), 'a failed try changes no folder usage: no status read').toBe(before);
+    const kept = msg('1', '2025-05-21T10:00:00Z', {
+      attachments: [{ ...attachment, error: null, local_url: '/api/attachments/a1', retrying: false, can_retry: false,
+        content_type: 'image/png', preview: 'image', size: 68, state: 'downloaded' as const }],
+    });
+    inbox.dispatch('attachment', JSON.stringify({ chat_id: 'c1', message: kept }), null);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(statusReads(), 'a kept copy grows the folder: its usage is read again, once').toBe(before + 1);
+    inbox.dispatch('attachment', JSON.stringify({ chat_id: 'c1', message: kept }), null);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(statusReads(), 'the same copy announced again changes nothing').toBe(before + 1);
+  });
+
   it('applies a new message to the chat list and the open thread, once', async () => {
     fakeApi(baseRoutes());
     const inbox = new Inbox();
