@@ -23,7 +23,7 @@ pub fn import(settings: &Settings, file: &str) -> anyhow::Result<ExitCode> {
     let mut conn = store.writer()?;
     let mut inbox = store.projector()?;
     let report = if file == "-" {
-        replay::import(&mut conn, &mut inbox, std::io::stdin().lock())?
+        replay::import(&mut conn, &mut inbox, BufReader::new(std::io::stdin()))?
     } else {
         let f = std::fs::File::open(file).with_context(|| format!("cannot open {file}"))?;
         replay::import(&mut conn, &mut inbox, BufReader::new(f))?
