@@ -71,7 +71,7 @@ async fn receive(
 ) -> Response {
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
-    let mut body_bytes = Vec::new();
+    let mut body_bytes = axum::body::Bytes::new();
     let outcome = async {
         check_content_type(&headers)?;
         if let Some(len) = headers
@@ -107,7 +107,8 @@ async fn receive(
                 }
                 Ok(Ok(b)) => b,
             };
-        body_bytes = bytes.to_vec();
+        // Shared, not copied: the body is copied once, into the log row.
+        body_bytes = bytes.clone();
         accept(&state, &headers, &body_bytes).await
     }
     .await;
@@ -244,8 +245,10 @@ fn verify(
             webhook_id: None,
         });
     }
-    let secrets = state.secrets.read().map(|s| s.clone()).unwrap_or_default();
+    // Read in place, not cloned per delivery; a poisoned lock matches nothing.
+    let secrets = state.secrets.read();
+    let secrets = secrets.as_ref().map_or(&[][..], |s| s.as_slice());
     let now = chrono::Utc::now().timestamp();
-    standard_webhooks::verify_delivery(&secrets, &delivery, raw, parsed, now)
+    standard_webhooks::verify_delivery(secrets, &delivery, raw, parsed, now)
         .map_err(|reason| Refusal::new(StatusCode::UNAUTHORIZED, reason))
 }
