@@ -188,14 +188,20 @@ mod tests {
         bodies
     }
 
-    #[test]
-    fn a_bad_line_past_the_first_chunks_names_its_line_and_stores_nothing() {
+    /// A fresh data folder (kept while the test runs) and its writer and projector connections.
+    fn opened() -> (tempfile::TempDir, Connection, Connection) {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::open(dir.path()).expect("open");
-        let (mut log_conn, mut inbox) = (
+        let (log_conn, inbox) = (
             store.writer().expect("writer"),
             store.projector().expect("projector"),
         );
+        (dir, log_conn, inbox)
+    }
+
+    #[test]
+    fn a_bad_line_past_the_first_chunks_names_its_line_and_stores_nothing() {
+        let (_dir, mut log_conn, mut inbox) = opened();
         let mut file = lines(3 * CHUNK);
         let bad = 2 * CHUNK + 7;
         file[bad - 1] = r#"{"event_type": "message.received"}"#.to_string();
@@ -218,12 +224,7 @@ mod tests {
 
     #[test]
     fn a_file_of_many_chunks_is_stored_in_order_and_projected_once() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(dir.path()).expect("open");
-        let (mut log_conn, mut inbox) = (
-            store.writer().expect("writer"),
-            store.projector().expect("projector"),
-        );
+        let (_dir, mut log_conn, mut inbox) = opened();
         let file = lines(2 * CHUNK + 3);
         let text = file.join("\n\n") + "\n";
         let report = import(&mut log_conn, &mut inbox, text.as_bytes()).expect("import");
