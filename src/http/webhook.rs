@@ -107,8 +107,8 @@ async fn receive(
                 }
                 Ok(Ok(b)) => b,
             };
-        // Shared, not copied: the body is copied once, into the log row.
-        body_bytes = bytes.clone();
+        // Kept for a refusal's record; the body is copied once, into the log row.
+        body_bytes = bytes;
         accept(&state, &headers, &body_bytes).await
     }
     .await;

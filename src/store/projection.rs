@@ -84,13 +84,9 @@ pub struct Batch {
 }
 
 /// Projects up to `limit` log rows after the cursor, with the cursor, inside a transaction the
-/// caller commits (an empty batch, nothing new, writes nothing).
-pub fn project_in(tx: &Transaction<'_>, limit: i64) -> Result<Batch, StoreError> {
-    project_until(tx, limit, None)
-}
-
-/// As [`project_in`], but stops taking rows at `deadline` (after at least one): the live
-/// projector's batch commits, and the stream sees its rows, soon whatever its rows cost.
+/// caller commits (an empty batch, nothing new, writes nothing). With a `deadline` it stops
+/// taking rows then (after at least one): the live projector's batch commits, and the stream
+/// sees its rows, soon whatever its rows cost.
 pub fn project_until(
     tx: &Transaction<'_>,
     limit: i64,
@@ -104,6 +100,12 @@ pub fn project_until(
         .map(Row::unparsed)
         .collect();
     fold_batch(tx, from, rows, deadline)
+}
+
+/// [`project_until`] without a deadline: the tests' one batch.
+#[cfg(test)]
+pub(crate) fn project_in(tx: &Transaction<'_>, limit: i64) -> Result<Batch, StoreError> {
+    project_until(tx, limit, None)
 }
 
 /// Projects every log row after the cursor, `limit` at a time, inside the caller's transaction
@@ -291,13 +293,17 @@ mod tests {
     use crate::store::tests::convergence::memory_db;
     use crate::store::NewEvent;
 
-    /// Appends a generated conversation to the log, unprojected; returns how many rows it added.
-    fn log_conversation(conn: &Connection) -> usize {
+    /// Appends `bodies` to the log, unprojected, the one at `broken` (if any) with a body that is
+    /// not JSON; returns how many rows it added.
+    fn log_bodies(conn: &Connection, bodies: &[String], broken: Option<usize>) -> usize {
         let mut added = 0;
-        for d in generate(Scenario::Demo, 20, 3, chrono::Utc::now()) {
-            let value = serde_json::from_str(&d.body).expect("generated body is JSON");
+        for (n, body) in bodies.iter().enumerate() {
+            let value = serde_json::from_str(body).expect("generated body is JSON");
             let env = parse_envelope(&value).expect("generated body is an envelope");
-            let event = NewEvent::from_envelope(&env, d.body.clone(), SignatureForm::Unsigned, 0);
+            let mut event = NewEvent::from_envelope(&env, body.clone(), SignatureForm::Unsigned, 0);
+            if broken == Some(n) {
+                event.payload = "{not json".to_string();
+            }
             if log::append(conn, &event).expect("append").is_some() {
                 added += 1;
             }
@@ -305,10 +311,17 @@ mod tests {
         added
     }
 
+    fn demo_bodies(count: usize, seed: u64) -> Vec<String> {
+        generate(Scenario::Demo, count, seed, chrono::Utc::now())
+            .into_iter()
+            .map(|d| d.body)
+            .collect()
+    }
+
     #[test]
     fn a_batch_told_to_end_folds_one_row_and_the_next_batch_goes_on_from_it() {
         let mut conn = memory_db();
-        let added = log_conversation(&conn);
+        let added = log_bodies(&conn, &demo_bodies(20, 3), None);
         assert!(added > 2, "the conversation logged {added} rows");
         let tx = conn.transaction().expect("transaction");
         let first = project_until(&tx, 128, Some(Instant::now())).expect("first batch");
@@ -335,19 +348,6 @@ mod tests {
         assert_eq!(first.failed + rest.failed, 0, "the conversation projects");
     }
 
-    /// The conversation's rows with one unparseable row among them, appended to `conn`'s log.
-    fn log_rows(conn: &Connection, bodies: &[String]) {
-        for (n, body) in bodies.iter().enumerate() {
-            let value = serde_json::from_str(body).expect("generated body is JSON");
-            let env = parse_envelope(&value).expect("generated body is an envelope");
-            let mut event = NewEvent::from_envelope(&env, body.clone(), SignatureForm::Unsigned, 0);
-            if n == bodies.len() / 2 {
-                event.payload = "{not json".to_string();
-            }
-            log::append(conn, &event).expect("append");
-        }
-    }
-
     fn inbox_dump(conn: &Connection) -> Vec<String> {
         let mut stmt = conn
             .prepare(
@@ -363,12 +363,10 @@ mod tests {
 
     #[test]
     fn the_bulk_fold_in_small_batches_ends_as_one_batch_does() {
-        let bodies: Vec<String> = generate(Scenario::Demo, 40, 4, chrono::Utc::now())
-            .into_iter()
-            .map(|d| d.body)
-            .collect();
+        let bodies = demo_bodies(40, 4);
+        let broken = Some(bodies.len() / 2);
         let mut bulk = memory_db();
-        log_rows(&bulk, &bodies);
+        log_bodies(&bulk, &bodies, broken);
         let tx = bulk.transaction().expect("transaction");
         // Batches of 3: many parsed ahead on the second thread while the one before is folded.
         let folded = project_all(&tx, 3).expect("bulk fold");
@@ -381,7 +379,7 @@ mod tests {
         tx.commit().expect("commit");
 
         let mut single = memory_db();
-        log_rows(&single, &bodies);
+        log_bodies(&single, &bodies, broken);
         let tx = single.transaction().expect("transaction");
         let batch = project_in(&tx, 100_000).expect("one batch");
         tx.commit().expect("commit");

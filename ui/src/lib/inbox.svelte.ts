@@ -553,7 +553,7 @@ export class Inbox {
     const shown = t?.loaded ? t.items.find((x) => x.kind === 'message' && x.id === m.id) : undefined;
     const preview = this.chat(m.chat_id)?.last_message;
     const before = shown?.kind === 'message' ? shown : preview?.id === m.id ? preview : undefined;
-    if (shown) this.setThread(m.chat_id, { items: mergeItems(t?.items ?? [], [m]) });
+    if (t && shown) this.setThread(m.chat_id, { items: mergeItems(t.items, [m]) });
     if (preview?.id === m.id) this.chats = patchChat(this.chats, m.chat_id, { last_message: m });
     // The attachments folder grows only when a copy is kept: its usage on the Settings screen
     // follows then. A failed try changes no usage, and reading the status for each retry
