@@ -110,6 +110,7 @@ impl Budget {
             });
     }
 
+    #[cfg(test)]
     fn remaining(&self) -> u64 {
         self.max.saturating_sub(self.used.load(Ordering::Acquire))
     }
@@ -254,43 +255,48 @@ impl Fetcher {
         ))
     }
 
-    /// Streams the answer's bytes into the folder under both limits.
+    /// Streams the answer's bytes into the folder under both limits. A file that says its size
+    /// holds that much of the folder's budget before its first byte, so downloads running side by
+    /// side cannot each take part of the room and all fail for want of the rest.
     async fn save(&self, mut response: Response) -> Outcome {
-        if let Some(length) = response.content_length() {
+        let declared = response.content_length();
+        if let Some(length) = declared {
             if length > self.limits.max_file_bytes {
                 return self.too_large(Some(length));
             }
-            if length > self.budget.remaining() {
+            if !self.budget.take(length) {
                 return self.full();
             }
         }
         let partial = self
             .dir
             .join(format!("{PARTIAL_PREFIX}{}", crate::config::random_token()));
-        let mut taken = 0u64;
-        let result = self.stream_into(&mut response, &partial, &mut taken).await;
+        let mut held = declared.unwrap_or(0);
+        let result = self.stream_into(&mut response, &partial, &mut held).await;
         match result {
-            Ok((sha256, head)) => self.keep(&partial, sha256, taken, &head).await,
+            Ok((sha256, head)) => self.keep(&partial, sha256, held, &head).await,
             Err(outcome) => {
-                self.budget.give_back(taken);
+                self.budget.give_back(held);
                 let _ = tokio::fs::remove_file(&partial).await;
                 outcome
             }
         }
     }
 
-    /// Writes the body to `partial`, counting `taken` bytes; the SHA-256 and the first bytes.
+    /// Writes the body to `partial`; the SHA-256 and the first bytes. `held` is the budget this
+    /// download holds: taken as bytes come beyond it, and at the end exactly the bytes written.
     async fn stream_into(
         &self,
         response: &mut Response,
         partial: &Path,
-        taken: &mut u64,
+        held: &mut u64,
     ) -> Result<(String, Vec<u8>), Outcome> {
         let disk =
             |e: std::io::Error| passing(format!("The data folder could not take the file ({e})."));
         let mut file = tokio::fs::File::create(partial).await.map_err(disk)?;
         let mut hasher = Sha256::new();
         let mut head = Vec::with_capacity(sniff::HEAD_BYTES);
+        let mut written = 0u64;
         loop {
             let chunk = match tokio::time::timeout(STALL, response.chunk()).await {
                 Err(_) => return Err(passing("The download stalled for 30 seconds.")),
@@ -304,19 +310,26 @@ impl Fetcher {
                 Ok(Ok(Some(chunk))) => chunk,
             };
             let n = chunk.len() as u64;
-            if *taken + n > self.limits.max_file_bytes {
+            if written + n > self.limits.max_file_bytes {
                 return Err(self.too_large(None));
             }
-            if !self.budget.take(n) {
-                return Err(self.full());
+            let more = (written + n).saturating_sub(*held);
+            if more > 0 {
+                if !self.budget.take(more) {
+                    return Err(self.full());
+                }
+                *held += more;
             }
-            *taken += n;
+            written += n;
             hasher.update(&chunk);
             let room = sniff::HEAD_BYTES.saturating_sub(head.len());
             head.extend_from_slice(&chunk[..room.min(chunk.len())]);
             file.write_all(&chunk).await.map_err(disk)?;
         }
         file.sync_all().await.map_err(disk)?;
+        // A body shorter than it said gives back what it did not use.
+        self.budget.give_back(*held - written);
+        *held = written;
         Ok((hex::encode(hasher.finalize()), head))
     }
 
