@@ -364,7 +364,7 @@ mod tests {
         let value = serde_json::from_str(&bodies[2]).expect("json");
         let env = parse_envelope(&value).expect("an envelope");
         let row = crate::store::NewEvent::from_envelope(
-            &env,
+            env,
             bodies[2].clone(),
             crate::linq::SignatureForm::Unsigned,
             0,

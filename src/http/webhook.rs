@@ -120,7 +120,11 @@ async fn receive(
             };
             (
                 StatusCode::OK,
-                Json(json!({"ok": true, "seq": seq, "duplicate": duplicate})),
+                Json(Acknowledged {
+                    ok: true,
+                    seq,
+                    duplicate,
+                }),
             )
                 .into_response()
         }
@@ -138,6 +142,14 @@ async fn receive(
             refusal_response(refusal)
         }
     }
+}
+
+/// The 200's body. Typed rather than built as a `json!` value: it is written once per delivery.
+#[derive(serde::Serialize)]
+struct Acknowledged {
+    ok: bool,
+    seq: i64,
+    duplicate: bool,
 }
 
 fn refusal_response(r: Refusal) -> Response {
@@ -200,7 +212,7 @@ async fn accept(state: &WebhookState, headers: &HeaderMap, raw: &[u8]) -> Result
         parse_envelope(&value).map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     let payload = String::from_utf8(raw.to_vec())
         .map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, "body is not UTF-8"))?;
-    let mut event = NewEvent::from_envelope(&envelope, payload, verified.form, now_millis());
+    let mut event = NewEvent::from_envelope(envelope, payload, verified.form, now_millis());
     event.webhook_id = verified.webhook_id;
     state.ingest.submit(event).await.map_err(|e| match e {
         IngestError::Lagging => Refusal::new(

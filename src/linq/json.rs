@@ -62,17 +62,22 @@ impl<'de> Visitor<'de> for UniqueKeys {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        // Keys are borrowed from the body unless they hold an escape; objects are small, so a
-        // list is searched until it is long enough for a set to pay off.
-        let mut list: Vec<Key<'de>> = Vec::new();
+        // Keys are borrowed from the body unless they hold an escape; objects are small, so the
+        // first keys are searched in a list on the stack (nothing allocated, once per object of
+        // every delivery) and only a longer object's go into a set.
+        let mut small: [Key<'de>; SMALL_OBJECT] = std::array::from_fn(|_| Key(Cow::Borrowed("")));
+        let mut len = 0;
         let mut set: HashSet<Key<'de>> = HashSet::new();
         while let Some(key) = map.next_key::<Key<'de>>()? {
-            let repeated = if set.is_empty() && list.len() < SMALL_OBJECT {
-                let repeated = list.contains(&key);
-                list.push(key.clone());
+            let repeated = if len < SMALL_OBJECT {
+                let repeated = small[..len].contains(&key);
+                small[len] = key.clone();
+                len += 1;
                 repeated
             } else {
-                set.extend(list.drain(..));
+                if set.is_empty() {
+                    set.extend(small.iter().cloned());
+                }
                 !set.insert(key.clone())
             };
             if repeated {

@@ -27,19 +27,21 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    /// The log row for a parsed envelope and the body it came from.
+    /// The log row for a parsed envelope and the body it came from; takes the envelope's text
+    /// instead of copying it (this runs for every delivery).
     pub fn from_envelope(
-        envelope: &crate::linq::Envelope,
+        envelope: crate::linq::Envelope,
         payload: String,
         signature: SignatureForm,
         received_at: i64,
     ) -> NewEvent {
+        let created_at = envelope.created_at.map(|t| t.0);
         NewEvent {
-            event_id: envelope.event_id.clone(),
-            event_type: envelope.event_type.clone(),
-            api_version: envelope.meta.api_version.clone(),
-            created_at: envelope.created_at.as_ref().map(|t| t.0.millis()),
-            created_at_original: envelope.created_at.as_ref().map(|t| t.0.original.clone()),
+            event_id: envelope.event_id,
+            event_type: envelope.event_type,
+            api_version: envelope.meta.api_version,
+            created_at: created_at.as_ref().map(|t| t.millis()),
+            created_at_original: created_at.map(|t| t.original),
             received_at,
             signature,
             payload,

@@ -300,7 +300,7 @@ mod tests {
         for (n, body) in bodies.iter().enumerate() {
             let value = serde_json::from_str(body).expect("generated body is JSON");
             let env = parse_envelope(&value).expect("generated body is an envelope");
-            let mut event = NewEvent::from_envelope(&env, body.clone(), SignatureForm::Unsigned, 0);
+            let mut event = NewEvent::from_envelope(env, body.clone(), SignatureForm::Unsigned, 0);
             if broken == Some(n) {
                 event.payload = "{not json".to_string();
             }

@@ -89,7 +89,7 @@ fn event_of(line: String) -> Result<NewEvent, String> {
     crate::linq::json::check_unique_keys(line.as_bytes())?;
     let envelope = parse_envelope(&value).map_err(|e| e.to_string())?;
     Ok(NewEvent::from_envelope(
-        &envelope,
+        envelope,
         line,
         SignatureForm::Unsigned,
         super::now_millis(),

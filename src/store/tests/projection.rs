@@ -19,7 +19,7 @@ use crate::store::{calls, chat_list, log, messages, numbers, projection, replay,
 fn ingest_body(conn: &Connection, body: &str) {
     let value: Value = serde_json::from_str(body).expect("body is JSON");
     let env = parse_envelope(&value).expect("body is an envelope");
-    let event = NewEvent::from_envelope(&env, body.to_string(), SignatureForm::Standard, 0);
+    let event = NewEvent::from_envelope(env, body.to_string(), SignatureForm::Standard, 0);
     if log::append(conn, &event).expect("append").is_some() {
         let tx = conn.unchecked_transaction().expect("transaction");
         let batch = projection::project_in(&tx, 16).expect("project");
