@@ -67,7 +67,7 @@ impl Shell {
 }
 
 fn main() -> ExitCode {
-    linq_inbox::memory::bound_allocator();
+    linq_inbox::memory::set_up_allocators();
     let launched = Instant::now();
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -63,7 +63,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    linq_inbox::memory::bound_allocator();
+    linq_inbox::memory::set_up_allocators();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
