@@ -6,6 +6,7 @@
 //! timer adding latency when the app is idle.
 
 mod checkpoint;
+mod priority;
 mod projector;
 mod writer;
 
@@ -236,7 +237,10 @@ impl Ingest {
             .map_err(StartError::Thread)?;
         std::thread::Builder::new()
             .name("linq-projector".into())
-            .spawn(move || projector.run())
+            .spawn(move || {
+                priority::behind_the_listener();
+                projector.run()
+            })
             .map_err(StartError::Thread)?;
         Ok(Ingest {
             tx,
