@@ -73,7 +73,7 @@ pub async fn stream(
                     return Ok((vec![reset("too far behind to replay; refetch")], projected));
                 }
                 let mut items = Vec::with_capacity(events.len());
-                let mut last = after.min(projected);
+                let mut last = resume_after(after, projected, log::max_seq(conn)?);
                 for e in &events {
                     items.push(build_event(conn, &state, e, false)?);
                     last = e.seq;
@@ -96,6 +96,18 @@ pub async fn stream(
                 .text("keep-alive"),
         ),
     )
+}
+
+/// The sequence number a stream resuming after `after` continues from, before its backlog. A
+/// client may have seen rows the projector has not folded in again yet (it restarted behind
+/// them): those come live, past `after`, never twice. Only an id the log never gave (another
+/// data folder's) continues from what is projected.
+fn resume_after(after: i64, projected: i64, log_seq: i64) -> i64 {
+    if after <= log_seq {
+        after
+    } else {
+        projected
+    }
 }
 
 /// The live part of a stream: broadcast items newer than `last_sent`, `reset` when this client
@@ -192,6 +204,25 @@ mod tests {
         assert!(
             delivered,
             "live items still flow after the health sender is gone"
+        );
+    }
+
+    #[test]
+    fn a_resume_past_the_projection_is_not_sent_again() {
+        assert_eq!(
+            resume_after(2, 1, 4),
+            2,
+            "seen up to 2, projected to 1 after a restart: 2 must not come live again"
+        );
+        assert_eq!(
+            resume_after(2, 4, 4),
+            2,
+            "projected past the client: the backlog replays 3 and 4"
+        );
+        assert_eq!(
+            resume_after(9, 4, 4),
+            4,
+            "an id this log never gave follows from what is projected"
         );
     }
 }
