@@ -90,8 +90,9 @@ const SQLITE_SOFT_HEAP: i64 = 24 * 1024 * 1024;
 /// writer's rows, the projector's model. mimalloc keeps free lists per thread, so the runtime's
 /// workers, the writer and the projector stop queueing on the arena locks glibc's two capped
 /// arenas ([`ARENAS`]) shared between them: the closed-loop ack rate rose from 0.48 to 0.57 of
-/// the durable floor with the same peak memory (docs/BENCHMARKS.md, "The allocator"). Declared
-/// here so both binaries, and the tests, run on the same one.
+/// the durable floor, with `serve`'s peak on a million messages in the same band as glibc's
+/// (docs/BENCHMARKS.md, "mimalloc, and the projector behind the listener"). Declared here so
+/// both binaries, and the tests, run on the same one.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -107,9 +108,9 @@ const ARENAS: libc::c_int = 2;
 /// Sets both allocators up for an app that runs all day; call first thing in `main`, before any
 /// thread starts.
 ///
-/// mimalloc gives freed pages back a second after they empty; at once, `serve`'s peak on a
-/// million messages is about glibc's (its arenas are also kept off transparent huge pages, at
-/// build time: see `Cargo.toml`).
+/// By default mimalloc gives freed pages back a second after they empty; set to give them back at
+/// once, `serve`'s peak on a million messages is about glibc's (its arenas are also kept off
+/// transparent huge pages, at build time: see `Cargo.toml`).
 ///
 /// glibc gives a thread that meets contention an arena of its own (up to eight a core) and keeps
 /// what is freed in an arena for that arena: capped at two, with [`bound_sqlite`], `serve`'s peak
