@@ -63,6 +63,7 @@ pub async fn stream(
     // The stream carries what is projected: a log row the projector has not folded in yet
     // reaches this client live, from the feed, once it has.
     let projected = *s.ingest.projected().borrow();
+    let log_seq = *s.ingest.committed().borrow();
     let (backlog, last_sent) = match resume {
         None => (Vec::new(), projected),
         Some(after) => {
@@ -73,7 +74,7 @@ pub async fn stream(
                     return Ok((vec![reset("too far behind to replay; refetch")], projected));
                 }
                 let mut items = Vec::with_capacity(events.len());
-                let mut last = resume_after(after, projected, log::max_seq(conn)?);
+                let mut last = resume_after(after, projected, log_seq);
                 for e in &events {
                     items.push(build_event(conn, &state, e, false)?);
                     last = e.seq;

@@ -3,10 +3,10 @@
 //! Under load the projector's folds compete with the runtime's workers and the writer for the
 //! cores. A delivery waiting for a worker delays its acknowledgement; a fold waiting for a core
 //! only delays what the inbox shows, and the projector catches up as soon as the load eases. At
-//! nice 10 the ack p99 at 5,000/s fell from 1.69–1.97× the durable floor's to 1.46–1.54×, with
-//! the stream's p99 at 1,000/s unchanged (docs/BENCHMARKS.md, "The projector behind the
-//! listener"). Nice 10 rather than 19: on a desktop busy with other work the projector still gets
-//! a share of a core, not the scraps.
+//! nice 10 the ack p99 at 5,000/s fell from 1.83–2.40× the durable floor's to 1.47–1.67×, with
+//! the stream's p99 at 1,000/s unchanged (docs/BENCHMARKS.md, "mimalloc, and the projector behind
+//! the listener"). Nice 10 rather than 19: on a desktop busy with other work the projector still
+//! gets a share of a core, not the scraps.
 
 /// The projector's niceness: the default is 0, the lowest priority 19.
 pub const PROJECTOR_NICE: i32 = 10;
