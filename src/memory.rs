@@ -14,6 +14,9 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+mod sqlite_heap;
+pub use sqlite_heap::TooLate;
+
 /// How long the engine must be quiet, measured between two ticks, before it releases memory.
 /// A release therefore comes between one and two of these after the last read or commit.
 pub const QUIET: Duration = Duration::from_secs(5);
@@ -83,8 +86,11 @@ pub fn release() -> usize {
 
 /// What SQLite's page caches may hold, every connection's together, in the long-running app
 /// ([`bound_sqlite`]). Each connection's `cache_size` is a ceiling of its own; with the writer,
-/// the projector and the readers at work at once on two files, those ceilings added up.
-const SQLITE_SOFT_HEAP: i64 = 24 * 1024 * 1024;
+/// the projector and the readers at work at once on two files, those ceilings added up. With
+/// SQLite on mimalloc this is what the process holds for it: at 16 MiB instead of 24, `serve`'s
+/// peak on a million messages fell from 55 to 47 MiB and the bench's queries kept their times
+/// (docs/BENCHMARKS.md, "SQLite on mimalloc").
+const SQLITE_SOFT_HEAP: i64 = 16 * 1024 * 1024;
 
 /// The allocator of everything Rust allocates: the listener's parse of each delivery, the
 /// writer's rows, the projector's model. mimalloc keeps free lists per thread, so the runtime's
@@ -100,13 +106,16 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// names only the options mimalloc 2 and 3 share. A test checks it by its documented default.
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Allocator arenas glibc's malloc may have ([`set_up_allocators`]): SQLite and the C libraries
-/// still allocate through it.
+/// Allocator arenas glibc's malloc may have ([`set_up_allocators`]): the C libraries other than
+/// SQLite (the desktop's GTK and WebKit) still allocate through it.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 const ARENAS: libc::c_int = 2;
 
-/// Sets both allocators up for an app that runs all day; call first thing in `main`, before any
-/// thread starts.
+/// Sets both allocators up for an app that runs all day, and hands SQLite's allocations to
+/// mimalloc; call first thing in `main`, before any thread starts or any database opens.
+///
+/// Errors: [`TooLate`] when SQLite had already started; it then keeps glibc, which works, only
+/// with a higher peak.
 ///
 /// By default mimalloc gives freed pages back a second after they empty; set to give them back at
 /// once, `serve`'s peak on a million messages is about glibc's (its arenas are also kept off
@@ -115,7 +124,7 @@ const ARENAS: libc::c_int = 2;
 /// glibc gives a thread that meets contention an arena of its own (up to eight a core) and keeps
 /// what is freed in an arena for that arena: capped at two, with [`bound_sqlite`], `serve`'s peak
 /// was 47–56 MiB instead of 71–75 (docs/BENCHMARKS.md, "Two files, merged").
-pub fn set_up_allocators() {
+pub fn set_up_allocators() -> Result<(), TooLate> {
     // SAFETY: mi_option_set takes no pointers; mimalloc reads the delay each time it purges.
     unsafe {
         libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
@@ -125,6 +134,7 @@ pub fn set_up_allocators() {
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, ARENAS);
     }
+    sqlite_heap::route()
 }
 
 /// Puts SQLite's caches together under [`SQLITE_SOFT_HEAP`], for the app that runs all day
@@ -185,7 +195,7 @@ mod tests {
             1000,
             "option 15 is purge_delay, 1000 ms by default"
         );
-        set_up_allocators();
+        set_up_allocators().expect("SQLite has not started in this test's process");
         assert_eq!(delay(), 0, "freed pages are given back at once");
     }
 

@@ -67,7 +67,7 @@ impl Shell {
 }
 
 fn main() -> ExitCode {
-    linq_inbox::memory::set_up_allocators();
+    let allocators = linq_inbox::memory::set_up_allocators();
     let launched = Instant::now();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -77,6 +77,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+    if let Err(e) = allocators {
+        tracing::warn!(error = %e, "SQLite's memory stays on the system allocator");
+    }
     // Before anything starts a thread or touches GTK.
     #[cfg(target_os = "linux")]
     rendering::configure();

@@ -63,7 +63,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    linq_inbox::memory::set_up_allocators();
+    let allocators = linq_inbox::memory::set_up_allocators();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -72,6 +72,9 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    if let Err(e) = allocators {
+        tracing::warn!(error = %e, "SQLite's memory stays on the system allocator");
+    }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
