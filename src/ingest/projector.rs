@@ -168,6 +168,7 @@ impl Projector {
                 }
                 tracing::trace!(rows = batch.rows, took = ?started.elapsed(), "projected");
                 self.advance(batch.cursor);
+                self.merge_index(batch.rows);
                 Step::Progress
             }
             Err(e) => {
@@ -175,6 +176,14 @@ impl Projector {
                 std::thread::sleep(RETRY);
                 Step::Failed
             }
+        }
+    }
+
+    /// The index's merge for a batch already committed and shown. A failed merge costs nothing
+    /// but more segments for searches to read: the next batch's merge takes them up.
+    fn merge_index(&mut self, rows: usize) {
+        if let Err(e) = projection::merge_after(&mut self.conn, rows) {
+            tracing::warn!(error = %e, "search index merge failed; the next batch merges again");
         }
     }
 
