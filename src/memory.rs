@@ -106,6 +106,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// names only the options mimalloc 2 and 3 share. A test checks it by its documented default.
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
+/// How long mimalloc keeps a freed page before giving it back (ms). Its default, a second, kept
+/// `serve`'s 1M peak at 65 MiB; at once (0) it was 45–48 MiB, but each of the ~1,900 purges a
+/// second under a saturating load is an `madvise` whose TLB flush interrupts the other core too:
+/// at 20 ms the purges are five times fewer, the closed loop 3–4% faster, and the peak 47–51 MiB
+/// (docs/BENCHMARKS.md, "SQLite on mimalloc").
+const PURGE_DELAY_MS: std::ffi::c_long = 20;
+
 /// Allocator arenas glibc's malloc may have ([`set_up_allocators`]): the C libraries other than
 /// SQLite (the desktop's GTK and WebKit) still allocate through it.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -117,9 +124,9 @@ const ARENAS: libc::c_int = 2;
 /// Errors: [`TooLate`] when SQLite had already started; it then keeps glibc, which works, only
 /// with a higher peak.
 ///
-/// By default mimalloc gives freed pages back a second after they empty; set to give them back at
-/// once, `serve`'s peak on a million messages is about glibc's (its arenas are also kept off
-/// transparent huge pages, at build time: see `Cargo.toml`).
+/// By default mimalloc gives freed pages back a second after they empty; here after
+/// [`PURGE_DELAY_MS`] (its arenas are also kept off transparent huge pages, at build time: see
+/// `Cargo.toml`).
 ///
 /// glibc gives a thread that meets contention an arena of its own (up to eight a core) and keeps
 /// what is freed in an arena for that arena: capped at two, with [`bound_sqlite`], `serve`'s peak
@@ -127,7 +134,7 @@ const ARENAS: libc::c_int = 2;
 pub fn set_up_allocators() -> Result<(), TooLate> {
     // SAFETY: mi_option_set takes no pointers; mimalloc reads the delay each time it purges.
     unsafe {
-        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS);
     }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt takes no pointers; M_ARENA_MAX only bounds arenas created from now on.
@@ -196,7 +203,11 @@ mod tests {
             "option 15 is purge_delay, 1000 ms by default"
         );
         set_up_allocators().expect("SQLite has not started in this test's process");
-        assert_eq!(delay(), 0, "freed pages are given back at once");
+        assert_eq!(
+            delay(),
+            PURGE_DELAY_MS,
+            "freed pages are given back after our delay"
+        );
     }
 
     #[test]
