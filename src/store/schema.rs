@@ -4,8 +4,8 @@
 //! inbox file (`migrations/inbox/*.sql`) holds the projections; being derivable, an inbox file
 //! this build cannot read is replaced and projected again (`Store::open`).
 
-use rusqlite::Connection;
-use rusqlite_migration::{Migrations, M};
+use rusqlite::{Connection, Transaction};
+use rusqlite_migration::{HookResult, Migrations, M};
 
 use super::StoreError;
 
@@ -24,7 +24,11 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0012_outbox_reactions.sql"),
     include_str!("migrations/0013_attachment_due_order.sql"),
     include_str!("migrations/0014_projections_leave.sql"),
+    include_str!("migrations/0015_signature_check.sql"),
 ];
+
+/// The migration that edits the log's table text in place ([`reread_schema`] follows it).
+const SIGNATURE_CHECK: usize = 14;
 
 /// The inbox file's migrations: every projection, the search index and the projector's cursor.
 const INBOX_MIGRATIONS: &[&str] = &[include_str!("migrations/inbox/0001_inbox.sql")];
@@ -36,7 +40,28 @@ pub const LATEST: usize = MIGRATIONS.len();
 pub const INBOX_LATEST: usize = INBOX_MIGRATIONS.len();
 
 fn migrations() -> Migrations<'static> {
-    list(MIGRATIONS)
+    Migrations::new(
+        MIGRATIONS
+            .iter()
+            .enumerate()
+            .map(|(n, sql)| match n {
+                SIGNATURE_CHECK => M::up_with_hook(sql, reread_schema),
+                _ => M::up(sql),
+            })
+            .collect(),
+    )
+}
+
+/// After a migration edited a table's text in the schema (with `writable_schema` on): bumps the
+/// schema cookie, so every other connection parses the schema again; `RESET` turns
+/// `writable_schema` off and has this connection parse it again too. A schema that no longer
+/// parses fails the statement after it, and the migration is rolled back.
+fn reread_schema(tx: &Transaction<'_>) -> HookResult {
+    let cookie: i64 = tx.pragma_query_value(None, "schema_version", |r| r.get(0))?;
+    tx.pragma_update(None, "schema_version", cookie + 1)?;
+    tx.execute_batch("PRAGMA writable_schema = RESET")?;
+    tx.prepare("SELECT * FROM events LIMIT 0")?;
+    Ok(())
 }
 
 fn list(sqls: &'static [&'static str]) -> Migrations<'static> {
@@ -186,6 +211,91 @@ mod tests {
             .filter(|t| log_shape.contains(t))
             .collect();
         assert!(both.is_empty(), "no table is in both files: {both:?}");
+    }
+
+    /// What SQLite will run to insert one log row.
+    fn insert_plan(conn: &Connection) -> Vec<String> {
+        conn.prepare(
+            "EXPLAIN INSERT INTO events (event_id, event_type, received_at, signature, payload)
+             VALUES (?1, 'message.received', 0, ?2, '{}')",
+        )
+        .expect("explain")
+        .query_map(["e", "raw"], |r| r.get::<_, String>(1))
+        .expect("plan")
+        .collect::<Result<_, _>>()
+        .expect("opcodes")
+    }
+
+    #[test]
+    fn the_log_checks_signatures_without_a_temporary_table_per_row() {
+        let mut conn = Connection::open_in_memory().expect("memory db");
+        list(&MIGRATIONS[..SIGNATURE_CHECK])
+            .to_latest(&mut conn)
+            .expect("version 14");
+        assert!(
+            insert_plan(&conn).iter().any(|op| op == "OpenEphemeral"),
+            "the IN list's check built a temporary table for every row"
+        );
+        conn.execute(
+            "INSERT INTO events (event_id, event_type, received_at, signature, payload)
+             VALUES ('kept', 'message.received', 5, 'standard', '{}')",
+            [],
+        )
+        .expect("a row before the migration");
+
+        migrate(&mut conn).expect("to the latest version");
+        assert!(
+            !insert_plan(&conn).iter().any(|op| op == "OpenEphemeral"),
+            "the check is comparisons now: {:?}",
+            insert_plan(&conn)
+        );
+        let insert = |signature: &str| {
+            conn.execute(
+                "INSERT INTO events (event_id, event_type, received_at, signature, payload)
+                 VALUES (?1, 'message.received', 6, ?1, '{}')",
+                [signature],
+            )
+        };
+        for signature in [
+            "raw",
+            "canonical",
+            "unsigned",
+            "standard",
+            "legacy",
+            "fetched",
+            "local",
+        ] {
+            insert(signature).unwrap_or_else(|e| panic!("{signature} is a signature form: {e}"));
+        }
+        let refused = insert("forged").expect_err("an unknown form is refused");
+        assert!(
+            refused.to_string().contains("CHECK constraint failed"),
+            "by the check: {refused}"
+        );
+        let rows: Vec<String> = conn
+            .prepare("SELECT event_id FROM events ORDER BY seq")
+            .expect("query")
+            .query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("ids");
+        assert_eq!(
+            rows.len(),
+            8,
+            "the row from before and the seven new ones: {rows:?}"
+        );
+        assert_eq!(rows[0], "kept", "the migration kept the log's rows");
+        let sql: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'events'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("table text");
+        assert!(
+            !sql.contains("signature IN"),
+            "the table's text changed: {sql}"
+        );
     }
 
     #[test]
