@@ -213,6 +213,16 @@ mod tests {
         assert!(both.is_empty(), "no table is in both files: {both:?}");
     }
 
+    /// The log's event ids in sequence order.
+    fn event_ids(conn: &Connection) -> Vec<String> {
+        conn.prepare("SELECT event_id FROM events ORDER BY seq")
+            .expect("query")
+            .query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("ids")
+    }
+
     /// What SQLite will run to insert one log row.
     fn insert_plan(conn: &Connection) -> Vec<String> {
         conn.prepare(
@@ -272,13 +282,7 @@ mod tests {
             refused.to_string().contains("CHECK constraint failed"),
             "by the check: {refused}"
         );
-        let rows: Vec<String> = conn
-            .prepare("SELECT event_id FROM events ORDER BY seq")
-            .expect("query")
-            .query_map([], |r| r.get(0))
-            .expect("rows")
-            .collect::<Result<_, _>>()
-            .expect("ids");
+        let rows = event_ids(&conn);
         assert_eq!(
             rows.len(),
             8,
@@ -368,13 +372,7 @@ mod tests {
         conn.execute("DELETE FROM events WHERE seq = 3", [])
             .expect("a pruned row");
         migrate(&mut conn).expect("migrates to the latest version");
-        let kept: Vec<String> = conn
-            .prepare("SELECT event_id FROM events ORDER BY seq")
-            .expect("query")
-            .query_map([], |r| r.get(0))
-            .expect("rows")
-            .collect::<Result<_, _>>()
-            .expect("ids");
+        let kept = event_ids(&conn);
         assert_eq!(kept, vec!["a", "b"], "every stored event survives");
         conn.execute(
             "INSERT INTO events (event_id, event_type, received_at, signature, payload, webhook_id)
