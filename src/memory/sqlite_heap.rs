@@ -2,7 +2,7 @@
 //!
 //! Left on glibc, SQLite's page caches came back to the arena they were taken from and stayed
 //! there: under the bench's queries and 1,000 deliveries a second on a million messages, glibc
-//! held 30 MiB for SQLite against a soft limit of 24, and lowering the limit freed nothing the
+//! held 31 MiB for SQLite against a soft limit of 24, and lowering the limit freed nothing the
 //! process gave back. mimalloc returns a freed page within milliseconds ([`super::set_up_allocators`]), so
 //! SQLite's limit becomes what the process holds (docs/BENCHMARKS.md, "SQLite on mimalloc").
 
