@@ -14,7 +14,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::ingest::{Ack, Ingest, IngestError};
-use crate::linq::json::check_unique_keys;
+use crate::linq::json::{parse_unique, Unparsed};
 use crate::linq::standard_webhooks::{self, DeliveryHeaders, Verified};
 use crate::linq::{parse_envelope, Secret, SignatureForm};
 use crate::store::{now_millis, NewEvent, Rejection};
@@ -195,19 +195,20 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
 }
 
 async fn accept(state: &WebhookState, headers: &HeaderMap, raw: &[u8]) -> Result<Ack, Refusal> {
-    let parsed: Option<Value> = serde_json::from_slice(raw).ok();
-    let verified = verify(state, headers, raw, parsed.as_ref())?;
-    let value = match parsed {
-        Some(v) => v,
-        None => {
-            let reason = match serde_json::from_slice::<Value>(raw) {
-                Err(e) => format!("body is not JSON: {e}"),
-                Ok(_) => "body is not JSON".to_string(),
-            };
-            return Err(Refusal::new(StatusCode::BAD_REQUEST, reason));
-        }
+    let parsed = parse_unique(raw);
+    // The signature decides first, whatever the body: a legacy signature over the canonical
+    // form needs the value, which a body with a repeated key still has (serde_json's reading).
+    let fallback = match &parsed {
+        Err(Unparsed::Unusable(_)) => serde_json::from_slice::<Value>(raw).ok(),
+        _ => None,
     };
-    check_unique_keys(raw).map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e))?;
+    let verified = verify(
+        state,
+        headers,
+        raw,
+        parsed.as_ref().ok().or(fallback.as_ref()),
+    )?;
+    let value = parsed.map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     let envelope =
         parse_envelope(&value).map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     let payload = String::from_utf8(raw.to_vec())

@@ -5,6 +5,7 @@
 //! presence (optional fields may be missing, unknown fields are ignored), because the vendor
 //! documents shapes loosely but a wrongly typed field means the body is not what Linq sends.
 
+use serde::Deserialize;
 use serde_json::Value;
 
 pub use super::error::EventError;
@@ -90,10 +91,9 @@ pub fn parse_envelope(value: &Value) -> Result<Envelope, EventError> {
     let partner_id = optional_text("partner_id")?;
     let created_at = match object.get("created_at") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(
-            serde_json::from_value::<Time>(v.clone())
-                .map_err(|e| envelope_err("created_at", e.to_string()))?,
-        ),
+        Some(v) => {
+            Some(Time::deserialize(v).map_err(|e| envelope_err("created_at", e.to_string()))?)
+        }
     };
     let data = object.get("data").unwrap_or(&Value::Null);
     let local = fetched::read(&event_type, api_version.as_deref(), data)

@@ -2,6 +2,7 @@
 //! group-membership changes, `chat.created`, and handles given as strings or objects. Both
 //! webhook dialects send these alike, so both readers use them.
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::model::{ChatCreated, Handle, MemberHandle, Membership, MembershipChange};
@@ -64,10 +65,7 @@ pub(crate) fn membership(data: &Value, change: MembershipChange) -> Membership {
         "updated_at",
     ]
     .iter()
-    .find_map(|k| {
-        data.get(*k)
-            .and_then(|v| serde_json::from_value::<Time>(v.clone()).ok())
-    });
+    .find_map(|k| data.get(*k).and_then(|v| Time::deserialize(v).ok()));
     Membership {
         chat_id,
         handles,

@@ -351,11 +351,11 @@ fn call(data: &Value) -> Option<Call> {
     };
     let time = |keys: &[&str]| {
         keys.iter()
-            .find_map(|&k| get(k).and_then(|v| serde_json::from_value::<Time>(v.clone()).ok()))
+            .find_map(|&k| get(k).and_then(|v| Time::deserialize(v).ok()))
     };
     let int = |keys: &[&str]| {
         keys.iter()
-            .find_map(|&k| get(k).and_then(|v| serde_json::from_value::<Int>(v.clone()).ok()))
+            .find_map(|&k| get(k).and_then(|v| Int::deserialize(v).ok()))
     };
     Some(Call {
         id,
