@@ -245,7 +245,7 @@ mod tests {
             let text = value.to_string();
             let ours = parse_unique(text.as_bytes()).map_err(|e| format!("{e:?}"));
             let theirs: Value = serde_json::from_str(&text).expect("serde_json reads its own text");
-            prop_assert_eq!(ours, Ok(theirs));
+            prop_assert_eq!(ours, Ok(theirs), "the value is serde_json's for {}", text);
         }
     }
 }
