@@ -31,11 +31,13 @@ export interface ThreadState {
   loading: boolean;
   loaded: boolean;
   error: string | null;
+  /** Why marking the chat read last failed (the engine's sentence); null once it went through. */
+  readError: string | null;
   /** The first unread message when the chat was opened: where "New messages" goes. */
   unreadFromId: string | null;
 }
 
-const EMPTY_THREAD: ThreadState = { items: [], hasMore: false, hasNewer: false, liveAdded: 0, loading: false, loaded: false, error: null, unreadFromId: null };
+const EMPTY_THREAD: ThreadState = { items: [], hasMore: false, hasNewer: false, liveAdded: 0, loading: false, loaded: false, error: null, readError: null, unreadFromId: null };
 const FIRST_PAGE = 100;
 const OLDER_PAGE = 200;
 const AROUND_PAGE = 200;
@@ -306,13 +308,22 @@ export class Inbox {
     if (chat && chat.unread_count > 0) void this.markRead(id);
   }
 
+  /**
+   * Marks chat `id` read: the count drops at once and the engine's answer settles it. When the
+   * engine refuses (the disk is full, the chat is gone), the count comes back and the thread
+   * says why, with a way to try again.
+   */
   async markRead(id: string): Promise<void> {
+    const before = this.chat(id)?.unread_count ?? 0;
     this.chats = patchChat(this.chats, id, { unread_count: 0 });
     try {
       const r = await api.markRead(id);
       this.chats = patchChat(this.chats, id, { unread_count: r.unread_count });
-    } catch {
-      /* the next chat update from the server tells the truth */
+      if (this.thread(id).readError) this.setThread(id, { readError: null });
+    } catch (e) {
+      // Unless the stream has told a newer count meanwhile, the chat is as unread as it was.
+      if (this.chat(id)?.unread_count === 0) this.chats = patchChat(this.chats, id, { unread_count: before });
+      this.setThread(id, { readError: e instanceof Error ? e.message : String(e) });
     }
   }
 

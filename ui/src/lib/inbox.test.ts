@@ -3,6 +3,11 @@ import { Inbox, REDERIVE_POLL_MS, STORE_BANNER_HOLD_MS } from './inbox.svelte';
 import { call, chat, member, msg } from './testing/fixtures';
 import type { ActivityItem, StreamEvent } from './types';
 
+/** An answer the fake API refuses with: this status and the engine's one sentence. */
+class Refusal {
+  constructor(readonly status: number, readonly error: string) {}
+}
+
 /** A fake UI API: answers each path from a table and records every request. */
 function fakeApi(routes: Record<string, unknown>) {
   const calls: { method: string; url: string; body: unknown }[] = [];
@@ -13,6 +18,7 @@ function fakeApi(routes: Record<string, unknown>) {
     const route = routes[`${init?.method ?? 'GET'} ${path}`] ?? routes[path];
     const body = typeof route === 'function' ? (route as (u: URL) => unknown)(new URL(url, 'http://ui')) : route;
     if (body === undefined) return new Response('{"error":"not found"}', { status: 404 });
+    if (body instanceof Refusal) return new Response(JSON.stringify({ error: body.error }), { status: body.status });
     return new Response(JSON.stringify(body), { status: 200, headers: { 'Content-Type': 'application/json' } });
   });
   vi.stubGlobal('fetch', fetchMock);
@@ -257,6 +263,21 @@ describe('Inbox store', () => {
     expect(inbox.chat('c1')?.unread_count).toBe(0);
     const presence = calls.find((c) => c.url === '/api/presence');
     expect(presence?.body, 'presence says which chat is open').toEqual({ chat_id: 'c1', focused: true });
+  });
+
+  it('says why a chat could not be marked read, keeps it unread, and clears the notice once it goes through', async () => {
+    const sentence = 'The disk is full: new changes cannot be saved until space is freed.';
+    const routes: Record<string, unknown> = baseRoutes({ 'POST /api/chats/c1/read': new Refusal(503, sentence) });
+    fakeApi(routes);
+    const inbox = new Inbox();
+    await loaded(inbox);
+    await inbox.markRead('c1');
+    expect(inbox.chat('c1')?.unread_count, 'the refused mark leaves the chat unread').toBe(1);
+    expect(inbox.thread('c1').readError, "the thread shows the engine's sentence").toBe(sentence);
+    routes['POST /api/chats/c1/read'] = { chat_id: 'c1', unread_count: 0 };
+    await inbox.markRead('c1');
+    expect(inbox.chat('c1')?.unread_count).toBe(0);
+    expect(inbox.thread('c1').readError, 'the notice goes once the mark went through').toBeNull();
   });
 
   it('applies typing without a stored event, and refetches on reset', async () => {
