@@ -2,7 +2,7 @@
 //! public address it prints, points the subscription at it, and checks the path. When the
 //! program exits it is started again; a new address updates the subscription. The engine's
 //! shutdown and `DELETE /api/linq/tunnel` stop it and wait for it to exit (`kill_on_drop`
-//! covers an abort).
+//! covers an abort; on Linux the kernel ends it if the app itself is killed or crashes).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -186,6 +186,32 @@ struct Follow<'a> {
     on_address: &'a OnAddress,
 }
 
+/// Has the kernel send the program SIGTERM when the app goes away without stopping it (killed,
+/// crashed): otherwise the tunnel outlives the app, and the next start runs a second one.
+/// Linux ties this to the thread that started the program; that is one of the runtime's worker
+/// threads, which live as long as the app.
+#[cfg(target_os = "linux")]
+fn ends_with_the_app(command: &mut Command) {
+    let app = std::process::id();
+    // SAFETY: the closure runs in the child between fork and exec and calls only prctl and
+    // getppid, both async-signal-safe; it touches no memory shared with the parent.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The app may have gone between fork and prctl: then no signal would ever come.
+            if libc::getppid() as u32 != app {
+                return Err(std::io::Error::other("the app is gone"));
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn ends_with_the_app(_: &mut Command) {}
+
 /// One run of the program: connects to each new address it prints, until it exits or is
 /// stopped.
 async fn run_once(
@@ -194,13 +220,15 @@ async fn run_once(
     listener: SocketAddr,
     stopped: &mut watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    let mut child = Command::new(&program.path)
+    let mut command = Command::new(&program.path);
+    command
         .args(program.args(listener))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()?;
+        .kill_on_drop(true);
+    ends_with_the_app(&mut command);
+    let mut child = command.spawn()?;
     let (tx, mut lines) = mpsc::channel::<String>(64);
     if let Some(out) = child.stdout.take() {
         tokio::spawn(forward(out, tx.clone()));

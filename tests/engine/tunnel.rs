@@ -179,6 +179,37 @@ fn the_app_runs_ngrok_when_the_rep_picks_it_follows_it_and_stops_it_on_quit() {
     );
 }
 
+/// An app killed outright (`kill -9`, a crash) never runs its shutdown: the tunnel it started
+/// must end with it all the same, or it keeps running and the next start adds a second one.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_tunnel_ends_when_the_app_is_killed() {
+    let fake = fake_with_lines();
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start_with_standins(dir.path(), &fake);
+    let pids = dir.path().join("standin.pids");
+    let request = json!({ "phone_numbers": [LINES[1]] });
+    let (code, v) = server.send_api("POST", "/api/linq/tunnel", Some(&request.to_string()));
+    assert_eq!(code, 202, "started: {v}");
+    wait_for(&server, "/api/linq", "the tunnel's address", |v| {
+        v["tunnel"]["address"].is_string()
+    });
+    let pid = *standin_pids(&pids).last().expect("the stand-in ran");
+    assert!(alive(pid), "the tunnel runs");
+
+    assert!(signal(server.child.id(), "-KILL"), "killed the app");
+    let _ = server.child.wait();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(pid) {
+        assert!(
+            Instant::now() < deadline,
+            "the tunnel {pid} still runs 5 s after its app was killed"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server.kill();
+}
+
 #[test]
 fn without_a_tunnel_program_setup_shows_how_to_install_each_and_start_is_refused() {
     let fake = FakeLinq::start();
