@@ -3,8 +3,8 @@
 //! repeated key could be verified, stored and shown as different events. Linq never sends one.
 //!
 //! The check rides on the one parse every body gets: the value is built here, and an object's
-//! key is looked up as it is inserted. A separate pass over the bytes used to cost the listener
-//! a tenth of its closed-loop rate (docs/BENCHMARKS.md, "One parse for the body").
+//! key is looked up as it is inserted. A separate pass over the bytes cost about as much again
+//! as building the value (docs/BENCHMARKS.md, "One parse for the body").
 
 use std::fmt;
 use std::str::FromStr;
@@ -105,15 +105,13 @@ impl<'de> Visitor<'de> for UniqueVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut object = Map::new();
-        let mut first = true;
         while let Some(key) = map.next_key::<String>()? {
-            if first && key == NUMBER_TOKEN {
+            if object.is_empty() && key == NUMBER_TOKEN {
                 let text: String = map.next_value()?;
                 return Number::from_str(&text)
                     .map(Value::Number)
                     .map_err(A::Error::custom);
             }
-            first = false;
             match object.entry(key) {
                 // Refused before its value is read, so the error points at the repeated key.
                 Entry::Occupied(entry) => {

@@ -37,6 +37,22 @@ fn signal(pid: u32, name: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// Ends the app with `signal` and waits up to 5 s for the tunnel `pid` to end with it.
+fn app_ends_with_tunnel(server: &mut Server, signal_name: &str, pid: u32) -> bool {
+    if !signal(server.child.id(), signal_name) {
+        return false;
+    }
+    let _ = server.child.wait();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(pid) {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    true
+}
+
 /// Whether `GET /api/linq`'s last path check went through the tunnel's address (one `which`
 /// accepts) and passed: the app checks only after pointing the subscription there, while the
 /// address alone shows as soon as the program prints it.
@@ -154,13 +170,10 @@ fn runs_follows_and_stops(program: &str, request: Value) {
 
     let last = *standin_pids(&pids).last().expect("the second run");
     assert!(alive(last), "the second tunnel runs");
-    assert!(signal(server.child.id(), "-TERM"), "quit the app");
-    let _ = server.child.wait();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while alive(last) {
-        assert!(Instant::now() < deadline, "the tunnel stops with the app");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    assert!(
+        app_ends_with_tunnel(&mut server, "-TERM", last),
+        "the tunnel stops with the app"
+    );
     server.kill();
 }
 
@@ -197,16 +210,10 @@ fn a_tunnel_ends_when_the_app_is_killed() {
     let pid = *standin_pids(&pids).last().expect("the stand-in ran");
     assert!(alive(pid), "the tunnel runs");
 
-    assert!(signal(server.child.id(), "-KILL"), "killed the app");
-    let _ = server.child.wait();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while alive(pid) {
-        assert!(
-            Instant::now() < deadline,
-            "the tunnel {pid} still runs 5 s after its app was killed"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    assert!(
+        app_ends_with_tunnel(&mut server, "-KILL", pid),
+        "the tunnel {pid} still runs 5 s after its app was killed"
+    );
     server.kill();
 }
 
