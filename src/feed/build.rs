@@ -242,10 +242,13 @@ fn fill(
                     data.message = messages::message(conn, &mut names, &id)?;
                 }
             }
-            if let crate::linq::OutboxChange::Queued { chat_id, .. } = &f.change {
-                set_chat(conn, data, chat_id)?;
-            } else {
-                message_chat(conn, data, None)?;
+            match &f.change {
+                crate::linq::OutboxChange::Queued { chat_id, .. }
+                | crate::linq::OutboxChange::ReadRefused { chat_id, .. }
+                | crate::linq::OutboxChange::ReadTaken { chat_id } => {
+                    set_chat(conn, data, chat_id)?
+                }
+                _ => message_chat(conn, data, None)?,
             }
         }
         // The status screen shows number health; it refetches on every stored event.

@@ -210,8 +210,11 @@ pub async fn mark_chat_read(s: &Arc<ApiState>, chat_id: String) -> Result<Value,
         .ingest
         .run(move |conn| {
             let unread: i64 = conn.query_row("SELECT unread_count FROM chats WHERE chat_id = ?1", [&id], |r| r.get(0))?;
-            // "Send read receipts to Linq": something unread was read, so Linq hears of it.
-            let queued = receipts && unread > 0 && read_marks::enqueue(conn, &id, now_millis())?;
+            // "Send read receipts to Linq": something unread was read, so Linq hears of it; and
+            // reading a chat whose last mark Linq refused tries again.
+            let queued = receipts
+                && (unread > 0 || read_marks::refused(conn, &id)?)
+                && read_marks::enqueue(conn, &id, now_millis())?;
             conn.execute(
                 "INSERT INTO local_reads (chat_id, read_through)
                  SELECT ?1, coalesce(max(sent_at), 0) FROM messages WHERE chat_id = ?1

@@ -108,6 +108,11 @@ pub enum OutboxChange {
         reaction: String,
         change: ReactionChange,
     },
+    /// Linq refused the read mark for `chat_id` for good; `error` is its reason in one
+    /// sentence. The chat shows it until a later mark goes through.
+    ReadRefused { chat_id: String, error: String },
+    /// Linq took a read mark for `chat_id` after refusing an earlier one.
+    ReadTaken { chat_id: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

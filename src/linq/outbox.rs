@@ -1,6 +1,6 @@
 //! The outbox's rows of the raw log: the rep's reply as queued, what Linq answered, a refusal,
 //! a retry, a deletion; a tapback added or removed; a new conversation queued, and the id Linq
-//! named it by. They are the app's own writes (signature `local`, never a delivery) and
+//! named it by; a read mark Linq refused, and a later one it took. They are the app's own writes (signature `local`, never a delivery) and
 //! project through the one projector like any other row, so `rebuild` replays the rep's replies
 //! with everything else. Reading one back gives [`Fact::Outbox`].
 
@@ -20,6 +20,8 @@ pub const DELETED: &str = "linq_inbox.outbox_deleted";
 pub const REACTED: &str = "linq_inbox.outbox_reacted";
 pub const NEW_CHAT: &str = "linq_inbox.outbox_new_chat";
 pub const CHAT_NAMED: &str = "linq_inbox.outbox_chat_named";
+pub const READ_REFUSED: &str = "linq_inbox.outbox_read_refused";
+pub const READ_TAKEN: &str = "linq_inbox.outbox_read_taken";
 
 /// The provisional id of a conversation the rep started, until Linq names it.
 pub fn provisional_chat_id(client_id: &str) -> String {
@@ -77,6 +79,12 @@ pub fn envelope(client_id: &str, change: &OutboxChange, at: i64) -> (String, &'s
                    "operation": operation_name(*change)}),
             false,
         ),
+        OutboxChange::ReadRefused { chat_id, error } => (
+            READ_REFUSED,
+            json!({"chat_id": chat_id, "error": error}),
+            true,
+        ),
+        OutboxChange::ReadTaken { chat_id } => (READ_TAKEN, json!({"chat_id": chat_id}), true),
     };
     let kind = event_type.trim_start_matches(PREFIX);
     let event_id = if repeats {
@@ -192,6 +200,13 @@ fn fact(event_type: &str, data: &Value) -> Result<Fact, EventError> {
                 Some("remove") => ReactionChange::Removed,
                 _ => return Err(missing("operation (add or remove)")),
             },
+        },
+        READ_REFUSED => OutboxChange::ReadRefused {
+            chat_id: w.chat_id.ok_or_else(|| missing("chat_id"))?,
+            error: w.error.unwrap_or_default(),
+        },
+        READ_TAKEN => OutboxChange::ReadTaken {
+            chat_id: w.chat_id.ok_or_else(|| missing("chat_id"))?,
         },
         _ => return Ok(Fact::Unknown),
     };

@@ -196,6 +196,7 @@ mod tests {
 
     fn chat(is_group: bool) -> views::ChatSummary {
         views::ChatSummary {
+            read_mark_error: None,
             chat_id: "324324".into(),
             title: "Renewals team".into(),
             is_group,

@@ -67,6 +67,9 @@ pub struct ChatSummary {
     pub title: String,
     pub typing: Vec<Typist>,
     pub unread_count: i64,
+    /// Why Linq refused the last read mark sent for this chat (one sentence), until a later
+    /// one goes through; `None` when none was refused.
+    pub read_mark_error: Option<String>,
 }
 
 /// Where an attachment's local copy stands.

@@ -3,7 +3,8 @@
 // pointed at a fake Linq v3 REST API that records every request: the rep reacts to a message
 // from the bubble's picker and sees it at once, removes it by picking it again, and Linq gets
 // exactly those calls; with "Send read receipts to Linq" off, opening a chat tells Linq nothing,
-// with it on, opening an unread chat marks it read at Linq. Every state is screenshotted and
+// with it on, opening an unread chat marks it read at Linq, and a mark Linq refuses is shown in
+// the thread with a way to send it again. Every state is screenshotted and
 // audited with axe.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -33,6 +34,7 @@ const inbound = (/** @type {string} */ id, /** @type {string} */ chatId, /** @ty
 async function fakeLinq() {
   /** @type {{method: string, path: string, body: any}[]} */
   const seen = [];
+  let readRefusals = 1;
   const chats = [chat('c-ann', ANN), chat('c-bob', BOB)];
   /** @type {Record<string, any[]>} */
   const messages = {
@@ -56,7 +58,11 @@ async function fakeLinq() {
       if (/^\/api\/partner\/v3\/messages\/[^/]+\/reactions$/u.test(path) && req.method === 'POST') {
         return send(200, { message: 'Reaction processed', status: 'ok', trace_id: '0af7651916cd43dd8448eb211c80319c' });
       }
-      if (/^\/api\/partner\/v3\/chats\/[^/]+\/read$/u.test(path) && req.method === 'POST') return send(204, null);
+      if (/^\/api\/partner\/v3\/chats\/[^/]+\/read$/u.test(path) && req.method === 'POST') {
+        // The first read mark is refused for good; the rep sends it again from the thread.
+        if (readRefusals-- > 0) return send(400, { success: false, error: { status: 400, code: 1001, message: 'This chat belongs to another line' } });
+        return send(204, null);
+      }
       if (path === '/api/partner/v3/chats' && req.method === 'POST') {
         const body = JSON.parse(raw);
         return send(201, { chat: { id: 'c-sam', display_name: null, handles: [handle(body.from, true), handle(body.to[0], false)],
@@ -143,6 +149,14 @@ describe('Reactions and read marks', () => {
     await thread.getByText('sending the contract tonight').waitFor();
     await eventually(() => reads().length === 1, 'Linq got the read mark', 10_000);
     assert.deepEqual(reads()[0], { method: 'POST', path: '/api/partner/v3/chats/c-bob/read', body: null }, "v3's read call for Bob's chat");
+    // Linq refused that mark: the thread says so in Linq's words, and sending it again works.
+    const refusal = thread.getByTestId('read-mark-error');
+    await refusal.waitFor({ timeout: 10_000 });
+    assert.match(await refusal.innerText(), /The read receipt was not sent: .*This chat belongs to another line/su, "Linq's sentence");
+    await shot(page, 'read-mark-refused');
+    await refusal.getByRole('button', { name: 'Send it again' }).click();
+    await eventually(() => reads().length === 2, 'the mark went again', 10_000);
+    await refusal.waitFor({ state: 'detached', timeout: 10_000 });
     // A new conversation: a wrong number is explained, a right one opens the thread, `sending`
     // then sent in Linq's chat.
     await page.evaluate(() => (location.hash = '#/chats'));

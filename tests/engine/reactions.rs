@@ -347,3 +347,65 @@ fn a_v2_account_reacts_and_marks_read_on_v2_s_paths() {
         "v2's read call"
     );
 }
+
+/// The chat as `GET /api/chats` lists it.
+fn listed_chat(server: &Server) -> Value {
+    let list = server.api("/api/chats");
+    list["chats"]
+        .as_array()
+        .and_then(|chats| chats.iter().find(|c| c["chat_id"] == CHAT).cloned())
+        .unwrap_or(Value::Null)
+}
+
+#[test]
+fn a_read_mark_linq_refuses_is_shown_with_the_chat_until_reading_it_again_goes_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake();
+    let server = serve(dir.path(), &fake, None);
+    let (status, _) = server.send_api("PUT", "/api/settings", Some(r#"{"read_receipts": true}"#));
+    assert_eq!(status, 200, "read receipts on");
+    assert_eq!(
+        listed_chat(&server)["read_mark_error"],
+        Value::Null,
+        "nothing refused yet"
+    );
+    fake.actions.lock().unwrap().script.push_back(error(
+        400,
+        1001,
+        "This chat belongs to another line",
+    ));
+    ann_writes(&server, "m-1");
+    open_chat(&server);
+    let shown = until("the chat shows the refusal", || {
+        let error = listed_chat(&server)["read_mark_error"].clone();
+        error.as_str().map(str::to_string)
+    });
+    assert!(
+        shown.contains("This chat belongs to another line"),
+        "Linq's own sentence: {shown}"
+    );
+    assert_eq!(
+        listed_chat(&server)["unread_count"],
+        0,
+        "the chat stays read on the rep's side"
+    );
+
+    // Nothing is unread, yet reading the chat again sends the mark again; Linq takes it.
+    open_chat(&server);
+    until("Linq took the second mark", || {
+        (fake.actions.lock().unwrap().reads.len() == 1).then_some(())
+    });
+    until("the refusal is gone", || {
+        listed_chat(&server)["read_mark_error"]
+            .is_null()
+            .then_some(())
+    });
+    assert_eq!(read_calls(&fake).len(), 2, "one refused call and one taken");
+    open_chat(&server);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        read_calls(&fake).len(),
+        2,
+        "once taken, a chat with nothing unread sends no mark"
+    );
+}

@@ -51,10 +51,13 @@ impl Sender {
         let is_read = matches!(row.action, Action::Read { .. });
         // A read mark ends in its own table; everything else is recorded as a reply's try is.
         match outcome {
-            Outcome::Sent(_) if is_read => self.write(move |c| read_marks::done(c, &id)).await,
+            Outcome::Sent(_) if is_read => {
+                self.write(move |c| read_marks::done(c, &id, now_millis()))
+                    .await
+            }
             Outcome::Failed(error) if is_read => {
                 tracing::warn!(%error, "Linq refused a read mark");
-                self.write(move |c| read_marks::failed(c, &id, &error))
+                self.write(move |c| read_marks::failed(c, &id, &error, now_millis()))
                     .await
             }
             outcome => self.record(id, outcome).await,

@@ -15,6 +15,18 @@ pub(crate) fn ensure(conn: &Connection, chat_id: &str) -> Result<(), StoreError>
     Ok(())
 }
 
+/// Shows (or, with `None`, clears) why Linq refused the chat's last read mark. Only a chat the
+/// inbox has: a refusal names no chat into being.
+pub(crate) fn set_read_mark_error(
+    conn: &Connection,
+    chat_id: &str,
+    error: Option<&str>,
+) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE chats SET read_mark_error = ?2 WHERE chat_id = ?1")?
+        .execute(params![chat_id, error])?;
+    Ok(())
+}
+
 /// Records the handles a report lists; a name is replaced only by a newer report's name. A chat
 /// with more than two handles is a group.
 pub(crate) fn upsert_handles(

@@ -17,10 +17,12 @@ pub(crate) struct ChatRow {
     pub last_message_id: Option<String>,
     pub last_activity_at: Option<i64>,
     pub unread_count: i64,
+    pub read_mark_error: Option<String>,
 }
 
 pub(crate) const CHAT_COLUMNS: &str =
-    "chat_id, display_name, is_group, last_message_id, last_activity_at, unread_count";
+    "chat_id, display_name, is_group, last_message_id, last_activity_at, unread_count,
+     read_mark_error";
 
 pub(crate) fn chat_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatRow> {
     Ok(ChatRow {
@@ -30,6 +32,7 @@ pub(crate) fn chat_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatRow> {
         last_message_id: r.get(3)?,
         last_activity_at: r.get(4)?,
         unread_count: r.get(5)?,
+        read_mark_error: r.get(6)?,
     })
 }
 
@@ -55,6 +58,7 @@ pub(crate) fn assemble_summary(
         last_message: last_message.map(preview),
         last_activity_at: row.last_activity_at.map(format_millis),
         unread_count: row.unread_count,
+        read_mark_error: row.read_mark_error,
         typing: Vec::new(),
         muted: false,
     }

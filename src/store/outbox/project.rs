@@ -68,6 +68,10 @@ pub(crate) fn apply(conn: &Connection, ctx: &Ctx<'_>, f: &OutboxFact) -> Result<
             reaction,
             *change,
         ),
+        OutboxChange::ReadRefused { chat_id, error } => {
+            chats::set_read_mark_error(conn, chat_id, Some(error))
+        }
+        OutboxChange::ReadTaken { chat_id } => chats::set_read_mark_error(conn, chat_id, None),
     }
 }
 

@@ -21,7 +21,12 @@ export type TypingEntry = {
  */
 identifier: string | null, name: string, };
 
-export type ChatSummary = { chat_id: string, handles: Array<Handle>, is_group: boolean, last_activity_at: string | null, last_message: Message | null, members: Array<Member>, muted: boolean, my_numbers: Array<string>, title: string, typing: Array<TypingEntry>, unread_count: number, };
+export type ChatSummary = { chat_id: string, handles: Array<Handle>, is_group: boolean, last_activity_at: string | null, last_message: Message | null, members: Array<Member>, muted: boolean, my_numbers: Array<string>, title: string, typing: Array<TypingEntry>, unread_count: number, 
+/**
+ * Why Linq refused the last read mark sent for this chat (one sentence), until a later
+ * one goes through; `None` when none was refused.
+ */
+read_mark_error: string | null, };
 
 export type AttachmentState = "pending" | "downloaded" | "failed";
 

@@ -48,6 +48,7 @@ export function chat(id: string, at: string, over: Partial<ChatSummary> = {}): C
     last_message: null,
     last_activity_at: at,
     unread_count: 0,
+    read_mark_error: null,
     typing: [],
     muted: false,
     ...over,
