@@ -127,6 +127,10 @@ describe('activity', () => {
     const mem = activityFromStream({ seq: 6, event_id: 'e', event_type: 'participant.added', created_at: null, membership: member('x', '2025-05-21T15:00:00Z') }, nameOf, chatTitle);
     expect(mem?.text).toBe('Amara Obi was added to Renewal team');
 
+    const refused = activityFromStream({ seq: 9, event_id: 'e', event_type: 'linq_inbox.outbox_read_refused', created_at: null, chat_id: 'c1' }, nameOf, chatTitle);
+    expect(refused?.text, 'a refused read receipt names its chat').toBe('The read receipt for María López was not sent');
+    expect(refused?.href).toBe('#/chats/c1');
+    expect(activityFromStream({ seq: 10, event_id: 'e', event_type: 'linq_inbox.outbox_read_taken', created_at: null, chat_id: 'c1' }, nameOf, chatTitle), 'a mark that went through is not news').toBeNull();
     expect(activityFromStream({ seq: 7, event_id: 'e', event_type: 'typing_indicator.received', created_at: null }, nameOf, chatTitle), 'typing is not activity').toBeNull();
     expect(activityFromStream({ seq: 8, event_id: 'e', event_type: 'chat.created', created_at: null }, nameOf, chatTitle)?.href, 'unknown types open the event log').toBe('#/events/8');
   });

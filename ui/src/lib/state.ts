@@ -357,6 +357,11 @@ export function activityFromStream(ev: StreamEvent, nameOf: NameOf, chatTitle: (
         href: chatHref(m?.chat_id ?? re?.chat_id ?? ev.chat_id, m?.id ?? re?.message_id),
       };
     }
+    case 'linq_inbox.outbox_read_refused': {
+      const title = ev.chat_id ? chatTitle(ev.chat_id) : null;
+      return { ...base, icon: 'event', actor: title, text: `The read receipt${title ? ` for ${title}` : ''} was not sent`, href: chatHref(ev.chat_id) };
+    }
+    case 'linq_inbox.outbox_read_taken':
     case 'message.delivered':
     case 'reaction.removed':
     case 'call.initiated':
