@@ -134,6 +134,32 @@ done
 stop "$serve_pid"
 rm -rf "$work/ingest"
 
+# ---- 2a. The rate against the floor, alternated. The host's speed drifts by more between two
+# minutes (±10%) than the difference this row measures, so each round runs the floor and `serve`
+# (each on a fresh database) back to back, in alternating order; the report takes the median of
+# the rounds' ratios and shows each one.
+floor_round() {
+  local port
+  port=$(free_port)
+  "$bench" floor --listen "127.0.0.1:$port" --secret "$secret" --db "$work/round.db" & floor_pid=$!; pids+=("$floor_pid")
+  wait_healthy "http://127.0.0.1:$port/healthz"
+  load --url "http://127.0.0.1:$port/webhooks/linq" --run "f1r$1" --label "floor max round $1" --rate 0 --duration 6 --connections 64
+  stop "$floor_pid"
+  rm -f "$work"/round.db*
+}
+serve_round() {
+  mkdir -p "$work/round"
+  serve "$work/round"
+  load --url "$hook" --run "s1r$1" --label "serve max round $1" --rate 0 --duration 6 --connections 64
+  stop "$serve_pid"
+  rm -rf "$work/round"
+}
+rate_rounds=${BENCH_RATE_ROUNDS:-5}
+for i in $(seq 1 "$rate_rounds"); do
+  log "ingest: the floor and serve back to back, round $i of $rate_rounds"
+  if [ $((i % 2)) = 1 ]; then floor_round "$i"; serve_round "$i"; else serve_round "$i"; floor_round "$i"; fi
+done
+
 # ---- 2b. A burst on a fresh database: 50,000 deliveries as fast as they are acknowledged,
 # each followed to the stream and the chat list.
 log "live: 50,000-delivery burst"
