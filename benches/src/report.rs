@@ -510,13 +510,17 @@ mod tests {
             row.result, "0.90×",
             "results without rounds keep the single pair"
         );
-        assert_eq!(row.pass, Some(true));
+        assert_eq!(row.pass, Some(true), "a single pair at 0.90 passes");
     }
 
     #[test]
     fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
-        assert_eq!(median(&mut [1.0, 0.25, 0.75, 0.5]), Some(0.625));
-        assert_eq!(median(&mut []), None);
+        assert_eq!(
+            median(&mut [1.0, 0.25, 0.75, 0.5]),
+            Some(0.625),
+            "the mean of 0.5 and 0.75"
+        );
+        assert_eq!(median(&mut []), None, "no rounds, no median");
     }
 
     #[test]

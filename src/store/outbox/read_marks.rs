@@ -124,7 +124,8 @@ mod tests {
         project_pending(&conn);
         assert_eq!(
             shown(&conn, &chat).as_deref(),
-            Some("Linq refused the request (HTTP 400): no")
+            Some("Linq refused the request (HTTP 400): no"),
+            "the chat shows Linq's sentence"
         );
         assert!(
             refused(&conn, &chat).expect("refused"),
