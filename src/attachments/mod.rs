@@ -33,6 +33,8 @@ pub const FOLDER: &str = "attachments";
 pub const RETRY_BASE: Duration = Duration::from_secs(30);
 /// Tests shorten [`RETRY_BASE`] (milliseconds) to watch a retry happen.
 pub const TEST_RETRY_ENV: &str = "LINQ_INBOX_TEST_ATTACHMENT_RETRY_MS";
+/// Tests shorten how long a file no reply names is kept (milliseconds; a day otherwise).
+pub const TEST_UNSENT_KEPT_ENV: &str = "LINQ_INBOX_TEST_UNSENT_KEPT_MS";
 
 /// What the rest of the engine holds of the downloader: where the files are, the limits, and
 /// a way to wake it (the rep asked to try a file again).
@@ -108,6 +110,7 @@ impl Attachments {
             wake: self.wake.clone(),
             retry_base,
             fresh,
+            dir: self.dir.clone(),
         };
         Some(tokio::spawn(worker.run(ingest.projected())))
     }

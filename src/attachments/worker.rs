@@ -9,8 +9,9 @@
 //! backoff; limits and refused addresses wait for the next start (or the rep's "Try again").
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use tokio::sync::{watch, Notify};
@@ -20,7 +21,7 @@ use super::fetch::{Fetcher, FreshUrl, Outcome};
 use crate::feed::{FeedData, LiveState, StreamEvent};
 use crate::ingest::Ingest;
 use crate::store::attachment_files as files;
-use crate::store::{messages, now_millis, Store, StoreError};
+use crate::store::{messages, now_millis, uploads, Store, StoreError};
 
 /// Downloads at once: a slow or huge file never holds up the others.
 pub const PARALLEL: usize = 3;
@@ -32,6 +33,8 @@ const DISCOVER_PAGE: i64 = 500;
 const IDLE: Duration = Duration::from_secs(30);
 /// The longest wait between two tries of one file.
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+/// How often files the rep kept but never sent are looked for ([`uploads::forget_unsent`]).
+const SWEEP_EVERY: Duration = Duration::from_secs(6 * 3600);
 
 /// The wait before try `attempts + 1`: `base`, doubled per failure, at most an hour.
 pub fn backoff(base: Duration, attempts: i64) -> Duration {
@@ -49,6 +52,8 @@ pub(super) struct Worker {
     pub retry_base: Duration,
     /// Where an expired address is renewed (a v3 account), if anywhere.
     pub fresh: Option<Arc<dyn FreshUrl>>,
+    /// The folder the files are kept in.
+    pub dir: PathBuf,
 }
 
 type Done = (String, i64, Outcome);
@@ -71,7 +76,12 @@ impl Worker {
         let mut in_flight: HashMap<task::Id, String> = HashMap::new();
         let mut downloads: JoinSet<Done> = JoinSet::new();
         let mut watching = true;
+        let mut swept: Option<Instant> = None;
         loop {
+            if swept.is_none_or(|at| at.elapsed() >= SWEEP_EVERY) {
+                self.forget_unsent().await;
+                swept = Some(Instant::now());
+            }
             watermark = self.discover(&reader, watermark).await;
             self.start_due(&reader, &mut in_flight, &mut downloads)
                 .await;
@@ -206,6 +216,43 @@ impl Worker {
     }
 
     /// Runs a small write on the writer's queue; false when it did not happen (logged).
+    /// Forgets the files kept a day ago or more that no reply names, and deletes those nothing
+    /// else keeps once that is committed (a stop in between leaves a file no row names, never a
+    /// row without its file).
+    async fn forget_unsent(&self) {
+        let kept = std::env::var(super::TEST_UNSENT_KEPT_ENV)
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .unwrap_or(uploads::UNSENT_KEPT_MS);
+        let cutoff = now_millis() - kept;
+        let forgotten = self
+            .ingest
+            .run(move |c| uploads::forget_unsent(c, cutoff).map(serde_json::Value::from))
+            .await;
+        let files = match forgotten {
+            Ok(serde_json::Value::Array(files)) => files,
+            Ok(_) => return,
+            Err(e) => {
+                tracing::debug!(error = %e, "unsent files not looked for; tried again later");
+                return;
+            }
+        };
+        // Only names the store gave: a file name is a SHA-256, never a path.
+        let names = files.iter().filter_map(|f| f.as_str());
+        for sha256 in names.filter(|name| super::is_sha256(name)) {
+            let path = self.dir.join(sha256);
+            match tokio::fs::remove_file(&path).await {
+                Ok(()) => {
+                    tracing::info!(file = %sha256, "a file kept for a reply never sent was removed")
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::warn!(file = %sha256, error = %e, "could not remove a file kept for a reply never sent")
+                }
+            }
+        }
+    }
+
     async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection, i64) -> Result<T, StoreError> + Send + 'static,

@@ -2,6 +2,10 @@
 //! reply is queued, so a crash after the reply's commit still has its file to send. Local state
 //! (migration 0011). Each upload also gets an `attachment_files` row under its upload id, so the
 //! thread shows the outgoing file from the local copy (`GET /api/attachments/{upload_id}`).
+//!
+//! A file no reply names (the rep removed it from the composer, dropped the failed reply, or
+//! quit before sending; drafts keep text only) is forgotten a day after it was kept
+//! ([`forget_unsent`]), so abandoned files do not fill the data folder.
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -64,4 +68,121 @@ pub fn get(conn: &Connection, upload_id: &str) -> Result<Option<Upload>, StoreEr
             })
         })
         .optional()?)
+}
+
+/// How long a kept file that no reply names stays (ms): the composer that attached it may still
+/// send it.
+pub const UNSENT_KEPT_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Forgets the uploads kept before `cutoff` (ms) that no reply in the outbox names, sent or not,
+/// with their local-copy rows. Returns the SHA-256 of each file nothing else keeps any more (no
+/// other upload, no downloaded attachment), for the caller to delete once this commits.
+pub fn forget_unsent(conn: &Connection, cutoff: i64) -> Result<Vec<String>, StoreError> {
+    let unsent: Vec<(String, String)> = conn
+        .prepare(
+            "SELECT upload_id, sha256 FROM uploads u
+             WHERE created_at < ?1
+               AND NOT EXISTS (
+                   SELECT 1 FROM outbox o, json_each(o.request, '$.attachments') a
+                   WHERE o.kind = 'message'
+                     AND json_extract(a.value, '$.upload_id') = u.upload_id)",
+        )?
+        .query_map([cutoff], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (upload_id, _) in &unsent {
+        conn.prepare_cached("DELETE FROM uploads WHERE upload_id = ?1")?
+            .execute([upload_id])?;
+        conn.prepare_cached("DELETE FROM attachment_files WHERE key = ?1")?
+            .execute([upload_id])?;
+    }
+    let mut kept_elsewhere = conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM uploads WHERE sha256 = ?1)
+             OR EXISTS (SELECT 1 FROM attachment_files WHERE sha256 = ?1)",
+    )?;
+    let mut files = Vec::new();
+    for (_, sha256) in unsent {
+        if !files.contains(&sha256) && !kept_elsewhere.query_row([&sha256], |r| r.get(0))? {
+            files.push(sha256);
+        }
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::outbox::queue::{enqueue, Queued};
+    use crate::store::Store;
+
+    fn upload(id: &str, sha256: &str) -> Upload {
+        Upload {
+            upload_id: id.to_string(),
+            sha256: sha256.to_string(),
+            filename: format!("{id}.pdf"),
+            content_type: "application/pdf".to_string(),
+            size: 10,
+        }
+    }
+
+    #[test]
+    fn only_old_files_no_reply_names_are_forgotten_and_a_shared_file_stays() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path()).expect("store");
+        let conn = store.writer().expect("writer");
+        let (a, b, c, d) = (
+            "a".repeat(64),
+            "b".repeat(64),
+            "c".repeat(64),
+            "d".repeat(64),
+        );
+        record(&conn, &upload("upload-sent", &a), 1_000).expect("kept");
+        record(&conn, &upload("upload-unsent", &b), 1_000).expect("kept");
+        record(&conn, &upload("upload-twin", &c), 1_000).expect("kept");
+        record(&conn, &upload("upload-twin-sent", &c), 1_000).expect("kept");
+        record(&conn, &upload("upload-fresh", &d), 9_000).expect("kept");
+        let reply = Queued {
+            chat_id: "chat-1".to_string(),
+            text: "the contract".to_string(),
+            reply_to: None,
+            attachments: vec![upload("upload-sent", &a), upload("upload-twin-sent", &c)],
+        };
+        assert!(
+            enqueue(&conn, "client-1", &reply, 2_000).expect("queued"),
+            "the reply naming two files is queued"
+        );
+
+        let files = forget_unsent(&conn, 5_000).expect("swept");
+        assert_eq!(
+            files,
+            vec![b],
+            "only the unsent file nothing else keeps goes"
+        );
+        let left: Vec<String> = conn
+            .prepare("SELECT upload_id FROM uploads ORDER BY upload_id")
+            .expect("query")
+            .query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("ids");
+        assert_eq!(
+            left,
+            ["upload-fresh", "upload-sent", "upload-twin-sent"],
+            "the reply's files and the one kept less than a day ago stay"
+        );
+        let copies: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM attachment_files WHERE key IN ('upload-unsent', 'upload-twin')",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(
+            copies, 0,
+            "the forgotten uploads' local-copy rows go with them"
+        );
+        assert!(
+            forget_unsent(&conn, 5_000).expect("again").is_empty(),
+            "a second sweep finds nothing"
+        );
+    }
 }

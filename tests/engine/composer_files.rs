@@ -276,3 +276,57 @@ fn a_v2_reply_with_a_file_sends_it_in_the_form() {
         "v2 has no pre-upload"
     );
 }
+
+#[test]
+fn a_file_no_reply_names_is_removed_after_its_day_and_a_sent_one_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake();
+    let mut server = serve(dir.path(), &fake, None);
+    let (status, sent) = upload(&server, "plan.pdf", PDF);
+    assert_eq!(status, 201, "kept: {sent}");
+    let (status, unsent) = upload(&server, "draft.pdf", b"%PDF-1.4\n% never sent\n%%EOF\n");
+    assert_eq!(status, 201, "kept: {unsent}");
+    let (sent_id, unsent_id) = (
+        sent["upload_id"].as_str().expect("an id").to_string(),
+        unsent["upload_id"].as_str().expect("an id").to_string(),
+    );
+    let (status, _) = reply_with(
+        &server,
+        "f1f2f3f4-0000-4000-8000-000000000009",
+        "The plan",
+        &[&sent_id],
+    );
+    assert_eq!(status, 202, "the reply with the first file is queued");
+    status_becomes(&server, "sent");
+    assert_eq!(kept_files(dir.path()).len(), 2, "both files are kept today");
+    server.kill();
+
+    // The next start, a day later (the test hook stands in for the day).
+    let base = fake.base();
+    let server = Server::start_with(
+        dir.path(),
+        &[
+            ("LINQ_API_BASE", Some(&base)),
+            ("LINQ_API_VERSION", Some("v3")),
+            ("LINQ_INTEGRATION_TOKEN", Some(crate::linq_fake::TOKEN)),
+            ("LINQ_INBOX_SYNC_RATE", Some("0")),
+            ("LINQ_WEBHOOK_SECRET", Some(crate::harness::SECRET)),
+            ("LINQ_INBOX_TEST_UNSENT_KEPT_MS", Some("0")),
+        ],
+    );
+    until("the file no reply names is removed", || {
+        (kept_files(dir.path()).len() == 1).then_some(())
+    });
+    let (status, _) = server.get(&format!("/api/attachments/{unsent_id}"));
+    assert_eq!(status, 404, "the unsent file is gone");
+    let (status, _) = server.get(&format!("/api/attachments/{sent_id}"));
+    assert_eq!(status, 200, "the sent reply's file stays");
+    let bubble = mine(&server)
+        .into_iter()
+        .find(|m| m["text"] == "The plan")
+        .expect("the sent reply");
+    assert_eq!(
+        bubble["attachments"][0]["state"], "downloaded",
+        "and its bubble still shows the local copy: {bubble}"
+    );
+}
