@@ -156,6 +156,11 @@ impl Fetcher {
         })
     }
 
+    /// Gives back the budget of a kept file that was deleted.
+    pub fn give_back(&self, bytes: u64) {
+        self.budget.give_back(bytes);
+    }
+
     /// Downloads `address` into the folder. When the address is gone (403, 404) and `fresh`
     /// names where to ask and the attachment's id, the download is tried once more at the
     /// address Linq gives now.
@@ -340,6 +345,17 @@ impl Fetcher {
         if tokio::fs::try_exists(&target).await.unwrap_or(false) {
             self.budget.give_back(size);
             let _ = tokio::fs::remove_file(partial).await;
+            // Used again now: the sweep of files no reply names leaves a young file alone.
+            if let Ok(file) = tokio::fs::OpenOptions::new()
+                .append(true)
+                .open(&target)
+                .await
+            {
+                let _ = file
+                    .into_std()
+                    .await
+                    .set_modified(std::time::SystemTime::now());
+            }
         } else if let Err(e) = tokio::fs::rename(partial, &target).await {
             self.budget.give_back(size);
             let _ = tokio::fs::remove_file(partial).await;

@@ -79,7 +79,7 @@ impl Worker {
         let mut swept: Option<Instant> = None;
         loop {
             if swept.is_none_or(|at| at.elapsed() >= SWEEP_EVERY) {
-                self.forget_unsent().await;
+                self.forget_unsent(&reader).await;
                 swept = Some(Instant::now());
             }
             watermark = self.discover(&reader, watermark).await;
@@ -215,35 +215,60 @@ impl Worker {
         }
     }
 
-    /// Runs a small write on the writer's queue; false when it did not happen (logged).
-    /// Forgets the files kept a day ago or more that no reply names, and deletes those nothing
-    /// else keeps once that is committed (a stop in between leaves a file no row names, never a
-    /// row without its file).
-    async fn forget_unsent(&self) {
+    /// Forgets the files kept a day ago or more that no reply names, then deletes those nothing
+    /// else keeps (a stop in between leaves a file no row names, never a row without its file).
+    /// The writer is asked only when a read found some. A file put in place again since (the same
+    /// bytes uploaded, or downloaded, anew) is younger than the cutoff and stays.
+    async fn forget_unsent(&self, reader: &Arc<Mutex<Connection>>) {
         let kept = std::env::var(super::TEST_UNSENT_KEPT_ENV)
             .ok()
             .and_then(|ms| ms.parse().ok())
             .unwrap_or(uploads::UNSENT_KEPT_MS);
         let cutoff = now_millis() - kept;
+        if read(reader, move |c| uploads::has_unsent(c, cutoff)).await != Some(true) {
+            return;
+        }
         let forgotten = self
             .ingest
-            .run(move |c| uploads::forget_unsent(c, cutoff).map(serde_json::Value::from))
+            .run(move |c| {
+                let files = uploads::forget_unsent(c, cutoff)?;
+                Ok(serde_json::Value::from(
+                    files
+                        .into_iter()
+                        .map(|f| serde_json::json!([f.sha256, f.size]))
+                        .collect::<Vec<_>>(),
+                ))
+            })
             .await;
         let files = match forgotten {
             Ok(serde_json::Value::Array(files)) => files,
             Ok(_) => return,
             Err(e) => {
-                tracing::debug!(error = %e, "unsent files not looked for; tried again later");
+                tracing::debug!(error = %e, "unsent files not forgotten; tried again later");
                 return;
             }
         };
-        // Only names the store gave: a file name is a SHA-256, never a path.
-        let names = files.iter().filter_map(|f| f.as_str());
-        for sha256 in names.filter(|name| super::is_sha256(name)) {
+        let since = std::time::UNIX_EPOCH + Duration::from_millis(cutoff.max(0) as u64);
+        for file in &files {
+            let (Some(sha256), Some(size)) = (file[0].as_str(), file[1].as_u64()) else {
+                continue;
+            };
+            // Only names the store gave: a file name is a SHA-256, never a path.
+            if !super::is_sha256(sha256) {
+                continue;
+            }
             let path = self.dir.join(sha256);
+            let put_back = tokio::fs::metadata(&path)
+                .await
+                .and_then(|m| m.modified())
+                .is_ok_and(|at| at >= since);
+            if put_back {
+                continue;
+            }
             match tokio::fs::remove_file(&path).await {
                 Ok(()) => {
-                    tracing::info!(file = %sha256, "a file kept for a reply never sent was removed")
+                    self.fetcher.give_back(size);
+                    tracing::info!(file = %sha256, "a file kept for a reply never sent was removed");
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => {
@@ -253,6 +278,7 @@ impl Worker {
         }
     }
 
+    /// Runs a small write on the writer's queue; false when it did not happen (logged).
     async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection, i64) -> Result<T, StoreError> + Send + 'static,

@@ -84,6 +84,16 @@ pub async fn queue_reply(
     let clears_draft = !reply.keeps_draft;
     s.ingest
         .run(move |c| {
+            // Read again where the reply is queued: a file kept a day ago may have been
+            // forgotten since it was looked up (the sweep of files no reply names).
+            for file in &queued.attachments {
+                if crate::store::uploads::get(c, &file.upload_id)?.is_none() {
+                    return Err(crate::store::StoreError::Invalid(format!(
+                        "the file {:?} is no longer kept; attach it again",
+                        file.filename
+                    )));
+                }
+            }
             // The reply leaves the composer: its draft goes in the same transaction.
             if clears_draft {
                 crate::store::drafts::clear(c, &queued.chat_id)?;

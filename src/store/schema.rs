@@ -219,6 +219,33 @@ mod tests {
         assert!(both.is_empty(), "no table is in both files: {both:?}");
     }
 
+    #[test]
+    fn an_inbox_of_version_1_keeps_its_chats_and_shows_no_refused_read_mark() {
+        let mut inbox = Connection::open_in_memory().expect("memory db");
+        list(&INBOX_MIGRATIONS[..1])
+            .to_latest(&mut inbox)
+            .expect("inbox 1");
+        inbox
+            .execute(
+                "INSERT INTO chats (chat_id, unread_count) VALUES ('c1', 3)",
+                [],
+            )
+            .expect("a chat");
+        migrate_inbox(&mut inbox).expect("to the latest");
+        let (unread, error): (i64, Option<String>) = inbox
+            .query_row(
+                "SELECT unread_count, read_mark_error FROM chats WHERE chat_id = 'c1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("the chat is still there");
+        assert_eq!(
+            (unread, error),
+            (3, None),
+            "the chat keeps its count and shows no refusal"
+        );
+    }
+
     /// The log's event ids in sequence order.
     fn event_ids(conn: &Connection) -> Vec<String> {
         conn.prepare("SELECT event_id FROM events ORDER BY seq")

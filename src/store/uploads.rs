@@ -74,22 +74,40 @@ pub fn get(conn: &Connection, upload_id: &str) -> Result<Option<Upload>, StoreEr
 /// send it.
 pub const UNSENT_KEPT_MS: i64 = 24 * 60 * 60 * 1000;
 
+/// Uploads kept before `?1` (ms) that no reply in the outbox names, sent or not. The replies'
+/// names are gathered once (not per upload); a NULL among them would make `NOT IN` match nothing.
+const UNSENT: &str = "created_at < ?1 AND upload_id NOT IN (
+       SELECT json_extract(a.value, '$.upload_id')
+       FROM outbox o, json_each(o.request, '$.attachments') a
+       WHERE o.kind = 'message' AND json_extract(a.value, '$.upload_id') IS NOT NULL)";
+
+/// Whether any upload [`forget_unsent`] would forget (a read: the writer is asked only then).
+pub fn has_unsent(conn: &Connection, cutoff: i64) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare(&format!(
+            "SELECT EXISTS (SELECT 1 FROM uploads WHERE {UNSENT})"
+        ))?
+        .query_row([cutoff], |r| r.get(0))?)
+}
+
+/// A kept file nothing names any more: the caller deletes it once the forgetting commits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unkept {
+    pub sha256: String,
+    pub size: i64,
+}
+
 /// Forgets the uploads kept before `cutoff` (ms) that no reply in the outbox names, sent or not,
-/// with their local-copy rows. Returns the SHA-256 of each file nothing else keeps any more (no
-/// other upload, no downloaded attachment), for the caller to delete once this commits.
-pub fn forget_unsent(conn: &Connection, cutoff: i64) -> Result<Vec<String>, StoreError> {
-    let unsent: Vec<(String, String)> = conn
-        .prepare(
-            "SELECT upload_id, sha256 FROM uploads u
-             WHERE created_at < ?1
-               AND NOT EXISTS (
-                   SELECT 1 FROM outbox o, json_each(o.request, '$.attachments') a
-                   WHERE o.kind = 'message'
-                     AND json_extract(a.value, '$.upload_id') = u.upload_id)",
-        )?
-        .query_map([cutoff], |r| Ok((r.get(0)?, r.get(1)?)))?
+/// with their local-copy rows. Returns each file nothing else keeps any more (no other upload,
+/// no downloaded attachment).
+pub fn forget_unsent(conn: &Connection, cutoff: i64) -> Result<Vec<Unkept>, StoreError> {
+    let unsent: Vec<(String, String, i64)> = conn
+        .prepare(&format!(
+            "SELECT upload_id, sha256, size FROM uploads WHERE {UNSENT}"
+        ))?
+        .query_map([cutoff], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<Result<_, _>>()?;
-    for (upload_id, _) in &unsent {
+    for (upload_id, _, _) in &unsent {
         conn.prepare_cached("DELETE FROM uploads WHERE upload_id = ?1")?
             .execute([upload_id])?;
         conn.prepare_cached("DELETE FROM attachment_files WHERE key = ?1")?
@@ -99,10 +117,12 @@ pub fn forget_unsent(conn: &Connection, cutoff: i64) -> Result<Vec<String>, Stor
         "SELECT EXISTS (SELECT 1 FROM uploads WHERE sha256 = ?1)
              OR EXISTS (SELECT 1 FROM attachment_files WHERE sha256 = ?1)",
     )?;
-    let mut files = Vec::new();
-    for (_, sha256) in unsent {
-        if !files.contains(&sha256) && !kept_elsewhere.query_row([&sha256], |r| r.get(0))? {
-            files.push(sha256);
+    let mut files: Vec<Unkept> = Vec::new();
+    for (_, sha256, size) in unsent {
+        if !files.iter().any(|f| f.sha256 == sha256)
+            && !kept_elsewhere.query_row([&sha256], |r| r.get(0))?
+        {
+            files.push(Unkept { sha256, size });
         }
     }
     Ok(files)
@@ -151,10 +171,21 @@ mod tests {
             "the reply naming two files is queued"
         );
 
+        assert!(
+            has_unsent(&conn, 5_000).expect("read"),
+            "two old uploads no reply names"
+        );
+        assert!(
+            !has_unsent(&conn, 500).expect("read"),
+            "none kept before the earlier cutoff"
+        );
         let files = forget_unsent(&conn, 5_000).expect("swept");
         assert_eq!(
             files,
-            vec![b],
+            vec![Unkept {
+                sha256: b,
+                size: 10
+            }],
             "only the unsent file nothing else keeps goes"
         );
         let left: Vec<String> = conn
@@ -183,6 +214,10 @@ mod tests {
         assert!(
             forget_unsent(&conn, 5_000).expect("again").is_empty(),
             "a second sweep finds nothing"
+        );
+        assert!(
+            !has_unsent(&conn, 5_000).expect("read"),
+            "and says so first"
         );
     }
 }

@@ -1,7 +1,8 @@
 //! The sender's part for the outbox rows that are not replies: the rep's reactions and read
 //! marks (`store/outbox/actions.rs`), sent one try at a time with the replies' classification
 //! of failures: passing ones wait (`Retry-After`, backoff), lasting ones end the row `failed`
-//! with the sentence (a reaction's bubble says so; a read mark is only kept for the record).
+//! with the sentence (a reaction's bubble says so; a read mark's chat shows it, see
+//! `store/outbox/read_marks.rs`).
 
 use std::time::Duration;
 

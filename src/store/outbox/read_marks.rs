@@ -1,12 +1,14 @@
 //! Read marks through the outbox (issue 20 §5): when the rep has "Send read receipts to Linq"
 //! on, marking a chat read also queues a read mark for Linq (`kind = 'read'`). At most one
 //! waits per chat: a chat read again before Linq took the first mark adds nothing. A read mark
-//! changes nothing the inbox shows (the chat is already read locally), so it has no log row;
-//! its queue row is committed like any other, so it survives a crash, and goes once Linq took it.
+//! that goes through changes nothing the inbox shows (the chat is already read locally), so it
+//! has no log row; its queue row is committed like any other, so it survives a crash, and goes
+//! once Linq took it.
 //!
 //! A refusal does change what the inbox shows: the rep should know Linq did not hear the chat
 //! was read. It enters the log (`ReadRefused`) and the chat shows its sentence until a later mark
-//! goes through (`ReadTaken`). Reading the chat again, even with nothing unread, queues that mark.
+//! goes through (`ReadTaken`). Marking the chat read again (the thread's "Send it again"), even
+//! with nothing unread, queues that mark.
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -28,12 +30,12 @@ pub fn enqueue(conn: &Connection, chat_id: &str, now: i64) -> Result<bool, Store
     Ok(inserted == 1)
 }
 
-/// Whether Linq refused the last read mark sent for `chat_id` and none went through since.
+/// Whether the chat shows a refused read mark (on a writer connection: the inbox attached). The
+/// inbox, not the queue, decides: after an `import` into a new folder the chat shows the
+/// refusal its log carries, with no queue row behind it.
 pub fn refused(conn: &Connection, chat_id: &str) -> Result<bool, StoreError> {
     Ok(conn
-        .prepare_cached(
-            "SELECT 1 FROM outbox WHERE kind = 'read' AND chat_id = ?1 AND state = 'failed'",
-        )?
+        .prepare_cached("SELECT 1 FROM chats WHERE chat_id = ?1 AND read_mark_error IS NOT NULL")?
         .exists([chat_id])?)
 }
 
@@ -50,7 +52,7 @@ pub fn done(conn: &Connection, client_id: &str, now: i64) -> Result<(), StoreErr
             "DELETE FROM outbox WHERE kind = 'read' AND chat_id = ?1 AND state = 'failed'",
         )?
         .execute([&chat_id])?;
-    if cleared > 0 {
+    if cleared > 0 || refused(conn, &chat_id)? {
         append(conn, client_id, &OutboxChange::ReadTaken { chat_id }, now)?;
     }
     Ok(())
