@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::harness::{resp, Server};
 use crate::linq_fake::FakeLinq;
-use crate::outbox::{fake, mine, serve, status_becomes, until, CHAT};
+use crate::outbox::{fake, mine, serve, serve_with, status_becomes, until, CHAT};
 
 const PDF: &[u8] =
     b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
@@ -302,17 +302,10 @@ fn a_file_no_reply_names_is_removed_after_its_day_and_a_sent_one_stays() {
     server.kill();
 
     // The next start, a day later (the test hook stands in for the day).
-    let base = fake.base();
-    let server = Server::start_with(
+    let server = serve_with(
         dir.path(),
-        &[
-            ("LINQ_API_BASE", Some(&base)),
-            ("LINQ_API_VERSION", Some("v3")),
-            ("LINQ_INTEGRATION_TOKEN", Some(crate::linq_fake::TOKEN)),
-            ("LINQ_INBOX_SYNC_RATE", Some("0")),
-            ("LINQ_WEBHOOK_SECRET", Some(crate::harness::SECRET)),
-            ("LINQ_INBOX_TEST_UNSENT_KEPT_MS", Some("0")),
-        ],
+        &fake,
+        &[("LINQ_INBOX_TEST_UNSENT_KEPT_MS", Some("0"))],
     );
     until("the file no reply names is removed", || {
         (kept_files(dir.path()).len() == 1).then_some(())

@@ -44,18 +44,21 @@ pub(crate) fn fake() -> FakeLinq {
 
 /// The engine on `fake`, speaking v3, with the chat caught up; `hook` sets the outbox's test hook.
 pub(crate) fn serve(dir: &Path, fake: &FakeLinq, hook: Option<&str>) -> Server {
+    serve_with(dir, fake, &[("LINQ_INBOX_TEST_OUTBOX", hook)])
+}
+
+/// [`serve`] with more of the engine's environment (test hooks).
+pub(crate) fn serve_with(dir: &Path, fake: &FakeLinq, more: &[(&str, Option<&str>)]) -> Server {
     let base = fake.base();
-    let server = Server::start_with(
-        dir,
-        &[
-            ("LINQ_API_BASE", Some(&base)),
-            ("LINQ_API_VERSION", Some("v3")),
-            ("LINQ_INTEGRATION_TOKEN", Some(TOKEN)),
-            ("LINQ_INBOX_SYNC_RATE", Some("0")),
-            ("LINQ_WEBHOOK_SECRET", Some(crate::harness::SECRET)),
-            ("LINQ_INBOX_TEST_OUTBOX", hook),
-        ],
-    );
+    let mut env = vec![
+        ("LINQ_API_BASE", Some(base.as_str())),
+        ("LINQ_API_VERSION", Some("v3")),
+        ("LINQ_INTEGRATION_TOKEN", Some(TOKEN)),
+        ("LINQ_INBOX_SYNC_RATE", Some("0")),
+        ("LINQ_WEBHOOK_SECRET", Some(crate::harness::SECRET)),
+    ];
+    env.extend_from_slice(more);
+    let server = Server::start_with(dir, &env);
     until("the chat is caught up", || {
         let (status, thread) = server.get(&format!("/api/chats/{CHAT}/messages"));
         (status == 200 && !items(&thread).is_empty()).then_some(())
