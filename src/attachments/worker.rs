@@ -230,34 +230,26 @@ impl Worker {
         }
         let forgotten = self
             .ingest
-            .run(move |c| {
-                let files = uploads::forget_unsent(c, cutoff)?;
-                Ok(serde_json::Value::from(
-                    files
-                        .into_iter()
-                        .map(|f| serde_json::json!([f.sha256, f.size]))
-                        .collect::<Vec<_>>(),
-                ))
-            })
-            .await;
+            .run(move |c| Ok(serde_json::json!(uploads::forget_unsent(c, cutoff)?)))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|v| {
+                serde_json::from_value::<Vec<uploads::Unkept>>(v).map_err(|e| e.to_string())
+            });
         let files = match forgotten {
-            Ok(serde_json::Value::Array(files)) => files,
-            Ok(_) => return,
+            Ok(files) => files,
             Err(e) => {
                 tracing::debug!(error = %e, "unsent files not forgotten; tried again later");
                 return;
             }
         };
         let since = std::time::UNIX_EPOCH + Duration::from_millis(cutoff.max(0) as u64);
-        for file in &files {
-            let (Some(sha256), Some(size)) = (file[0].as_str(), file[1].as_u64()) else {
-                continue;
-            };
+        for uploads::Unkept { sha256, size } in files {
             // Only names the store gave: a file name is a SHA-256, never a path.
-            if !super::is_sha256(sha256) {
+            if !super::is_sha256(&sha256) {
                 continue;
             }
-            let path = self.dir.join(sha256);
+            let path = self.dir.join(&sha256);
             let put_back = tokio::fs::metadata(&path)
                 .await
                 .and_then(|m| m.modified())
@@ -267,7 +259,7 @@ impl Worker {
             }
             match tokio::fs::remove_file(&path).await {
                 Ok(()) => {
-                    self.fetcher.give_back(size);
+                    self.fetcher.give_back(size.max(0) as u64);
                     tracing::info!(file = %sha256, "a file kept for a reply never sent was removed");
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -72,28 +72,23 @@ pub async fn queue_reply(
 ) -> Result<serde_json::Value, ApiError> {
     check(&reply)?;
     s.known_chat(&chat_id).await?;
-    let attachments = super::uploads::resolve(s, reply.attachments.clone()).await?;
+    super::uploads::check_count(&reply.attachments)?;
     let client_id = reply.client_id.clone();
     let chat = chat_id.clone();
-    let queued = Queued {
-        chat_id,
-        text: reply.text,
-        reply_to: reply.reply_to.filter(|r| !r.is_empty()),
-        attachments,
-    };
+    let files = reply.attachments.clone();
+    let text = reply.text.clone();
+    let reply_to = reply.reply_to.clone().filter(|r| !r.is_empty());
     let clears_draft = !reply.keeps_draft;
     s.ingest
         .run(move |c| {
-            // Read again where the reply is queued: a file kept a day ago may have been
-            // forgotten since it was looked up (the sweep of files no reply names).
-            for file in &queued.attachments {
-                if crate::store::uploads::get(c, &file.upload_id)?.is_none() {
-                    return Err(crate::store::StoreError::Invalid(format!(
-                        "the file {:?} is no longer kept; attach it again",
-                        file.filename
-                    )));
-                }
-            }
+            // The files are read where the reply is queued: the sweep of files no reply names
+            // cannot forget one in between.
+            let queued = Queued {
+                chat_id,
+                text,
+                reply_to,
+                attachments: crate::store::uploads::named(c, &files)?,
+            };
             // The reply leaves the composer: its draft goes in the same transaction.
             if clears_draft {
                 crate::store::drafts::clear(c, &queued.chat_id)?;

@@ -87,26 +87,15 @@ async fn upload(
         .into_response())
 }
 
-/// The kept files a reply names, in its order; 400 for an id that names none.
-pub async fn resolve(s: &Arc<ApiState>, ids: Vec<String>) -> Result<Vec<Upload>, ApiError> {
+/// A reply names at most [`MAX_FILES`] kept files (which ones it names is read where it is
+/// queued: `store::uploads::named`).
+pub fn check_count(ids: &[String]) -> Result<(), ApiError> {
     if ids.len() > MAX_FILES {
         return Err(ApiError::bad_request(format!(
             "a reply takes at most {MAX_FILES} files"
         )));
     }
-    let found = s
-        .read(move |c| {
-            ids.iter()
-                .map(|id| uploads::get(c, id).map(|u| u.ok_or_else(|| id.clone())))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .await?;
-    found
-        .into_iter()
-        .map(|u| {
-            u.map_err(|id| ApiError::bad_request(format!("no uploaded file has the id {id:?}")))
-        })
-        .collect()
+    Ok(())
 }
 
 /// The file's name from `X-Filename`: percent-decoded, its last path component, no control

@@ -70,6 +70,18 @@ pub fn get(conn: &Connection, upload_id: &str) -> Result<Option<Upload>, StoreEr
         .optional()?)
 }
 
+/// The kept files a reply names, in its order; an id that names none (never kept, or forgotten
+/// since by [`forget_unsent`]) is refused with one sentence. Read where the reply is queued, so
+/// the sweep cannot forget a file between the check and the queueing.
+pub fn named(conn: &Connection, ids: &[String]) -> Result<Vec<Upload>, StoreError> {
+    ids.iter()
+        .map(|id| {
+            get(conn, id)?
+                .ok_or_else(|| StoreError::Invalid(format!("no uploaded file has the id {id:?}")))
+        })
+        .collect()
+}
+
 /// How long a kept file that no reply names stays (ms): the composer that attached it may still
 /// send it.
 pub const UNSENT_KEPT_MS: i64 = 24 * 60 * 60 * 1000;
@@ -91,7 +103,7 @@ pub fn has_unsent(conn: &Connection, cutoff: i64) -> Result<bool, StoreError> {
 }
 
 /// A kept file nothing names any more: the caller deletes it once the forgetting commits.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unkept {
     pub sha256: String,
     pub size: i64,
@@ -142,6 +154,27 @@ mod tests {
             content_type: "application/pdf".to_string(),
             size: 10,
         }
+    }
+
+    #[test]
+    fn a_reply_names_kept_files_in_its_order_and_an_unknown_id_is_refused() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path()).expect("store");
+        let conn = store.writer().expect("writer");
+        record(&conn, &upload("upload-a", &"a".repeat(64)), 1).expect("kept");
+        record(&conn, &upload("upload-b", &"b".repeat(64)), 1).expect("kept");
+        let ids = ["upload-b".to_string(), "upload-a".to_string()];
+        let named_ids: Vec<String> = named(&conn, &ids)
+            .expect("both are kept")
+            .into_iter()
+            .map(|u| u.upload_id)
+            .collect();
+        assert_eq!(named_ids, ids, "in the reply's order");
+        let unknown = named(&conn, &["upload-a".to_string(), "upload-gone".to_string()]);
+        assert!(
+            matches!(&unknown, Err(StoreError::Invalid(s)) if s == "no uploaded file has the id \"upload-gone\""),
+            "one sentence naming the id: {unknown:?}"
+        );
     }
 
     #[test]
