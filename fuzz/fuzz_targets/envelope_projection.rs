@@ -12,10 +12,10 @@
 use std::cell::RefCell;
 
 use libfuzzer_sys::fuzz_target;
+use linq_inbox::linq::json::check_unique;
 use linq_inbox::linq::{parse_envelope, SignatureForm};
 use linq_inbox::store::{log, project, replay, schema, NewEvent};
 use rusqlite::Connection;
-use serde_json::Value;
 
 /// A fixed clock, so the incremental and rebuilt states depend only on the input.
 const RECEIVED_AT: i64 = 1_747_000_000_000;
@@ -72,13 +72,13 @@ fn snapshot(conn: &Connection) -> Vec<String> {
 
 /// Stores one delivery as the writer does; `true` when it was new.
 fn deliver(conn: &Connection, line: &[u8]) -> bool {
-    let Ok(value) = serde_json::from_slice::<Value>(line) else {
+    if check_unique(line).is_err() {
         return false;
-    };
-    let Ok(envelope) = parse_envelope(&value) else {
-        return false;
-    };
+    }
     let Ok(payload) = String::from_utf8(line.to_vec()) else {
+        return false;
+    };
+    let Ok(envelope) = parse_envelope(&payload) else {
         return false;
     };
     let event = NewEvent::from_envelope(&envelope, payload, SignatureForm::Raw, RECEIVED_AT);

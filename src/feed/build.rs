@@ -91,9 +91,7 @@ fn follow_unwatched(
     shared: &LiveState,
     e: &StoredEvent,
 ) -> Result<(), StoreError> {
-    let envelope = serde_json::from_str(&e.payload)
-        .ok()
-        .and_then(|v| parse_envelope(&v).ok());
+    let envelope = parse_envelope(&e.payload).ok();
     match envelope.map(|env| env.fact) {
         Some(Fact::Message(m)) => {
             if let Some(from) = &m.from {
@@ -122,9 +120,7 @@ pub fn build_event(
         received_at: Some(format_millis(e.received_at)),
         ..FeedData::default()
     };
-    let envelope = serde_json::from_str(&e.payload)
-        .ok()
-        .and_then(|v| parse_envelope(&v).ok());
+    let envelope = parse_envelope(&e.payload).ok();
     if let Some(env) = envelope {
         fill(conn, shared, &env.fact, e, live, &mut data)?;
     }
@@ -364,8 +360,7 @@ mod tests {
             ingest(&conn, body);
         }
         // The third is in the log, not yet projected.
-        let value = serde_json::from_str(&bodies[2]).expect("json");
-        let env = parse_envelope(&value).expect("an envelope");
+        let env = parse_envelope(&bodies[2]).expect("an envelope");
         let row = crate::store::NewEvent::from_envelope(
             env,
             bodies[2].clone(),

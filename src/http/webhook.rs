@@ -11,10 +11,10 @@ use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::ingest::{Ack, Ingest, IngestError};
-use crate::linq::json::{parse_unique, Unparsed};
+use crate::linq::json::check_unique;
 use crate::linq::standard_webhooks::{self, DeliveryHeaders, Verified};
 use crate::linq::{parse_envelope, Secret, SignatureForm};
 use crate::store::{now_millis, NewEvent, Rejection};
@@ -195,24 +195,15 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
 }
 
 async fn accept(state: &WebhookState, headers: &HeaderMap, raw: &[u8]) -> Result<Ack, Refusal> {
-    let parsed = parse_unique(raw);
-    // The signature decides first, whatever the body: a legacy signature over the canonical
-    // form needs the value, which a body with a repeated key still has (serde_json's reading).
-    let fallback = match &parsed {
-        Err(Unparsed::Unusable(_)) => serde_json::from_slice::<Value>(raw).ok(),
-        _ => None,
-    };
-    let verified = verify(
-        state,
-        headers,
-        raw,
-        parsed.as_ref().ok().or(fallback.as_ref()),
-    )?;
-    let value = parsed.map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.to_string()))?;
-    let envelope =
-        parse_envelope(&value).map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.to_string()))?;
-    let payload = String::from_utf8(raw.to_vec())
+    let checked = check_unique(raw);
+    // The signature decides first, whatever the body.
+    let verified = verify(state, headers, raw)?;
+    checked.map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let text = std::str::from_utf8(raw)
         .map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, "body is not UTF-8"))?;
+    let envelope =
+        parse_envelope(text).map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let payload = text.to_owned();
     let mut event = NewEvent::from_envelope(envelope, payload, verified.form, now_millis());
     event.webhook_id = verified.webhook_id;
     state.ingest.submit(event).await.map_err(|e| match e {
@@ -237,12 +228,7 @@ async fn accept(state: &WebhookState, headers: &HeaderMap, raw: &[u8]) -> Result
 
 /// Checks the delivery's signature under whichever scheme its headers carry (v2, or v3's
 /// Standard Webhooks and legacy forms), against our clock.
-fn verify(
-    state: &WebhookState,
-    headers: &HeaderMap,
-    raw: &[u8],
-    parsed: Option<&Value>,
-) -> Result<Verified, Refusal> {
+fn verify(state: &WebhookState, headers: &HeaderMap, raw: &[u8]) -> Result<Verified, Refusal> {
     // A header that is not visible ASCII cannot match; NUL keeps it "present" so it is refused.
     let text = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or("\u{0}"));
     let delivery = DeliveryHeaders {
@@ -262,6 +248,6 @@ fn verify(
     let secrets = state.secrets.read();
     let secrets = secrets.as_ref().map_or(&[][..], |s| s.as_slice());
     let now = chrono::Utc::now().timestamp();
-    standard_webhooks::verify_delivery(secrets, &delivery, raw, parsed, now)
+    standard_webhooks::verify_delivery(secrets, &delivery, raw, now)
         .map_err(|reason| Refusal::new(StatusCode::UNAUTHORIZED, reason))
 }

@@ -9,7 +9,8 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::error::{require_object, typed, EventError};
+use super::data::Data;
+use super::error::EventError;
 use super::model::{
     ChatCreated, Direction, Fact, Handle, Message, Reaction, ReactionChange, Read, TextPart,
 };
@@ -22,9 +23,10 @@ const RECORD: &str = "API message";
 
 /// The facts one v3 API Message record tells: the message, then each reaction on its parts.
 pub fn v3_message(record: &Value) -> Result<Vec<Fact>, EventError> {
-    require_object(RECORD, record)?;
-    let w: WireRecord = typed(RECORD, record)?;
-    let mut message = v3::message(RECORD, &as_webhook_shape(record, &w))?;
+    let data = Data::value(record);
+    data.require_object(RECORD)?;
+    let w: WireRecord = data.typed(RECORD)?;
+    let mut message = v3::message(RECORD, &Data::value(&as_webhook_shape(record, &w)))?;
     let status = w.delivery_status.as_deref();
     message.delivered |= matches!(status, Some("delivered" | "read"));
     message.read |= status == Some("read");
@@ -91,8 +93,9 @@ pub fn v2_message(
     chat: &Value,
     line: Option<&str>,
 ) -> Result<Vec<Fact>, EventError> {
-    require_object(RECORD, record)?;
-    let w: WireV2Record = typed(RECORD, record)?;
+    let data = Data::value(record);
+    data.require_object(RECORD)?;
+    let w: WireV2Record = data.typed(RECORD)?;
     let chat_id = super::value::id_field(chat, "id").ok_or_else(|| EventError::Data {
         event_type: RECORD.into(),
         problem: "the chat it was listed under has no id".into(),

@@ -14,6 +14,7 @@
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::data::Data;
 use super::error::EventError;
 use super::model::{Direction, Fact};
 use super::signature::canonical_json;
@@ -53,7 +54,7 @@ pub fn message_envelope(
         .map(str::to_string);
     let data = json!({"chat": chat_context(chat), "line": line, "record": record});
     let inbound_unread = matches!(
-        read(MESSAGE_TYPE, Some(version), &data),
+        read(MESSAGE_TYPE, Some(version), &Data::value(&data)),
         Some(Ok(Fact::Record(facts))) if matches!(facts.first(),
             Some(Fact::Message(m)) if m.direction == Direction::Inbound && !m.read)
     );
@@ -77,11 +78,12 @@ pub fn message_envelope(
 pub(crate) fn read(
     event_type: &str,
     api_version: Option<&str>,
-    data: &Value,
+    data: &Data,
 ) -> Option<Result<Fact, EventError>> {
     if event_type != MESSAGE_TYPE {
         return None;
     }
+    let data = data.tree();
     let record = data.get("record").unwrap_or(&Value::Null);
     let chat = data.get("chat").unwrap_or(&Value::Null);
     let line = data.get("line").and_then(Value::as_str);
@@ -177,8 +179,7 @@ mod tests {
                           "handles": [{"handle": "+14155550100", "is_me": true, "id": "h"}]});
         let row = message_envelope("v3", &chat, None, &record("https://cdn/x", "read"))
             .expect("has an id");
-        let body: Value = serde_json::from_str(&row.body).expect("JSON");
-        let envelope = crate::linq::parse_envelope(&body).expect("an envelope");
+        let envelope = crate::linq::parse_envelope(&row.body).expect("an envelope");
         let Fact::Record(facts) = envelope.fact else {
             panic!("a fetched message is a record of facts")
         };

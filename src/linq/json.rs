@@ -2,16 +2,16 @@
 //! copy wins (serde_json and JavaScript keep the last, others the first), so a body with a
 //! repeated key could be verified, stored and shown as different events. Linq never sends one.
 //!
-//! The check rides on the one parse every body gets: the value is built here, and an object's
-//! key is looked up as it is inserted. A separate pass over the bytes cost about as much again
-//! as building the value (docs/BENCHMARKS.md, "One parse for the body").
+//! The check is one pass over the text that builds nothing: keys are borrowed from the body
+//! (copied only when they hold an escape) and every other token is skipped. The envelope is
+//! then read from the text itself (`envelope.rs`), so no body is ever built as a tree just to
+//! be checked (docs/BENCHMARKS.md, "The envelope read from its text").
 
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
-use std::str::FromStr;
 
-use serde::de::{Deserialize, Deserializer, Error, MapAccess, SeqAccess, Visitor};
-use serde_json::map::Entry;
-use serde_json::{Map, Number, Value};
+use serde::de::{Deserialize, DeserializeSeed, Deserializer, Error, MapAccess, SeqAccess, Visitor};
 
 /// Why a text is not one JSON value with unique keys; the text is one sentence.
 #[derive(Debug, thiserror::Error)]
@@ -25,10 +25,10 @@ pub enum Unparsed {
     Unusable(String),
 }
 
-/// Parses `raw` into a value, refusing an object anywhere in it that repeats a key.
-pub fn parse_unique(raw: &[u8]) -> Result<Value, Unparsed> {
-    match serde_json::from_slice::<Unique>(raw) {
-        Ok(Unique(value)) => Ok(value),
+/// Checks that `raw` is one JSON value in which no object repeats a key.
+pub fn check_unique(raw: &[u8]) -> Result<(), Unparsed> {
+    match serde_json::from_slice::<Checked>(raw) {
+        Ok(Checked) => Ok(()),
         // Syntax and end-of-input errors are the parser's; a data error is this visitor's.
         Err(e) if e.classify() == serde_json::error::Category::Data => Err(Unparsed::Unusable(
             format!("body is not a usable JSON envelope: {e}"),
@@ -37,95 +37,152 @@ pub fn parse_unique(raw: &[u8]) -> Result<Value, Unparsed> {
     }
 }
 
-/// A JSON value whose objects each name a key once.
-struct Unique(Value);
+/// An object's key as written, unescaped: borrowed from the text unless it holds an escape.
+pub(crate) struct Key<'de>(pub Cow<'de, str>);
 
-impl<'de> Deserialize<'de> for Unique {
+impl<'de> Deserialize<'de> for Key<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(UniqueVisitor).map(Unique)
+        d.deserialize_str(KeyVisitor)
     }
 }
 
-struct UniqueVisitor;
+struct KeyVisitor;
 
-/// How serde_json (with `arbitrary_precision`) hands a number to a visitor: as a one-entry map
-/// under this key, holding the number's text. serde_json's own `Value` reads it the same way.
-const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key<'de>;
 
-impl<'de> Visitor<'de> for UniqueVisitor {
-    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_borrowed_str<E: Error>(self, s: &'de str) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Borrowed(s)))
+    }
+
+    fn visit_str<E: Error>(self, s: &str) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Owned(s.to_owned())))
+    }
+
+    fn visit_string<E: Error>(self, s: String) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Owned(s)))
+    }
+}
+
+/// Checks one JSON value, whose objects each name a key once; nothing of it is kept. The keys
+/// of the objects being read are kept on one stack for the whole body, so checking allocates
+/// nothing for an ordinary body.
+struct Check<'s, 'de> {
+    keys: &'s mut Vec<Cow<'de, str>>,
+}
+
+/// The whole body, from the top.
+struct Checked;
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut keys = Vec::with_capacity(32);
+        Check { keys: &mut keys }.deserialize(d).map(|()| Checked)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Check<'_, 'de> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// Objects up to this many keys are searched in the stack; a bigger one (which Linq never
+/// sends, but a body of a megabyte could hold) gets a set, so the check stays linear.
+const LISTED_KEYS: usize = 16;
+
+impl<'de> Visitor<'de> for Check<'_, 'de> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
 
-    fn visit_bool<E: Error>(self, b: bool) -> Result<Value, E> {
-        Ok(Value::Bool(b))
+    fn visit_bool<E: Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
     }
 
-    fn visit_i64<E: Error>(self, n: i64) -> Result<Value, E> {
-        Ok(Value::Number(n.into()))
+    fn visit_i64<E: Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
     }
 
-    fn visit_u64<E: Error>(self, n: u64) -> Result<Value, E> {
-        Ok(Value::Number(n.into()))
+    fn visit_u64<E: Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
     }
 
-    fn visit_f64<E: Error>(self, n: f64) -> Result<Value, E> {
-        Ok(Number::from_f64(n).map_or(Value::Null, Value::Number))
+    fn visit_f64<E: Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
     }
 
-    fn visit_str<E: Error>(self, s: &str) -> Result<Value, E> {
-        Ok(Value::String(s.to_owned()))
+    fn visit_str<E: Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
     }
 
-    fn visit_string<E: Error>(self, s: String) -> Result<Value, E> {
-        Ok(Value::String(s))
+    fn visit_unit<E: Error>(self) -> Result<(), E> {
+        Ok(())
     }
 
-    fn visit_unit<E: Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_none<E: Error>(self) -> Result<(), E> {
+        Ok(())
     }
 
-    fn visit_none<E: Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
     }
 
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(UniqueVisitor)
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq
+            .next_element_seed(Check {
+                keys: &mut *self.keys,
+            })?
+            .is_some()
+        {}
+        Ok(())
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(Unique(item)) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut object = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if object.is_empty() && key == NUMBER_TOKEN {
-                let text: String = map.next_value()?;
-                return Number::from_str(&text)
-                    .map(Value::Number)
-                    .map_err(A::Error::custom);
-            }
-            match object.entry(key) {
-                // Refused before its value is read, so the error points at the repeated key.
-                Entry::Occupied(entry) => {
-                    return Err(A::Error::custom(format!(
-                        "the key {:?} appears twice in one object",
-                        entry.key()
-                    )))
+    // With `arbitrary_precision` a number arrives as a one-key map of its text; it is checked
+    // as any other object, and its one key repeats nothing.
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let base = self.keys.len();
+        let mut set: HashSet<Cow<'de, str>> = HashSet::new();
+        let outcome = loop {
+            let key = match map.next_key() {
+                Ok(Some(Key(key))) => key,
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            };
+            let listed = self.keys.len() - base;
+            let repeated = if listed < LISTED_KEYS {
+                self.keys[base..].contains(&key)
+            } else {
+                if set.is_empty() {
+                    set.extend(self.keys[base..].iter().cloned());
                 }
-                Entry::Vacant(entry) => {
-                    entry.insert(map.next_value::<Unique>()?.0);
-                }
+                !set.insert(key.clone())
+            };
+            // Refused before its value is read, so the error points at the repeated key.
+            if repeated {
+                break Err(A::Error::custom(format!(
+                    "the key {key:?} appears twice in one object"
+                )));
             }
-        }
-        Ok(Value::Object(object))
+            if listed < LISTED_KEYS {
+                self.keys.push(key);
+            }
+            if let Err(e) = map.next_value_seed(Check {
+                keys: &mut *self.keys,
+            }) {
+                break Err(e);
+            }
+        };
+        self.keys.truncate(base);
+        outcome
     }
 }
 
@@ -134,10 +191,12 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// The sentence a text is refused with (a test helper: panics on a text that parses).
+    use serde_json::{Number, Value};
+
+    /// The sentence a text is refused with (a test helper: panics on a text that passes).
     fn refusal(text: &str) -> String {
-        match parse_unique(text.as_bytes()) {
-            Ok(v) => panic!("{text} parsed as {v}"),
+        match check_unique(text.as_bytes()) {
+            Ok(()) => panic!("{text} passed"),
             Err(Unparsed::Unusable(sentence)) => sentence,
             Err(Unparsed::NotJson(e)) => panic!("{text} is valid JSON, yet: {e}"),
         }
@@ -161,7 +220,7 @@ mod tests {
         for n in 1..=40 {
             let keys: Vec<String> = (0..n).map(|i| format!("\"k{i}\":{i}")).collect();
             let unique = format!("{{{}}}", keys.join(","));
-            assert!(parse_unique(unique.as_bytes()).is_ok(), "{unique}");
+            assert!(check_unique(unique.as_bytes()).is_ok(), "{unique}");
             for j in 0..n {
                 let body = format!("{{{},\"k{j}\":0}}", keys.join(","));
                 let err = refusal(&body);
@@ -184,7 +243,7 @@ mod tests {
     #[test]
     fn text_that_is_not_json_is_told_apart() {
         for text in ["", "{", "{\"a\":}", "[1,]", "{} {}", "nul", "\"\\x\""] {
-            let Err(Unparsed::NotJson(e)) = parse_unique(text.as_bytes()) else {
+            let Err(Unparsed::NotJson(e)) = check_unique(text.as_bytes()) else {
                 panic!("{text:?} is not JSON");
             };
             let theirs = serde_json::from_str::<Value>(text).expect_err("serde_json refuses it");
@@ -197,7 +256,7 @@ mod tests {
     }
 
     #[test]
-    fn ordinary_bodies_read_as_serde_json_reads_them() {
+    fn ordinary_bodies_pass() {
         for body in [
             r#"{"a":1,"b":{"a":1},"c":[{"a":1},{"a":2}],"n":123456789012345678901234567890,"f":1.5e3}"#,
             r#"{"neg":-0,"exp":1E-400,"big":-98765432109876543210.000001,"esc":"\u00e9\n\ud83d\ude00"}"#,
@@ -208,13 +267,9 @@ mod tests {
             r#""text""#,
             " [ 1 , [ [ ] ] , { \"x\" : null } ] ",
         ] {
-            let ours = parse_unique(body.as_bytes()).expect(body);
-            let theirs: Value = serde_json::from_str(body).expect(body);
-            assert_eq!(ours, theirs, "{body}");
-            assert_eq!(
-                ours.to_string(),
-                theirs.to_string(),
-                "{body}: every digit kept"
+            assert!(
+                check_unique(body.as_bytes()).is_ok(),
+                "{body} is JSON with unique keys"
             );
         }
     }
@@ -239,11 +294,23 @@ mod tests {
 
     proptest! {
         #[test]
-        fn any_value_reads_back_as_serde_json_reads_it(value in any_json()) {
+        fn any_value_with_unique_keys_passes(value in any_json()) {
             let text = value.to_string();
-            let ours = parse_unique(text.as_bytes()).map_err(|e| format!("{e:?}"));
-            let theirs: Value = serde_json::from_str(&text).expect("serde_json reads its own text");
-            prop_assert_eq!(ours, Ok(theirs), "the value is serde_json's for {}", text);
+            let checked = check_unique(text.as_bytes()).map_err(|e| e.to_string());
+            prop_assert_eq!(checked, Ok(()), "{} passes", text);
+        }
+
+        #[test]
+        fn an_object_repeating_any_of_its_keys_is_refused(
+            object in prop::collection::btree_map("\\PC{0,6}", any_json(), 1..40),
+            pick in any::<prop::sample::Index>(),
+        ) {
+            let key = pick.get(&object.keys().collect::<Vec<_>>()).to_string();
+            let text = Value::Object(object.into_iter().collect()).to_string();
+            let quoted = Value::String(key).to_string();
+            let body = format!("{{\"wrapper\":[{},{quoted}:0}}]}}", &text[..text.len() - 1]);
+            let err = refusal(&body);
+            prop_assert!(err.contains("appears twice"), "{}: {}", body, err);
         }
     }
 }

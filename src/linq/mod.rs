@@ -4,6 +4,7 @@
 //! timestamps, and their signatures.
 
 pub mod api;
+pub mod data;
 pub mod envelope;
 pub mod error;
 pub mod fetched;

@@ -7,7 +7,8 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::error::{typed, EventError};
+use super::data::Data;
+use super::error::EventError;
 use super::model::{Attachment, Fact, OutboxChange, OutboxFact, ReactionChange, ReplyTo};
 
 /// The log's event types of the outbox, all beginning with [`PREFIX`].
@@ -142,15 +143,15 @@ struct WireReply {
 }
 
 /// The fact of a logged outbox row; `None` for any other event type.
-pub(crate) fn read(event_type: &str, data: &Value) -> Option<Result<Fact, EventError>> {
+pub(crate) fn read(event_type: &str, data: &Data) -> Option<Result<Fact, EventError>> {
     if !event_type.starts_with(PREFIX) {
         return None;
     }
     Some(fact(event_type, data))
 }
 
-fn fact(event_type: &str, data: &Value) -> Result<Fact, EventError> {
-    let w: Wire = typed(event_type, data)?;
+fn fact(event_type: &str, data: &Data) -> Result<Fact, EventError> {
+    let w: Wire = data.typed(event_type)?;
     let missing = |field: &str| EventError::Data {
         event_type: event_type.to_string(),
         problem: format!("{field} is missing"),
@@ -263,7 +264,7 @@ mod tests {
         ];
         for change in changes {
             let (_, event_type, body) = envelope("k1", &change, 1_000);
-            let Some(Ok(Fact::Outbox(f))) = read(event_type, &body["data"]) else {
+            let Some(Ok(Fact::Outbox(f))) = read(event_type, &Data::value(&body["data"])) else {
                 panic!("{event_type} did not read back as an outbox fact");
             };
             assert_eq!(f.client_id, "k1", "the client id survives the log");

@@ -16,8 +16,6 @@ use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
 
-use serde_json::Value;
-
 use super::signature::{Secret, SignatureForm};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -254,7 +252,6 @@ pub fn verify_delivery(
     secrets: &[Secret],
     headers: &DeliveryHeaders<'_>,
     raw: &[u8],
-    parsed: Option<&Value>,
     now: i64,
 ) -> Result<Verified, String> {
     if secrets.is_empty() {
@@ -294,7 +291,7 @@ pub fn verify_delivery(
                 Err(_) => {}
             }
         }
-        match super::signature::verify(secrets, Some(signature), raw, parsed) {
+        match super::signature::verify(secrets, Some(signature), raw) {
             Ok(form) => {
                 return Ok(Verified {
                     form,

@@ -5,9 +5,9 @@
 //! beside it, reactions with ids of their own, and a call only once it is over, as one record.
 
 use serde::Deserialize;
-use serde_json::Value;
 
-use super::error::{require_object, typed, EventError};
+use super::data::Data;
+use super::error::EventError;
 use super::model::{
     Attachment, Call, CallReport, Contact, ContactOwner, Direction, Fact, Handle, MembershipChange,
     Message, Reaction, ReactionChange, Read, Recording, TextPart, Typing,
@@ -34,16 +34,16 @@ pub const KNOWN_EVENT_TYPES: [&str; 14] = [
 ];
 
 /// Reads a v2 `data` object for `event_type`.
-pub fn read(event_type: &str, data: &Value) -> Result<Fact, EventError> {
+pub fn read(event_type: &str, data: &Data) -> Result<Fact, EventError> {
     if !KNOWN_EVENT_TYPES.contains(&event_type) {
         return Ok(Fact::Unknown);
     }
-    require_object(event_type, data)?;
+    data.require_object(event_type)?;
     let fact = match event_type {
-        "message.sent" => Fact::Message(message(typed(event_type, data)?, true)),
-        "message.received" => Fact::Message(message(typed(event_type, data)?, false)),
+        "message.sent" => Fact::Message(message(data.typed(event_type)?, true)),
+        "message.received" => Fact::Message(message(data.typed(event_type)?, false)),
         "message.read" => {
-            let r: WireMessageRead = typed(event_type, data)?;
+            let r: WireMessageRead = data.typed(event_type)?;
             Fact::Read(Read {
                 message_id: r.id.0,
                 chat_id: r.chat_id.map(|c| c.0),
@@ -51,15 +51,15 @@ pub fn read(event_type: &str, data: &Value) -> Result<Fact, EventError> {
             })
         }
         "call.completed" => Fact::Call(CallReport {
-            call: call(typed(event_type, data)?),
+            call: call(data.typed(event_type)?),
             stage: None,
         }),
         "reaction.sent" | "reaction.received" => {
             let sent = event_type == "reaction.sent";
-            Fact::Reaction(reaction(event_type, typed(event_type, data)?, sent)?)
+            Fact::Reaction(reaction(event_type, data.typed(event_type)?, sent)?)
         }
         "typing_indicator.received" | "typing_indicator.removed" => {
-            let t: WireTyping = typed(event_type, data)?;
+            let t: WireTyping = data.typed(event_type)?;
             let started = event_type == "typing_indicator.received" && t.display != Some(false);
             Fact::Typing(Typing {
                 chat_id: t.chat_id.0,
@@ -68,14 +68,16 @@ pub fn read(event_type: &str, data: &Value) -> Result<Fact, EventError> {
                 handles: handles(t.chat_handles),
             })
         }
-        "contact.created" | "contact.updated" => Fact::Contact(contact(typed(event_type, data)?)),
+        "contact.created" | "contact.updated" => Fact::Contact(contact(data.typed(event_type)?)),
         "contact.deleted" => {
-            let c: WireContactRef = typed(event_type, data)?;
+            let c: WireContactRef = data.typed(event_type)?;
             Fact::ContactDeleted { id: c.id.0 }
         }
-        "participant.added" => Fact::Membership(membership(data, MembershipChange::Added)),
-        "participant.removed" => Fact::Membership(membership(data, MembershipChange::Removed)),
-        "chat.created" => Fact::ChatCreated(chat_created(data)),
+        "participant.added" => Fact::Membership(membership(data.tree(), MembershipChange::Added)),
+        "participant.removed" => {
+            Fact::Membership(membership(data.tree(), MembershipChange::Removed))
+        }
+        "chat.created" => Fact::ChatCreated(chat_created(data.tree())),
         _ => Fact::Unknown,
     };
     Ok(fact)
@@ -444,15 +446,20 @@ mod tests {
     use serde_json::json;
 
     fn v2(event_type: &str, data: serde_json::Value) -> Fact {
-        parse_envelope(&json!({"event_type": event_type, "event_id": "e1", "data": data}))
-            .expect("a v2 envelope parses")
-            .fact
+        parse_envelope(
+            &json!({"event_type": event_type, "event_id": "e1", "data": data}).to_string(),
+        )
+        .expect("a v2 envelope parses")
+        .fact
     }
 
     #[test]
     fn reactions_need_the_message_they_react_to() {
-        let err = parse_envelope(&json!({"event_type": "reaction.received", "event_id": "r",
-            "data": {"id": "1", "reaction": "like"}}));
+        let err = parse_envelope(
+            &json!({"event_type": "reaction.received", "event_id": "r",
+            "data": {"id": "1", "reaction": "like"}})
+            .to_string(),
+        );
         assert!(err.is_err(), "a reaction on no message is refused");
         let Fact::Reaction(r) = v2(
             "reaction.received",

@@ -9,7 +9,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::error::{require_object, typed, EventError};
+use super::data::Data;
+use super::error::EventError;
 use super::model::{
     Attachment, Call, CallReport, CallStage, ChatChange, ChatChangeKind, Direction, Edit, Fact,
     Failure, Handle, MembershipChange, Message, NumberHealth, Reaction, ReactionChange, Read,
@@ -49,11 +50,11 @@ pub const KNOWN_V3_EVENT_TYPES: [&str; 25] = [
 ];
 
 /// Reads a v3 `data` object for `event_type`.
-pub fn read(event_type: &str, data: &Value) -> Result<Fact, EventError> {
+pub fn read(event_type: &str, data: &Data) -> Result<Fact, EventError> {
     if !KNOWN_V3_EVENT_TYPES.contains(&event_type) {
         return Ok(Fact::Unknown);
     }
-    require_object(event_type, data)?;
+    data.require_object(event_type)?;
     let fact = match event_type {
         "message.sent" | "message.received" | "message.delivered" => {
             Fact::Message(message(event_type, data)?)
@@ -69,7 +70,7 @@ pub fn read(event_type: &str, data: &Value) -> Result<Fact, EventError> {
             })
         }
         "message.failed" => {
-            let w: WireFailed = typed(event_type, data)?;
+            let w: WireFailed = data.typed(event_type)?;
             Fact::Failed(Failure {
                 message_id: w.message_id.map(|i| i.0),
                 chat_id: w.chat_id.map(|i| i.0),
@@ -80,7 +81,7 @@ pub fn read(event_type: &str, data: &Value) -> Result<Fact, EventError> {
             })
         }
         "message.edited" => {
-            let w: WireEdited = typed(event_type, data)?;
+            let w: WireEdited = data.typed(event_type)?;
             Fact::Edited(Edit {
                 chat_id: w.chat.map(|c| c.id).or(w.chat_id).map(|i| i.0),
                 message_id: w.id.0,
@@ -91,11 +92,13 @@ pub fn read(event_type: &str, data: &Value) -> Result<Fact, EventError> {
         }
         "reaction.added" => Fact::Reaction(reaction(event_type, data, ReactionChange::Added)?),
         "reaction.removed" => Fact::Reaction(reaction(event_type, data, ReactionChange::Removed)?),
-        "participant.added" => Fact::Membership(membership(data, MembershipChange::Added)),
-        "participant.removed" => Fact::Membership(membership(data, MembershipChange::Removed)),
-        "chat.created" => Fact::ChatCreated(chat_created(data)),
+        "participant.added" => Fact::Membership(membership(data.tree(), MembershipChange::Added)),
+        "participant.removed" => {
+            Fact::Membership(membership(data.tree(), MembershipChange::Removed))
+        }
+        "chat.created" => Fact::ChatCreated(chat_created(data.tree())),
         "chat.group_name_updated" | "chat.group_icon_updated" => {
-            let w: WireGroupChange = typed(event_type, data)?;
+            let w: WireGroupChange = data.typed(event_type)?;
             Fact::ChatChanged(ChatChange {
                 chat_id: Some(w.chat_id.0),
                 kind: if event_type == "chat.group_name_updated" {
@@ -114,7 +117,7 @@ pub fn read(event_type: &str, data: &Value) -> Result<Fact, EventError> {
             })
         }
         "chat.typing_indicator.started" | "chat.typing_indicator.stopped" => {
-            let w: WireTyping = typed(event_type, data)?;
+            let w: WireTyping = data.typed(event_type)?;
             Fact::Typing(Typing {
                 chat_id: w.chat_id.0,
                 started: event_type.ends_with("started"),
@@ -123,7 +126,7 @@ pub fn read(event_type: &str, data: &Value) -> Result<Fact, EventError> {
             })
         }
         "phone_number.status_updated" => {
-            let w: WireNumberStatus = typed(event_type, data)?;
+            let w: WireNumberStatus = data.typed(event_type)?;
             Fact::NumberHealth(NumberHealth {
                 phone_number: w.phone_number,
                 changed_at: w.changed_at,
@@ -134,7 +137,7 @@ pub fn read(event_type: &str, data: &Value) -> Result<Fact, EventError> {
             })
         }
         "location.sharing.started" | "location.sharing.stopped" => {
-            let w: WireLocationSharing = typed(event_type, data)?;
+            let w: WireLocationSharing = data.typed(event_type)?;
             let started = event_type.ends_with("started");
             Fact::ChatChanged(ChatChange {
                 chat_id: w.chat_id.map(|c| c.0),
@@ -154,7 +157,7 @@ pub fn read(event_type: &str, data: &Value) -> Result<Fact, EventError> {
         }
         t => match (
             t.strip_prefix("call.").and_then(CallStage::parse),
-            call(data),
+            call(data.tree()),
         ) {
             (Some(stage), Some(call)) => Fact::Call(CallReport {
                 call,
@@ -189,13 +192,19 @@ fn lift_nested(data: &Value) -> Value {
 }
 
 /// A v3 message, from a webhook's `data` or a REST API message record (the same shape).
-pub(crate) fn message(event_type: &str, data: &Value) -> Result<Message, EventError> {
+pub(crate) fn message(event_type: &str, data: &Data) -> Result<Message, EventError> {
     from_wire(event_type, wire_message(event_type, data)?)
 }
 
 /// A message payload as sent, in either shape.
-fn wire_message(event_type: &str, data: &Value) -> Result<WireMessage, EventError> {
-    typed(event_type, &lift_nested(data))
+fn wire_message(event_type: &str, data: &Data) -> Result<WireMessage, EventError> {
+    // Only the older shape needs the tree (to lift the message out); the current one is read
+    // from the text.
+    if data.holds_object("message") {
+        Data::value(&lift_nested(data.tree())).typed(event_type)
+    } else {
+        data.typed(event_type)
+    }
 }
 
 fn from_wire(event_type: &str, w: WireMessage) -> Result<Message, EventError> {
@@ -304,12 +313,8 @@ fn parts(parts: &[Value]) -> (Vec<TextPart>, Vec<Attachment>) {
     (texts, attachments)
 }
 
-fn reaction(
-    event_type: &str,
-    data: &Value,
-    change: ReactionChange,
-) -> Result<Reaction, EventError> {
-    let w: WireReaction = typed(event_type, data)?;
+fn reaction(event_type: &str, data: &Data, change: ReactionChange) -> Result<Reaction, EventError> {
+    let w: WireReaction = data.typed(event_type)?;
     let from = w
         .from_handle
         .as_ref()
@@ -539,7 +544,8 @@ mod tests {
         parse_envelope(
             &json!({"api_version": "v3", "webhook_version": "2026-02-03",
             "event_type": event_type, "event_id": "e1", "created_at": "2026-11-20T17:15:00Z",
-            "trace_id": "t", "partner_id": "p", "data": data}),
+            "trace_id": "t", "partner_id": "p", "data": data})
+            .to_string(),
         )
         .expect("a v3 envelope parses")
         .fact
@@ -548,9 +554,8 @@ mod tests {
     #[test]
     fn the_fixture_reads_as_a_received_message() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v3");
-        let body = std::fs::read(dir.join("message.received.json")).expect("fixture");
-        let value: Value = serde_json::from_slice(&body).expect("json");
-        let env = parse_envelope(&value).expect("fixture parses");
+        let body = std::fs::read_to_string(dir.join("message.received.json")).expect("fixture");
+        let env = parse_envelope(&body).expect("fixture parses");
         assert_eq!(
             env.meta.webhook_version.as_deref(),
             Some("2026-02-03"),
@@ -666,8 +671,11 @@ mod tests {
 
     #[test]
     fn wrong_types_are_refused_with_their_path() {
-        let err = parse_envelope(&json!({"api_version": "v3", "event_type": "message.edited",
-            "event_id": "e", "data": {"id": "m", "part": {"index": 0, "text": 5}}}))
+        let err = parse_envelope(
+            &json!({"api_version": "v3", "event_type": "message.edited",
+            "event_id": "e", "data": {"id": "m", "part": {"index": 0, "text": 5}}})
+            .to_string(),
+        )
         .expect_err("a number is not text");
         assert!(err.to_string().contains("part.text"), "{err}");
     }

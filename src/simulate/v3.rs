@@ -527,7 +527,7 @@ mod tests {
                 json!("v3"),
                 "every body of a v3 demo is a v3 envelope"
             );
-            let env = parse_envelope(&v).expect("a v3 envelope");
+            let env = parse_envelope(&v.to_string()).expect("a v3 envelope");
             assert!(
                 !matches!(env.fact, Fact::Unknown),
                 "{} is projected, not kept raw",

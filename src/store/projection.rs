@@ -10,10 +10,9 @@
 use std::time::Instant;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use serde_json::Value;
 
 use super::{fts, log, now_millis, project, StoreError, StoredEvent};
-use crate::linq::{parse_envelope, Envelope};
+use crate::linq::{parse_envelope, Envelope, EventError};
 
 /// The last log row projected (0: none).
 pub fn cursor(conn: &Connection) -> Result<i64, StoreError> {
@@ -169,9 +168,10 @@ fn parsed(events: Vec<StoredEvent>) -> Vec<Row> {
 }
 
 fn read_envelope(payload: &str) -> Result<Envelope, String> {
-    let value: Value = serde_json::from_str(payload)
-        .map_err(|err| format!("the stored body is not JSON: {err}"))?;
-    parse_envelope(&value).map_err(|err| format!("the stored body is not an envelope: {err}"))
+    parse_envelope(payload).map_err(|err| match err {
+        EventError::NotJson(err) => format!("the stored body is not JSON: {err}"),
+        err => format!("the stored body is not an envelope: {err}"),
+    })
 }
 
 /// Folds `rows`, the log rows that follow the cursor `from`, and moves the cursor past the ones
@@ -308,8 +308,7 @@ mod tests {
     fn log_bodies(conn: &Connection, bodies: &[String], broken: Option<usize>) -> usize {
         let mut added = 0;
         for (n, body) in bodies.iter().enumerate() {
-            let value = serde_json::from_str(body).expect("generated body is JSON");
-            let env = parse_envelope(&value).expect("generated body is an envelope");
+            let env = parse_envelope(body).expect("generated body is an envelope");
             let mut event = NewEvent::from_envelope(env, body.clone(), SignatureForm::Unsigned, 0);
             if broken == Some(n) {
                 event.payload = "{not json".to_string();

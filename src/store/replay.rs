@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension};
 use serde_json::Value;
 
 use super::{fts, log, projection, rules, NewEvent, StoreError};
-use crate::linq::json::parse_unique;
+use crate::linq::json::check_unique;
 use crate::linq::{parse_envelope, signature::canonical_json, SignatureForm};
 
 /// Log rows `import` and `rebuild` fold per batch.
@@ -86,8 +86,8 @@ fn read_events(input: impl BufRead, chunks: &std::sync::mpsc::SyncSender<Chunk>)
 
 /// The log row for one line of an import; the reason (one sentence) when it is no envelope.
 fn event_of(line: String) -> Result<NewEvent, String> {
-    let value = parse_unique(line.as_bytes()).map_err(|e| e.to_string())?;
-    let envelope = parse_envelope(&value).map_err(|e| e.to_string())?;
+    check_unique(line.as_bytes()).map_err(|e| e.to_string())?;
+    let envelope = parse_envelope(&line).map_err(|e| e.to_string())?;
     Ok(NewEvent::from_envelope(
         envelope,
         line,

@@ -17,8 +17,7 @@ use crate::store::views::{Message, ThreadItem};
 use crate::store::{calls, chat_list, log, messages, numbers, projection, replay, NewEvent};
 
 fn ingest_body(conn: &Connection, body: &str) {
-    let value: Value = serde_json::from_str(body).expect("body is JSON");
-    let env = parse_envelope(&value).expect("body is an envelope");
+    let env = parse_envelope(body).expect("body is an envelope");
     let event = NewEvent::from_envelope(env, body.to_string(), SignatureForm::Standard, 0);
     if log::append(conn, &event).expect("append").is_some() {
         let tx = conn.unchecked_transaction().expect("transaction");
@@ -549,7 +548,7 @@ fn typing_changes_no_projection() {
             "2026-11-20T17:00:00Z",
             json!({"chat_id": CHAT}),
         );
-        let env = parse_envelope(&serde_json::from_str(&body).expect("json")).expect("parses");
+        let env = parse_envelope(&body).expect("parses");
         assert!(
             matches!(env.fact, crate::linq::Fact::Typing(_)),
             "{kind} is a typing indicator"
