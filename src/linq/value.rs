@@ -1,6 +1,7 @@
 //! Tolerant field types for the vendor's payloads: ids that arrive as strings or numbers,
 //! timestamps in either of Linq's forms, counts that arrive as numbers or numeric strings.
-//! Each goes through `serde_json::Value` so they work with arbitrary-precision numbers.
+//! Each of those goes through a small `serde_json::Value` so it works with arbitrary-precision
+//! numbers; nested objects and lists of them (`object`, `objects`) are read in place.
 
 use std::borrow::Cow;
 use std::fmt;
