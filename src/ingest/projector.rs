@@ -26,6 +26,17 @@ const BATCH: i64 = 128;
 /// merges grow with the inbox).
 const BUDGET: Duration = Duration::from_millis(2);
 
+/// Behind the log by more than this many rows (a burst, a restart after a long sleep), the
+/// projector takes [`CATCH_UP_BATCH`] rows for up to [`CATCH_UP_BUDGET`] at a time: the rows it
+/// shows late are late because of the backlog, not because of its batch, and each small
+/// transaction cost more than its rows (a commit, a search-index segment and its merge). After a
+/// closed loop of 6 s it caught up in 39–42 s instead of 55–56 s, and the stream's first run
+/// after it, slowed by the small segments' merges, had p99 12–52 ms instead of 118–144 ms
+/// (docs/BENCHMARKS.md, "Catching up in bigger batches").
+const CATCH_UP_LAG: i64 = YIELD_LAG;
+const CATCH_UP_BATCH: i64 = 1024;
+const CATCH_UP_BUDGET: Duration = Duration::from_millis(40);
+
 /// Lag (rows) past which the projector yields the CPU to a busy listener: about two seconds of
 /// steady traffic, which it never reaches while it keeps up.
 const YIELD_LAG: i64 = 2_000;
@@ -202,7 +213,8 @@ impl Projector {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let batch = projection::project_until(&tx, BATCH, Some(Instant::now() + BUDGET))?;
+        let (limit, budget) = batch_shape(*self.committed.borrow() - *self.projected.borrow());
+        let batch = projection::project_until(&tx, limit, Some(Instant::now() + budget))?;
         // Past the fifth log row: a test posting one delivery at a time has had the first
         // acknowledgements answered by then, so the crash lands between acknowledged rows.
         if self.hook == Hook::AbortMidBatch && batch.rows > 0 && batch.cursor >= ABORT_AFTER_SEQ {
@@ -216,6 +228,16 @@ impl Projector {
     }
 }
 
+/// How many rows, and for how long, the next batch takes when the projection is `lag` rows
+/// behind the log.
+fn batch_shape(lag: i64) -> (i64, Duration) {
+    if lag > CATCH_UP_LAG {
+        (CATCH_UP_BATCH, CATCH_UP_BUDGET)
+    } else {
+        (BATCH, BUDGET)
+    }
+}
+
 /// The status screen's sentence for a projection batch the disk refused.
 fn describe(e: &StoreError) -> String {
     disk_sentence(
@@ -224,4 +246,28 @@ fn describe(e: &StoreError) -> String {
         "new messages are kept, and shown once there is room",
     )
     .unwrap_or_else(|| format!("the inbox file could not be written: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_projection_far_behind_takes_bigger_batches() {
+        let steady = batch_shape(0);
+        assert_eq!(
+            batch_shape(CATCH_UP_LAG),
+            steady,
+            "up to the bound a batch stays small, so steady traffic is shown at once"
+        );
+        let (rows, budget) = batch_shape(CATCH_UP_LAG + 1);
+        assert!(
+            rows > steady.0 && budget > steady.1,
+            "past the bound a batch takes more rows for longer: {rows} rows, {budget:?}"
+        );
+        assert!(
+            budget <= Duration::from_millis(50),
+            "a catch-up batch still commits several times a second, so the stream keeps moving"
+        );
+    }
 }
