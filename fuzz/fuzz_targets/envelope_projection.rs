@@ -1,7 +1,8 @@
 //! Envelope parsing plus projection: any bytes, split into lines, each line one delivery.
 //!
-//! Every line that parses as an envelope is appended to the log and projected, the way the
-//! writer does it, into a fresh in-memory database. Then:
+//! Every line that passes the listener's checks is appended to the log the way the writer does
+//! it and projected by the projector's own path (`projection::project_all`), into a fresh
+//! in-memory log and inbox. Then:
 //! - projecting a parsed envelope never fails (a failure would leave the inbox short of an
 //!   event and make `rebuild` fail for good);
 //! - a second delivery of every line is a duplicate with no effect;
@@ -14,7 +15,7 @@ use std::cell::RefCell;
 use libfuzzer_sys::fuzz_target;
 use linq_inbox::linq::json::check_unique;
 use linq_inbox::linq::{parse_envelope, SignatureForm};
-use linq_inbox::store::{log, project, replay, schema, NewEvent};
+use linq_inbox::store::{log, projection, replay, schema, NewEvent};
 use rusqlite::Connection;
 
 /// A fixed clock, so the incremental and rebuilt states depend only on the input.
@@ -81,38 +82,51 @@ fn deliver(conn: &Connection, line: &[u8]) -> bool {
     let Ok(envelope) = parse_envelope(&payload) else {
         return false;
     };
-    let event = NewEvent::from_envelope(&envelope, payload, SignatureForm::Raw, RECEIVED_AT);
-    match log::append(conn, &event).expect("append to the log") {
-        None => false,
-        Some(seq) => {
-            if let Err(e) = project::apply(conn, &envelope, seq, event.received_at) {
-                panic!("projecting a parsed envelope failed: {e}");
-            }
-            true
-        }
-    }
+    let event = NewEvent::from_envelope(envelope, payload, SignatureForm::Raw, RECEIVED_AT);
+    log::append(conn, &event)
+        .expect("append to the log")
+        .is_some()
+}
+
+/// Folds every log row not yet projected, as the projector does; a row that cannot be projected
+/// would be set aside, which for a parsed envelope is a failure of this target.
+fn project_pending(conn: &Connection) {
+    let tx = conn.unchecked_transaction().expect("transaction");
+    projection::project_all(&tx, 256).expect("projection");
+    let failed: i64 = tx
+        .query_row("SELECT count(*) FROM projection_failures", [], |r| r.get(0))
+        .expect("failures table");
+    assert_eq!(failed, 0, "every parsed envelope projects");
+    tx.commit().expect("commit");
 }
 
 thread_local! {
-    /// One migrated in-memory database per fuzzing process, emptied after every input: building
-    /// the schema afresh for each input would cost more than the input itself.
+    /// One migrated in-memory log and inbox per fuzzing process, emptied after every input:
+    /// building the schemas afresh for each input would cost more than the input itself.
     static DB: RefCell<Option<Connection>> = const { RefCell::new(None) };
 }
 
+/// The inbox in memory with an in-memory log attached as `log`, as the projector's connection
+/// has them (the log a shared-cache memory database, kept alive by the attachment).
 fn fresh_schema() -> Connection {
-    let mut conn = Connection::open_in_memory().expect("in-memory database");
-    schema::migrate(&mut conn).expect("schema");
+    let uri = format!(
+        "file:fuzz-log-{}?mode=memory&cache=shared",
+        std::process::id()
+    );
+    let mut log = Connection::open(&uri).expect("in-memory log");
+    schema::migrate(&mut log).expect("log schema");
+    let mut conn = Connection::open_in_memory().expect("in-memory inbox");
+    schema::migrate_inbox(&mut conn).expect("inbox schema");
+    conn.execute("ATTACH DATABASE ?1 AS log", [&uri])
+        .expect("attach the log");
     conn
 }
 
-/// Empties every table, projections and log alike, so the next input starts from nothing.
+/// Empties the inbox and the log, so the next input starts from nothing.
 fn empty(conn: &Connection) {
-    project::clear(conn).expect("clear projections");
-    conn.execute_batch(
-        "DELETE FROM events; DELETE FROM rejected; DELETE FROM meta; DELETE FROM local_reads;
-         DELETE FROM settings; DELETE FROM sqlite_sequence;",
-    )
-    .expect("empty the log");
+    projection::reset(conn).expect("empty the inbox");
+    conn.execute_batch("DELETE FROM log.events; DELETE FROM log.sqlite_sequence;")
+        .expect("empty the log");
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -126,11 +140,10 @@ fuzz_target!(|data: &[u8]| {
 
 fn check(conn: &mut Connection, data: &[u8]) {
     let lines: Vec<&[u8]> = data.split(|b| *b == b'\n').collect();
-    conn.execute_batch("BEGIN").expect("begin");
     for line in &lines {
         deliver(conn, line);
     }
-    conn.execute_batch("COMMIT").expect("commit");
+    project_pending(conn);
     let incremental = snapshot(conn);
     for line in &lines {
         assert!(
@@ -138,6 +151,7 @@ fn check(conn: &mut Connection, data: &[u8]) {
             "a second delivery of the same event must be a duplicate"
         );
     }
+    project_pending(conn);
     assert_eq!(
         snapshot(conn),
         incremental,

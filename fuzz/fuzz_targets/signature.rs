@@ -37,7 +37,11 @@ fuzz_target!(|data: &[u8]| {
                 .as_deref()
                 .expect("canonical needs JSON")
                 .as_bytes(),
-            SignatureForm::Unsigned | SignatureForm::Standard | SignatureForm::Legacy => {
+            SignatureForm::Unsigned
+            | SignatureForm::Standard
+            | SignatureForm::Legacy
+            | SignatureForm::Fetched
+            | SignatureForm::Local => {
                 panic!("the v2 verifier never answers {form:?}")
             }
         };
