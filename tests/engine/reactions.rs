@@ -2,7 +2,6 @@
 //! Linq's reaction and read endpoints, which record every request and fail on command.
 
 use std::path::Path;
-use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -75,7 +74,9 @@ fn a_reaction_is_one_post_shown_at_once_and_linq_s_webhook_leaves_one_reaction()
     });
     let (again, _) = react(&server, "love", "add", key);
     assert_eq!(again, 202, "the same key again is accepted");
-    std::thread::sleep(Duration::from_millis(300));
+    until("nothing is left to send", || {
+        (pending(dir.path(), "reaction") == 0).then_some(())
+    });
     let calls = reaction_calls(&fake);
     assert_eq!(calls.len(), 1, "one reaction is one request: {calls:?}");
     let to_linq = calls[0].at.saturating_duration_since(asked);
@@ -212,7 +213,9 @@ fn killed_after_the_reaction_is_committed_it_reaches_linq_once_after_restart() {
         let r = reactions_on_ask(&server);
         (r.len() == 1 && r[0].get("status").is_none()).then_some(())
     });
-    std::thread::sleep(Duration::from_millis(300));
+    until("nothing is left to send", || {
+        (pending(dir.path(), "reaction") == 0).then_some(())
+    });
     assert_eq!(reaction_calls(&fake).len(), 1, "exactly once");
     assert_eq!(
         reactions_on_ask(&server).len(),
@@ -238,9 +241,27 @@ fn ann_writes(server: &Server, id: &str) {
     });
 }
 
-fn open_chat(server: &Server) {
+/// Reads the chat in the UI; true when that queued a read mark for Linq.
+fn open_chat(server: &Server) -> bool {
     let (status, answer) = server.post_api(&format!("/api/chats/{CHAT}/read"), "{}");
     assert_eq!(status, 200, "the chat is read: {answer}");
+    answer["read_mark_queued"] == true
+}
+
+/// Outbox rows of `kind` still waiting (queued, or on their way to Linq). With none, Linq hears
+/// of nothing more of that kind: the queue is the only way a reaction or a read mark goes out.
+fn pending(dir: &Path, kind: &str) -> i64 {
+    crate::harness::open_db(dir)
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE kind = ?1 AND state = 'pending'",
+            [kind],
+            |r| r.get(0),
+        )
+        .expect("the outbox is readable")
+}
+
+fn pending_read_marks(dir: &Path) -> i64 {
+    pending(dir, "read")
 }
 
 #[test]
@@ -254,10 +275,13 @@ fn read_marks_reach_linq_only_with_the_setting_on_and_one_waits_per_chat() {
         "off by default: {settings}"
     );
     ann_writes(&server, "m-1");
-    open_chat(&server);
-    std::thread::sleep(Duration::from_millis(700));
     assert!(
-        read_calls(&fake).is_empty(),
+        !open_chat(&server),
+        "with the setting off no read mark is queued"
+    );
+    assert_eq!(
+        (pending_read_marks(dir.path()), read_calls(&fake).len()),
+        (0, 0),
         "with the setting off Linq hears nothing"
     );
 
@@ -281,7 +305,9 @@ fn read_marks_reach_linq_only_with_the_setting_on_and_one_waits_per_chat() {
     until("Linq took the read mark", || {
         (!fake.actions.lock().unwrap().reads.is_empty()).then_some(())
     });
-    std::thread::sleep(Duration::from_millis(500));
+    until("the mark left the queue", || {
+        (pending_read_marks(dir.path()) == 0).then_some(())
+    });
     let calls = read_calls(&fake);
     assert_eq!(
         calls.len(),
@@ -294,12 +320,14 @@ fn read_marks_reach_linq_only_with_the_setting_on_and_one_waits_per_chat() {
             && c.body.is_none()),
         "v3's read call, no body: {calls:?}"
     );
-    open_chat(&server);
-    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !open_chat(&server),
+        "a chat with nothing unread queues no mark"
+    );
     assert_eq!(
-        read_calls(&fake).len(),
-        3,
-        "a chat with nothing unread sends no mark"
+        (pending_read_marks(dir.path()), read_calls(&fake).len()),
+        (0, 3),
+        "and none waits or went out"
     );
 }
 
@@ -401,11 +429,12 @@ fn a_read_mark_linq_refuses_is_shown_with_the_chat_until_reading_it_again_goes_t
             .then_some(())
     });
     assert_eq!(read_calls(&fake).len(), 2, "one refused call and one taken");
-    open_chat(&server);
-    std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(
-        read_calls(&fake).len(),
-        2,
-        "once taken, a chat with nothing unread sends no mark"
+    assert!(
+        !open_chat(&server),
+        "once taken, a chat with nothing unread queues no mark"
     );
+    until("the taken mark left the queue", || {
+        (pending_read_marks(dir.path()) == 0).then_some(())
+    });
+    assert_eq!(read_calls(&fake).len(), 2, "and no further mark went out");
 }
