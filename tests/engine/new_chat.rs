@@ -3,7 +3,6 @@
 //! deduplicates the first message by its key, as Linq does.
 
 use std::path::Path;
-use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -101,7 +100,7 @@ fn a_new_conversation_is_one_post_and_its_provisional_chat_becomes_linq_s_in_one
     );
     let (again, second) = start(&server, SAM, KEY);
     assert_eq!(again, 202, "the same key again is accepted: {second}");
-    std::thread::sleep(Duration::from_millis(300));
+    crate::outbox::nothing_left_to_send(dir.path(), "message");
     assert_eq!(creations(&fake).len(), 1, "and sends nothing more");
     let text = outbound(&server, "c-new-0001");
     assert_eq!(

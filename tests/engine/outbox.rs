@@ -181,7 +181,7 @@ fn one_reply_is_one_post_with_its_client_id_as_key_and_the_same_id_again_is_the_
     let (again, second) = reply(&server, key, "Friday works");
     assert_eq!(again, 202, "the same client id again is accepted: {second}");
     assert_eq!(second["id"], first["id"], "and is the same reply");
-    std::thread::sleep(Duration::from_millis(300));
+    nothing_left_to_send(dir.path(), "message");
     let posts = sends(&fake);
     assert_eq!(posts.len(), 1, "one send is one POST: {posts:?}");
     let to_linq = posts[0].at.saturating_duration_since(asked);
@@ -296,6 +296,26 @@ fn a_webhook_before_linq_s_answer_is_recorded_still_leaves_one_bubble() {
 }
 
 /// The sender's queue state of `key`, read from the database.
+/// Outbox rows of `kind` (`message`, `reaction`, `read`) still waiting: queued, or on their way
+/// to Linq. With none, Linq hears of nothing more of that kind: the queue is the only way one
+/// goes out. A test that something was sent once waits for this, then counts Linq's calls.
+pub(crate) fn pending(dir: &Path, kind: &str) -> i64 {
+    crate::harness::open_db(dir)
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE kind = ?1 AND state = 'pending'",
+            [kind],
+            |r| r.get(0),
+        )
+        .expect("the outbox is readable")
+}
+
+/// Waits until no outbox row of `kind` is left to send.
+pub(crate) fn nothing_left_to_send(dir: &Path, kind: &str) {
+    until(&format!("no {kind} left to send"), || {
+        (pending(dir, kind) == 0).then_some(())
+    });
+}
+
 fn outbox_state(dir: &Path, key: &str) -> Option<String> {
     let conn = rusqlite::Connection::open(crate::harness::db_path(dir)).ok()?;
     conn.query_row(
@@ -595,7 +615,7 @@ fn a_v2_account_sends_the_reply_as_a_form_with_its_key_once() {
     assert_eq!(sent["text"], "Friday works", "the rep's text");
     let (again, _) = reply(&server, key, "Friday works");
     assert_eq!(again, 202, "the same client id again is the same reply");
-    std::thread::sleep(Duration::from_millis(300));
+    nothing_left_to_send(dir.path(), "message");
     let posts: Vec<Seen> = fake
         .seen()
         .into_iter()

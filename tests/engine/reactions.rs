@@ -8,7 +8,9 @@ use serde_json::{json, Value};
 use crate::harness::Server;
 use crate::linq_fake::{FakeLinq, Seen, TOKEN};
 use crate::linq_fake_send::error;
-use crate::outbox::{at, fake, handle, items, serve, until, ANN, CHAT, LINE};
+use crate::outbox::{
+    at, fake, handle, items, nothing_left_to_send, pending, serve, until, ANN, CHAT, LINE,
+};
 
 const ASK: &str = "m-ask";
 
@@ -74,9 +76,7 @@ fn a_reaction_is_one_post_shown_at_once_and_linq_s_webhook_leaves_one_reaction()
     });
     let (again, _) = react(&server, "love", "add", key);
     assert_eq!(again, 202, "the same key again is accepted");
-    until("nothing is left to send", || {
-        (pending(dir.path(), "reaction") == 0).then_some(())
-    });
+    nothing_left_to_send(dir.path(), "reaction");
     let calls = reaction_calls(&fake);
     assert_eq!(calls.len(), 1, "one reaction is one request: {calls:?}");
     let to_linq = calls[0].at.saturating_duration_since(asked);
@@ -213,9 +213,7 @@ fn killed_after_the_reaction_is_committed_it_reaches_linq_once_after_restart() {
         let r = reactions_on_ask(&server);
         (r.len() == 1 && r[0].get("status").is_none()).then_some(())
     });
-    until("nothing is left to send", || {
-        (pending(dir.path(), "reaction") == 0).then_some(())
-    });
+    nothing_left_to_send(dir.path(), "reaction");
     assert_eq!(reaction_calls(&fake).len(), 1, "exactly once");
     assert_eq!(
         reactions_on_ask(&server).len(),
@@ -246,18 +244,6 @@ fn open_chat(server: &Server) -> bool {
     let (status, answer) = server.post_api(&format!("/api/chats/{CHAT}/read"), "{}");
     assert_eq!(status, 200, "the chat is read: {answer}");
     answer["read_mark_queued"] == true
-}
-
-/// Outbox rows of `kind` still waiting (queued, or on their way to Linq). With none, Linq hears
-/// of nothing more of that kind: the queue is the only way a reaction or a read mark goes out.
-fn pending(dir: &Path, kind: &str) -> i64 {
-    crate::harness::open_db(dir)
-        .query_row(
-            "SELECT count(*) FROM outbox WHERE kind = ?1 AND state = 'pending'",
-            [kind],
-            |r| r.get(0),
-        )
-        .expect("the outbox is readable")
 }
 
 fn pending_read_marks(dir: &Path) -> i64 {
@@ -305,9 +291,7 @@ fn read_marks_reach_linq_only_with_the_setting_on_and_one_waits_per_chat() {
     until("Linq took the read mark", || {
         (!fake.actions.lock().unwrap().reads.is_empty()).then_some(())
     });
-    until("the mark left the queue", || {
-        (pending_read_marks(dir.path()) == 0).then_some(())
-    });
+    nothing_left_to_send(dir.path(), "read");
     let calls = read_calls(&fake);
     assert_eq!(
         calls.len(),
@@ -433,8 +417,6 @@ fn a_read_mark_linq_refuses_is_shown_with_the_chat_until_reading_it_again_goes_t
         !open_chat(&server),
         "once taken, a chat with nothing unread queues no mark"
     );
-    until("the taken mark left the queue", || {
-        (pending_read_marks(dir.path()) == 0).then_some(())
-    });
+    nothing_left_to_send(dir.path(), "read");
     assert_eq!(read_calls(&fake).len(), 2, "and no further mark went out");
 }
