@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::error::EventError;
 use super::json::Key;
-use super::value::kind_of;
+use super::value::Kind;
 
 /// `data` for a reader: see the module's note.
 pub struct Data<'a> {
@@ -60,11 +60,11 @@ impl<'a> Data<'a> {
         }
     }
 
-    /// What JSON type this is, in the words of a refusal ("an object", "null").
-    pub fn kind(&self) -> &'static str {
+    /// What JSON type this is.
+    pub fn kind(&self) -> Kind {
         match &self.source {
-            Source::Value(value) => kind_of(value),
-            Source::Text { text, .. } => kind_of_text(text),
+            Source::Value(value) => Kind::of(value),
+            Source::Text { text, .. } => Kind::of_text(text),
         }
     }
 
@@ -78,7 +78,7 @@ impl<'a> Data<'a> {
                 Some(value) => held(value),
                 None => serde_json::Deserializer::from_str(text)
                     .deserialize_map(FieldKind { key })
-                    .is_ok_and(|kind| kind == Some("an object")),
+                    .is_ok_and(|kind| kind == Some(Kind::Object)),
             },
         }
     }
@@ -86,7 +86,7 @@ impl<'a> Data<'a> {
     /// `data` must be an object for a known event type.
     pub fn require_object(&self, event_type: &str) -> Result<(), EventError> {
         match self.kind() {
-            "an object" => Ok(()),
+            Kind::Object => Ok(()),
             kind => Err(EventError::Data {
                 event_type: event_type.to_string(),
                 problem: format!("data must be an object, not {kind}"),
@@ -133,7 +133,7 @@ struct FieldKind<'k> {
 }
 
 impl<'de> Visitor<'de> for FieldKind<'_> {
-    type Value = Option<&'static str>;
+    type Value = Option<Kind>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an object")
@@ -144,7 +144,7 @@ impl<'de> Visitor<'de> for FieldKind<'_> {
         while let Some(Key(key)) = map.next_key()? {
             if key == self.key {
                 let raw: &RawValue = map.next_value()?;
-                kind = Some(kind_of_text(raw.get()));
+                kind = Some(Kind::of_text(raw.get()));
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -169,18 +169,6 @@ pub(crate) fn sentence(e: &serde_json::Error) -> String {
     match text.strip_suffix(&position) {
         Some(bare) => bare.to_string(),
         None => text,
-    }
-}
-
-/// The JSON type of one value's text, by its first character (the text is valid JSON).
-pub(crate) fn kind_of_text(text: &str) -> &'static str {
-    match text.trim_start().as_bytes().first() {
-        Some(b'{') => "an object",
-        Some(b'[') => "an array",
-        Some(b'"') => "a string",
-        Some(b't' | b'f') => "a boolean",
-        Some(b'n') | None => "null",
-        Some(_) => "a number",
     }
 }
 
@@ -218,14 +206,14 @@ mod tests {
     #[test]
     fn the_kind_is_read_from_the_first_character() {
         for (value, kind) in [
-            (json!({"a": [1]}), "an object"),
-            (json!([{"a": 1}]), "an array"),
-            (json!("{"), "a string"),
-            (json!(true), "a boolean"),
-            (json!(false), "a boolean"),
-            (json!(null), "null"),
-            (json!(-1.5), "a number"),
-            (json!(7), "a number"),
+            (json!({"a": [1]}), Kind::Object),
+            (json!([{"a": 1}]), Kind::Array),
+            (json!("{"), Kind::String),
+            (json!(true), Kind::Boolean),
+            (json!(false), Kind::Boolean),
+            (json!(null), Kind::Null),
+            (json!(-1.5), Kind::Number),
+            (json!(7), Kind::Number),
         ] {
             let text = value.to_string();
             assert_eq!(Data::text(&text).kind(), kind, "{text}");

@@ -8,10 +8,10 @@
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
-use super::data::{from_text, kind_of_text, Data};
+use super::data::{from_text, Data};
 pub use super::error::EventError;
 use super::model::{Envelope, Meta};
-use super::value::Time;
+use super::value::{Kind, Time};
 use super::{fetched, outbox, v2, v3};
 
 /// Which of Linq's webhook dialects a delivery speaks.
@@ -62,7 +62,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::
 /// say, before this (a body in the log has passed it).
 pub fn parse_envelope(text: &str) -> Result<Envelope, EventError> {
     // serde's derived structs also take an array (fields by position): only an object is one.
-    if kind_of_text(text) != "an object" {
+    if Kind::of_text(text) != Kind::Object {
         return match serde_json::from_str::<serde::de::IgnoredAny>(text) {
             Ok(_) => Err(EventError::NotObject),
             Err(e) => Err(EventError::NotJson(e.to_string())),
@@ -88,7 +88,7 @@ pub fn parse_envelope(text: &str) -> Result<Envelope, EventError> {
     };
     let event_id = match fields.event_id {
         // Numbers keep every digit as written, so they need the same length limit.
-        Some(raw) if kind_of_text(raw.get()) == "a number" => {
+        Some(raw) if Kind::of_text(raw.get()) == Kind::Number => {
             let digits = raw.get().trim();
             if digits.len() > 200 {
                 return Err(envelope_err("event_id", "must be at most 200 digits"));
@@ -142,9 +142,9 @@ pub fn parse_envelope(text: &str) -> Result<Envelope, EventError> {
 }
 
 /// A string field's text, unescaped; the JSON type it has instead.
-fn text_of(raw: &RawValue) -> Result<String, &'static str> {
-    match kind_of_text(raw.get()) {
-        "a string" => from_text(raw.get()).map_err(|_| "a string"),
+fn text_of(raw: &RawValue) -> Result<String, Kind> {
+    match Kind::of_text(raw.get()) {
+        Kind::String => from_text(raw.get()).map_err(|_| Kind::String),
         kind => Err(kind),
     }
 }

@@ -41,7 +41,7 @@ impl<'de> Deserialize<'de> for Id {
             Value::Number(n) => Ok(Id(n.to_string())),
             other => Err(D::Error::custom(format!(
                 "expected an id (string or number), found {}",
-                kind_of(&other)
+                Kind::of(&other)
             ))),
         }
     }
@@ -59,7 +59,7 @@ impl<'de> Deserialize<'de> for Time {
                 .ok_or_else(|| D::Error::custom(format!("{s:?} is not a timestamp"))),
             other => Err(D::Error::custom(format!(
                 "expected a timestamp string, found {}",
-                kind_of(&other)
+                Kind::of(&other)
             ))),
         }
     }
@@ -87,7 +87,7 @@ impl<'de> Deserialize<'de> for Int {
             _ => None,
         };
         parsed.map(Int).ok_or_else(|| {
-            D::Error::custom(format!("expected a number, found {}", kind_of(&value)))
+            D::Error::custom(format!("expected a number, found {}", Kind::of(&value)))
         })
     }
 }
@@ -126,7 +126,7 @@ const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 enum Read<T> {
     Object(T),
     Null,
-    Other(&'static str),
+    Other(Kind),
 }
 
 /// Reads `T` from an object, and names any other JSON type instead.
@@ -144,7 +144,7 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for OnlyObject<T> {
         let first = map.next_key::<Key<'de>>()?;
         if first.as_ref().is_some_and(|Key(k)| k == NUMBER_TOKEN) {
             map.next_value::<IgnoredAny>()?;
-            return Ok(Read::Other("a number"));
+            return Ok(Read::Other(Kind::Number));
         }
         let replayed = Replay {
             first: first.map(|Key(k)| k),
@@ -166,37 +166,37 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for OnlyObject<T> {
     }
 
     fn visit_bool<E: Error>(self, _: bool) -> Result<Read<T>, E> {
-        Ok(Read::Other("a boolean"))
+        Ok(Read::Other(Kind::Boolean))
     }
 
     fn visit_i64<E: Error>(self, _: i64) -> Result<Read<T>, E> {
-        Ok(Read::Other("a number"))
+        Ok(Read::Other(Kind::Number))
     }
 
     fn visit_u64<E: Error>(self, _: u64) -> Result<Read<T>, E> {
-        Ok(Read::Other("a number"))
+        Ok(Read::Other(Kind::Number))
     }
 
     fn visit_f64<E: Error>(self, _: f64) -> Result<Read<T>, E> {
-        Ok(Read::Other("a number"))
+        Ok(Read::Other(Kind::Number))
     }
 
     // A tree's number past 64 bits (the text's arrives as the map above).
     fn visit_i128<E: Error>(self, _: i128) -> Result<Read<T>, E> {
-        Ok(Read::Other("a number"))
+        Ok(Read::Other(Kind::Number))
     }
 
     fn visit_u128<E: Error>(self, _: u128) -> Result<Read<T>, E> {
-        Ok(Read::Other("a number"))
+        Ok(Read::Other(Kind::Number))
     }
 
     fn visit_str<E: Error>(self, _: &str) -> Result<Read<T>, E> {
-        Ok(Read::Other("a string"))
+        Ok(Read::Other(Kind::String))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Read<T>, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Read::Other("an array"))
+        Ok(Read::Other(Kind::Array))
     }
 }
 
@@ -215,7 +215,7 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ListOfObjects<T> {
         while let Some(item) = seq.next_element_seed(ElementSeed(PhantomData::<T>))? {
             match item {
                 Read::Object(item) => items.push(item),
-                Read::Null => return Err(in_list("null")),
+                Read::Null => return Err(in_list(Kind::Null)),
                 Read::Other(kind) => return Err(in_list(kind)),
             }
         }
@@ -237,44 +237,44 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ListOfObjects<T> {
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<Vec<T>>, A::Error> {
         match OnlyObject(PhantomData::<IgnoredAny>).visit_map(map)? {
             Read::Other(kind) => Err(not_a_list(kind)),
-            _ => Err(not_a_list("an object")),
+            _ => Err(not_a_list(Kind::Object)),
         }
     }
 
     fn visit_bool<E: Error>(self, _: bool) -> Result<Option<Vec<T>>, E> {
-        Err(not_a_list("a boolean"))
+        Err(not_a_list(Kind::Boolean))
     }
 
     fn visit_i64<E: Error>(self, _: i64) -> Result<Option<Vec<T>>, E> {
-        Err(not_a_list("a number"))
+        Err(not_a_list(Kind::Number))
     }
 
     fn visit_u64<E: Error>(self, _: u64) -> Result<Option<Vec<T>>, E> {
-        Err(not_a_list("a number"))
+        Err(not_a_list(Kind::Number))
     }
 
     fn visit_f64<E: Error>(self, _: f64) -> Result<Option<Vec<T>>, E> {
-        Err(not_a_list("a number"))
+        Err(not_a_list(Kind::Number))
     }
 
     fn visit_i128<E: Error>(self, _: i128) -> Result<Option<Vec<T>>, E> {
-        Err(not_a_list("a number"))
+        Err(not_a_list(Kind::Number))
     }
 
     fn visit_u128<E: Error>(self, _: u128) -> Result<Option<Vec<T>>, E> {
-        Err(not_a_list("a number"))
+        Err(not_a_list(Kind::Number))
     }
 
     fn visit_str<E: Error>(self, _: &str) -> Result<Option<Vec<T>>, E> {
-        Err(not_a_list("a string"))
+        Err(not_a_list(Kind::String))
     }
 }
 
-fn in_list<E: Error>(kind: &str) -> E {
+fn in_list<E: Error>(kind: Kind) -> E {
     E::custom(format!("expected a list of objects, found {kind} in it"))
 }
 
-fn not_a_list<E: Error>(kind: &str) -> E {
+fn not_a_list<E: Error>(kind: Kind) -> E {
     E::custom(format!("expected a list, found {kind}"))
 }
 
@@ -315,15 +315,53 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Replay<'de, A> {
     }
 }
 
-/// Names a JSON value's type for error messages, never its content.
-pub fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+/// A JSON value's type, told from a tree or from the value's text. Refusals name it (its
+/// `Display`: "an object", "null"), never the value's content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Null,
+    Boolean,
+    Number,
+    String,
+    Array,
+    Object,
+}
+
+impl Kind {
+    pub fn of(v: &Value) -> Kind {
+        match v {
+            Value::Null => Kind::Null,
+            Value::Bool(_) => Kind::Boolean,
+            Value::Number(_) => Kind::Number,
+            Value::String(_) => Kind::String,
+            Value::Array(_) => Kind::Array,
+            Value::Object(_) => Kind::Object,
+        }
+    }
+
+    /// The type of one JSON value's text, by its first character (the text is valid JSON).
+    pub fn of_text(text: &str) -> Kind {
+        match text.trim_start().as_bytes().first() {
+            Some(b'{') => Kind::Object,
+            Some(b'[') => Kind::Array,
+            Some(b'"') => Kind::String,
+            Some(b't' | b'f') => Kind::Boolean,
+            Some(b'n') | None => Kind::Null,
+            Some(_) => Kind::Number,
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Kind::Null => "null",
+            Kind::Boolean => "a boolean",
+            Kind::Number => "a number",
+            Kind::String => "a string",
+            Kind::Array => "an array",
+            Kind::Object => "an object",
+        })
     }
 }
 

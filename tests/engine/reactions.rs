@@ -246,10 +246,6 @@ fn open_chat(server: &Server) -> bool {
     answer["read_mark_queued"] == true
 }
 
-fn pending_read_marks(dir: &Path) -> i64 {
-    pending(dir, "read")
-}
-
 #[test]
 fn read_marks_reach_linq_only_with_the_setting_on_and_one_waits_per_chat() {
     let dir = tempfile::tempdir().unwrap();
@@ -266,7 +262,7 @@ fn read_marks_reach_linq_only_with_the_setting_on_and_one_waits_per_chat() {
         "with the setting off no read mark is queued"
     );
     assert_eq!(
-        (pending_read_marks(dir.path()), read_calls(&fake).len()),
+        (pending(dir.path(), "read"), read_calls(&fake).len()),
         (0, 0),
         "with the setting off Linq hears nothing"
     );
@@ -309,7 +305,7 @@ fn read_marks_reach_linq_only_with_the_setting_on_and_one_waits_per_chat() {
         "a chat with nothing unread queues no mark"
     );
     assert_eq!(
-        (pending_read_marks(dir.path()), read_calls(&fake).len()),
+        (pending(dir.path(), "read"), read_calls(&fake).len()),
         (0, 3),
         "and none waits or went out"
     );
