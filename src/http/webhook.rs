@@ -49,7 +49,7 @@ async fn healthz(State(state): State<Arc<WebhookState>>) -> Response {
     }
 }
 
-/// A refusal: status, one sentence, and whether to keep a record of it.
+/// A refusal: status and one sentence.
 struct Refusal {
     status: StatusCode,
     reason: String,
@@ -61,6 +61,15 @@ impl Refusal {
             status,
             reason: reason.into(),
         }
+    }
+
+    /// Whether the delivery itself was refused, and so is kept for the Events screen. A 503
+    /// is the inbox's own state (a full disk, a full queue, a long lag), which the status
+    /// screen shows; Linq retries the delivery and it is stored then. Recording it would also
+    /// write to the disk that is full, or to the writer that is saturated, and a record that
+    /// fit would pass for the store being healthy again.
+    fn is_kept(&self) -> bool {
+        self.status != StatusCode::SERVICE_UNAVAILABLE
     }
 }
 
@@ -129,16 +138,18 @@ async fn receive(
                 .into_response()
         }
         Err(refusal) => {
-            state.ingest.reject(Rejection {
-                received_at: now_millis(),
-                status: refusal.status.as_u16(),
-                reason: refusal.reason.clone(),
-                remote_addr: Some(peer.to_string()),
-                headers: headers.keys().map(|k| k.as_str().to_string()).collect(),
-                size: body_bytes.len(),
-                body_prefix: String::from_utf8_lossy(&body_bytes[..body_bytes.len().min(512)])
-                    .into_owned(),
-            });
+            if refusal.is_kept() {
+                state.ingest.reject(Rejection {
+                    received_at: now_millis(),
+                    status: refusal.status.as_u16(),
+                    reason: refusal.reason.clone(),
+                    remote_addr: Some(peer.to_string()),
+                    headers: headers.keys().map(|k| k.as_str().to_string()).collect(),
+                    size: body_bytes.len(),
+                    body_prefix: String::from_utf8_lossy(&body_bytes[..body_bytes.len().min(512)])
+                        .into_owned(),
+                });
+            }
             refusal_response(refusal)
         }
     }

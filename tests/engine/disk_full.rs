@@ -274,6 +274,12 @@ fn disk_full_refuses_with_503_and_recovers_by_itself() {
         .as_bytes(),
     );
     assert_eq!(s, 200, "/healthz is healthy again");
+    let rejected = server.api("/api/rejected");
+    assert_eq!(
+        rejected["total"],
+        json!(0),
+        "a 503 asks Linq to retry and is no rejected delivery: {rejected}"
+    );
 
     server.kill();
     let logged: HashSet<String> = logged_keys(&data).into_iter().map(|(id, _)| id).collect();
