@@ -73,12 +73,12 @@ fn snapshot(conn: &Connection) -> Vec<String> {
 
 /// Stores one delivery as the writer does; `true` when it was new.
 fn deliver(conn: &Connection, line: &[u8]) -> bool {
-    if check_unique(line).is_err() {
-        return false;
-    }
     let Ok(payload) = String::from_utf8(line.to_vec()) else {
         return false;
     };
+    if check_unique(&payload).is_err() {
+        return false;
+    }
     let Ok(envelope) = parse_envelope(&payload) else {
         return false;
     };

@@ -206,12 +206,11 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
 }
 
 async fn accept(state: &WebhookState, headers: &HeaderMap, raw: &[u8]) -> Result<Ack, Refusal> {
-    let checked = check_unique(raw);
     // The signature decides first, whatever the body.
     let verified = verify(state, headers, raw)?;
-    checked.map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     let text = std::str::from_utf8(raw)
         .map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, "body is not UTF-8"))?;
+    check_unique(text).map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     let envelope =
         parse_envelope(text).map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     let payload = text.to_owned();

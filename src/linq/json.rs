@@ -25,9 +25,11 @@ pub enum Unparsed {
     Unusable(String),
 }
 
-/// Checks that `raw` is one JSON value in which no object repeats a key.
-pub fn check_unique(raw: &[u8]) -> Result<(), Unparsed> {
-    match serde_json::from_slice::<Checked>(raw) {
+/// Checks that `text` is one JSON value in which no object repeats a key. It takes text, not
+/// bytes: the caller validates UTF-8 once for the whole body, where a byte reader would again
+/// for every string.
+pub fn check_unique(text: &str) -> Result<(), Unparsed> {
+    match serde_json::from_str::<Checked>(text) {
         Ok(Checked) => Ok(()),
         // Syntax and end-of-input errors are the parser's; a data error is this visitor's.
         Err(e) if e.classify() == serde_json::error::Category::Data => Err(Unparsed::Unusable(
@@ -195,7 +197,7 @@ mod tests {
 
     /// The sentence a text is refused with (a test helper: panics on a text that passes).
     fn refusal(text: &str) -> String {
-        match check_unique(text.as_bytes()) {
+        match check_unique(text) {
             Ok(()) => panic!("{text} passed"),
             Err(Unparsed::Unusable(sentence)) => sentence,
             Err(Unparsed::NotJson(e)) => panic!("{text} is valid JSON, yet: {e}"),
@@ -220,7 +222,7 @@ mod tests {
         for n in 1..=40 {
             let keys: Vec<String> = (0..n).map(|i| format!("\"k{i}\":{i}")).collect();
             let unique = format!("{{{}}}", keys.join(","));
-            assert!(check_unique(unique.as_bytes()).is_ok(), "{unique}");
+            assert!(check_unique(&unique).is_ok(), "{unique}");
             for j in 0..n {
                 let body = format!("{{{},\"k{j}\":0}}", keys.join(","));
                 let err = refusal(&body);
@@ -243,7 +245,7 @@ mod tests {
     #[test]
     fn text_that_is_not_json_is_told_apart() {
         for text in ["", "{", "{\"a\":}", "[1,]", "{} {}", "nul", "\"\\x\""] {
-            let Err(Unparsed::NotJson(e)) = check_unique(text.as_bytes()) else {
+            let Err(Unparsed::NotJson(e)) = check_unique(text) else {
                 panic!("{text:?} is not JSON");
             };
             let theirs = serde_json::from_str::<Value>(text).expect_err("serde_json refuses it");
@@ -268,7 +270,7 @@ mod tests {
             " [ 1 , [ [ ] ] , { \"x\" : null } ] ",
         ] {
             assert!(
-                check_unique(body.as_bytes()).is_ok(),
+                check_unique(body).is_ok(),
                 "{body} is JSON with unique keys"
             );
         }
@@ -296,7 +298,7 @@ mod tests {
         #[test]
         fn any_value_with_unique_keys_passes(value in any_json()) {
             let text = value.to_string();
-            let checked = check_unique(text.as_bytes()).map_err(|e| e.to_string());
+            let checked = check_unique(&text).map_err(|e| e.to_string());
             prop_assert_eq!(checked, Ok(()), "{} passes", text);
         }
 

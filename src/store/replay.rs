@@ -86,7 +86,7 @@ fn read_events(input: impl BufRead, chunks: &std::sync::mpsc::SyncSender<Chunk>)
 
 /// The log row for one line of an import; the reason (one sentence) when it is no envelope.
 fn event_of(line: String) -> Result<NewEvent, String> {
-    check_unique(line.as_bytes()).map_err(|e| e.to_string())?;
+    check_unique(&line).map_err(|e| e.to_string())?;
     let envelope = parse_envelope(&line).map_err(|e| e.to_string())?;
     Ok(NewEvent::from_envelope(
         envelope,
