@@ -2,8 +2,6 @@
 //! the reply sent from them, a reply to a quoted message carrying `reply_to` on the wire, and
 //! the rep's typing sent to Linq only in one-to-one iMessage chats, throttled.
 
-use std::time::Duration;
-
 use serde_json::{json, Value};
 
 use crate::linq_fake::FakeLinq;
@@ -162,14 +160,20 @@ fn typing_reaches_linq_once_per_refresh_in_a_one_to_one_imessage_chat_and_never_
         false,
         "a group never gets the rep's typing"
     );
-    std::thread::sleep(Duration::from_millis(300));
+    // One task sends every chat's typing in the order it came: once a start typed after the
+    // group's reaches Linq, anything the group's had queued would have gone before it.
+    typing(&server, CHAT, true);
+    until("Linq got the next start", || {
+        (typing_calls(&fake, CHAT).len() >= 3).then_some(())
+    });
     assert_eq!(
         typing_calls(&fake, CHAT),
         vec![
             "POST /api/partner/v3/chats/c-ann/typing".to_string(),
-            "DELETE /api/partner/v3/chats/c-ann/typing".to_string()
+            "DELETE /api/partner/v3/chats/c-ann/typing".to_string(),
+            "POST /api/partner/v3/chats/c-ann/typing".to_string()
         ],
-        "five keystrokes are one start, then one stop"
+        "five keystrokes are one start, then one stop; typing after the stop starts it again"
     );
     assert!(
         typing_calls(&fake, "c-team").is_empty(),
