@@ -47,6 +47,14 @@ const YIELD_LAG: i64 = 2_000;
 /// growing, and `MAX_LAG` bounds what it owes.
 const YIELD_SHARE: u32 = 8;
 
+/// How often the search index's merge runs while rows keep coming: one step for the merge work
+/// of every batch since the last step (four pages a row, as before). A step after each batch
+/// paid FTS5's seek into every input segment for a few pages at a time: at 1,000 rows a second
+/// the merges took 180–230 ms of every second, and 650–800 ms while a grown level was being
+/// merged, so the projection fell up to 1.8 s behind the log. One step every 50 ms took 30–60
+/// and 260–390 ms (docs/BENCHMARKS.md, "The stream's stalls: the search index's merge steps").
+const MERGE_EVERY: Duration = Duration::from_millis(50);
+
 /// The test hook `abort-mid-batch` ends the process in the first batch that reaches this log
 /// sequence number.
 const ABORT_AFTER_SEQ: i64 = 5;
@@ -94,6 +102,7 @@ pub(super) struct Projector {
     health: Health,
     runtime: tokio::runtime::Handle,
     hook: Hook,
+    merges: MergeClock,
 }
 
 impl Projector {
@@ -114,6 +123,7 @@ impl Projector {
             health,
             runtime,
             hook: Hook::from_env(),
+            merges: MergeClock::new(Instant::now()),
         })
     }
 
@@ -141,7 +151,7 @@ impl Projector {
                 }
                 self.yield_to_ingest(log_before, started.elapsed());
             }
-            if self.runtime.block_on(self.committed.changed()).is_err() {
+            if !self.wait_for_rows() {
                 // The writer is gone: fold what it committed, then stop.
                 while self.step() == Step::Progress {}
                 return;
@@ -190,11 +200,29 @@ impl Projector {
         }
     }
 
-    /// The index's merge for a batch already committed and shown. A failed merge costs nothing
-    /// but more segments for searches to read: the next batch's merge takes them up.
+    /// Waits until the log grows past the projection; false when the writer is gone. A merge
+    /// step that is due runs first, while no row waits for it. One that is not due yet waits
+    /// for the next batch: no timer here, since this thread is not one of the runtime's and a
+    /// timer polled while the runtime shuts down panics.
+    fn wait_for_rows(&mut self) -> bool {
+        if let Some(rows) = self.merges.step_if_due(Instant::now()) {
+            self.merge(rows);
+        }
+        self.runtime.block_on(self.committed.changed()).is_ok()
+    }
+
+    /// Owes the index's merge for a batch already committed and shown; runs the step if due.
     fn merge_index(&mut self, rows: usize) {
+        if let Some(rows) = self.merges.batch(rows, Instant::now()) {
+            self.merge(rows);
+        }
+    }
+
+    /// One merge step for `rows` rows. A failed merge costs nothing but more segments for
+    /// searches to read: the next step takes them up.
+    fn merge(&mut self, rows: usize) {
         if let Err(e) = projection::merge_after(&mut self.conn, rows) {
-            tracing::warn!(error = %e, "search index merge failed; the next batch merges again");
+            tracing::warn!(error = %e, "search index merge failed; the next step merges again");
         }
     }
 
@@ -228,6 +256,47 @@ impl Projector {
     }
 }
 
+/// When the search index's merge runs: every batch owes it work, paid in one step at most every
+/// [`MERGE_EVERY`], after a batch or when the projector has caught up. What a last batch owes
+/// before the log stands still waits for the next batch: a few small segments more for
+/// searches to read meanwhile.
+#[derive(Debug)]
+struct MergeClock {
+    /// Rows projected since the last step.
+    owed: usize,
+    last: Instant,
+}
+
+impl MergeClock {
+    /// A clock whose first step is due at once.
+    fn new(now: Instant) -> MergeClock {
+        MergeClock {
+            owed: 0,
+            last: now.checked_sub(MERGE_EVERY).unwrap_or(now),
+        }
+    }
+
+    /// A batch of `rows` rows was committed at `now`: the rows to merge now, if a step is due.
+    fn batch(&mut self, rows: usize, now: Instant) -> Option<usize> {
+        self.owed += rows;
+        self.step_if_due(now)
+    }
+
+    /// When the step owed falls due; `None` when nothing is owed.
+    fn due(&self) -> Option<Instant> {
+        (self.owed > 0).then(|| self.last + MERGE_EVERY)
+    }
+
+    /// The rows to merge now, if a step is owed and due at `now`.
+    fn step_if_due(&mut self, now: Instant) -> Option<usize> {
+        let due = self.due()?;
+        (now >= due).then(|| {
+            self.last = now;
+            std::mem::take(&mut self.owed)
+        })
+    }
+}
+
 /// How many rows, and for how long, the next batch takes when the projection is `lag` rows
 /// behind the log.
 fn batch_shape(lag: i64) -> (i64, Duration) {
@@ -251,6 +320,44 @@ fn describe(e: &StoreError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_index_merges_at_most_once_per_step_time_for_every_batch_since_the_last() {
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let mut clock = MergeClock::new(t0);
+        assert_eq!(clock.due(), None, "nothing owed, nothing due");
+        assert_eq!(
+            clock.batch(3, t0),
+            Some(3),
+            "the first batch merges at once"
+        );
+        assert_eq!(clock.batch(2, ms(1)), None, "one step per step time");
+        assert_eq!(clock.batch(5, ms(20)), None, "the work is owed");
+        assert_eq!(
+            clock.due(),
+            Some(t0 + MERGE_EVERY),
+            "the step owed falls due one step time after the last"
+        );
+        assert_eq!(clock.step_if_due(ms(49)), None, "not before it is due");
+        assert_eq!(
+            clock.step_if_due(t0 + MERGE_EVERY),
+            Some(7),
+            "when due (the projector caught up, or the next batch) the step merges every row owed"
+        );
+        assert_eq!(clock.due(), None, "then nothing is owed");
+        let later = t0 + MERGE_EVERY + Duration::from_millis(10);
+        assert_eq!(
+            clock.batch(4, later),
+            None,
+            "and the next step waits its time"
+        );
+        assert_eq!(
+            clock.batch(1, later + MERGE_EVERY),
+            Some(5),
+            "a batch at the step time merges itself with those before it"
+        );
+    }
 
     #[test]
     fn a_projection_far_behind_takes_bigger_batches() {

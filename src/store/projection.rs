@@ -101,12 +101,12 @@ pub fn project_until(
     fold_batch(tx, from, rows, deadline)
 }
 
-/// The search index's merge work for a live batch of `rows` rows, in a transaction of its own
-/// after the batch's. While a level of a grown index is being merged, each step takes 15–34 ms
-/// for about two seconds; inside the batch it held the batch's rows back from the stream
-/// (docs/BENCHMARKS.md, "The index merge after the batch"). Four pages a row, as the automatic
-/// merge averaged, so the index keeps up with what the batches add. True when it merged
-/// anything.
+/// The search index's merge work for `rows` rows projected live, in a transaction of its own
+/// after their batches' (the projector runs one step for the batches of the last 50 ms). While
+/// a level of a grown index is being merged, a step takes tens of milliseconds for a few
+/// seconds; inside a batch it held the batch's rows back from the stream (docs/BENCHMARKS.md,
+/// "The index merge after the batch"). Four pages a row, as the automatic merge averaged, so
+/// the index keeps up with what the batches add. True when it merged anything.
 pub fn merge_after(conn: &mut Connection, rows: usize) -> Result<bool, StoreError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let merged = fts::merge(&tx, fts::pages_per_row(rows))?;
