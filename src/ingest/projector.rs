@@ -51,7 +51,7 @@ const YIELD_SHARE: u32 = 8;
 /// of every batch since the last step (four pages a row, as before). A step after each batch
 /// paid FTS5's seek into every input segment for a few pages at a time: at 1,000 rows a second
 /// the merges took 180–230 ms of every second, and 650–800 ms while a grown level was being
-/// merged, so the projection fell up to 1.8 s behind the log. One step every 50 ms took 30–60
+/// merged, so the projection fell up to 1.8 s behind the log. One step every 50 ms took 20–70
 /// and 260–390 ms (docs/BENCHMARKS.md, "The stream's stalls: the search index's merge steps").
 const MERGE_EVERY: Duration = Duration::from_millis(50);
 
