@@ -271,6 +271,9 @@ pub fn pages_per_row(events: usize) -> i64 {
         .clamp(4, 4096)
 }
 
+/// The most events whose merge work [`pages_per_row`] gives in full (4,096 pages).
+pub const ROWS_PER_MERGE_STEP: usize = 1024;
+
 /// Does up to `pages` leaf pages of merge work; true when it merged anything.
 pub fn merge(conn: &Connection, pages: i64) -> Result<bool, StoreError> {
     let before = conn.total_changes();
@@ -492,6 +495,16 @@ mod tests {
             "a short batch merges for its rows only"
         );
         assert_eq!(pages_per_row(0), 4, "never nothing");
+        assert_eq!(
+            pages_per_row(ROWS_PER_MERGE_STEP),
+            4 * ROWS_PER_MERGE_STEP as i64,
+            "one step pays four pages a row for this many rows"
+        );
+        assert_eq!(
+            pages_per_row(ROWS_PER_MERGE_STEP + 1),
+            pages_per_row(ROWS_PER_MERGE_STEP),
+            "and no more: the rest takes another step"
+        );
     }
 
     #[test]

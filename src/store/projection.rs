@@ -106,12 +106,23 @@ pub fn project_until(
 /// a level of a grown index is being merged, a step takes tens of milliseconds for a few
 /// seconds; inside a batch it held the batch's rows back from the stream (docs/BENCHMARKS.md,
 /// "The index merge after the batch"). Four pages a row, as the automatic merge averaged, so
-/// the index keeps up with what the batches add. True when it merged anything.
+/// the index keeps up with what the batches add: more rows than one step's pages cover (a
+/// catch-up's batches) take more steps, each its own transaction, until nothing is left to
+/// merge. True when it merged anything.
 pub fn merge_after(conn: &mut Connection, rows: usize) -> Result<bool, StoreError> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let merged = fts::merge(&tx, fts::pages_per_row(rows))?;
-    tx.commit()?;
-    Ok(merged)
+    let mut merged = false;
+    let mut left = rows;
+    loop {
+        let step = left.min(fts::ROWS_PER_MERGE_STEP);
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let more = fts::merge(&tx, fts::pages_per_row(step))?;
+        tx.commit()?;
+        merged |= more;
+        left -= step;
+        if !more || left == 0 {
+            return Ok(merged);
+        }
+    }
 }
 
 /// [`project_until`] without a deadline: the tests' one batch.
