@@ -78,10 +78,23 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("linq-inbox: {e:#}");
+            eprintln!("linq-inbox: {}", sentence(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes as one line. Many of the engine's errors already name their cause
+/// in their own text (`"database error: {0}"`); a cause the line already says is not said again.
+pub(crate) fn sentence(e: &anyhow::Error) -> String {
+    let mut line = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !line.contains(&cause) {
+            line = format!("{line}: {cause}");
+        }
+    }
+    line
 }
 
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -149,5 +162,39 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor => doctor::run(settings),
         Command::Linq(args) => linq::run(settings, args),
         Command::Simulate(_) => Ok(ExitCode::SUCCESS),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sentence;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("the database was written by a newer Linq Inbox")]
+    struct Newer;
+
+    #[derive(Debug, thiserror::Error)]
+    enum Wrapping {
+        #[error("{0}")]
+        Store(#[from] Newer),
+    }
+
+    #[test]
+    fn a_cause_the_error_already_names_is_said_once() {
+        let e = anyhow::Error::from(Wrapping::Store(Newer));
+        assert_eq!(
+            sentence(&e),
+            "the database was written by a newer Linq Inbox",
+            "the engine's error shows its cause's text; the chain must not repeat it"
+        );
+    }
+
+    #[test]
+    fn a_cause_the_context_does_not_name_is_kept() {
+        let e = anyhow::Error::from(Newer).context("could not open the data folder");
+        assert_eq!(
+            sentence(&e),
+            "could not open the data folder: the database was written by a newer Linq Inbox"
+        );
     }
 }

@@ -19,7 +19,7 @@ pub async fn run(connection: &ConnectSettings, json: bool) -> anyhow::Result<Exi
         Ok(status) => status,
         // With --json a script reads standard output: the failure is a JSON object there too.
         Err(e) if json => {
-            let answer = serde_json::json!({ "error": format!("{e:#}") });
+            let answer = serde_json::json!({ "error": crate::sentence(&e) });
             println!("{}", serde_json::to_string_pretty(&answer)?);
             return Ok(ExitCode::FAILURE);
         }

@@ -234,8 +234,10 @@ fn serve_refused(dir: &Path) -> (bool, String) {
     let mut child = Command::new(BIN)
         .args(["serve", "--data-dir"])
         .arg(dir)
-        .args(["--listen", &format!("127.0.0.1:{}", free_port())])
-        .args(["--ui-listen", &format!("127.0.0.1:{}", free_port())])
+        // Port 0: serve binds before it opens the database, so a port taken between a probe
+        // and the bind (another test, or the two probes handing out the same port) made it
+        // exit on the bind, without the sentence this test reads.
+        .args(["--listen", "127.0.0.1:0", "--ui-listen", "127.0.0.1:0"])
         .env("LINQ_WEBHOOK_SECRET", SECRET)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -291,6 +293,11 @@ fn a_database_from_a_newer_version_is_refused_untouched() {
         assert!(
             lines[0].contains("newer") && lines[0].contains(&format!("schema {newer}")),
             "the sentence says the database is from a newer version ({journal}): {err}"
+        );
+        assert_eq!(
+            lines[0].matches("newer Linq Inbox").count(),
+            1,
+            "the sentence says it once ({journal}): {err}"
         );
         for args in [&["export"][..], &["rebuild"], &["import", "-"]] {
             let (ok, out, err) = cli(args, dir.path(), Some(b""));
