@@ -194,7 +194,8 @@ mod tests {
         let e = anyhow::Error::from(Newer).context("could not open the data folder");
         assert_eq!(
             sentence(&e),
-            "could not open the data folder: the database was written by a newer Linq Inbox"
+            "could not open the data folder: the database was written by a newer Linq Inbox",
+            "context that does not name its cause keeps it after a colon"
         );
     }
 }
