@@ -161,11 +161,9 @@ fn disk_sentence(e: &StoreError, file: &str, when_full: &str) -> Option<String> 
 }
 
 /// The most log rows the projection may lag behind before the listener answers 503 with
-/// `Retry-After`: about half a minute of projecting on this machine. Catching up after a closed
-/// loop folds 10,000-11,000 rows a second since every batch stages its search entries
-/// (docs/BENCHMARKS.md, "The live catch-up, staged"); it was 200,000 when it folded 6,000-7,000.
-/// Real traffic never comes near it; a flood past it is slowed down rather than shown late.
-pub const MAX_LAG: i64 = 300_000;
+/// `Retry-After`: about half a minute of projecting on this machine (docs/BENCHMARKS.md). Real
+/// traffic never comes near it; a flood past it is slowed down rather than shown late.
+pub const MAX_LAG: i64 = 200_000;
 
 /// Lag (rows) past which a UI read does not wait for the projection: a few times what the
 /// projector folds in [`Ingest::projected_to_now`]'s usual quarter second.

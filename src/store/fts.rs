@@ -5,16 +5,14 @@
 //! and a contact never collide and a rowid says which table (messages in `search`, calls and
 //! contacts in their own small `search_other`, migration 0004) holds it.
 //!
-//! Within a projection batch entries are staged, not written: [`index`] and [`unindex`] hold
-//! them in memory while the batch's [`Stage`] is open, and [`Stage::flush`] writes them one
-//! after another at its end. FTS5 writes its pending entries out as a new segment whenever a
+//! Within an import or rebuild batch entries are staged, not written: [`index`] and
+//! [`unindex`] hold them in memory while the batch's [`Stage`] holds, and [`Stage::flush`]
+//! writes them one after another at its end. FTS5 writes its pending entries out as a new segment whenever a
 //! statement in the transaction opens a statement journal (most of a projection's upserts do),
-//! so entries written between those statements made each row its own segment: merging those
-//! segments was a third of `import`'s and `rebuild`'s work, and the live projector's catch-up
-//! batches (a thousand rows) cost 1.7 times the CPU a row that they cost staged
-//! (docs/BENCHMARKS.md, "The live catch-up, staged"). The stage is in memory, not a temporary
-//! table, because a table's per-batch statements cost the live projector's few-row batches
-//! more than they saved.
+//! so entries written between those statements made each row its own segment, and merging
+//! those segments was a third of `import`'s and `rebuild`'s work. The stage is in memory, not a
+//! temporary table, because a table's per-batch statements cost the live projector's few-row
+//! batches more than they saved.
 //!
 //! Every commit that indexed something leaves a new FTS5 segment. FTS5's own automatic merge
 //! pays for them in bursts: every 64 leaf pages written, one commit merged 64 pages per index
@@ -132,15 +130,15 @@ impl Owned {
     }
 }
 
-/// A projection batch's stage: while it is open this thread's [`index`] and [`unindex`] calls
-/// are kept in memory, and [`Stage::flush`] writes them together at the batch's end. Outside
-/// a stage they write at once. Dropping it unflushed (an error ended the batch) discards what
-/// it held with the transaction.
+/// A projection batch's stage. One that holds keeps this thread's [`index`] and [`unindex`]
+/// calls in memory and [`Stage::flush`] writes them together at the batch's end; one that does
+/// not lets them write at once, and its marks and flush do nothing. Dropping it unflushed (an
+/// error ended the batch) discards what it held with the transaction.
 pub(crate) struct Stage(());
 
 impl Stage {
-    pub(crate) fn open() -> Stage {
-        STAGED.with(|s| *s.borrow_mut() = Some(Vec::new()));
+    pub(crate) fn open(hold: bool) -> Stage {
+        STAGED.with(|s| *s.borrow_mut() = hold.then(Vec::new));
         Stage(())
     }
 
@@ -179,8 +177,8 @@ impl Drop for Stage {
     }
 }
 
-/// Stages `change` when a [`Stage`] is open (true); otherwise it is the caller's to write at
-/// once, and nothing is copied.
+/// Stages `change` when a holding [`Stage`] is open (true); otherwise it is the caller's to
+/// write at once, and nothing is copied.
 fn hold(change: impl FnOnce() -> Staged) -> bool {
     STAGED.with(|s| match s.borrow_mut().as_mut() {
         Some(staged) => {
@@ -361,7 +359,7 @@ mod tests {
         let pages = |conn: &Connection| number(conn, "SELECT count(*) FROM search_data");
         let before = pages(&conn);
         conn.execute_batch("BEGIN").expect("begin");
-        let stage = Stage::open();
+        let stage = Stage::open(true);
         for n in 0..40 {
             index(&conn, &entry(n + 1, &format!("quarterly pricing note {n}"))).expect("index");
             // A multi-row insert that may abort opens a statement journal, as a projection's
@@ -390,11 +388,11 @@ mod tests {
     fn the_last_staged_state_of_an_entry_is_what_the_flush_writes() {
         let conn = memory_db();
         conn.execute_batch("BEGIN").expect("begin");
-        let stage = Stage::open();
+        let stage = Stage::open(true);
         index(&conn, &entry(1, "kept and moved")).expect("index 1");
         index(&conn, &entry(2, "written then removed")).expect("index 2");
         stage.flush(&conn).expect("first flush");
-        let stage = Stage::open();
+        let stage = Stage::open(true);
         unindex(&conn, Kind::Message, 2).expect("unindex 2");
         unindex(&conn, Kind::Message, 3).expect("unindex 3 before it exists");
         index(&conn, &entry(3, "removed then written")).expect("index 3");

@@ -204,12 +204,10 @@ fn fold_batch(
     // something fails is the batch redone row by row (the same rows), so the failing row can be
     // set aside.
     //
-    // Every batch stages its search entries and writes them at its end, as one index segment:
-    // FTS5 also flushes at each statement journal the batch's upserts open. A timed batch's
-    // deadline bounds its folds and the staged writes follow it: nothing in a steady batch of a
-    // few rows, about as long again as the folds in a catch-up batch of a thousand (80-100 ms
-    // instead of 55-67 ms, for 40% less CPU a row).
-    let stage = fts::Stage::open();
+    // A bulk batch (import, rebuild) stages its search entries and writes them at its end, as
+    // one index segment. A timed batch (the live projector's, a few rows) writes them as it
+    // goes, so its time bound holds for its index writes too.
+    let stage = fts::Stage::open(deadline.is_none());
     tx.execute_batch("SAVEPOINT batch")?;
     let folded = fold(tx, &rows, deadline);
     let failed = match folded {
