@@ -279,6 +279,9 @@ describe('live inbox', () => {
   it('Keyboard: j/k and arrows move through chats, Enter opens, Esc goes back', async () => {
     await go('#/chats');
     await chatRow('chat-maria').waitFor();
+    // A section change puts focus on its heading a frame later (lib/focus.ts). Wait for that, or
+    // it can land after the keys below and take focus from the row they moved to.
+    await eventually(async () => page.evaluate(() => document.activeElement?.tagName === 'H1'), 'focus on the Chats heading');
     await page.evaluate(() => /** @type {HTMLElement} */ (document.activeElement)?.blur());
     await page.keyboard.press('j');
     assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-chat-id')), 'chat-maria');
