@@ -288,16 +288,21 @@ fn issue_18_ratios(
     rows
 }
 
-/// `serve`'s closed loop over the floor's, for each round `run.sh` ran them back to back
-/// ("floor max round N", "serve max round N"). The host's speed drifts by more between
-/// two minutes than the difference being measured; a pair run together shares the minute.
+/// The rounds `run.sh` ran back to back, as (floor, `serve`) pairs ("floor max round N",
+/// "serve max round N"). The host's speed drifts by more between two minutes than the
+/// difference being measured; a pair run together shares the minute.
+fn rounds(results: &[Value]) -> impl Iterator<Item = (&Value, &Value)> {
+    (1..).map_while(|n| {
+        let floor = find(results, "load", &format!("floor max round {n}"))?;
+        let app = find(results, "load", &format!("serve max round {n}"))?;
+        Some((floor, app))
+    })
+}
+
+/// `serve`'s closed loop over the floor's, for each round.
 fn alternated_ratios(results: &[Value]) -> Vec<f64> {
-    (1..)
-        .map_while(|n| {
-            let floor = find(results, "load", &format!("floor max round {n}"))?;
-            let app = find(results, "load", &format!("serve max round {n}"))?;
-            Some(ms(&app["rate"]) / ms(&floor["rate"]))
-        })
+    rounds(results)
+        .map(|(floor, app)| ms(&app["rate"]) / ms(&floor["rate"]))
         .filter(|r| r.is_finite())
         .collect()
 }
@@ -305,10 +310,7 @@ fn alternated_ratios(results: &[Value]) -> Vec<f64> {
 /// How many of `serve`'s rounds had deliveries answered 503, as a clause of the rate row: a
 /// round that reached the projection's lag bound measured the bound, not the acknowledgement.
 fn rounds_refused(results: &[Value]) -> String {
-    let per_round: Vec<u64> = (1..)
-        .map_while(|n| find(results, "load", &format!("serve max round {n}")))
-        .map(refused)
-        .collect();
+    let per_round: Vec<u64> = rounds(results).map(|(_, app)| refused(app)).collect();
     let hit = per_round.iter().filter(|&&n| n > 0).count();
     match hit {
         0 => String::new(),
