@@ -82,6 +82,20 @@ pub struct Batch {
     pub cursor: i64,
 }
 
+/// How a batch writes its search entries. FTS5 writes out what it holds as a new index segment
+/// at every statement journal, and most of a projection's upserts open one: written as they
+/// fold, a batch's entries make a segment a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entries {
+    /// Held in memory and written at the batch's end, as one segment: a bulk batch (`import`,
+    /// `rebuild`) and the live projector's catch-up batches, whose thousand rows cost 1.7 times
+    /// the CPU a row written as they fold (docs/BENCHMARKS.md, "The live catch-up, staged").
+    Staged,
+    /// Written as each row folds, so a steady batch's time bound holds for its index writes
+    /// too: a few rows, each shown within milliseconds.
+    AsFolded,
+}
+
 /// Projects up to `limit` log rows after the cursor, with the cursor, inside a transaction the
 /// caller commits (an empty batch, nothing new, writes nothing). With a `deadline` it stops
 /// taking rows then (after at least one): the live projector's batch commits, and the stream
@@ -90,6 +104,7 @@ pub fn project_until(
     tx: &Transaction<'_>,
     limit: i64,
     deadline: Option<Instant>,
+    entries: Entries,
 ) -> Result<Batch, StoreError> {
     let from = cursor(tx)?;
     // Each body is parsed when its row is folded: rows the deadline leaves for the next batch
@@ -98,7 +113,7 @@ pub fn project_until(
         .into_iter()
         .map(Row::unparsed)
         .collect();
-    fold_batch(tx, from, rows, deadline)
+    fold_batch(tx, from, rows, deadline, entries)
 }
 
 /// The search index's merge work for `rows` rows projected live, in a transaction of its own
@@ -128,7 +143,7 @@ pub fn merge_after(conn: &mut Connection, rows: usize) -> Result<bool, StoreErro
 /// [`project_until`] without a deadline: the tests' one batch.
 #[cfg(test)]
 pub(crate) fn project_in(tx: &Transaction<'_>, limit: i64) -> Result<Batch, StoreError> {
-    project_until(tx, limit, None)
+    project_until(tx, limit, None, Entries::Staged)
 }
 
 /// Projects every log row after the cursor, `limit` at a time, inside the caller's transaction
@@ -142,7 +157,10 @@ pub fn project_all(tx: &Transaction<'_>, limit: i64) -> Result<usize, StoreError
         let next = log::events_after(tx, last.event.seq, limit)?;
         let (batch, next) = std::thread::scope(|scope| {
             let parsing = scope.spawn(move || parsed(next));
-            (fold_batch(tx, from, rows, None), parsing.join())
+            (
+                fold_batch(tx, from, rows, None, Entries::Staged),
+                parsing.join(),
+            )
         });
         let batch = batch?;
         count += batch.rows;
@@ -192,6 +210,7 @@ fn fold_batch(
     from: i64,
     mut rows: Vec<Row>,
     deadline: Option<Instant>,
+    entries: Entries,
 ) -> Result<Batch, StoreError> {
     if rows.is_empty() {
         return Ok(Batch {
@@ -204,10 +223,8 @@ fn fold_batch(
     // something fails is the batch redone row by row (the same rows), so the failing row can be
     // set aside.
     //
-    // A bulk batch (import, rebuild) stages its search entries and writes them at its end, as
-    // one index segment. A timed batch (the live projector's, a few rows) writes them as it
-    // goes, so its time bound holds for its index writes too.
-    let stage = fts::Stage::open(deadline.is_none());
+    // Search entries are staged or written as the rows fold, as the caller says ([`Entries`]).
+    let stage = fts::Stage::open(entries == Entries::Staged);
     tx.execute_batch("SAVEPOINT batch")?;
     let folded = fold(tx, &rows, deadline);
     let failed = match folded {
@@ -344,7 +361,8 @@ mod tests {
         let added = log_bodies(&conn, &demo_bodies(20, 3), None);
         assert!(added > 2, "the conversation logged {added} rows");
         let tx = conn.transaction().expect("transaction");
-        let first = project_until(&tx, 128, Some(Instant::now())).expect("first batch");
+        let first =
+            project_until(&tx, 128, Some(Instant::now()), Entries::AsFolded).expect("first batch");
         assert_eq!(
             first.rows, 1,
             "a batch told to end at once still folds one row"
@@ -354,7 +372,7 @@ mod tests {
             first.cursor,
             "the cursor stops at the row folded, not at the rows read"
         );
-        let rest = project_until(&tx, 128, None).expect("the rest");
+        let rest = project_until(&tx, 128, None, Entries::Staged).expect("the rest");
         assert_eq!(
             rest.cursor,
             log::max_seq(&tx).expect("max seq"),
@@ -376,7 +394,7 @@ mod tests {
         // segment of the index behind it.
         for _ in 0..added {
             let tx = conn.transaction().expect("transaction");
-            project_until(&tx, 128, Some(Instant::now())).expect("live batch");
+            project_until(&tx, 128, Some(Instant::now()), Entries::AsFolded).expect("live batch");
             tx.commit().expect("commit");
         }
         let messages: i64 = conn

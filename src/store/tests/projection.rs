@@ -813,3 +813,55 @@ fn a_read_mark_whose_recount_was_lost_is_counted_when_the_projector_starts() {
     assert_eq!(recounted, 1, "the one marked chat is recounted");
     assert_eq!(unread(&conn), 0, "the read mark counts");
 }
+
+#[test]
+fn a_staged_batch_writes_its_search_entries_as_one_segment() {
+    use projection::Entries;
+    let pages_written = |entries: Entries| -> (i64, i64) {
+        let conn = memory_db();
+        for n in 0..40 {
+            let body = received(
+                &format!("m{n}"),
+                &format!("quarterly pricing note {n}"),
+                "2026-11-20T18:00:00Z",
+            );
+            let env = parse_envelope(&body).expect("body is an envelope");
+            let event = NewEvent::from_envelope(env, body.clone(), SignatureForm::Standard, 0);
+            log::append(&conn, &event).expect("append");
+        }
+        let pages = |conn: &Connection| -> i64 {
+            conn.query_row("SELECT count(*) FROM search_data", [], |r| r.get(0))
+                .expect("index pages")
+        };
+        let before = pages(&conn);
+        let tx = conn.unchecked_transaction().expect("transaction");
+        // The live projector's batch: timed, with a deadline it does not reach.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let batch = projection::project_until(&tx, 64, Some(deadline), entries).expect("project");
+        tx.commit().expect("commit");
+        assert_eq!(batch.rows, 40, "the batch folds every row");
+        let found: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM search WHERE search MATCH 'pricing'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("search");
+        (pages(&conn) - before, found)
+    };
+    let (staged, found) = pages_written(Entries::Staged);
+    assert_eq!(
+        found, 40,
+        "every message is findable after the staged batch"
+    );
+    assert!(
+        staged <= 3,
+        "forty messages made {staged} index pages: one segment for the batch, not one a row"
+    );
+    let (as_folded, found) = pages_written(Entries::AsFolded);
+    assert_eq!(found, 40, "every message is findable after the batch");
+    assert!(
+        as_folded > staged,
+        "written as they fold, the entries make more segments ({as_folded} pages, {staged} staged)"
+    );
+}
