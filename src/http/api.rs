@@ -87,7 +87,7 @@ async fn status(State(s): State<Arc<ApiState>>) -> ApiResult {
         .read(|c| {
             Ok((
                 log::counts(c)?,
-                log::last_received_at(c)?,
+                log::last_delivery_at(c)?,
                 log::rejected_total(c)?,
                 numbers::number_health(c)?,
                 projection::failures(c)?,

@@ -153,7 +153,9 @@ impl Writer {
     }
 
     /// Writes the whole batch in one transaction: log rows and refusals as they come, each local
-    /// task in a savepoint of its own. On error nothing of it is kept.
+    /// task in a savepoint of its own, and the time of its last delivery (the status screen's
+    /// "Last delivery", noted once a batch rather than indexed on every row). On error nothing
+    /// of it is kept.
     fn write(
         &mut self,
         batch: Vec<Job>,
@@ -162,6 +164,7 @@ impl Writer {
     ) -> Result<Option<i64>, StoreError> {
         let tx = self.conn.transaction()?;
         let mut max_seq = None;
+        let mut delivered = None;
         let mut jobs = batch.into_iter();
         while let Some(job) = jobs.next() {
             let step = match job {
@@ -169,6 +172,7 @@ impl Writer {
                     Ok(ack) => {
                         if let Ack::Stored { seq } = ack {
                             max_seq = Some(seq);
+                            delivered = delivered.max(Some(event.received_at));
                         }
                         outcomes.push(Outcome::Event(reply, ack));
                         Ok(())
@@ -201,6 +205,9 @@ impl Writer {
                 }
                 return Err(e);
             }
+        }
+        if let Some(received_at) = delivered {
+            log::note_delivery(&tx, received_at)?;
         }
         tx.commit()?;
         Ok(max_seq)

@@ -212,16 +212,28 @@ pub fn max_seq(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row("SELECT coalesce(max(seq), 0) FROM events", [], |r| r.get(0))?)
 }
 
-/// When the last delivery arrived; records a catch-up pass fetched are not deliveries.
-pub fn last_received_at(conn: &Connection) -> Result<Option<i64>, StoreError> {
+/// When the last webhook delivery was stored (ms since the epoch), as the writer notes it.
+pub fn last_delivery_at(conn: &Connection) -> Result<Option<i64>, StoreError> {
     Ok(conn
         .query_row(
-            "SELECT received_at FROM events INDEXED BY events_received
-         WHERE signature != 'fetched' ORDER BY received_at DESC LIMIT 1",
+            "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'last_delivery_at'",
             [],
             |r| r.get(0),
         )
         .optional()?)
+}
+
+/// Notes that a delivery received at `received_at` (ms) is stored: once per commit, by the
+/// writer, in place of an index on every row's `received_at` (migration 0016). The latest time
+/// stays if the clock went back.
+pub fn note_delivery(conn: &Connection, received_at: i64) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES ('last_delivery_at', ?1)
+         ON CONFLICT (key) DO UPDATE
+            SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+    )?
+    .execute(params![received_at])?;
+    Ok(())
 }
 
 /// Records a refused delivery and trims the table to its cap.
@@ -256,18 +268,25 @@ pub fn rejected_total(conn: &Connection) -> Result<i64, StoreError> {
     Ok(v.and_then(|s| s.parse().ok()).unwrap_or(0))
 }
 
-/// The typing-indicator event types of both API versions, as an SQL list.
-const TYPING_TYPES: &str = "('typing_indicator.received', 'typing_indicator.removed',
-    'chat.typing_indicator.started', 'chat.typing_indicator.stopped')";
+/// Whether a log row is a typing indicator (both API versions' types): the condition of the
+/// partial index `events_typing` (migration 0016), stated the same way, since SQLite uses a
+/// partial index only for a query whose WHERE holds its condition as written.
+const IS_TYPING: &str = "(event_type = 'typing_indicator.received' OR \
+    event_type = 'typing_indicator.removed' OR event_type = 'chat.typing_indicator.started' OR \
+    event_type = 'chat.typing_indicator.stopped')";
+
+/// The prune's statement: the typing indicators received before `?1`, found through
+/// `events_typing` without reading the rest of the log.
+fn prune_typing_sql() -> String {
+    format!("DELETE FROM events WHERE {IS_TYPING} AND received_at < ?1")
+}
 
 /// Deletes typing-indicator events received before `cutoff` (ms). They change no projection,
 /// and a busy account would otherwise grow the log by thousands a day.
 pub fn prune_typing(conn: &Connection, cutoff: i64) -> Result<usize, StoreError> {
-    Ok(conn.execute(
-        &format!("DELETE FROM events WHERE event_type IN {TYPING_TYPES} AND received_at < ?1"),
-        params![cutoff],
-    )?)
+    Ok(conn.execute(&prune_typing_sql(), params![cutoff])?)
 }
+
 /// Events newest first, before `before` (a seq), leaving out typing indicators: what the
 /// activity timeline pages through (typing is live state, never an entry of it).
 pub fn events_page_without_typing(
@@ -277,7 +296,7 @@ pub fn events_page_without_typing(
 ) -> Result<Vec<StoredEvent>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {EVENT_COLUMNS} FROM events
-         WHERE seq < ?1 AND event_type NOT IN {TYPING_TYPES}
+         WHERE seq < ?1 AND NOT {IS_TYPING}
          ORDER BY seq DESC LIMIT ?2"
     ))?;
     let rows = stmt.query_map(params![before.unwrap_or(i64::MAX), limit], event_row)?;
@@ -361,4 +380,92 @@ pub fn counts(conn: &Connection) -> Result<serde_json::Value, StoreError> {
         "contacts": count("SELECT count(*) FROM contacts WHERE deleted = 0")?,
         "rejected": count("SELECT count(*) FROM rejected")?,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log_with(rows: &[(&str, &str, i64)]) -> Connection {
+        let mut conn = Connection::open_in_memory().expect("memory log");
+        super::super::schema::migrate(&mut conn).expect("migrate the log");
+        for (id, event_type, received_at) in rows {
+            conn.execute(
+                "INSERT INTO events (event_id, event_type, received_at, signature, payload)
+                 VALUES (?1, ?2, ?3, 'raw', '{}')",
+                params![id, event_type, received_at],
+            )
+            .expect("insert");
+        }
+        conn
+    }
+
+    fn ids(conn: &Connection) -> Vec<String> {
+        conn.prepare("SELECT event_id FROM events ORDER BY seq")
+            .expect("prepare")
+            .query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
+    #[test]
+    fn the_prune_removes_old_typing_indicators_of_both_versions_and_nothing_else() {
+        let conn = log_with(&[
+            ("t1", "typing_indicator.received", 10),
+            ("m1", "message.received", 10),
+            ("t2", "chat.typing_indicator.started", 20),
+            ("t3", "chat.typing_indicator.stopped", 30),
+            ("t4", "typing_indicator.removed", 40),
+            ("c1", "chat.created", 5),
+        ]);
+        assert_eq!(prune_typing(&conn, 35).expect("prune"), 3, "t1, t2, t3");
+        assert_eq!(
+            ids(&conn),
+            ["m1", "t4", "c1"],
+            "messages and newer typing stay"
+        );
+        let timeline: Vec<String> = events_page_without_typing(&conn, None, 10)
+            .expect("page")
+            .into_iter()
+            .map(|e| e.event_id)
+            .collect();
+        assert_eq!(timeline, ["c1", "m1"], "the timeline leaves typing out");
+    }
+
+    #[test]
+    fn the_last_delivery_noted_is_the_latest_one() {
+        let conn = log_with(&[]);
+        assert_eq!(last_delivery_at(&conn).expect("read"), None, "none yet");
+        note_delivery(&conn, 500).expect("note");
+        assert_eq!(last_delivery_at(&conn).expect("read"), Some(500));
+        note_delivery(&conn, 400).expect("an earlier time (the clock went back)");
+        assert_eq!(
+            last_delivery_at(&conn).expect("read"),
+            Some(500),
+            "the latest time stays"
+        );
+        note_delivery(&conn, 10_000).expect("note");
+        assert_eq!(
+            last_delivery_at(&conn).expect("read"),
+            Some(10_000),
+            "compared as numbers, not as text"
+        );
+    }
+
+    #[test]
+    fn the_prune_reads_the_typing_index_not_the_whole_log() {
+        let conn = log_with(&[]);
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", prune_typing_sql()))
+            .expect("plan")
+            .query_map([0], |r| r.get(3))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert!(
+            plan.iter().any(|step| step.contains("INDEX events_typing")),
+            "the prune searches the partial index: {plan:?}"
+        );
+    }
 }

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0013_attachment_due_order.sql"),
     include_str!("migrations/0014_projections_leave.sql"),
     include_str!("migrations/0015_signature_check.sql"),
+    include_str!("migrations/0016_log_indexes.sql"),
 ];
 
 /// The migration that edits the log's table text in place ([`reread_schema`] follows it).
@@ -194,8 +195,11 @@ mod tests {
         list(&INBOX_MIGRATIONS[..1])
             .to_latest(&mut inbox)
             .expect("inbox 1");
+        // The log as the split and 0015 left it (0016's indexes have a test of their own).
         let mut log = Connection::open_in_memory().expect("memory db");
-        migrate(&mut log).expect("log");
+        migrations()
+            .to_version(&mut log, BEFORE_LOG_INDEXES)
+            .expect("log");
         // The cursor's table also names the projection rules in the inbox file (they were a
         // row of `meta` in the one file); every other table is as it was.
         let not_cursor = |t: &String| !t.starts_with("table projector:");
@@ -333,6 +337,56 @@ mod tests {
             !sql.contains("signature IN"),
             "the table's text changed: {sql}"
         );
+    }
+
+    /// The log file's version before migration 0016 took its type and time indexes away.
+    const BEFORE_LOG_INDEXES: usize = 15;
+
+    /// The log's indexes by name, the unique key's automatic one left out.
+    fn log_indexes(conn: &Connection) -> Vec<String> {
+        conn.prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'
+               AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name",
+        )
+        .expect("indexes")
+        .query_map([], |r| r.get(0))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("names")
+    }
+
+    #[test]
+    fn the_log_keeps_no_index_a_message_pays_for_and_remembers_the_last_delivery() {
+        let mut conn = Connection::open_in_memory().expect("memory db");
+        migrations()
+            .to_version(&mut conn, BEFORE_LOG_INDEXES)
+            .expect("version 15");
+        for (id, received_at, signature) in [
+            ("early", 100, "standard"),
+            ("last delivery", 300, "raw"),
+            ("fetched later", 900, "fetched"),
+            ("outbox row later", 800, "local"),
+        ] {
+            conn.execute(
+                "INSERT INTO events (event_id, event_type, received_at, signature, payload)
+                 VALUES (?1, 'message.received', ?2, ?3, '{}')",
+                rusqlite::params![id, received_at, signature],
+            )
+            .expect("a row before the migration");
+        }
+
+        migrate(&mut conn).expect("to the latest version");
+        assert_eq!(
+            log_indexes(&conn),
+            ["events_typing", "events_webhook_id"],
+            "the type and time indexes are gone; typing indicators and webhook ids keep theirs"
+        );
+        assert_eq!(
+            super::super::log::last_delivery_at(&conn).expect("read"),
+            Some(300),
+            "the last delivery is the newest delivered row's, not a fetched or local one's"
+        );
+        assert_eq!(event_ids(&conn).len(), 4, "every row is kept");
     }
 
     #[test]

@@ -479,3 +479,42 @@ fn refusals_dropped_while_the_writer_is_saturated_are_counted() {
         "the Events screen's list says how many refusals it could not record: {rejected}"
     );
 }
+
+/// `last_event_at` as milliseconds since the epoch, or `None` while no delivery is stored.
+fn last_delivery(server: &Server) -> Option<i64> {
+    let status = server.api("/api/status");
+    status["last_event_at"].as_str().map(|at| {
+        chrono::DateTime::parse_from_rfc3339(at)
+            .unwrap_or_else(|e| panic!("last_event_at {at:?} is a time: {e}"))
+            .timestamp_millis()
+    })
+}
+
+#[test]
+fn status_names_the_last_delivery_and_keeps_it_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path());
+    assert_eq!(last_delivery(&server), None, "nothing delivered yet");
+    let before = chrono::Utc::now().timestamp_millis();
+    let body = fixture("events/message.received.json");
+    assert_eq!(server.post_signed(&body).0, 200, "the delivery is stored");
+    let after = chrono::Utc::now().timestamp_millis();
+    let first = last_delivery(&server).expect("a delivery is stored");
+    assert!(
+        (before..=after).contains(&first),
+        "the time the delivery was received: {first}, between {before} and {after}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert_eq!(server.post_signed(&body).0, 200, "a duplicate is answered");
+    assert_eq!(
+        last_delivery(&server),
+        Some(first),
+        "a duplicate stores nothing, so the last delivery stays"
+    );
+    server.restart();
+    assert_eq!(
+        last_delivery(&server),
+        Some(first),
+        "the last delivery is kept across a restart"
+    );
+}
