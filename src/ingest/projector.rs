@@ -50,7 +50,8 @@ const YIELD_LAG: i64 = 2_000;
 /// two-core machine during a burst. It goes back to full speed the moment the log stops
 /// growing, and `MAX_LAG` bounds what it owes. One part in 16 rather than 8: its catch-up
 /// batches, staged, fold a row in 40% less CPU, and the closed loop acknowledged 1.01–1.13
-/// times as much in four alternated rounds (docs/BENCHMARKS.md).
+/// times as much in four alternated rounds (docs/BENCHMARKS.md, "The log's secondary indexes,
+/// off the acknowledged commit").
 const YIELD_SHARE: u32 = 16;
 
 /// How often the search index's merge runs while rows keep coming: one step for the merge work
