@@ -438,7 +438,11 @@ mod tests {
         let conn = log_with(&[]);
         assert_eq!(last_delivery_at(&conn).expect("read"), None, "none yet");
         note_delivery(&conn, 500).expect("note");
-        assert_eq!(last_delivery_at(&conn).expect("read"), Some(500));
+        assert_eq!(
+            last_delivery_at(&conn).expect("read"),
+            Some(500),
+            "the noted time is read back"
+        );
         note_delivery(&conn, 400).expect("an earlier time (the clock went back)");
         assert_eq!(
             last_delivery_at(&conn).expect("read"),
