@@ -88,6 +88,22 @@ pub(crate) enum Job {
     },
 }
 
+/// How many webhook deliveries the writer has acknowledged since it started. The projector
+/// yields the CPU only while these arrive (the listener is busy), not while a catch-up pass or
+/// the rep's own writes grow the log: those rows are shown sooner at full speed.
+#[derive(Debug, Clone, Default)]
+struct Delivered(Arc<AtomicU64>);
+
+impl Delivered {
+    fn add(&self, deliveries: u64) {
+        self.0.fetch_add(deliveries, Ordering::Relaxed);
+    }
+
+    fn count(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// Whether the store is accepting writes, and if not, why: shown on the status screen.
 #[derive(Debug, Clone, Default)]
 pub struct Health {
@@ -224,14 +240,26 @@ impl Ingest {
             committed.clone(),
             options.wal_restart_frames,
         )?;
+        let delivered = Delivered::default();
         let projector = projector::Projector::new(
             projector_conn,
             committed.clone(),
             projected_tx,
             health.clone(),
+            delivered.clone(),
             runtime,
         )?;
-        let writer = writer::Writer::new(conn, rx, committed_tx, health.clone(), options, restart);
+        let writer = writer::Writer::new(
+            conn,
+            rx,
+            writer::Signals {
+                committed: committed_tx,
+                delivered,
+            },
+            health.clone(),
+            options,
+            restart,
+        );
         std::thread::Builder::new()
             .name("linq-writer".into())
             .spawn(move || writer.run())

@@ -9,7 +9,9 @@ use rusqlite::Connection;
 use tokio::sync::watch;
 
 use super::checkpoint::{self, RestartWanted};
-use super::{disk_sentence, Ack, Health, IngestError, Job, WriteError, WriterOptions, MAX_BATCH};
+use super::{
+    disk_sentence, Ack, Delivered, Health, IngestError, Job, WriteError, WriterOptions, MAX_BATCH,
+};
 use crate::store::{log, now_millis, StoreError};
 
 /// How often the writer looks for typing indicators to prune.
@@ -18,10 +20,18 @@ const PRUNE_EVERY: Duration = Duration::from_secs(600);
 pub(super) struct Writer {
     conn: Connection,
     rx: Receiver<Job>,
-    committed: watch::Sender<i64>,
+    signals: Signals,
     health: Health,
     options: WriterOptions,
     restart: RestartWanted,
+}
+
+/// What the writer tells the rest of ingest after each commit.
+pub(super) struct Signals {
+    /// The log's last committed sequence number: the projector and the feed follow it.
+    pub(super) committed: watch::Sender<i64>,
+    /// Deliveries acknowledged: the projector yields only while these arrive.
+    pub(super) delivered: Delivered,
 }
 
 /// A job's outcome, held until the commit decides whether it stands.
@@ -38,7 +48,7 @@ impl Writer {
     pub(super) fn new(
         conn: Connection,
         rx: Receiver<Job>,
-        committed: watch::Sender<i64>,
+        signals: Signals,
         health: Health,
         options: WriterOptions,
         restart: RestartWanted,
@@ -46,7 +56,7 @@ impl Writer {
         Writer {
             conn,
             rx,
-            committed,
+            signals,
             health,
             options,
             restart,
@@ -99,6 +109,11 @@ impl Writer {
         match result {
             Ok(max_seq) => {
                 self.committed(max_seq);
+                let deliveries = outcomes
+                    .iter()
+                    .filter(|o| matches!(o, Outcome::Event(..)))
+                    .count();
+                self.signals.delivered.add(deliveries as u64);
                 for outcome in outcomes {
                     match outcome {
                         Outcome::Event(reply, ack) => {
@@ -144,7 +159,7 @@ impl Writer {
     fn committed(&self, max_seq: Option<i64>) {
         self.health.set(None);
         if let Some(seq) = max_seq {
-            self.committed.send_if_modified(|current| {
+            self.signals.committed.send_if_modified(|current| {
                 let moved = seq > *current;
                 *current = (*current).max(seq);
                 moved
