@@ -382,6 +382,18 @@ pub fn counts(conn: &Connection) -> Result<serde_json::Value, StoreError> {
     }))
 }
 
+/// The log's event ids in sequence order: what the tests of the log and of its migrations
+/// compare.
+#[cfg(test)]
+pub(crate) fn event_ids(conn: &Connection) -> Vec<String> {
+    conn.prepare("SELECT event_id FROM events ORDER BY seq")
+        .expect("query")
+        .query_map([], |r| r.get(0))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("ids")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,15 +412,6 @@ mod tests {
         conn
     }
 
-    fn ids(conn: &Connection) -> Vec<String> {
-        conn.prepare("SELECT event_id FROM events ORDER BY seq")
-            .expect("prepare")
-            .query_map([], |r| r.get(0))
-            .expect("query")
-            .collect::<Result<_, _>>()
-            .expect("rows")
-    }
-
     #[test]
     fn the_prune_removes_old_typing_indicators_of_both_versions_and_nothing_else() {
         let conn = log_with(&[
@@ -421,7 +424,7 @@ mod tests {
         ]);
         assert_eq!(prune_typing(&conn, 35).expect("prune"), 3, "t1, t2, t3");
         assert_eq!(
-            ids(&conn),
+            event_ids(&conn),
             ["m1", "t4", "c1"],
             "messages and newer typing stay"
         );

@@ -137,6 +137,7 @@ pub fn recreate_inbox(conn: &Connection) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::log::event_ids;
 
     #[test]
     fn migrations_are_valid() {
@@ -251,15 +252,6 @@ mod tests {
     }
 
     /// The log's event ids in sequence order.
-    fn event_ids(conn: &Connection) -> Vec<String> {
-        conn.prepare("SELECT event_id FROM events ORDER BY seq")
-            .expect("query")
-            .query_map([], |r| r.get(0))
-            .expect("rows")
-            .collect::<Result<_, _>>()
-            .expect("ids")
-    }
-
     /// What SQLite will run to insert one log row.
     fn insert_plan(conn: &Connection) -> Vec<String> {
         conn.prepare(
