@@ -109,14 +109,11 @@ impl Writer {
         match result {
             Ok(max_seq) => {
                 self.committed(max_seq);
-                let deliveries = outcomes
-                    .iter()
-                    .filter(|o| matches!(o, Outcome::Event(..)))
-                    .count();
-                self.signals.delivered.add(deliveries as u64);
+                let mut deliveries = 0;
                 for outcome in outcomes {
                     match outcome {
                         Outcome::Event(reply, ack) => {
+                            deliveries += 1;
                             let _ = reply.send(Ok(ack));
                         }
                         Outcome::Task(reply, result) => {
@@ -125,6 +122,7 @@ impl Writer {
                         Outcome::None => {}
                     }
                 }
+                self.signals.delivered.add(deliveries);
             }
             Err(e) => {
                 let text = describe(&e);
@@ -179,7 +177,7 @@ impl Writer {
     ) -> Result<Option<i64>, StoreError> {
         let tx = self.conn.transaction()?;
         let mut max_seq = None;
-        let mut delivered = None;
+        let mut last_delivery = None;
         let mut jobs = batch.into_iter();
         while let Some(job) = jobs.next() {
             let step = match job {
@@ -187,7 +185,7 @@ impl Writer {
                     Ok(ack) => {
                         if let Ack::Stored { seq } = ack {
                             max_seq = Some(seq);
-                            delivered = delivered.max(Some(event.received_at));
+                            last_delivery = last_delivery.max(Some(event.received_at));
                         }
                         outcomes.push(Outcome::Event(reply, ack));
                         Ok(())
@@ -221,7 +219,7 @@ impl Writer {
                 return Err(e);
             }
         }
-        if let Some(received_at) = delivered {
+        if let Some(received_at) = last_delivery {
             log::note_delivery(&tx, received_at)?;
         }
         tx.commit()?;
